@@ -1,0 +1,1 @@
+//! ptrace platform.

@@ -1,0 +1,1 @@
+//! Conformance-suite helpers (the tests live in tests/).
