@@ -1,1 +1,246 @@
-//! Platform interface.
+//! The interface between the sentry and the platforms that run application
+//! code (ptrace today; KVM and systrap later).
+//!
+//! The sentry never touches ptrace or KVM: it owns a memory file (one memfd
+//! holding all application memory), tells an [`AddressSpace`] which ranges of
+//! that file to map where, and runs each application thread through its own
+//! [`Context`], getting back an [`Exit`] whenever the thread needs the kernel.
+//! A platform never interprets a syscall.
+
+use std::sync::Arc;
+
+/// Errors a platform reports to the sentry.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A host system call the platform depends on failed.
+    #[error("host {op} failed: errno {errno}")]
+    Host {
+        /// What was being done.
+        op: &'static str,
+        /// The host errno.
+        errno: i32,
+    },
+    /// The stub process or thread died underneath us.
+    #[error("stub {0} died unexpectedly")]
+    StubDied(i32),
+    /// An injected system call failed inside the stub.
+    #[error("injected {op} failed in stub: errno {errno}")]
+    Injected {
+        /// Which injected syscall.
+        op: &'static str,
+        /// Its errno.
+        errno: i32,
+    },
+}
+
+/// Result type of platform operations.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Memory protection, as the PROT_* bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Prot {
+    /// PROT_READ
+    pub read: bool,
+    /// PROT_WRITE
+    pub write: bool,
+    /// PROT_EXEC
+    pub exec: bool,
+}
+
+impl Prot {
+    /// No access.
+    pub const NONE: Prot = Prot { read: false, write: false, exec: false };
+    /// Read only.
+    pub const R: Prot = Prot { read: true, write: false, exec: false };
+    /// Read and write.
+    pub const RW: Prot = Prot { read: true, write: true, exec: false };
+    /// Read and execute.
+    pub const RX: Prot = Prot { read: true, write: false, exec: true };
+
+    /// From the Linux PROT_* bit mask.
+    pub fn from_bits(bits: u64) -> Prot {
+        Prot { read: bits & 1 != 0, write: bits & 2 != 0, exec: bits & 4 != 0 }
+    }
+
+    /// To the Linux PROT_* bit mask.
+    pub fn bits(self) -> u64 {
+        (self.read as u64) | (self.write as u64) << 1 | (self.exec as u64) << 2
+    }
+
+    /// This protection without write permission.
+    pub fn without_write(self) -> Prot {
+        Prot { write: false, ..self }
+    }
+}
+
+/// The x86-64 general registers of an application thread, in the layout of
+/// Linux's `struct user_regs_struct`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+#[allow(missing_docs)]
+pub struct Regs {
+    pub r15: u64,
+    pub r14: u64,
+    pub r13: u64,
+    pub r12: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub r11: u64,
+    pub r10: u64,
+    pub r9: u64,
+    pub r8: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rdx: u64,
+    pub rsi: u64,
+    pub rdi: u64,
+    pub orig_rax: u64,
+    pub rip: u64,
+    pub cs: u64,
+    pub eflags: u64,
+    pub rsp: u64,
+    pub ss: u64,
+    pub fs_base: u64,
+    pub gs_base: u64,
+    pub ds: u64,
+    pub es: u64,
+    pub fs: u64,
+    pub gs: u64,
+}
+
+/// The legacy FXSAVE area (x87, MMX, SSE state): 512 bytes.
+#[repr(C, align(16))]
+#[derive(Clone, Copy)]
+pub struct FpState(pub [u8; 512]);
+
+impl Default for FpState {
+    fn default() -> Self {
+        let mut s = FpState([0; 512]);
+        // FCW = 0x37f (all exceptions masked, extended precision).
+        s.0[0] = 0x7f;
+        s.0[1] = 0x03;
+        // MXCSR = 0x1f80 at offset 24.
+        s.0[24] = 0x80;
+        s.0[25] = 0x1f;
+        s
+    }
+}
+
+impl std::fmt::Debug for FpState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("FpState{..}")
+    }
+}
+
+/// The state of an application thread that the sentry owns while the
+/// thread is in the kernel.
+#[derive(Clone, Debug, Default)]
+pub struct CpuState {
+    /// General registers, including fs_base.
+    pub regs: Regs,
+    /// The FPU state, when the sentry has fetched it (`fp_valid`).
+    pub fp: FpState,
+    /// Whether `fp` holds the thread's state and must be loaded on the next
+    /// switch.
+    pub fp_dirty: bool,
+}
+
+/// What kind of access faulted, when the platform knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// A read.
+    Read,
+    /// A write.
+    Write,
+    /// An instruction fetch.
+    Exec,
+    /// The platform cannot tell (ptrace does not report the error code).
+    Unknown,
+}
+
+/// Signal information about a trap the application caused.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SigInfo {
+    /// Signal number.
+    pub signo: i32,
+    /// si_code.
+    pub code: i32,
+    /// si_addr for faults.
+    pub addr: u64,
+}
+
+/// Why `Context::switch` returned.
+#[derive(Clone, Copy, Debug)]
+pub enum Exit {
+    /// The thread executed `syscall`; the number is in `regs.orig_rax`
+    /// (and `rax`), the arguments in the usual registers.
+    Syscall,
+    /// A page fault at `addr`.
+    Fault {
+        /// Faulting address.
+        addr: u64,
+        /// Access kind, if known.
+        access: Access,
+        /// The instruction pointer of the faulting instruction.
+        ip: u64,
+    },
+    /// Any other synchronous trap (SIGILL, SIGFPE, SIGTRAP, SIGBUS, ...).
+    Signal(SigInfo),
+    /// The switch was interrupted through the [`Interrupter`].
+    Interrupted,
+}
+
+/// Makes a running [`Context::switch`] return [`Exit::Interrupted`].
+pub trait Interrupt: Send + Sync {
+    /// Request the interruption; harmless if the thread is not running.
+    fn interrupt(&self);
+}
+
+/// A handle that interrupts one context from any thread.
+pub type Interrupter = Arc<dyn Interrupt>;
+
+/// An application address space.
+pub trait AddressSpace: Send + Sync {
+    /// For the platform's own downcast from `dyn AddressSpace`.
+    fn as_any(&self) -> &dyn std::any::Any;
+    /// Map `[offset, offset+len)` of the memory file at `addr` with `prot`,
+    /// replacing whatever was mapped there.
+    fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()>;
+    /// Unmap `[addr, addr+len)`.
+    fn unmap(&self, addr: u64, len: u64) -> Result<()>;
+    /// Change the protection of mapped pages in `[addr, addr+len)`.
+    fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()>;
+}
+
+/// The execution context of one application thread.
+pub trait Context: Send {
+    /// Run the application thread in `as_` until it needs the kernel.
+    fn switch(&mut self, as_: &Arc<dyn AddressSpace>, cpu: &mut CpuState) -> Result<Exit>;
+    /// Fetch the thread's FPU state into `cpu.fp` (for signal frames, fork).
+    fn load_fp(&mut self, as_: &Arc<dyn AddressSpace>, cpu: &mut CpuState) -> Result<()>;
+    /// The handle that interrupts `switch`.
+    fn interrupter(&self) -> Interrupter;
+    /// Release host resources bound to this context in `as_` (the thread is
+    /// exiting or leaving the address space).
+    fn release(&mut self, as_: &Arc<dyn AddressSpace>);
+}
+
+/// A platform: makes address spaces and contexts.
+pub trait Platform: Send + Sync {
+    /// The platform's name, as `--platform` spells it.
+    fn name(&self) -> &'static str;
+    /// A new, empty address space.
+    fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>>;
+    /// A new context for one application thread. A context is bound to the
+    /// host thread that first switches it (ptrace requires that the tracer
+    /// thread drive its tracees), so each application thread keeps its own.
+    fn new_context(&self) -> Result<Box<dyn Context>>;
+}
+
+/// Lowest address an application may map.
+pub const MIN_USER_ADDR: u64 = 0x10000;
+/// One past the highest address an application may map (the platform keeps
+/// the pages above for itself).
+pub const MAX_USER_ADDR: u64 = 0x7fff_fff0_0000;
+/// Page size.
+pub const PAGE_SIZE: u64 = 4096;

@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Benchmarks (not tests): native vs our runsc vs Debian's gVisor, one run.
+#
+#   bench/run.sh [N]
+#
+# Prints, per call:
+#   - native getppid (bench/getppid.c, raw syscall(SYS_getppid) in a loop)
+#   - the raw PTRACE_SYSEMU round trip (bench/raw_sysemu.c: the least a
+#     ptrace sandbox can do per system call; the floor for our ptrace platform)
+#   - getppid under our runsc:   target/release/runsc --platform=ptrace do ./getppid N
+#   - getppid under gVisor:      /usr/bin/runsc --network=none --platform=ptrace do ./getppid N
+# and start to exit of `do /bin/true` (median of $RUNS runs) for native,
+# ours and gVisor, then the ratios.
+#
+# Debian's gVisor binary is also called runsc: ours is always called by its
+# full path ($RUNSC, default <repo>/target/release/runsc), gVisor by
+# $GVISOR (default /usr/bin/runsc; installed with apt-get if absent and
+# possible). Something that is missing or fails is reported, not fatal.
+#
+# Environment: N (sandboxed getppid calls, default 20000; also the first
+# argument), NATIVE_N (default 1000000), RUNS (default 20), RUNSC, GVISOR,
+# HYPERFINE (default hyperfine; set to "none" to time with a date loop).
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+N=${1:-${N:-20000}}
+NATIVE_N=${NATIVE_N:-1000000}
+RUNS=${RUNS:-20}
+RUNSC=${RUNSC:-$root/target/release/runsc}
+GVISOR=${GVISOR:-/usr/bin/runsc}
+HYPERFINE=${HYPERFINE:-hyperfine}
+
+work=$(mktemp -d /tmp/runsc-bench.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+log() { printf '%s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------- build
+for prog in getppid raw_sysemu; do
+    if ! gcc -O2 -Wall -o "$work/$prog" "$here/$prog.c"; then
+        log "error: cannot compile bench/$prog.c (is gcc installed?)"
+        exit 1
+    fi
+done
+cd "$work" || exit 1
+
+# ---------------------------------------------------------------- tools
+ours_ok=1
+if [[ ! -x $RUNSC ]]; then
+    log "note: our runsc not found at $RUNSC (cargo build --release); skipping it"
+    ours_ok=0
+fi
+
+gvisor_ok=1
+if [[ ! -x $GVISOR ]]; then
+    if [[ $GVISOR == /usr/bin/runsc && $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
+        log "note: installing Debian's gVisor (apt-get install runsc) ..."
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null 2>&1 ||
+            { apt-get update -qq >/dev/null 2>&1 &&
+              DEBIAN_FRONTEND=noninteractive apt-get install -y -qq runsc >/dev/null 2>&1; } ||
+            log "note: apt-get install runsc failed"
+    fi
+fi
+if [[ ! -x $GVISOR ]]; then
+    log "note: gVisor not found at $GVISOR; skipping it"
+    gvisor_ok=0
+elif [[ $(readlink -f "$GVISOR") == $(readlink -f "$RUNSC" 2>/dev/null) ]]; then
+    log "error: GVISOR and RUNSC are the same file ($GVISOR)"
+    exit 1
+fi
+
+ours=("$RUNSC" --platform=ptrace do)
+gvisor=("$GVISOR" --network=none --platform=ptrace do)
+
+# ---------------------------------------------------------------- helpers
+# Runs a getppid-style program and prints its figure in microseconds per
+# call, or "failed" (its output goes to stderr).
+per_call_us() {
+    local out rc
+    out=$("$@" 2>"$work/err"); rc=$?
+    if ((rc != 0)); then
+        log "failed: $* (exit $rc):"; sed 's/^/    /' "$work/err" | tail -5 >&2
+        echo failed; return
+    fi
+    case $out in
+        *"ns/call"*) awk '{for (i = 1; i < NF; i++) if ($(i+1) == "ns/call") printf "%.3f\n", $i / 1000}' <<<"$out" ;;
+        *"us/round trip"*) awk '{for (i = 1; i < NF; i++) if ($(i+1) == "us/round") printf "%.3f\n", $i}' <<<"$out" ;;
+        *) log "unexpected output from $*: \"$out\""; sed "s/^/    /" "$work/err" | tail -5 >&2; echo failed ;;
+    esac
+}
+
+# Median wall time of a command, start to exit, in milliseconds, over $RUNS
+# runs (after one untimed run that must succeed).
+median_ms() {
+    local rc
+    "$@" >/dev/null 2>"$work/err"; rc=$?
+    if ((rc != 0)); then
+        log "failed: $* (exit $rc):"; sed 's/^/    /' "$work/err" | tail -5 >&2
+        echo failed; return
+    fi
+    if command -v "$HYPERFINE" >/dev/null; then
+        if "$HYPERFINE" -N --warmup 2 --runs "$RUNS" --export-json "$work/h.json" -- "$(printf '%q ' "$@")" >/dev/null 2>&1; then
+            # hyperfine reports seconds; "median" is in the JSON.
+            grep -o '"median": *[0-9.e-]*' "$work/h.json" | head -1 | awk -F: '{printf "%.2f\n", $2 * 1000}'
+            return
+        fi
+        log "note: hyperfine failed for $*; timing with a loop"
+    fi
+    local i t0 t1
+    for ((i = 0; i < RUNS; i++)); do
+        t0=$(date +%s%N)
+        "$@" >/dev/null 2>&1
+        t1=$(date +%s%N)
+        echo $(((t1 - t0) / 1000))
+    done | sort -n | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f\n", m / 1000}'
+}
+
+# a / b to 2 places, or "-" when either is missing.
+ratio() {
+    if [[ $1 == failed || $1 == - || $2 == failed || $2 == - ]]; then echo -; return; fi
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2fx\n", a / b }'
+}
+
+# ---------------------------------------------------------------- measure
+log "measuring (N=$N sandboxed calls, NATIVE_N=$NATIVE_N, RUNS=$RUNS) ..."
+native_call=$(per_call_us ./getppid "$NATIVE_N")
+raw_call=$(per_call_us ./raw_sysemu "$N")
+ours_call=-; gvisor_call=-
+((ours_ok)) && ours_call=$(per_call_us "${ours[@]}" ./getppid "$N")
+((gvisor_ok)) && gvisor_call=$(per_call_us "${gvisor[@]}" ./getppid "$N")
+
+native_start=$(median_ms /bin/true)
+ours_start=-; gvisor_start=-
+((ours_ok)) && ours_start=$(median_ms "${ours[@]}" /bin/true)
+((gvisor_ok)) && gvisor_start=$(median_ms "${gvisor[@]}" /bin/true)
+
+# ---------------------------------------------------------------- report
+cat <<EOF
+
+Machine: $(nproc) CPUs, $(uname -sr), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+Date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+getppid round trip (us per call)
+  native getppid                 $native_call
+  raw PTRACE_SYSEMU round trip   $raw_call
+  ours   (runsc, ptrace)         $ours_call
+  gVisor (Debian runsc, ptrace)  $gvisor_call
+
+do /bin/true, start to exit (ms, median of $RUNS)
+  native                         $native_start
+  ours                           $ours_start
+  gVisor                         $gvisor_start
+
+ratios
+  getppid   ours / raw SYSEMU    $(ratio "$ours_call" "$raw_call")   (target: within 1.15x)
+  getppid   gVisor / raw SYSEMU  $(ratio "$gvisor_call" "$raw_call")
+  getppid   ours / gVisor        $(ratio "$ours_call" "$gvisor_call")
+  getppid   ours / native        $(ratio "$ours_call" "$native_call")
+  /bin/true ours / native        $(ratio "$ours_start" "$native_start")
+  /bin/true gVisor / native      $(ratio "$gvisor_start" "$native_start")
+  /bin/true ours / gVisor        $(ratio "$ours_start" "$gvisor_start")
+EOF

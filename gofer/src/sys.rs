@@ -1,0 +1,163 @@
+//! Host-call glue: the only module of the crate allowed to use `unsafe`.
+//!
+//! Each function is a safe wrapper: it takes borrowed fds and C strings,
+//! and returns owned fds only for descriptors the kernel has just created
+//! for this process.
+
+#![allow(unsafe_code)]
+
+use std::ffi::CStr;
+use std::io::{IoSlice, IoSliceMut};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
+use nix::sys::stat::Mode;
+
+use crate::protocol::StatFs;
+
+/// `openat(2)` returning an owned fd.
+pub fn openat(dir: BorrowedFd<'_>, name: &CStr, flags: OFlag, mode: Mode) -> nix::Result<OwnedFd> {
+    let raw = nix::fcntl::openat(Some(dir.as_raw_fd()), name, flags, mode)?;
+    // SAFETY: openat just succeeded, so `raw` is a new descriptor in our
+    // table that no other object knows about; the OwnedFd becomes its only
+    // owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// `open(2)` of a host path, returning an owned fd.
+pub fn open(path: &std::path::Path, flags: OFlag) -> nix::Result<OwnedFd> {
+    let raw = nix::fcntl::open(path, flags, Mode::empty())?;
+    // SAFETY: open just succeeded, so `raw` is a new descriptor in our
+    // table that no other object knows about; the OwnedFd becomes its only
+    // owner.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// `fstatfs(2)` (valid on O_PATH fds since Linux 3.12).
+pub fn fstatfs(fd: BorrowedFd<'_>) -> nix::Result<StatFs> {
+    let mut st = std::mem::MaybeUninit::<libc::statfs64>::uninit();
+    // SAFETY: `st` points to writable memory of the size fstatfs64 fills,
+    // and the fd is kept open by the borrow for the duration of the call.
+    let rc = unsafe { libc::fstatfs64(fd.as_raw_fd(), st.as_mut_ptr()) };
+    Errno::result(rc)?;
+    // SAFETY: fstatfs64 returned 0, so it filled the whole struct.
+    let st = unsafe { st.assume_init() };
+    fn u<T: TryInto<u64>>(v: T) -> u64 {
+        v.try_into().unwrap_or(0)
+    }
+    Ok(StatFs {
+        fs_type: u(st.f_type),
+        bsize: u(st.f_bsize),
+        blocks: u(st.f_blocks),
+        bfree: u(st.f_bfree),
+        bavail: u(st.f_bavail),
+        files: u(st.f_files),
+        ffree: u(st.f_ffree),
+        namelen: u(st.f_namelen),
+        frsize: u(st.f_frsize),
+        flags: u(st.f_flags),
+    })
+}
+
+/// `getxattr(2)` into `buf`; returns the value length.
+pub fn getxattr(path: &CStr, name: &CStr, buf: &mut [u8]) -> nix::Result<usize> {
+    // SAFETY: both strings are NUL-terminated, and `buf` is writable for
+    // exactly the length passed, which bounds what the kernel writes.
+    let rc = unsafe {
+        libc::getxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+    };
+    Errno::result(rc).map(|n| n as usize)
+}
+
+/// `setxattr(2)`.
+pub fn setxattr(path: &CStr, name: &CStr, value: &[u8], flags: i32) -> nix::Result<()> {
+    // SAFETY: both strings are NUL-terminated, and `value` is readable for
+    // exactly the length passed.
+    let rc = unsafe {
+        libc::setxattr(path.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), flags)
+    };
+    Errno::result(rc).map(drop)
+}
+
+/// `listxattr(2)` into `buf`; returns the list length.
+pub fn listxattr(path: &CStr, buf: &mut [u8]) -> nix::Result<usize> {
+    // SAFETY: the path is NUL-terminated, and `buf` is writable for exactly
+    // the length passed.
+    let rc = unsafe { libc::listxattr(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    Errno::result(rc).map(|n| n as usize)
+}
+
+/// `removexattr(2)`.
+pub fn removexattr(path: &CStr, name: &CStr) -> nix::Result<()> {
+    // SAFETY: both strings are NUL-terminated and outlive the call.
+    let rc = unsafe { libc::removexattr(path.as_ptr(), name.as_ptr()) };
+    Errno::result(rc).map(drop)
+}
+
+/// Sends one datagram, with `fd` as SCM_RIGHTS if given. Retries on EINTR;
+/// never raises SIGPIPE.
+pub fn send(sock: BorrowedFd<'_>, bytes: &[u8], fd: Option<BorrowedFd<'_>>) -> nix::Result<()> {
+    let iov = [IoSlice::new(bytes)];
+    let fds: Vec<RawFd> = fd.iter().map(|f| f.as_raw_fd()).collect();
+    let cmsgs: Vec<ControlMessage<'_>> = if fds.is_empty() {
+        Vec::new()
+    } else {
+        vec![ControlMessage::ScmRights(&fds)]
+    };
+    loop {
+        match sendmsg::<()>(sock.as_raw_fd(), &iov, &cmsgs, MsgFlags::MSG_NOSIGNAL, None) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(_) => return Ok(()),
+        }
+    }
+}
+
+/// One received datagram.
+pub struct Received {
+    /// Bytes stored in the buffer.
+    pub len: usize,
+    /// The datagram was longer than the buffer.
+    pub truncated: bool,
+    /// Descriptors that came with it (close-on-exec).
+    pub fds: Vec<OwnedFd>,
+}
+
+/// Receives one datagram into `buf`, accepting up to `max_fds` donated
+/// descriptors (any beyond that are discarded by the kernel). Retries on
+/// EINTR.
+pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize) -> nix::Result<Received> {
+    // Room for up to four descriptors; callers ask for at most one.
+    let mut cmsg_buf = nix::cmsg_space!([RawFd; 4]);
+    loop {
+        let mut iov = [IoSliceMut::new(buf)];
+        let cmsg = if max_fds > 0 { Some(&mut cmsg_buf) } else { None };
+        let msg = match recvmsg::<()>(sock.as_raw_fd(), &mut iov, cmsg, MsgFlags::MSG_CMSG_CLOEXEC) {
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+            Ok(msg) => msg,
+        };
+        let mut fds = Vec::new();
+        if let Ok(cmsgs) = msg.cmsgs() {
+            for c in cmsgs {
+                if let ControlMessageOwned::ScmRights(raws) = c {
+                    for raw in raws {
+                        // SAFETY: the kernel installed `raw` in our fd table
+                        // while delivering this very message; nothing else
+                        // in the process has seen it, so we are its only
+                        // owner.
+                        fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
+                    }
+                }
+            }
+        }
+        fds.truncate(max_fds);
+        return Ok(Received {
+            len: msg.bytes,
+            truncated: msg.flags.contains(MsgFlags::MSG_TRUNC),
+            fds,
+        });
+    }
+}

@@ -1,0 +1,130 @@
+//! The execution context of one application thread.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::Arc;
+
+use crate::address_space::{signal_thread, OwnedStub, PtraceAddressSpace, OWNED};
+use crate::inject::{self, Seen};
+use crate::sys;
+use crate::Shared;
+use platform::{Access, AddressSpace, Context, CpuState, Error, Exit, Interrupt, Interrupter, Result, SigInfo};
+
+/// Interrupts a context by sending SIGSTOP to its current stub thread; the
+/// stop is swallowed and reported as [`Exit::Interrupted`].
+#[derive(Default)]
+struct StubInterrupter {
+    pid: AtomicI32,
+    tid: AtomicI32,
+    pending: AtomicBool,
+}
+
+impl Interrupt for StubInterrupter {
+    fn interrupt(&self) {
+        self.pending.store(true, Ordering::SeqCst);
+        let tid = self.tid.load(Ordering::SeqCst);
+        if tid != 0 {
+            signal_thread(self.pid.load(Ordering::SeqCst), tid, libc::SIGSTOP);
+        }
+    }
+}
+
+/// A ptrace context. It must be switched only from one host thread.
+pub struct PtraceContext {
+    shared: Arc<Shared>,
+    intr: Arc<StubInterrupter>,
+}
+
+impl PtraceContext {
+    pub(crate) fn new(shared: Arc<Shared>) -> PtraceContext {
+        PtraceContext { shared, intr: Arc::new(StubInterrupter::default()) }
+    }
+
+    /// This host thread's stub thread in `as_`, created on first use.
+    fn stub_tid(&self, as_: &PtraceAddressSpace) -> Result<sys::Tid> {
+        if let Some(tid) = OWNED.with(|o| o.borrow().get(&as_.id).map(|s| s.tid)) {
+            return Ok(tid);
+        }
+        let tid = as_.new_thread()?;
+        inject::attach(tid, true)?;
+        OWNED.with(|o| {
+            o.borrow_mut()
+                .insert(as_.id, OwnedStub { tid, seen: Seen::default(), shared: self.shared.clone() })
+        });
+        Ok(tid)
+    }
+}
+
+fn downcast(as_: &Arc<dyn AddressSpace>) -> &PtraceAddressSpace {
+    as_.as_any()
+        .downcast_ref::<PtraceAddressSpace>()
+        .expect("ptrace context switched into a foreign address space")
+}
+
+impl Context for PtraceContext {
+    fn switch(&mut self, as_: &Arc<dyn AddressSpace>, cpu: &mut CpuState) -> Result<Exit> {
+        let pas = downcast(as_);
+        let tid = self.stub_tid(pas)?;
+        self.intr.pid.store(pas.pid, Ordering::SeqCst);
+        self.intr.tid.store(tid, Ordering::SeqCst);
+        let injected_intr = OWNED.with(|o| {
+            o.borrow_mut().get_mut(&pas.id).map(|s| std::mem::take(&mut s.seen.interrupted)).unwrap_or(false)
+        });
+        if self.intr.pending.swap(false, Ordering::SeqCst) || injected_intr {
+            return Ok(Exit::Interrupted);
+        }
+        if cpu.fp_dirty {
+            sys::set_fpregs(tid, &cpu.fp)?;
+            cpu.fp_dirty = false;
+        }
+        let mut regs = cpu.regs;
+        regs.orig_rax = u64::MAX;
+        sys::set_regs(tid, &regs)?;
+        sys::resume(libc::PTRACE_SYSEMU, tid, 0)?;
+        let status = sys::wait(tid)?;
+        if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
+            OWNED.with(|o| {
+                if let Some(s) = o.borrow_mut().remove(&pas.id) {
+                    std::mem::forget(s);
+                }
+            });
+            return Err(Error::StubDied(tid));
+        }
+        sys::get_regs(tid, &mut cpu.regs)?;
+        let sig = libc::WSTOPSIG(status);
+        if sig == libc::SIGTRAP | 0x80 {
+            return Ok(Exit::Syscall);
+        }
+        if status >> 16 != 0 || sig == libc::SIGSTOP {
+            self.intr.pending.store(false, Ordering::SeqCst);
+            return Ok(Exit::Interrupted);
+        }
+        let si = sys::get_siginfo(tid)?;
+        // SAFETY: for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP the kernel
+        // fills the si_addr member; for others we read a plain integer field.
+        let addr = unsafe { si.si_addr() } as u64;
+        if sig == libc::SIGSEGV && (si.si_code == 1 || si.si_code == 2) {
+            return Ok(Exit::Fault { addr, access: Access::Unknown, ip: cpu.regs.rip });
+        }
+        Ok(Exit::Signal(SigInfo { signo: sig, code: si.si_code, addr }))
+    }
+
+    fn load_fp(&mut self, as_: &Arc<dyn AddressSpace>, cpu: &mut CpuState) -> Result<()> {
+        if cpu.fp_dirty {
+            return Ok(());
+        }
+        let tid = self.stub_tid(downcast(as_))?;
+        sys::get_fpregs(tid, &mut cpu.fp)?;
+        cpu.fp_dirty = true;
+        Ok(())
+    }
+
+    fn interrupter(&self) -> Interrupter {
+        self.intr.clone()
+    }
+
+    fn release(&mut self, as_: &Arc<dyn AddressSpace>) {
+        let pas = downcast(as_);
+        self.intr.tid.store(0, Ordering::SeqCst);
+        let _ = OWNED.try_with(|o| o.borrow_mut().remove(&pas.id));
+    }
+}

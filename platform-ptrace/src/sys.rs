@@ -1,0 +1,116 @@
+//! Thin wrappers over the host's ptrace, waitpid and signal calls.
+//!
+//! All raw host calls of this crate live here; each checks its result and
+//! turns a failure into [`platform::Error::Host`].
+
+use platform::{Error, FpState, Regs, Result};
+
+fn errno() -> i32 {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+fn check(op: &'static str, r: libc::c_long) -> Result<libc::c_long> {
+    if r < 0 {
+        Err(Error::Host { op, errno: errno() })
+    } else {
+        Ok(r)
+    }
+}
+
+/// A thread id on the host.
+pub type Tid = libc::pid_t;
+
+/// PTRACE_SEIZE the thread with the given options.
+pub fn seize(tid: Tid, options: libc::c_int) -> Result<()> {
+    // SAFETY: PTRACE_SEIZE takes no pointer arguments; data is an options
+    // bit mask passed by value.
+    let r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, tid, 0usize, options as usize) };
+    check("ptrace(SEIZE)", r).map(|_| ())
+}
+
+/// PTRACE_INTERRUPT a seized thread.
+pub fn interrupt(tid: Tid) -> Result<()> {
+    // SAFETY: no pointer arguments.
+    let r = unsafe { libc::ptrace(libc::PTRACE_INTERRUPT, tid, 0usize, 0usize) };
+    check("ptrace(INTERRUPT)", r).map(|_| ())
+}
+
+/// Resume a stopped tracee with `req` (PTRACE_CONT, PTRACE_SYSEMU, ...),
+/// delivering `sig` (0 for none).
+pub fn resume(req: libc::c_uint, tid: Tid, sig: i32) -> Result<()> {
+    // SAFETY: no pointer arguments; data is a signal number by value.
+    let r = unsafe { libc::ptrace(req, tid, 0usize, sig as usize) };
+    check("ptrace(resume)", r).map(|_| ())
+}
+
+/// Read the general registers of a stopped tracee.
+pub fn get_regs(tid: Tid, regs: &mut Regs) -> Result<()> {
+    // SAFETY: `Regs` has the layout of `struct user_regs_struct`, and the
+    // pointer is to a live, exclusively borrowed value of that size.
+    let r = unsafe { libc::ptrace(libc::PTRACE_GETREGS, tid, 0usize, regs as *mut Regs) };
+    check("ptrace(GETREGS)", r).map(|_| ())
+}
+
+/// Write the general registers of a stopped tracee.
+pub fn set_regs(tid: Tid, regs: &Regs) -> Result<()> {
+    // SAFETY: as for get_regs; the kernel only reads the structure.
+    let r = unsafe { libc::ptrace(libc::PTRACE_SETREGS, tid, 0usize, regs as *const Regs) };
+    check("ptrace(SETREGS)", r).map(|_| ())
+}
+
+/// Read the FXSAVE area of a stopped tracee.
+pub fn get_fpregs(tid: Tid, fp: &mut FpState) -> Result<()> {
+    // SAFETY: `FpState` is the 512-byte `struct user_fpregs_struct`.
+    let r = unsafe { libc::ptrace(libc::PTRACE_GETFPREGS, tid, 0usize, fp as *mut FpState) };
+    check("ptrace(GETFPREGS)", r).map(|_| ())
+}
+
+/// Write the FXSAVE area of a stopped tracee.
+pub fn set_fpregs(tid: Tid, fp: &FpState) -> Result<()> {
+    // SAFETY: as for get_fpregs; the kernel only reads it.
+    let r = unsafe { libc::ptrace(libc::PTRACE_SETFPREGS, tid, 0usize, fp as *const FpState) };
+    check("ptrace(SETFPREGS)", r).map(|_| ())
+}
+
+/// Read the siginfo of the signal a tracee is stopped for.
+pub fn get_siginfo(tid: Tid) -> Result<libc::siginfo_t> {
+    // SAFETY: siginfo_t is plain data; all-zero is a valid value.
+    let mut si: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is to a live siginfo_t the kernel fills.
+    let r = unsafe { libc::ptrace(libc::PTRACE_GETSIGINFO, tid, 0usize, &mut si as *mut libc::siginfo_t) };
+    check("ptrace(GETSIGINFO)", r).map(|_| si)
+}
+
+/// waitpid(tid, __WALL), retrying on EINTR. Returns the raw status.
+pub fn wait(tid: Tid) -> Result<i32> {
+    loop {
+        let mut status = 0;
+        // SAFETY: status points to a live i32.
+        let r = unsafe { libc::waitpid(tid, &mut status, libc::__WALL) };
+        if r >= 0 {
+            return Ok(status);
+        }
+        let e = errno();
+        if e != libc::EINTR {
+            return Err(Error::Host { op: "waitpid", errno: e });
+        }
+    }
+}
+
+/// Send `sig` to one thread.
+pub fn tgkill(pid: Tid, tid: Tid, sig: i32) {
+    // SAFETY: plain syscall with integer arguments; failure (thread gone)
+    // is harmless to the caller.
+    unsafe {
+        libc::syscall(libc::SYS_tgkill, pid, tid, sig);
+    }
+}
+
+/// Send SIGKILL to a process.
+pub fn kill_process(pid: Tid) {
+    // SAFETY: integer arguments only; the pid is a stub we created.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+}
+
