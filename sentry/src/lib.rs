@@ -1,1 +1,136 @@
-//! Sentry.
+//! The sentry: the application kernel.
+//!
+//! It serves every system call of the sandboxed application through a
+//! [`platform::Platform`], reads files only through the gofer, and never
+//! trusts an application pointer (see [`mm::io`]).
+#![deny(unsafe_code)]
+
+pub mod errno;
+pub mod fs;
+pub mod kernel;
+pub mod loader;
+pub mod mm;
+pub mod syscalls;
+mod sys;
+pub mod vfs;
+
+use std::sync::{Arc, Mutex};
+
+use platform::CpuState;
+
+use errno::{Errno, KResult};
+use kernel::task::{FsContext, Task};
+use kernel::Kernel;
+use vfs::path::{Follow, Location};
+use vfs::{File, FdTable};
+
+/// What to run.
+pub struct InitSpec {
+    /// argv (argv[0] is the path searched).
+    pub argv: Vec<Vec<u8>>,
+    /// Environment.
+    pub env: Vec<Vec<u8>>,
+    /// Working directory.
+    pub cwd: Vec<u8>,
+    /// Host fds for 0, 1, 2.
+    pub stdio: Vec<std::os::fd::OwnedFd>,
+    /// uid, gid.
+    pub ids: (u32, u32),
+}
+
+/// Why the init process could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The command was not found (127).
+    NotFound(Errno),
+    /// The command could not be executed (126).
+    NotExecutable(Errno),
+    /// Anything else.
+    Other(Errno),
+}
+
+/// Resolve a command name through PATH as a shell would.
+fn find_command(k: &Kernel, root: &Location, cwd: &Location, name: &[u8], env: &[Vec<u8>]) -> Result<Vec<u8>, Errno> {
+    if name.contains(&b'/') {
+        return Ok(name.to_vec());
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix(b"PATH="))
+        .map(|p| p.to_vec())
+        .unwrap_or_else(|| b"/usr/local/bin:/usr/bin:/bin".to_vec());
+    for dir in path.split(|&c| c == b':') {
+        let mut cand = if dir.is_empty() { b".".to_vec() } else { dir.to_vec() };
+        cand.push(b'/');
+        cand.extend_from_slice(name);
+        if let Ok(l) = k.resolve(root, cwd, &cand, Follow::Yes) {
+            if l.inode().stat().is_ok_and(|a| !a.is_dir()) {
+                return Ok(cand);
+            }
+        }
+    }
+    Err(Errno::ENOENT)
+}
+
+/// Start the init process (pid 1) and return once it runs.
+pub fn start_init(k: &Arc<Kernel>, spec: InitSpec) -> Result<(), StartError> {
+    let root = Location::root(k.root.clone());
+    let cwd = k.resolve(&root, &root, &spec.cwd, Follow::Yes).unwrap_or_else(|_| root.clone());
+    let fs = Arc::new(Mutex::new(FsContext { root: root.clone(), cwd: cwd.clone(), umask: 0o022 }));
+    let fds = Arc::new(FdTable::default());
+    for (i, fd) in spec.stdio.into_iter().enumerate() {
+        let h = fs::host::HostFile::new(fd);
+        let inode: Arc<dyn vfs::Inode> = h.clone();
+        let f = File::new(h, inode, format!("host:[{i}]").into_bytes(), vfs::oflags::O_RDWR);
+        fds.install_at(i as i32, f, false);
+    }
+    let tid = k.alloc_tid();
+    let tg = Task::new_group(tid, 0, None, 17);
+    {
+        let mut c = tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+        c.uid = spec.ids.0;
+        c.euid = spec.ids.0;
+        c.suid = spec.ids.0;
+        c.gid = spec.ids.1;
+        c.egid = spec.ids.1;
+        c.sgid = spec.ids.1;
+    }
+    let as_ = k.platform.new_address_space().map_err(|e| StartError::Other(e.into()))?;
+    let mm = Arc::new(mm::MemoryManager::new(k.mf.clone(), as_));
+    let task = Task::new(tid, tg.clone(), k.clone(), mm, fds, fs, 0);
+    {
+        let mut st = tg.st();
+        st.live = 1;
+        st.threads.push(tid);
+    }
+    let name = spec.argv.first().cloned().ok_or(StartError::NotFound(Errno::ENOENT))?;
+    let path = find_command(k, &root, &cwd, &name, &spec.env).map_err(StartError::NotFound)?;
+    let loaded = loader::exec(&task, &path, spec.argv, spec.env).map_err(|e| match e {
+        Errno::ENOENT | Errno::ENOTDIR => StartError::NotFound(e),
+        Errno::EACCES | Errno::ENOEXEC | Errno::EISDIR | Errno::EPERM => StartError::NotExecutable(e),
+        e => StartError::Other(e),
+    });
+    let (mm, l) = loaded?;
+    task.set_mm(mm);
+    *tg.exe.lock().unwrap_or_else(|e| e.into_inner()) = l.exe;
+    *tg.comm.lock().unwrap_or_else(|e| e.into_inner()) = l.comm;
+    let mut cpu = CpuState::default();
+    cpu.regs = platform::Regs { cs: 0x33, ss: 0x2b, eflags: 0x202, rip: l.entry, rsp: l.sp, ..Default::default() };
+    cpu.fp_dirty = true;
+    k.add_task(&task);
+    syscalls::process::spawn(task, cpu).map_err(StartError::Other)
+}
+
+/// Build the kernel with the standard mounts (/proc, /dev).
+pub fn new_kernel(
+    platform: Arc<dyn platform::Platform>,
+    mf: Arc<mm::MemoryFile>,
+    gofer: Arc<gofer::Client>,
+    opts: kernel::Options,
+) -> KResult<Arc<Kernel>> {
+    let root = fs::overlay::Node::new_root(gofer)?;
+    let k = Kernel::new(platform, mf, root, opts);
+    k.mount(b"/proc", fs::proc::new(&k));
+    k.mount(b"/dev", fs::dev::new());
+    Ok(k)
+}

@@ -1,0 +1,33 @@
+//! `runsc gofer` (internal): serve a root filesystem over an inherited socket.
+
+use std::os::fd::{FromRawFd, OwnedFd};
+
+use anyhow::Context;
+use clap::Args;
+
+/// Arguments of `gofer`.
+#[derive(Args, Debug)]
+pub struct GoferArgs {
+    /// Root to serve.
+    #[arg(long)]
+    root: std::path::PathBuf,
+    /// The socket fd inherited from the parent.
+    #[arg(long)]
+    fd: i32,
+    /// Serve read-only.
+    #[arg(long)]
+    read_only: bool,
+}
+
+/// Serve until the sentry closes the socket.
+pub fn run(cli: &crate::Cli, a: &GoferArgs) -> anyhow::Result<i32> {
+    super::init_logging(cli, "gofer");
+    nix::fcntl::fcntl(a.fd, nix::fcntl::FcntlArg::F_GETFD).context("gofer socket fd is not open")?;
+    #[allow(unsafe_code)]
+    // SAFETY: the fd was checked open above and is inherited from our parent
+    // for this process alone to own.
+    let sock = unsafe { OwnedFd::from_raw_fd(a.fd) };
+    gofer::serve(sock, &a.root, gofer::ServerOptions { read_only: a.read_only })
+        .context("gofer failed")?;
+    Ok(0)
+}

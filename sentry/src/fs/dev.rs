@@ -1,0 +1,74 @@
+//! /dev: null, zero, full, random, urandom, tty, the stdio links, shm.
+
+use std::sync::Arc;
+
+use super::overlay::Node;
+use super::synth::{CharDev, SynthDir, SynthLink};
+use crate::errno::{Errno, KResult};
+use crate::kernel::task::Task;
+use crate::mm::{Backing, SharedAnon};
+use crate::vfs::{FileOps, Inode};
+
+struct Null;
+impl FileOps for Null {
+    fn read(&self, _: &Task, _: &mut [u8], _: u64, _: bool) -> KResult<usize> {
+        Ok(0)
+    }
+    fn write(&self, _: &Task, b: &[u8], _: u64, _: bool) -> KResult<usize> {
+        Ok(b.len())
+    }
+}
+
+/// /dev/zero (also /dev/full's read side).
+pub struct Zero {
+    full: bool,
+}
+impl FileOps for Zero {
+    fn read(&self, _: &Task, b: &mut [u8], _: u64, _: bool) -> KResult<usize> {
+        b.fill(0);
+        Ok(b.len())
+    }
+    fn write(&self, _: &Task, b: &[u8], _: u64, _: bool) -> KResult<usize> {
+        if self.full {
+            return Err(Errno::ENOSPC);
+        }
+        Ok(b.len())
+    }
+}
+
+impl Zero {
+    /// Backing for mmap of /dev/zero: shared anonymous memory.
+    pub fn backing() -> Backing {
+        Backing::Shared(Arc::new(SharedAnon::default()), 0)
+    }
+}
+
+struct Random;
+impl FileOps for Random {
+    fn read(&self, _: &Task, b: &mut [u8], _: u64, _: bool) -> KResult<usize> {
+        crate::kernel::fill_random(b);
+        Ok(b.len())
+    }
+    fn write(&self, _: &Task, b: &[u8], _: u64, _: bool) -> KResult<usize> {
+        Ok(b.len())
+    }
+}
+
+/// Build /dev.
+pub fn new() -> Arc<dyn Inode> {
+    let shm: Arc<dyn Inode> = Node::new_tmpfs(0o1777);
+    let pts: Arc<dyn Inode> = SynthDir::fixed(vec![]);
+    SynthDir::fixed(vec![
+        ("null", CharDev::new(1, 3, || Arc::new(Null))),
+        ("zero", CharDev::new(1, 5, || Arc::new(Zero { full: false }))),
+        ("full", CharDev::new(1, 7, || Arc::new(Zero { full: true }))),
+        ("random", CharDev::new(1, 8, || Arc::new(Random))),
+        ("urandom", CharDev::new(1, 9, || Arc::new(Random))),
+        ("stdin", SynthLink::new(|| Ok(b"/proc/self/fd/0".to_vec()))),
+        ("stdout", SynthLink::new(|| Ok(b"/proc/self/fd/1".to_vec()))),
+        ("stderr", SynthLink::new(|| Ok(b"/proc/self/fd/2".to_vec()))),
+        ("fd", SynthLink::new(|| Ok(b"/proc/self/fd".to_vec()))),
+        ("shm", shm),
+        ("pts", pts),
+    ])
+}

@@ -1,0 +1,8 @@
+//! Filesystem implementations.
+
+pub mod dev;
+pub mod host;
+pub mod overlay;
+pub mod pipe;
+pub mod proc;
+pub mod synth;

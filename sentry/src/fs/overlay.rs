@@ -1,0 +1,531 @@
+//! The root filesystem of `runsc do`: a writable memory upper layer over a
+//! read-only lower tree served by the gofer. Lower entries are walked on
+//! demand; a write copies the whole file up into memory; deleting or renaming
+//! a lower entry leaves a whiteout. Nothing written reaches the host.
+//!
+//! A directory node with no lower fid is plain tmpfs, so the same type
+//! serves /tmp-like memory directories (e.g. /dev/shm).
+
+use std::any::Any;
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use gofer::{Client, Fid};
+
+use crate::errno::{Errno, KResult};
+use crate::kernel::task::Task;
+use crate::mm::{Mappable, MemoryFile, PAGE};
+use crate::vfs::{self, mode, Attr, DirEntry, DirFile, FileOps, Inode, SetAttr};
+
+/// Shared by all nodes of one overlay.
+pub struct OverlayFs {
+    client: Option<Arc<Client>>,
+    dev: u64,
+}
+
+#[derive(Default)]
+struct State {
+    attr: Attr,
+    lower: Option<Fid>,
+    host_fd: Option<Arc<OwnedFd>>,
+    data: Option<Vec<u8>>,
+    target: Option<Vec<u8>>,
+    children: BTreeMap<Vec<u8>, Arc<Node>>,
+    whiteouts: BTreeSet<Vec<u8>>,
+    lower_list: Option<Vec<DirEntry>>,
+}
+
+/// A file, directory or symlink of the overlay.
+pub struct Node {
+    fs: Arc<OverlayFs>,
+    st: Mutex<State>,
+}
+
+fn attr_from(a: &gofer::Attr) -> Attr {
+    Attr {
+        ino: a.ino,
+        dev: a.dev,
+        mode: a.mode,
+        nlink: a.nlink,
+        uid: a.uid,
+        gid: a.gid,
+        rdev: a.rdev,
+        size: a.size,
+        blksize: a.blksize,
+        blocks: a.blocks,
+        atime: (a.atime_sec, a.atime_nsec),
+        mtime: (a.mtime_sec, a.mtime_nsec),
+        ctime: (a.ctime_sec, a.ctime_nsec),
+    }
+}
+
+impl Node {
+    /// The root of an overlay over the gofer's root.
+    pub fn new_root(client: Arc<Client>) -> KResult<Arc<Node>> {
+        let (fid, a) = client.attach()?;
+        let fs = Arc::new(OverlayFs { client: Some(client), dev: a.dev });
+        Ok(Arc::new(Node { fs, st: Mutex::new(State { attr: attr_from(&a), lower: Some(fid), ..State::default() }) }))
+    }
+
+    /// An empty memory directory (tmpfs).
+    pub fn new_tmpfs(mode: u32) -> Arc<Node> {
+        let fs = Arc::new(OverlayFs { client: None, dev: 0x10 + vfs::next_ino() % 0x100 });
+        Self::new_upper(&fs, mode::S_IFDIR | (mode & 0o7777), 0, 0)
+    }
+
+    fn new_upper(fs: &Arc<OverlayFs>, m: u32, uid: u32, gid: u32) -> Arc<Node> {
+        let t = vfs::now();
+        let is_dir = m & mode::S_IFMT == mode::S_IFDIR;
+        Arc::new(Node {
+            fs: fs.clone(),
+            st: Mutex::new(State {
+                attr: Attr {
+                    ino: vfs::next_ino(),
+                    dev: fs.dev,
+                    mode: m,
+                    nlink: if is_dir { 2 } else { 1 },
+                    uid,
+                    gid,
+                    blksize: 4096,
+                    atime: t,
+                    mtime: t,
+                    ctime: t,
+                    ..Attr::default()
+                },
+                data: if m & mode::S_IFMT == mode::S_IFREG { Some(Vec::new()) } else { None },
+                ..State::default()
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn client(&self) -> KResult<&Arc<Client>> {
+        self.fs.client.as_ref().ok_or(Errno::EIO)
+    }
+
+    fn lookup_node(&self, name: &[u8]) -> KResult<Arc<Node>> {
+        let mut st = self.lock();
+        if st.attr.kind() != mode::S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        if let Some(c) = st.children.get(name) {
+            return Ok(c.clone());
+        }
+        if st.whiteouts.contains(name) {
+            return Err(Errno::ENOENT);
+        }
+        let Some(fid) = st.lower else { return Err(Errno::ENOENT) };
+        let (cfid, a) = self.client()?.walk(fid, name)?;
+        let node = Arc::new(Node {
+            fs: self.fs.clone(),
+            st: Mutex::new(State { attr: attr_from(&a), lower: Some(cfid), ..State::default() }),
+        });
+        st.children.insert(name.to_vec(), node.clone());
+        Ok(node)
+    }
+
+    fn exists(&self, name: &[u8]) -> bool {
+        self.lookup_node(name).is_ok()
+    }
+
+    /// The host fd of the lower file, opened on first use.
+    fn host_fd(&self, st: &mut State) -> KResult<Arc<OwnedFd>> {
+        if let Some(fd) = &st.host_fd {
+            return Ok(fd.clone());
+        }
+        let fid = st.lower.ok_or(Errno::EIO)?;
+        let fd = Arc::new(self.client()?.open(fid, libc::O_RDONLY)?);
+        st.host_fd = Some(fd.clone());
+        Ok(fd)
+    }
+
+    /// Copy a lower regular file's content up into memory.
+    fn copy_up(&self, st: &mut State) -> KResult<()> {
+        if st.data.is_some() {
+            return Ok(());
+        }
+        let fd = self.host_fd(st)?;
+        let mut data = vec![0u8; st.attr.size as usize];
+        let mut done = 0;
+        while done < data.len() {
+            let n = nix::sys::uio::pread(&*fd, &mut data[done..], done as i64)?;
+            if n == 0 {
+                break;
+            }
+            done += n;
+        }
+        data.truncate(done);
+        st.data = Some(data);
+        Ok(())
+    }
+
+    fn insert_child(&self, name: &[u8], node: Arc<Node>) {
+        let mut st = self.lock();
+        st.whiteouts.remove(name);
+        st.children.insert(name.to_vec(), node);
+        st.attr.mtime = vfs::now();
+        st.attr.ctime = st.attr.mtime;
+    }
+
+    fn lower_has(&self, name: &[u8]) -> bool {
+        let st = self.lock();
+        let Some(fid) = st.lower else { return false };
+        drop(st);
+        match self.client() {
+            Ok(c) => c.walk(fid, name).map(|(f, _)| c.close(f)).is_ok(),
+            Err(_) => false,
+        }
+    }
+}
+
+impl Inode for Node {
+    fn stat(&self) -> KResult<Attr> {
+        let st = self.lock();
+        let mut a = st.attr;
+        if let Some(d) = &st.data {
+            a.size = d.len() as u64;
+            a.blocks = a.size.div_ceil(512);
+        }
+        Ok(a)
+    }
+
+    fn open(self: Arc<Self>, flags: u32) -> KResult<Arc<dyn FileOps>> {
+        let kind = self.lock().attr.kind();
+        match kind {
+            mode::S_IFDIR => Ok(Arc::new(DirFile)),
+            mode::S_IFREG => {
+                let acc = flags & vfs::oflags::O_ACCMODE;
+                if acc != vfs::oflags::O_RDONLY || flags & vfs::oflags::O_TRUNC != 0 {
+                    let mut st = self.lock();
+                    self.copy_up(&mut st)?;
+                    if flags & vfs::oflags::O_TRUNC != 0 {
+                        if let Some(d) = st.data.as_mut() {
+                            d.clear();
+                        }
+                        st.attr.mtime = vfs::now();
+                    }
+                }
+                Ok(Arc::new(OvFile { node: self.clone() }))
+            }
+            mode::S_IFCHR | mode::S_IFBLK => Err(Errno::EACCES),
+            mode::S_IFIFO | mode::S_IFSOCK => Err(Errno::ENXIO),
+            _ => Err(Errno::ELOOP),
+        }
+    }
+
+    fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {
+        Ok(self.lookup_node(name)?)
+    }
+
+    fn readdir(&self) -> KResult<Vec<DirEntry>> {
+        let (lower, have_list) = {
+            let st = self.lock();
+            if st.attr.kind() != mode::S_IFDIR {
+                return Err(Errno::ENOTDIR);
+            }
+            (st.lower, st.lower_list.is_some())
+        };
+        if let (Some(fid), false) = (lower, have_list) {
+            let ents = self.client()?.getdents(fid)?;
+            let list = ents.into_iter().map(|e| DirEntry { name: e.name, ino: e.ino, kind: e.kind }).collect();
+            self.lock().lower_list = Some(list);
+        }
+        let st = self.lock();
+        let mut out: Vec<DirEntry> = Vec::new();
+        let mut seen = BTreeSet::new();
+        if let Some(list) = &st.lower_list {
+            for e in list {
+                if st.whiteouts.contains(&e.name) {
+                    continue;
+                }
+                if let Some(c) = st.children.get(&e.name) {
+                    let a = c.stat()?;
+                    out.push(DirEntry { name: e.name.clone(), ino: a.ino, kind: a.dtype() });
+                } else {
+                    out.push(e.clone());
+                }
+                seen.insert(e.name.clone());
+            }
+        }
+        for (name, c) in &st.children {
+            if !seen.contains(name) {
+                let a = c.stat()?;
+                out.push(DirEntry { name: name.clone(), ino: a.ino, kind: a.dtype() });
+            }
+        }
+        Ok(out)
+    }
+
+    fn readlink(&self) -> KResult<Vec<u8>> {
+        let mut st = self.lock();
+        if st.attr.kind() != mode::S_IFLNK {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(t) = &st.target {
+            return Ok(t.clone());
+        }
+        let fid = st.lower.ok_or(Errno::EIO)?;
+        let t = self.client()?.readlink(fid)?;
+        st.target = Some(t.clone());
+        Ok(t)
+    }
+
+    fn create(&self, name: &[u8], m: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        if self.exists(name) {
+            return Err(Errno::EEXIST);
+        }
+        let node = Node::new_upper(&self.fs, mode::S_IFREG | (m & 0o7777), uid, gid);
+        self.insert_child(name, node.clone());
+        Ok(node)
+    }
+
+    fn mkdir(&self, name: &[u8], m: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        if self.exists(name) {
+            return Err(Errno::EEXIST);
+        }
+        let node = Node::new_upper(&self.fs, mode::S_IFDIR | (m & 0o7777), uid, gid);
+        self.insert_child(name, node.clone());
+        self.lock().attr.nlink += 1;
+        Ok(node)
+    }
+
+    fn symlink(&self, name: &[u8], target: &[u8], uid: u32, gid: u32) -> KResult<()> {
+        if self.exists(name) {
+            return Err(Errno::EEXIST);
+        }
+        let node = Node::new_upper(&self.fs, mode::S_IFLNK | 0o777, uid, gid);
+        {
+            let mut st = node.lock();
+            st.target = Some(target.to_vec());
+            st.attr.size = target.len() as u64;
+        }
+        self.insert_child(name, node);
+        Ok(())
+    }
+
+    fn link(&self, name: &[u8], target: Arc<dyn Inode>) -> KResult<()> {
+        if self.exists(name) {
+            return Err(Errno::EEXIST);
+        }
+        let Some(n) = target.as_any().downcast_ref::<Node>() else { return Err(Errno::EXDEV) };
+        if n.lock().attr.is_dir() {
+            return Err(Errno::EPERM);
+        }
+        // Hard links share the node.
+        let node = {
+            let parent_children = self.lock();
+            drop(parent_children);
+            // Find the Arc for `n` through the target (it is an Arc<Node>).
+            let any: Arc<dyn Any + Send + Sync> = arc_any(target);
+            any.downcast::<Node>().map_err(|_| Errno::EXDEV)?
+        };
+        node.lock().attr.nlink += 1;
+        self.insert_child(name, node);
+        Ok(())
+    }
+
+    fn unlink(&self, name: &[u8], dir: bool) -> KResult<()> {
+        let node = self.lookup_node(name)?;
+        let is_dir = node.lock().attr.is_dir();
+        if dir && !is_dir {
+            return Err(Errno::ENOTDIR);
+        }
+        if !dir && is_dir {
+            return Err(Errno::EISDIR);
+        }
+        if is_dir && !node.readdir()?.is_empty() {
+            return Err(Errno::ENOTEMPTY);
+        }
+        let in_lower = self.lower_has(name);
+        let mut st = self.lock();
+        st.children.remove(name);
+        if in_lower {
+            st.whiteouts.insert(name.to_vec());
+        }
+        if is_dir {
+            st.attr.nlink = st.attr.nlink.saturating_sub(1);
+        }
+        st.attr.mtime = vfs::now();
+        drop(st);
+        let mut ns = node.lock();
+        ns.attr.nlink = ns.attr.nlink.saturating_sub(1);
+        Ok(())
+    }
+
+    fn rename(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> KResult<()> {
+        let Some(dst) = new_dir.as_any().downcast_ref::<Node>() else { return Err(Errno::EXDEV) };
+        let node = self.lookup_node(name)?;
+        if std::ptr::eq(self, dst) && name == new_name {
+            return Ok(());
+        }
+        if let Ok(existing) = dst.lookup_node(new_name) {
+            let src_dir = node.lock().attr.is_dir();
+            let dst_dir = existing.lock().attr.is_dir();
+            if src_dir && !dst_dir {
+                return Err(Errno::ENOTDIR);
+            }
+            if !src_dir && dst_dir {
+                return Err(Errno::EISDIR);
+            }
+            if dst_dir && !existing.readdir()?.is_empty() {
+                return Err(Errno::ENOTEMPTY);
+            }
+            let in_lower = dst.lower_has(new_name);
+            let mut d = dst.lock();
+            d.children.remove(new_name);
+            if in_lower {
+                d.whiteouts.insert(new_name.to_vec());
+            }
+        }
+        // Directories being renamed keep their lower fid, so their lower
+        // content stays visible at the new name.
+        {
+            let mut ns = node.lock();
+            if ns.attr.kind() == mode::S_IFREG {
+                self.copy_up(&mut ns)?;
+            }
+        }
+        let in_lower = self.lower_has(name);
+        {
+            let mut st = self.lock();
+            st.children.remove(name);
+            if in_lower {
+                st.whiteouts.insert(name.to_vec());
+            }
+            st.attr.mtime = vfs::now();
+        }
+        dst.insert_child(new_name, node);
+        Ok(())
+    }
+
+    fn setattr(&self, a: &SetAttr) -> KResult<()> {
+        let mut st = self.lock();
+        if let Some(size) = a.size {
+            if st.attr.is_dir() {
+                return Err(Errno::EISDIR);
+            }
+            self.copy_up(&mut st)?;
+            if let Some(d) = st.data.as_mut() {
+                d.resize(size as usize, 0);
+            }
+            st.attr.mtime = vfs::now();
+        }
+        if let Some(m) = a.mode {
+            st.attr.mode = (st.attr.mode & mode::S_IFMT) | (m & 0o7777);
+        }
+        if let Some(u) = a.uid {
+            st.attr.uid = u;
+        }
+        if let Some(g) = a.gid {
+            st.attr.gid = g;
+        }
+        if let Some(t) = a.atime {
+            st.attr.atime = t;
+        }
+        if let Some(t) = a.mtime {
+            st.attr.mtime = t;
+        }
+        st.attr.ctime = vfs::now();
+        Ok(())
+    }
+
+    fn not_writable(&self) -> Errno {
+        Errno::EROFS
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+fn arc_any(i: Arc<dyn Inode>) -> Arc<dyn Any + Send + Sync> {
+    // Every Inode is Any + Send + Sync; upcast through a helper trait object.
+    struct Holder;
+    let _ = Holder;
+    let raw: Arc<dyn Inode> = i;
+    inode_to_any(raw)
+}
+
+fn inode_to_any(i: Arc<dyn Inode>) -> Arc<dyn Any + Send + Sync> {
+    i
+}
+
+/// An open overlay regular file.
+pub struct OvFile {
+    node: Arc<Node>,
+}
+
+impl FileOps for OvFile {
+    fn read(&self, _t: &Task, buf: &mut [u8], off: u64, _nb: bool) -> KResult<usize> {
+        let mut st = self.node.lock();
+        if let Some(d) = &st.data {
+            let off = off.min(d.len() as u64) as usize;
+            let n = buf.len().min(d.len() - off);
+            buf[..n].copy_from_slice(&d[off..off + n]);
+            return Ok(n);
+        }
+        let fd = self.node.host_fd(&mut st)?;
+        drop(st);
+        loop {
+            match nix::sys::uio::pread(&*fd, buf, off as i64) {
+                Err(nix::errno::Errno::EINTR) => continue,
+                r => return Ok(r?),
+            }
+        }
+    }
+
+    fn write(&self, _t: &Task, buf: &[u8], off: u64, _nb: bool) -> KResult<usize> {
+        let mut st = self.node.lock();
+        self.node.copy_up(&mut st)?;
+        let d = st.data.as_mut().ok_or(Errno::EIO)?;
+        let off = off as usize;
+        let end = off.checked_add(buf.len()).ok_or(Errno::EFBIG)?;
+        if end > (1 << 36) {
+            return Err(Errno::EFBIG);
+        }
+        if d.len() < end {
+            d.resize(end, 0);
+        }
+        d[off..end].copy_from_slice(buf);
+        st.attr.mtime = vfs::now();
+        st.attr.ctime = st.attr.mtime;
+        Ok(buf.len())
+    }
+
+    fn mappable(&self) -> Option<Arc<dyn Mappable>> {
+        Some(Arc::new(OvMapping { node: self.node.clone() }))
+    }
+}
+
+struct OvMapping {
+    node: Arc<Node>,
+}
+
+impl Mappable for OvMapping {
+    fn fill(&self, mf: &MemoryFile, frame: u64, off: u64) -> KResult<()> {
+        let mut st = self.node.lock();
+        if let Some(d) = &st.data {
+            let off = off.min(d.len() as u64) as usize;
+            let n = (PAGE as usize).min(d.len() - off);
+            mf.write(frame, &d[off..off + n]);
+            return Ok(());
+        }
+        let fd = self.node.host_fd(&mut st)?;
+        drop(st);
+        mf.pread_into(frame, PAGE as usize, fd.as_raw_fd(), off)?;
+        Ok(())
+    }
+
+    fn map_name(&self) -> String {
+        String::new()
+    }
+
+    fn map_ids(&self) -> (u64, u64) {
+        let a = self.node.lock().attr;
+        (a.dev, a.ino)
+    }
+}

@@ -1,0 +1,210 @@
+//! Pipes.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use crate::errno::{Errno, KResult};
+use crate::kernel::signal::{sig, QueuedSignal};
+use crate::kernel::task::Task;
+use crate::kernel::wait::WaitQueue;
+use crate::vfs::{self, mode, Attr, FileOps, Inode, POLLERR, POLLHUP, POLLIN, POLLOUT};
+
+/// Pipe capacity.
+pub const PIPE_BUF_SIZE: usize = 65536;
+/// Writes up to this size are atomic.
+pub const PIPE_BUF: usize = 4096;
+
+struct State {
+    buf: VecDeque<u8>,
+    readers: usize,
+    writers: usize,
+}
+
+/// A pipe: the inode both ends share.
+pub struct Pipe {
+    ino: u64,
+    st: Mutex<State>,
+    wq: WaitQueue,
+}
+
+impl Pipe {
+    /// A new pipe with no ends open.
+    pub fn new() -> Arc<Pipe> {
+        Arc::new(Pipe {
+            ino: vfs::next_ino(),
+            st: Mutex::new(State { buf: VecDeque::new(), readers: 0, writers: 0 }),
+            wq: WaitQueue::default(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Open the read end.
+    pub fn reader(self: &Arc<Self>) -> Arc<PipeEnd> {
+        self.lock().readers += 1;
+        Arc::new(PipeEnd { pipe: self.clone(), write: false })
+    }
+
+    /// Open the write end.
+    pub fn writer(self: &Arc<Self>) -> Arc<PipeEnd> {
+        self.lock().writers += 1;
+        Arc::new(PipeEnd { pipe: self.clone(), write: true })
+    }
+}
+
+impl Inode for Pipe {
+    fn stat(&self) -> KResult<Attr> {
+        let t = crate::kernel::boot_time();
+        Ok(Attr {
+            ino: self.ino,
+            dev: 0xc,
+            mode: mode::S_IFIFO | 0o600,
+            nlink: 1,
+            blksize: 4096,
+            atime: t,
+            mtime: t,
+            ctime: t,
+            ..Attr::default()
+        })
+    }
+    fn open(self: Arc<Self>, _flags: u32) -> KResult<Arc<dyn FileOps>> {
+        Err(Errno::ENXIO)
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// One end of a pipe.
+pub struct PipeEnd {
+    pipe: Arc<Pipe>,
+    write: bool,
+}
+
+impl FileOps for PipeEnd {
+    fn read(&self, task: &Task, buf: &mut [u8], _off: u64, nonblock: bool) -> KResult<usize> {
+        if self.write {
+            return Err(Errno::EBADF);
+        }
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        let p = &self.pipe;
+        task.block_on(&p.wq, nonblock, None, || {
+            let mut st = p.lock();
+            if !st.buf.is_empty() {
+                let n = buf.len().min(st.buf.len());
+                for (i, b) in st.buf.drain(..n).enumerate() {
+                    buf[i] = b;
+                }
+                drop(st);
+                p.wq.notify_all();
+                return Some(Ok(n));
+            }
+            if st.writers == 0 {
+                return Some(Ok(0));
+            }
+            None
+        })?
+    }
+
+    fn write(&self, task: &Task, buf: &[u8], _off: u64, nonblock: bool) -> KResult<usize> {
+        if !self.write {
+            return Err(Errno::EBADF);
+        }
+        let p = &self.pipe;
+        let mut done = 0;
+        loop {
+            let r = task.block_on(&p.wq, nonblock, None, || {
+                let mut st = p.lock();
+                if st.readers == 0 {
+                    return Some(Err(Errno::EPIPE));
+                }
+                let room = PIPE_BUF_SIZE - st.buf.len();
+                let left = buf.len() - done;
+                // Small writes are atomic: wait for room for all of them.
+                if room == 0 || (left <= PIPE_BUF && room < left) {
+                    return None;
+                }
+                let n = room.min(left);
+                st.buf.extend(&buf[done..done + n]);
+                drop(st);
+                p.wq.notify_all();
+                Some(Ok(n))
+            });
+            match r {
+                Ok(Ok(n)) => {
+                    done += n;
+                    if done == buf.len() {
+                        return Ok(done);
+                    }
+                }
+                Ok(Err(Errno::EPIPE)) => {
+                    task.send_signal_thread(QueuedSignal { signo: sig::SIGPIPE, code: 0, ..Default::default() });
+                    return Err(Errno::EPIPE);
+                }
+                Ok(Err(e)) | Err(e) => {
+                    if done > 0 {
+                        return Ok(done);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+
+    fn seekable(&self) -> bool {
+        false
+    }
+
+    fn ioctl(&self, task: &Task, cmd: u64, arg: u64) -> KResult<u64> {
+        if cmd == libc::FIONREAD {
+            let n = self.pipe.lock().buf.len() as i32;
+            task.mm().write_val(arg, &n)?;
+            return Ok(0);
+        }
+        Err(Errno::ENOTTY)
+    }
+
+    fn readiness(&self) -> u32 {
+        let st = self.pipe.lock();
+        if self.write {
+            let mut r = 0;
+            if st.readers == 0 {
+                r |= POLLERR;
+            }
+            if st.buf.len() < PIPE_BUF_SIZE {
+                r |= POLLOUT;
+            }
+            r
+        } else {
+            let mut r = 0;
+            if !st.buf.is_empty() {
+                r |= POLLIN;
+            }
+            if st.writers == 0 {
+                r |= POLLHUP;
+            }
+            r
+        }
+    }
+
+    fn wait_queue(&self) -> Option<&WaitQueue> {
+        Some(&self.pipe.wq)
+    }
+
+    fn on_close(&self) {
+        {
+            let mut st = self.pipe.lock();
+            if self.write {
+                st.writers -= 1;
+            } else {
+                st.readers -= 1;
+            }
+        }
+        self.pipe.wq.notify_all();
+    }
+}

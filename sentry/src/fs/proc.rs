@@ -1,0 +1,262 @@
+//! /proc: the sandbox's own processes and a few system files.
+
+use std::sync::{Arc, Weak};
+
+use super::synth::{SynthDir, SynthFile, SynthLink};
+use crate::errno::{Errno, KResult};
+use crate::kernel::Kernel;
+use crate::vfs::Inode;
+
+fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
+    let kk = k.clone();
+    let task = move || -> KResult<Arc<crate::kernel::task::Task>> {
+        let k = kk.upgrade().ok_or(Errno::ESRCH)?;
+        k.task(pid).ok_or(Errno::ESRCH)
+    };
+    let t1 = task.clone();
+    let t2 = task.clone();
+    let t3 = task.clone();
+    let t4 = task.clone();
+    let t5 = task.clone();
+    let t6 = task.clone();
+    let t7 = task.clone();
+    let t8 = task.clone();
+    let t9 = task.clone();
+    let fdtask = task.clone();
+    let fd_dir: Arc<dyn Inode> = SynthDir::new(move || {
+        let Ok(t) = fdtask() else { return vec![] };
+        t.fds()
+            .list()
+            .into_iter()
+            .map(|(fd, f)| {
+                let p = f.path.clone();
+                let l: Arc<dyn Inode> = SynthLink::new(move || Ok(p.clone()));
+                (fd.to_string().into_bytes(), l)
+            })
+            .collect()
+    });
+    SynthDir::fixed(vec![
+        ("exe", SynthLink::new(move || Ok(t1()?.tg.exe.lock().unwrap_or_else(|e| e.into_inner()).clone()))),
+        ("cwd", SynthLink::new(move || Ok(t2()?.fs().cwd.path()))),
+        ("root", SynthLink::new(|| Ok(b"/".to_vec()))),
+        ("fd", fd_dir),
+        (
+            "cmdline",
+            SynthFile::new(move || {
+                let t = t3()?;
+                let mm = t.mm();
+                let (s, e) = {
+                    let m = mm.lock();
+                    (m.arg_start, m.arg_end)
+                };
+                let mut b = vec![0u8; (e - s) as usize];
+                mm.copy_in(s, &mut b)?;
+                Ok(b)
+            }),
+        ),
+        (
+            "environ",
+            SynthFile::new(move || {
+                let t = t4()?;
+                let mm = t.mm();
+                let (s, e) = {
+                    let m = mm.lock();
+                    (m.env_start, m.env_end)
+                };
+                let mut b = vec![0u8; (e - s) as usize];
+                mm.copy_in(s, &mut b)?;
+                Ok(b)
+            }),
+        ),
+        (
+            "comm",
+            SynthFile::new(move || {
+                let mut c = t9()?.tg.comm.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                c.push(b'\n');
+                Ok(c)
+            }),
+        ),
+        (
+            "maps",
+            SynthFile::new(move || {
+                let t = t5()?;
+                let mut out = String::new();
+                for (s, v) in t.mm().vmas() {
+                    let (name, off, dev, ino) = match &v.backing {
+                        crate::mm::Backing::File(f, off) => {
+                            let (d, i) = f.map_ids();
+                            (f.map_name(), *off, d, i)
+                        }
+                        _ => (v.name.unwrap_or("").to_string(), 0, 0, 0),
+                    };
+                    let name = if name.is_empty() { v.name.unwrap_or("").to_string() } else { name };
+                    out.push_str(&format!(
+                        "{:08x}-{:08x} {}{}{}{} {:08x} {:02x}:{:02x} {:<10} {}\n",
+                        s,
+                        v.end,
+                        if v.prot.read { 'r' } else { '-' },
+                        if v.prot.write { 'w' } else { '-' },
+                        if v.prot.exec { 'x' } else { '-' },
+                        if v.shared { 's' } else { 'p' },
+                        off,
+                        (dev >> 8) & 0xff,
+                        dev & 0xff,
+                        ino,
+                        name
+                    ));
+                }
+                Ok(out.into_bytes())
+            }),
+        ),
+        (
+            "status",
+            SynthFile::new(move || {
+                let t = t6()?;
+                let c = t.creds();
+                let comm = String::from_utf8_lossy(&t.tg.comm.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+                let threads = t.tg.st().threads.len();
+                let rss = t.mm().resident_pages() * 4;
+                Ok(format!(
+                    "Name:\t{comm}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{u}\t{eu}\t{su}\t{eu}\nGid:\t{g}\t{eg}\t{sg}\t{eg}\nFDSize:\t64\nGroups:\t\nVmRSS:\t{rss} kB\nThreads:\t{threads}\nSigBlk:\t{:016x}\nSeccomp:\t0\n",
+                    t.fs().umask, t.tg.tgid, t.tid, t.tg.ppid.load(std::sync::atomic::Ordering::Relaxed),
+                    t.sigmask.load(std::sync::atomic::Ordering::Relaxed),
+                    u = c.uid, eu = c.euid, su = c.suid, g = c.gid, eg = c.egid, sg = c.sgid
+                ).into_bytes())
+            }),
+        ),
+        (
+            "stat",
+            SynthFile::new(move || {
+                let t = t7()?;
+                let comm = String::from_utf8_lossy(&t.tg.comm.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+                let ppid = t.tg.ppid.load(std::sync::atomic::Ordering::Relaxed);
+                let threads = t.tg.st().threads.len();
+                let rss = t.mm().resident_pages();
+                Ok(format!(
+                    "{} ({}) R {} {} {} 0 -1 0 0 0 0 0 0 0 0 0 20 0 {} 0 0 0 {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
+                    t.tid, comm, ppid, t.tg.pgid(), t.tg.sid.load(std::sync::atomic::Ordering::Relaxed), threads, rss
+                ).into_bytes())
+            }),
+        ),
+        (
+            "limits",
+            SynthFile::new(move || {
+                let t = t8()?;
+                let names = ["Max cpu time", "Max file size", "Max data size", "Max stack size", "Max core file size",
+                    "Max resident set", "Max processes", "Max open files", "Max locked memory", "Max address space",
+                    "Max file locks", "Max pending signals", "Max msgqueue size", "Max nice priority",
+                    "Max realtime priority", "Max realtime timeout"];
+                let mut s = format!("{:<25} {:<20} {:<20} {:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
+                for (i, n) in names.iter().enumerate() {
+                    let l = t.tg.rlimit(i);
+                    let f = |v: u64| if v == u64::MAX { "unlimited".to_string() } else { v.to_string() };
+                    s.push_str(&format!("{:<25} {:<20} {:<20}\n", n, f(l.cur), f(l.max)));
+                }
+                Ok(s.into_bytes())
+            }),
+        ),
+    ])
+}
+
+/// Build /proc.
+pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
+    let wk = Arc::downgrade(k);
+    let wk2 = wk.clone();
+    let wk3 = wk.clone();
+    let wk4 = wk.clone();
+    let hostname = k.opts.hostname.clone();
+    let sys = SynthDir::fixed(vec![(
+        "kernel",
+        SynthDir::fixed(vec![
+            ("ostype", SynthFile::text("Linux\n")),
+            ("osrelease", SynthFile::text("4.4.0\n")),
+            ("hostname", SynthFile::text(format!("{hostname}\n"))),
+            ("pid_max", SynthFile::text("4194304\n")),
+            ("ngroups_max", SynthFile::text("65536\n")),
+        ]) as Arc<dyn Inode>,
+    )]);
+    let fixed: Vec<(Vec<u8>, Arc<dyn Inode>)> = vec![
+        (b"sys".to_vec(), sys),
+        (b"cpuinfo".to_vec(), SynthFile::new(|| Ok(std::fs::read("/proc/cpuinfo").unwrap_or_default()))),
+        (
+            b"meminfo".to_vec(),
+            SynthFile::new(move || {
+                let used = wk3.upgrade().map(|k| k.mf.used_bytes() / 1024).unwrap_or(0);
+                let total = 8u64 << 20;
+                Ok(format!(
+                    "MemTotal:       {total:>8} kB\nMemFree:        {:>8} kB\nMemAvailable:   {:>8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n",
+                    total - used, total - used
+                ).into_bytes())
+            }),
+        ),
+        (
+            b"stat".to_vec(),
+            SynthFile::new(move || {
+                let n = wk4.upgrade().map(|k| k.all_tasks().len()).unwrap_or(0);
+                let (b, _) = crate::kernel::boot_time();
+                Ok(format!("cpu  0 0 0 0 0 0 0 0 0 0\ncpu0 0 0 0 0 0 0 0 0 0 0\nintr 0\nctxt 0\nbtime {b}\nprocesses {n}\nprocs_running 1\nprocs_blocked 0\n").into_bytes())
+            }),
+        ),
+        (
+            b"uptime".to_vec(),
+            SynthFile::new(|| {
+                let u = crate::kernel::uptime().as_secs_f64();
+                Ok(format!("{u:.2} {u:.2}\n").into_bytes())
+            }),
+        ),
+        (b"loadavg".to_vec(), SynthFile::new(|| Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec()))),
+        (b"filesystems".to_vec(), SynthFile::text("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n\toverlay\n")),
+        (
+            b"mounts".to_vec(),
+            SynthFile::new(move || {
+                let k = wk2.upgrade().ok_or(Errno::ESRCH)?;
+                let mut s = String::from("none / overlay ro,relatime 0 0\n");
+                for m in k.mount_list() {
+                    let p = String::from_utf8_lossy(&m);
+                    let fs = if p == "/proc" { "proc" } else { "tmpfs" };
+                    s.push_str(&format!("none {p} {fs} rw,relatime 0 0\n"));
+                }
+                Ok(s.into_bytes())
+            }),
+        ),
+        (b"self".to_vec(), SynthLink::new(|| Err(Errno::ENOENT))),
+    ];
+    let wl = wk.clone();
+    SynthDir::with_lookup(
+        {
+            let wk = wk.clone();
+            let fixed = fixed.clone();
+            move || {
+                let mut v = fixed.clone();
+                if let Some(k) = wk.upgrade() {
+                    for g in k.all_groups() {
+                        if !g.st().zombie {
+                            v.push((g.tgid.to_string().into_bytes(), pid_dir(&wk, g.tgid)));
+                        }
+                    }
+                }
+                v
+            }
+        },
+        move |name| {
+            if name == b"self" || name == b"thread-self" {
+                let tid = CURRENT.with(|c| c.get());
+                let k = wl.upgrade()?;
+                let t = k.task(tid)?;
+                let target = if name == b"self" { t.tg.tgid.to_string() } else { format!("{}/task/{}", t.tg.tgid, tid) };
+                let l: Arc<dyn Inode> = SynthLink::new(move || Ok(target.clone().into_bytes()));
+                return Some(l);
+            }
+            let s = std::str::from_utf8(name).ok()?;
+            let pid: i32 = s.parse().ok()?;
+            let k = wl.upgrade()?;
+            k.task(pid)?;
+            Some(pid_dir(&wl, pid))
+        },
+    )
+}
+
+thread_local! {
+    /// The task running on this host thread (for /proc/self).
+    pub static CURRENT: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}

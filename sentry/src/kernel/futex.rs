@@ -1,0 +1,84 @@
+//! Futexes, keyed by (address space, address) for private futexes and by
+//! memory-file offset for shared ones... for now both use the address space
+//! and address, which serves threads of one process.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::wait::Waker;
+
+/// A futex waiter.
+pub struct FutexWaiter {
+    /// Set when woken.
+    pub woken: AtomicBool,
+    /// The waiting task's waker.
+    pub waker: Arc<Waker>,
+    /// FUTEX_WAIT_BITSET mask.
+    pub bitset: u32,
+}
+
+/// The futex table.
+#[derive(Default)]
+pub struct Futexes {
+    map: Mutex<HashMap<(usize, u64), Vec<Arc<FutexWaiter>>>>,
+}
+
+impl Futexes {
+    /// Run `check` under the table lock and enqueue the waiter if it says so.
+    pub fn enqueue(&self, key: (usize, u64), w: &Arc<FutexWaiter>, check: impl FnOnce() -> bool) -> bool {
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if !check() {
+            return false;
+        }
+        m.entry(key).or_default().push(w.clone());
+        true
+    }
+
+    /// Remove a waiter (timeout, signal).
+    pub fn dequeue(&self, key: (usize, u64), w: &Arc<FutexWaiter>) {
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(v) = m.get_mut(&key) {
+            v.retain(|x| !Arc::ptr_eq(x, w));
+            if v.is_empty() {
+                m.remove(&key);
+            }
+        }
+    }
+
+    /// Wake up to `n` waiters whose bitset intersects `bitset`.
+    pub fn wake(&self, key: (usize, u64), n: usize, bitset: u32) -> usize {
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let mut woken = 0;
+        if let Some(v) = m.get_mut(&key) {
+            let mut i = 0;
+            while i < v.len() && woken < n {
+                if v[i].bitset & bitset != 0 {
+                    let w = v.remove(i);
+                    w.woken.store(true, Ordering::SeqCst);
+                    w.waker.notify();
+                    woken += 1;
+                } else {
+                    i += 1;
+                }
+            }
+            if v.is_empty() {
+                m.remove(&key);
+            }
+        }
+        woken
+    }
+
+    /// Move up to `n` waiters from `from` to `to` (FUTEX_REQUEUE).
+    pub fn requeue(&self, from: (usize, u64), to: (usize, u64), n: usize) -> usize {
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(mut v) = m.remove(&from) else { return 0 };
+        let k = n.min(v.len());
+        let moved: Vec<_> = v.drain(..k).collect();
+        if !v.is_empty() {
+            m.insert(from, v);
+        }
+        m.entry(to).or_default().extend(moved);
+        k
+    }
+}

@@ -1,0 +1,180 @@
+//! The kernel: global state, tasks, thread groups, signals, futexes.
+//!
+//! Lock order: Kernel::tasks, then ThreadGroup::state, then Task state locks;
+//! MemoryManager locks are leaves with respect to these.
+
+pub mod futex;
+pub mod signal;
+pub mod task;
+pub mod wait;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Instant;
+
+use platform::Platform;
+
+use crate::mm::MemoryFile;
+use crate::vfs::Inode;
+use task::{Task, ThreadGroup};
+
+static BOOT: OnceLock<(Instant, (i64, i64))> = OnceLock::new();
+
+/// Wall-clock time the sandbox started.
+pub fn boot_time() -> (i64, i64) {
+    BOOT.get_or_init(|| (Instant::now(), crate::vfs::now())).1
+}
+
+/// Monotonic time since the sandbox started.
+pub fn uptime() -> std::time::Duration {
+    BOOT.get_or_init(|| (Instant::now(), crate::vfs::now())).0.elapsed()
+}
+
+/// Fill with random bytes.
+pub fn fill_random(b: &mut [u8]) {
+    crate::sys::getrandom(b);
+}
+
+/// Options the sandbox was started with.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Log every syscall.
+    pub strace: bool,
+    /// Hostname.
+    pub hostname: String,
+}
+
+/// The kernel.
+pub struct Kernel {
+    /// The platform.
+    pub platform: Arc<dyn Platform>,
+    /// The memory file.
+    pub mf: Arc<MemoryFile>,
+    /// The root filesystem.
+    pub root: Arc<dyn Inode>,
+    mounts: Mutex<HashMap<Vec<u8>, Arc<dyn Inode>>>,
+    tasks: Mutex<HashMap<i32, Arc<Task>>>,
+    groups: Mutex<HashMap<i32, Arc<ThreadGroup>>>,
+    next_tid: AtomicI32,
+    /// Options.
+    pub opts: Options,
+    /// Futexes.
+    pub futexes: futex::Futexes,
+    exit: Mutex<Option<i32>>,
+    exit_cv: Condvar,
+    unimplemented_logged: Mutex<HashSet<u64>>,
+}
+
+impl Kernel {
+    /// A kernel over a platform and a root filesystem.
+    pub fn new(platform: Arc<dyn Platform>, mf: Arc<MemoryFile>, root: Arc<dyn Inode>, opts: Options) -> Arc<Kernel> {
+        boot_time();
+        Arc::new(Kernel {
+            platform,
+            mf,
+            root,
+            mounts: Mutex::new(HashMap::new()),
+            tasks: Mutex::new(HashMap::new()),
+            groups: Mutex::new(HashMap::new()),
+            next_tid: AtomicI32::new(1),
+            opts,
+            futexes: futex::Futexes::default(),
+            exit: Mutex::new(None),
+            exit_cv: Condvar::new(),
+            unimplemented_logged: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Mount `fs` at absolute path `path`.
+    pub fn mount(&self, path: &[u8], fs: Arc<dyn Inode>) {
+        self.mounts.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_vec(), fs);
+    }
+
+    /// The filesystem mounted at `path`, if any.
+    pub fn mount_at(&self, path: &[u8]) -> Option<Arc<dyn Inode>> {
+        self.mounts.lock().unwrap_or_else(|e| e.into_inner()).get(path).cloned()
+    }
+
+    /// The mount table, for /proc/mounts.
+    pub fn mount_list(&self) -> Vec<Vec<u8>> {
+        let mut v: Vec<Vec<u8>> = self.mounts.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Allocate a thread id.
+    pub fn alloc_tid(&self) -> i32 {
+        self.next_tid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Register a task.
+    pub fn add_task(&self, t: &Arc<Task>) {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).insert(t.tid, t.clone());
+        if t.tid == t.tg.tgid {
+            self.groups.lock().unwrap_or_else(|e| e.into_inner()).insert(t.tid, t.tg.clone());
+        }
+    }
+
+    /// Unregister a task.
+    pub fn remove_task(&self, tid: i32) {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).remove(&tid);
+    }
+
+    /// Forget a reaped thread group.
+    pub fn remove_group(&self, tgid: i32) {
+        self.groups.lock().unwrap_or_else(|e| e.into_inner()).remove(&tgid);
+    }
+
+    /// Look up a task.
+    pub fn task(&self, tid: i32) -> Option<Arc<Task>> {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).get(&tid).cloned()
+    }
+
+    /// Look up a thread group.
+    pub fn group(&self, tgid: i32) -> Option<Arc<ThreadGroup>> {
+        self.groups.lock().unwrap_or_else(|e| e.into_inner()).get(&tgid).cloned()
+    }
+
+    /// Every live task.
+    pub fn all_tasks(&self) -> Vec<Arc<Task>> {
+        let mut v: Vec<Arc<Task>> = self.tasks.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        v.sort_by_key(|t| t.tid);
+        v
+    }
+
+    /// Every thread group (live or zombie).
+    pub fn all_groups(&self) -> Vec<Arc<ThreadGroup>> {
+        let mut v: Vec<Arc<ThreadGroup>> =
+            self.groups.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        v.sort_by_key(|g| g.tgid);
+        v
+    }
+
+    /// The init process exited with wait status `status`: the sandbox ends.
+    pub fn set_exit(&self, status: i32) {
+        let mut e = self.exit.lock().unwrap_or_else(|e| e.into_inner());
+        if e.is_none() {
+            *e = Some(status);
+        }
+        self.exit_cv.notify_all();
+    }
+
+    /// Wait for the sandbox to end; returns init's wait status.
+    pub fn wait_exit(&self) -> i32 {
+        let mut e = self.exit.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(s) = *e {
+                return s;
+            }
+            e = self.exit_cv.wait(e).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Log an unimplemented syscall once.
+    pub fn log_unimplemented(&self, nr: u64, name: &str) {
+        if self.unimplemented_logged.lock().unwrap_or_else(|e| e.into_inner()).insert(nr) {
+            tracing::warn!("unimplemented syscall {nr} ({name})");
+        }
+    }
+}

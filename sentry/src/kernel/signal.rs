@@ -1,0 +1,245 @@
+//! Signal numbers, actions, sets, and the x86-64 signal frame.
+
+use bytemuck::{Pod, Zeroable};
+
+/// Number of signals (1..=64).
+pub const NSIG: usize = 64;
+
+#[allow(missing_docs)]
+pub mod sig {
+    pub const SIGHUP: i32 = 1;
+    pub const SIGINT: i32 = 2;
+    pub const SIGQUIT: i32 = 3;
+    pub const SIGILL: i32 = 4;
+    pub const SIGTRAP: i32 = 5;
+    pub const SIGABRT: i32 = 6;
+    pub const SIGBUS: i32 = 7;
+    pub const SIGFPE: i32 = 8;
+    pub const SIGKILL: i32 = 9;
+    pub const SIGUSR1: i32 = 10;
+    pub const SIGSEGV: i32 = 11;
+    pub const SIGUSR2: i32 = 12;
+    pub const SIGPIPE: i32 = 13;
+    pub const SIGALRM: i32 = 14;
+    pub const SIGTERM: i32 = 15;
+    pub const SIGCHLD: i32 = 17;
+    pub const SIGCONT: i32 = 18;
+    pub const SIGSTOP: i32 = 19;
+    pub const SIGTSTP: i32 = 20;
+    pub const SIGTTIN: i32 = 21;
+    pub const SIGTTOU: i32 = 22;
+    pub const SIGURG: i32 = 23;
+    pub const SIGXCPU: i32 = 24;
+    pub const SIGXFSZ: i32 = 25;
+    pub const SIGVTALRM: i32 = 26;
+    pub const SIGPROF: i32 = 27;
+    pub const SIGWINCH: i32 = 28;
+    pub const SIGSYS: i32 = 31;
+}
+
+/// The bit of signal `s` in a mask.
+pub fn bit(s: i32) -> u64 {
+    1u64 << (s - 1)
+}
+
+/// Signals that can be neither caught nor blocked.
+pub const UNBLOCKABLE: u64 = (1 << (sig::SIGKILL - 1)) | (1 << (sig::SIGSTOP - 1));
+
+/// What SIG_DFL does.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Default {
+    /// Terminate the thread group.
+    Terminate,
+    /// Terminate and dump core (status bit 0x80).
+    Core,
+    /// Ignore.
+    Ignore,
+    /// Stop the thread group.
+    Stop,
+    /// Continue.
+    Continue,
+}
+
+/// The default action of a signal.
+pub fn default_action(s: i32) -> Default {
+    use sig::*;
+    match s {
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ | SIGSYS => Default::Core,
+        SIGCHLD | SIGURG | SIGWINCH => Default::Ignore,
+        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => Default::Stop,
+        SIGCONT => Default::Continue,
+        _ => Default::Terminate,
+    }
+}
+
+/// SIG_DFL.
+pub const SIG_DFL: u64 = 0;
+/// SIG_IGN.
+pub const SIG_IGN: u64 = 1;
+#[allow(missing_docs)]
+pub const SA_SIGINFO: u64 = 4;
+#[allow(missing_docs)]
+pub const SA_NOCLDWAIT: u64 = 2;
+#[allow(missing_docs)]
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+#[allow(missing_docs)]
+pub const SA_RESTART: u64 = 0x1000_0000;
+#[allow(missing_docs)]
+pub const SA_NODEFER: u64 = 0x4000_0000;
+#[allow(missing_docs)]
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+#[allow(missing_docs)]
+pub const SA_RESTORER: u64 = 0x0400_0000;
+
+/// `struct sigaction` as the kernel ABI lays it out.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, Pod, Zeroable)]
+pub struct SigAction {
+    /// Handler, SIG_DFL or SIG_IGN.
+    pub handler: u64,
+    /// SA_* flags.
+    pub flags: u64,
+    /// Restorer (SA_RESTORER).
+    pub restorer: u64,
+    /// Mask during the handler.
+    pub mask: u64,
+}
+
+/// A queued signal with its siginfo fields.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct QueuedSignal {
+    /// Signal number.
+    pub signo: i32,
+    /// si_code.
+    pub code: i32,
+    /// Sender pid, or fault address for faults.
+    pub pid: i32,
+    /// Sender uid.
+    pub uid: u32,
+    /// si_addr for faults.
+    pub addr: u64,
+    /// For SIGCHLD: child status.
+    pub status: i32,
+}
+
+/// Pending signals.
+#[derive(Default, Debug)]
+pub struct Pending {
+    /// Bit mask.
+    pub mask: u64,
+    /// Queued infos, in order.
+    pub queue: Vec<QueuedSignal>,
+}
+
+impl Pending {
+    /// Queue a signal (standard signals are not queued twice).
+    pub fn push(&mut self, s: QueuedSignal) {
+        if self.mask & bit(s.signo) != 0 && s.signo < 32 {
+            return;
+        }
+        self.mask |= bit(s.signo);
+        self.queue.push(s);
+    }
+
+    /// Take the lowest-numbered pending signal not in `blocked`.
+    pub fn take(&mut self, blocked: u64) -> Option<QueuedSignal> {
+        let ready = self.mask & !blocked;
+        if ready == 0 {
+            return None;
+        }
+        let signo = ready.trailing_zeros() as i32 + 1;
+        let i = self.queue.iter().position(|q| q.signo == signo)?;
+        let q = self.queue.remove(i);
+        if !self.queue.iter().any(|x| x.signo == signo) {
+            self.mask &= !bit(signo);
+        }
+        Some(q)
+    }
+}
+
+/// siginfo_t, 128 bytes.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable)]
+pub struct SigInfo {
+    /// si_signo.
+    pub signo: i32,
+    /// si_errno.
+    pub errno: i32,
+    /// si_code.
+    pub code: i32,
+    pad0: i32,
+    /// The union (pid/uid/status or addr).
+    pub fields: [u64; 14],
+}
+
+impl SigInfo {
+    /// Build from a queued signal.
+    pub fn from_queued(q: &QueuedSignal) -> SigInfo {
+        let mut si = SigInfo::zeroed();
+        si.signo = q.signo;
+        si.code = q.code;
+        match q.signo {
+            sig::SIGSEGV | sig::SIGBUS | sig::SIGILL | sig::SIGFPE | sig::SIGTRAP if q.code > 0 => {
+                si.fields[0] = q.addr;
+            }
+            sig::SIGCHLD => {
+                si.fields[0] = (q.pid as u32 as u64) | ((q.uid as u64) << 32);
+                si.fields[1] = q.status as u32 as u64;
+            }
+            _ => {
+                si.fields[0] = (q.pid as u32 as u64) | ((q.uid as u64) << 32);
+            }
+        }
+        si
+    }
+}
+
+/// `struct sigcontext` (x86-64).
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Default)]
+#[allow(missing_docs)]
+pub struct SigContext {
+    pub r8: u64,
+    pub r9: u64,
+    pub r10: u64,
+    pub r11: u64,
+    pub r12: u64,
+    pub r13: u64,
+    pub r14: u64,
+    pub r15: u64,
+    pub rdi: u64,
+    pub rsi: u64,
+    pub rbp: u64,
+    pub rbx: u64,
+    pub rdx: u64,
+    pub rax: u64,
+    pub rcx: u64,
+    pub rsp: u64,
+    pub rip: u64,
+    pub eflags: u64,
+    pub cs: u16,
+    pub gs: u16,
+    pub fs: u16,
+    pub ss: u16,
+    pub err: u64,
+    pub trapno: u64,
+    pub oldmask: u64,
+    pub cr2: u64,
+    pub fpstate: u64,
+    pub reserved: [u64; 8],
+}
+
+/// `struct ucontext` (x86-64), with a 64-bit sigmask.
+#[repr(C)]
+#[derive(Clone, Copy, Pod, Zeroable, Default)]
+#[allow(missing_docs)]
+pub struct UContext {
+    pub flags: u64,
+    pub link: u64,
+    pub ss_sp: u64,
+    pub ss_flags: u32,
+    pub pad: u32,
+    pub ss_size: u64,
+    pub mcontext: SigContext,
+    pub sigmask: u64,
+}

@@ -1,0 +1,574 @@
+//! Tasks (application threads) and thread groups (processes). Each task
+//! runs on its own host thread, driving its platform context in a loop:
+//! switch to the application, serve the syscall or fault, deliver signals.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::Instant;
+
+use platform::{Context, CpuState, Exit, Interrupter};
+
+use super::signal::{self, bit, sig, Pending, QueuedSignal, SigAction};
+use super::wait::{WaitQueue, Waker};
+use super::Kernel;
+use crate::errno::{Errno, KResult};
+use crate::mm::MemoryManager;
+use crate::vfs::path::Location;
+use crate::vfs::FdTable;
+
+/// Credentials.
+#[derive(Clone, Debug, Default)]
+#[allow(missing_docs)]
+pub struct Creds {
+    pub uid: u32,
+    pub euid: u32,
+    pub suid: u32,
+    pub gid: u32,
+    pub egid: u32,
+    pub sgid: u32,
+    pub groups: Vec<u32>,
+}
+
+/// Filesystem context: root, cwd, umask (shared by CLONE_FS).
+#[derive(Clone)]
+pub struct FsContext {
+    /// Root.
+    pub root: Location,
+    /// Working directory.
+    pub cwd: Location,
+    /// umask.
+    pub umask: u32,
+}
+
+/// Resource limit.
+#[derive(Clone, Copy, Debug)]
+pub struct Rlimit {
+    /// Soft.
+    pub cur: u64,
+    /// Hard.
+    pub max: u64,
+}
+
+/// RLIM_INFINITY.
+pub const RLIM_INFINITY: u64 = u64::MAX;
+
+/// Thread-group state under one lock.
+#[derive(Default)]
+pub struct TgState {
+    /// Live threads.
+    pub live: usize,
+    /// Set by exit_group or a fatal signal: the wait status all threads exit with.
+    pub group_exit: Option<i32>,
+    /// All threads gone; waiting to be reaped.
+    pub zombie: bool,
+    /// The final wait status.
+    pub status: i32,
+    /// Thread ids.
+    pub threads: Vec<i32>,
+}
+
+/// A thread group (process).
+pub struct ThreadGroup {
+    /// Process id.
+    pub tgid: i32,
+    /// Parent's tgid.
+    pub ppid: AtomicI32,
+    /// Process group.
+    pub pgid_: AtomicI32,
+    /// Session.
+    pub sid: AtomicI32,
+    /// Signal handlers (shared by CLONE_SIGHAND).
+    pub sighand: Mutex<Arc<Mutex<[SigAction; 64]>>>,
+    /// Process-directed pending signals.
+    pub pending: Mutex<Pending>,
+    /// State.
+    pub state: Mutex<TgState>,
+    /// Notified when a child changes state.
+    pub child_wq: WaitQueue,
+    /// Children.
+    pub children: Mutex<Vec<Arc<ThreadGroup>>>,
+    /// Signal sent to the parent at exit.
+    pub exit_signal: AtomicI32,
+    /// Credentials.
+    pub creds: Mutex<Creds>,
+    /// Resource limits.
+    pub rlimits: Mutex<[Rlimit; 16]>,
+    /// Executable path.
+    pub exe: Mutex<Vec<u8>>,
+    /// Command name (comm).
+    pub comm: Mutex<Vec<u8>>,
+    /// Start time.
+    pub start: Instant,
+    /// CPU time, in microseconds, of exited threads and reaped children.
+    pub cutime: AtomicU64,
+}
+
+impl ThreadGroup {
+    /// Process group id.
+    pub fn pgid(&self) -> i32 {
+        self.pgid_.load(Ordering::Relaxed)
+    }
+
+    /// Lock state.
+    pub fn st(&self) -> MutexGuard<'_, TgState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The handler table.
+    pub fn handlers(&self) -> Arc<Mutex<[SigAction; 64]>> {
+        self.sighand.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The action for a signal.
+    pub fn action(&self, s: i32) -> SigAction {
+        self.handlers().lock().unwrap_or_else(|e| e.into_inner())[(s - 1) as usize]
+    }
+
+    /// An rlimit.
+    pub fn rlimit(&self, r: usize) -> Rlimit {
+        self.rlimits.lock().unwrap_or_else(|e| e.into_inner())[r]
+    }
+}
+
+/// Default rlimits.
+pub fn default_rlimits() -> [Rlimit; 16] {
+    let inf = Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY };
+    let mut r = [inf; 16];
+    r[3] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY }; // STACK
+    r[4] = Rlimit { cur: 0, max: RLIM_INFINITY }; // CORE
+    r[6] = Rlimit { cur: 4096, max: 4096 }; // NPROC
+    r[7] = Rlimit { cur: 1024, max: 4096 }; // NOFILE
+    r[8] = Rlimit { cur: 8 << 20, max: 8 << 20 }; // MEMLOCK
+    r[11] = Rlimit { cur: 4096, max: 4096 }; // SIGPENDING
+    r[12] = Rlimit { cur: 819200, max: 819200 }; // MSGQUEUE
+    r
+}
+
+/// A vfork parent waits on this until the child execs or exits.
+#[derive(Default)]
+pub struct VforkDone {
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+impl VforkDone {
+    /// Release the parent.
+    pub fn release(&self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.cv.notify_all();
+    }
+    /// Wait for release.
+    pub fn wait(&self) {
+        let mut d = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        while !*d {
+            d = self.cv.wait(d).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// An application thread.
+pub struct Task {
+    /// Thread id.
+    pub tid: i32,
+    /// Its thread group.
+    pub tg: Arc<ThreadGroup>,
+    /// The kernel.
+    pub kernel: Arc<Kernel>,
+    mm: Mutex<Arc<MemoryManager>>,
+    fds: Mutex<Arc<FdTable>>,
+    fs: Mutex<Arc<Mutex<FsContext>>>,
+    /// Blocked signals.
+    pub sigmask: AtomicU64,
+    /// Mask to restore after a sigsuspend-style wait, once a handler ran.
+    pub saved_mask: Mutex<Option<u64>>,
+    /// Thread-directed pending signals.
+    pub pending: Mutex<Pending>,
+    /// set_tid_address / CLONE_CHILD_CLEARTID.
+    pub clear_child_tid: AtomicU64,
+    /// set_robust_list head.
+    pub robust_list: AtomicU64,
+    /// Wakes this task from blocking waits.
+    pub waker: Arc<Waker>,
+    interrupter: Mutex<Option<Interrupter>>,
+    /// Set when the task must exit (group exit, SIGKILL).
+    pub killed: AtomicBool,
+    /// For a vfork child: the parent's wait.
+    pub vfork: Mutex<Option<Arc<VforkDone>>>,
+    /// sigaltstack (sp, flags, size).
+    pub altstack: Mutex<(u64, i32, u64)>,
+    /// Thread start, for CPU accounting.
+    pub start: Instant,
+}
+
+impl Task {
+    /// A new task.
+    pub fn new(
+        tid: i32,
+        tg: Arc<ThreadGroup>,
+        kernel: Arc<Kernel>,
+        mm: Arc<MemoryManager>,
+        fds: Arc<FdTable>,
+        fs: Arc<Mutex<FsContext>>,
+        sigmask: u64,
+    ) -> Arc<Task> {
+        Arc::new(Task {
+            tid,
+            tg,
+            kernel,
+            mm: Mutex::new(mm),
+            fds: Mutex::new(fds),
+            fs: Mutex::new(fs),
+            sigmask: AtomicU64::new(sigmask),
+            saved_mask: Mutex::new(None),
+            pending: Mutex::new(Pending::default()),
+            clear_child_tid: AtomicU64::new(0),
+            robust_list: AtomicU64::new(0),
+            waker: Arc::new(Waker::default()),
+            interrupter: Mutex::new(None),
+            killed: AtomicBool::new(false),
+            vfork: Mutex::new(None),
+            altstack: Mutex::new((0, 2, 0)),
+            start: Instant::now(),
+        })
+    }
+
+    /// A new thread group.
+    pub fn new_group(tgid: i32, ppid: i32, parent: Option<&ThreadGroup>, exit_signal: i32) -> Arc<ThreadGroup> {
+        let (handlers, creds, rlimits, exe, comm, pgid, sid) = match parent {
+            Some(p) => (
+                *p.handlers().lock().unwrap_or_else(|e| e.into_inner()),
+                p.creds.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                *p.rlimits.lock().unwrap_or_else(|e| e.into_inner()),
+                p.exe.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                p.comm.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                p.pgid(),
+                p.sid.load(Ordering::Relaxed),
+            ),
+            None => ([SigAction::default(); 64], Creds::default(), default_rlimits(), Vec::new(), Vec::new(), tgid, tgid),
+        };
+        Arc::new(ThreadGroup {
+            tgid,
+            ppid: AtomicI32::new(ppid),
+            pgid_: AtomicI32::new(pgid),
+            sid: AtomicI32::new(sid),
+            sighand: Mutex::new(Arc::new(Mutex::new(handlers))),
+            pending: Mutex::new(Pending::default()),
+            state: Mutex::new(TgState::default()),
+            child_wq: WaitQueue::default(),
+            children: Mutex::new(Vec::new()),
+            exit_signal: AtomicI32::new(exit_signal),
+            creds: Mutex::new(creds),
+            rlimits: Mutex::new(rlimits),
+            exe: Mutex::new(exe),
+            comm: Mutex::new(comm),
+            start: Instant::now(),
+            cutime: AtomicU64::new(0),
+        })
+    }
+
+    /// The address space.
+    pub fn mm(&self) -> Arc<MemoryManager> {
+        self.mm.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replace the address space (execve); returns the old one.
+    pub fn set_mm(&self, mm: Arc<MemoryManager>) -> Arc<MemoryManager> {
+        std::mem::replace(&mut *self.mm.lock().unwrap_or_else(|e| e.into_inner()), mm)
+    }
+
+    /// The fd table.
+    pub fn fds(&self) -> Arc<FdTable> {
+        self.fds.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replace the fd table.
+    pub fn set_fds(&self, f: Arc<FdTable>) -> Arc<FdTable> {
+        std::mem::replace(&mut *self.fds.lock().unwrap_or_else(|e| e.into_inner()), f)
+    }
+
+    /// The filesystem context (shared object).
+    pub fn fs_shared(&self) -> Arc<Mutex<FsContext>> {
+        self.fs.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A snapshot of the filesystem context.
+    pub fn fs(&self) -> FsContext {
+        self.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Replace the filesystem context object.
+    pub fn set_fs(&self, f: Arc<Mutex<FsContext>>) {
+        *self.fs.lock().unwrap_or_else(|e| e.into_inner()) = f;
+    }
+
+    /// Install the interrupter of the running context.
+    pub fn set_interrupter(&self, i: Interrupter) {
+        *self.interrupter.lock().unwrap_or_else(|e| e.into_inner()) = Some(i);
+    }
+
+    /// Make the task notice something: wake a blocking wait and interrupt
+    /// application code.
+    pub fn kick(&self) {
+        self.waker.notify();
+        if let Some(i) = self.interrupter.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            i.interrupt();
+        }
+    }
+
+    /// Credentials snapshot.
+    pub fn creds(&self) -> Creds {
+        self.tg.creds.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Whether an unblocked signal is pending (or the task must exit).
+    pub fn has_pending_signal(&self) -> bool {
+        if self.killed.load(Ordering::SeqCst) {
+            return true;
+        }
+        let blocked = self.sigmask.load(Ordering::SeqCst);
+        let t = self.pending.lock().unwrap_or_else(|e| e.into_inner()).mask;
+        let p = self.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).mask;
+        (t | p) & !blocked != 0
+    }
+
+    /// Queue a thread-directed signal.
+    pub fn send_signal_thread(&self, s: QueuedSignal) {
+        if s.signo == sig::SIGKILL {
+            self.kernel_kill_group(&self.tg, sig::SIGKILL);
+            return;
+        }
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+        self.kick();
+    }
+
+    /// Kill every thread of `tg` with wait status `sig` (SIGKILL semantics).
+    pub fn kernel_kill_group(&self, tg: &Arc<ThreadGroup>, signo: i32) {
+        kill_group(&self.kernel, tg, signo);
+    }
+
+    /// Block until `check` returns Some, a signal arrives (ERESTARTSYS), or
+    /// the deadline passes (ETIMEDOUT). `nonblock` makes a not-ready check
+    /// EAGAIN.
+    pub fn block_on<R>(
+        &self,
+        wq: &WaitQueue,
+        nonblock: bool,
+        deadline: Option<Instant>,
+        mut check: impl FnMut() -> Option<R>,
+    ) -> KResult<R> {
+        if let Some(r) = check() {
+            return Ok(r);
+        }
+        if nonblock {
+            return Err(Errno::EAGAIN);
+        }
+        wq.add(&self.waker);
+        let r = loop {
+            let g = self.waker.gen();
+            if let Some(r) = check() {
+                break Ok(r);
+            }
+            if self.has_pending_signal() {
+                break Err(Errno::ERESTARTSYS);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                break Err(Errno::ETIMEDOUT);
+            }
+            self.waker.wait(g, deadline);
+        };
+        wq.remove(&self.waker);
+        r
+    }
+
+    /// Sleep until the deadline or a signal.
+    pub fn sleep_until(&self, deadline: Instant) -> KResult<()> {
+        loop {
+            let g = self.waker.gen();
+            if self.has_pending_signal() {
+                return Err(Errno::EINTR);
+            }
+            if Instant::now() >= deadline {
+                return Ok(());
+            }
+            self.waker.wait(g, Some(deadline));
+        }
+    }
+}
+
+/// Send a process-directed signal to a thread group.
+pub fn send_group(kernel: &Kernel, tg: &Arc<ThreadGroup>, s: QueuedSignal) {
+    if s.signo == sig::SIGKILL {
+        kill_group(kernel, tg, sig::SIGKILL);
+        return;
+    }
+    if s.signo == sig::SIGCONT || s.signo == 0 {
+        if s.signo == 0 {
+            return;
+        }
+    }
+    // Ignored signals are discarded at generation.
+    let act = tg.action(s.signo);
+    if act.handler == signal::SIG_IGN
+        || (act.handler == signal::SIG_DFL && signal::default_action(s.signo) == signal::Default::Ignore)
+    {
+        return;
+    }
+    tg.pending.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+    // Wake a thread that does not block it (or all).
+    let threads = tg.st().threads.clone();
+    for tid in threads {
+        if let Some(t) = kernel.task(tid) {
+            if t.sigmask.load(Ordering::SeqCst) & bit(s.signo) == 0 {
+                t.kick();
+                return;
+            }
+        }
+    }
+}
+
+/// Make every thread of a group exit with wait status `status`.
+pub fn kill_group(kernel: &Kernel, tg: &Arc<ThreadGroup>, status: i32) {
+    let threads = {
+        let mut st = tg.st();
+        if st.group_exit.is_none() {
+            st.group_exit = Some(status);
+        }
+        st.threads.clone()
+    };
+    for tid in threads {
+        if let Some(t) = kernel.task(tid) {
+            t.killed.store(true, Ordering::SeqCst);
+            t.kick();
+        }
+    }
+}
+
+/// The run loop of a task on its host thread.
+pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
+    task.set_interrupter(ctx.interrupter());
+    loop {
+        if task.killed.load(Ordering::SeqCst) {
+            break;
+        }
+        crate::syscalls::signal::deliver_pending(&task, &mut cpu, &mut ctx);
+        if task.killed.load(Ordering::SeqCst) {
+            break;
+        }
+        let mm = task.mm();
+        let exit = ctx.switch(&mm.as_, &mut cpu);
+        match exit {
+            Ok(Exit::Syscall) => crate::syscalls::dispatch(&task, &mut cpu, &mut ctx),
+            Ok(Exit::Fault { addr, ip, .. }) => {
+                if let Err(code) = mm.handle_fault(addr) {
+                    tracing::debug!("task {}: SIGSEGV at {addr:#x} ip {ip:#x} code {}", task.tid, code.0);
+                    force_signal(&task, QueuedSignal { signo: sig::SIGSEGV, code: code.0, addr, ..Default::default() });
+                }
+            }
+            Ok(Exit::Signal(si)) => {
+                tracing::debug!("task {}: trap {:?} at ip {:#x}", task.tid, si, cpu.regs.rip);
+                force_signal(&task, QueuedSignal { signo: si.signo, code: si.code, addr: si.addr, ..Default::default() })
+            }
+            Ok(Exit::Interrupted) => {}
+            Err(e) => {
+                tracing::error!("task {}: platform failure: {e}", task.tid);
+                kill_group(&task.kernel, &task.tg, sig::SIGKILL);
+            }
+        }
+    }
+    exit_task(&task, &mut ctx);
+}
+
+/// Deliver a synchronous signal caused by the task itself: if it is
+/// blocked or ignored, the default action applies (as Linux's force_sig).
+pub fn force_signal(task: &Task, s: QueuedSignal) {
+    let h = task.tg.handlers();
+    {
+        let mut h = h.lock().unwrap_or_else(|e| e.into_inner());
+        let a = &mut h[(s.signo - 1) as usize];
+        let blocked = task.sigmask.load(Ordering::SeqCst) & bit(s.signo) != 0;
+        if a.handler == signal::SIG_IGN || blocked {
+            a.handler = signal::SIG_DFL;
+        }
+    }
+    task.sigmask.fetch_and(!bit(s.signo), Ordering::SeqCst);
+    task.pending.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+}
+
+/// Exit one thread: clear_child_tid, leave the address space, and if it was
+/// the last thread, turn the group into a zombie and tell the parent.
+pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
+    let mm = task.mm();
+    let ctid = task.clear_child_tid.load(Ordering::SeqCst);
+    if ctid != 0 && mm.write_val(ctid, &0u32).is_ok() {
+        task.kernel.futexes.wake((Arc::as_ptr(&mm) as usize, ctid), 1, u32::MAX);
+    }
+    ctx.release(&mm.as_);
+    if let Some(v) = task.vfork.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        v.release();
+    }
+    let kernel = task.kernel.clone();
+    kernel.remove_task(task.tid);
+    task.set_fds(Arc::new(FdTable::default()));
+    let tg = task.tg.clone();
+    let last = {
+        let mut st = tg.st();
+        st.live -= 1;
+        st.threads.retain(|&t| t != task.tid);
+        st.live == 0
+    };
+    if !last {
+        return;
+    }
+    let status = tg.st().group_exit.unwrap_or(0);
+    drop(mm);
+    // Reparent children to init.
+    let orphans: Vec<Arc<ThreadGroup>> = std::mem::take(&mut *tg.children.lock().unwrap_or_else(|e| e.into_inner()));
+    if tg.tgid == 1 {
+        kernel.set_exit(status);
+        for t in kernel.all_tasks() {
+            kill_group(&kernel, &t.tg, sig::SIGKILL);
+        }
+    } else if let Some(init) = kernel.group(1) {
+        for o in &orphans {
+            o.ppid.store(1, Ordering::Relaxed);
+        }
+        let any_zombie = orphans.iter().any(|o| o.st().zombie);
+        init.children.lock().unwrap_or_else(|e| e.into_inner()).extend(orphans);
+        if any_zombie {
+            init.child_wq.notify_all();
+        }
+    }
+    let ppid = tg.ppid.load(Ordering::Relaxed);
+    let parent = kernel.group(ppid);
+    let autoreap = parent.as_ref().is_none_or(|p| {
+        let a = p.action(sig::SIGCHLD);
+        a.handler == signal::SIG_IGN || a.flags & signal::SA_NOCLDWAIT != 0
+    });
+    {
+        let mut st = tg.st();
+        st.zombie = true;
+        st.status = status;
+    }
+    match parent {
+        Some(p) if !autoreap => {
+            let esig = tg.exit_signal.load(Ordering::Relaxed);
+            if esig > 0 {
+                let (code, st) = if status & 0x7f == 0 {
+                    (1, (status >> 8) & 0xff) // CLD_EXITED
+                } else if status & 0x80 != 0 {
+                    (3, status & 0x7f) // CLD_DUMPED
+                } else {
+                    (2, status & 0x7f) // CLD_KILLED
+                };
+                send_group(&kernel, &p, QueuedSignal { signo: esig, code, pid: tg.tgid, status: st, ..Default::default() });
+            }
+            p.child_wq.notify_all();
+        }
+        Some(p) => {
+            p.children.lock().unwrap_or_else(|e| e.into_inner()).retain(|c| !Arc::ptr_eq(c, &tg));
+            kernel.remove_group(tg.tgid);
+            p.child_wq.notify_all();
+        }
+        None => kernel.remove_group(tg.tgid),
+    }
+}

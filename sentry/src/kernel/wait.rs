@@ -1,0 +1,78 @@
+//! Blocking: each task has a [`Waker`]; objects that tasks wait for keep a
+//! [`WaitQueue`] of wakers to notify. A waiter takes the waker's generation,
+//! checks its condition, and sleeps only if the generation is unchanged, so
+//! no wake-up is lost between the check and the sleep.
+
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Wakes one task.
+#[derive(Default)]
+pub struct Waker {
+    gen: Mutex<u64>,
+    cv: Condvar,
+}
+
+impl Waker {
+    /// The current generation.
+    pub fn gen(&self) -> u64 {
+        *self.gen.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Wake the task.
+    pub fn notify(&self) {
+        let mut g = self.gen.lock().unwrap_or_else(|e| e.into_inner());
+        *g += 1;
+        self.cv.notify_all();
+    }
+
+    /// Sleep until the generation differs from `seen` or `deadline` passes.
+    pub fn wait(&self, seen: u64, deadline: Option<Instant>) {
+        let mut g = self.gen.lock().unwrap_or_else(|e| e.into_inner());
+        while *g == seen {
+            match deadline {
+                None => g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return;
+                    }
+                    g = self.cv.wait_timeout(g, d - now).unwrap_or_else(|e| e.into_inner()).0;
+                }
+            }
+        }
+    }
+
+    /// Sleep for at most `d`.
+    pub fn wait_for(&self, seen: u64, d: Duration) {
+        self.wait(seen, Some(Instant::now() + d));
+    }
+}
+
+/// The tasks waiting for one object.
+#[derive(Default)]
+pub struct WaitQueue {
+    wakers: Mutex<Vec<Arc<Waker>>>,
+}
+
+impl WaitQueue {
+    /// Register a waker.
+    pub fn add(&self, w: &Arc<Waker>) {
+        self.wakers.lock().unwrap_or_else(|e| e.into_inner()).push(w.clone());
+    }
+
+    /// Unregister a waker.
+    pub fn remove(&self, w: &Arc<Waker>) {
+        let mut v = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = v.iter().position(|x| Arc::ptr_eq(x, w)) {
+            v.swap_remove(i);
+        }
+    }
+
+    /// Wake every registered task.
+    pub fn notify_all(&self) {
+        for w in self.wakers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            w.notify();
+        }
+    }
+}

@@ -1,0 +1,389 @@
+//! Program loading: ELF (static, static-PIE, dynamic through PT_INTERP),
+//! `#!` scripts, the initial stack with argv, envp and auxv, and the vDSO.
+
+mod vdso_image;
+
+use std::sync::Arc;
+
+use goblin::elf::header::{header64, ET_DYN, ET_EXEC, EM_X86_64};
+use goblin::elf::program_header::{program_header64, PT_INTERP, PT_LOAD, PF_R, PF_W, PF_X};
+use platform::Prot;
+
+use crate::errno::{Errno, KResult};
+use crate::kernel::task::Task;
+use crate::mm::{Backing, Mappable, MemoryFile, MemoryManager, PAGE};
+use crate::vfs::path::{Follow, Location};
+use crate::vfs::{mode, File};
+
+/// Where the stack ends.
+const STACK_TOP: u64 = 0x7fff_f000_0000;
+/// Stack size reserved.
+const STACK_SIZE: u64 = 8 << 20;
+/// Base for ET_DYN main programs.
+const PIE_BASE: u64 = 0x5555_5555_4000;
+/// Base for the interpreter.
+const INTERP_BASE: u64 = 0x7fff_e000_0000;
+/// The vDSO's address.
+const VDSO_BASE: u64 = 0x7fff_efff_0000;
+
+/// A loaded image.
+pub struct Loaded {
+    /// Entry point to start at.
+    pub entry: u64,
+    /// Initial stack pointer.
+    pub sp: u64,
+    /// Executable path (for /proc/self/exe).
+    pub exe: Vec<u8>,
+    /// comm.
+    pub comm: Vec<u8>,
+}
+
+struct StaticBytes(&'static [u8]);
+
+impl Mappable for StaticBytes {
+    fn fill(&self, mf: &MemoryFile, frame: u64, off: u64) -> KResult<()> {
+        let off = (off as usize).min(self.0.len());
+        let n = (PAGE as usize).min(self.0.len() - off);
+        mf.write(frame, &self.0[off..off + n]);
+        Ok(())
+    }
+    fn map_name(&self) -> String {
+        "[vdso]".into()
+    }
+}
+
+/// A file mapping that remembers its path for /proc/[pid]/maps.
+pub struct NamedMapping {
+    /// The file's mapping.
+    pub inner: Arc<dyn Mappable>,
+    /// Its path.
+    pub path: String,
+}
+
+impl Mappable for NamedMapping {
+    fn fill(&self, mf: &MemoryFile, frame: u64, off: u64) -> KResult<()> {
+        self.inner.fill(mf, frame, off)
+    }
+    fn map_name(&self) -> String {
+        self.path.clone()
+    }
+    fn map_ids(&self) -> (u64, u64) {
+        self.inner.map_ids()
+    }
+}
+
+fn open_exec(task: &Task, path: &[u8]) -> KResult<(Arc<File>, Location)> {
+    let fs = task.fs();
+    let loc = task.kernel.resolve(&fs.root, &fs.cwd, path, Follow::Yes)?;
+    let inode = loc.inode().clone();
+    let a = inode.stat()?;
+    if a.is_dir() || a.kind() != mode::S_IFREG {
+        return Err(Errno::EACCES);
+    }
+    if a.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    let ops = inode.clone().open(0)?;
+    Ok((File::new(ops, inode, loc.path(), 0), loc))
+}
+
+fn read_at(task: &Task, f: &File, off: u64, len: usize) -> KResult<Vec<u8>> {
+    let mut buf = vec![0u8; len];
+    let mut done = 0;
+    while done < len {
+        let n = f.ops.read(task, &mut buf[done..], off + done as u64, false)?;
+        if n == 0 {
+            break;
+        }
+        done += n;
+    }
+    buf.truncate(done);
+    Ok(buf)
+}
+
+struct Image {
+    entry: u64,
+    phdr: u64,
+    phnum: u64,
+    base: u64,
+    interp: Option<Vec<u8>>,
+    brk: u64,
+}
+
+fn prot_of(flags: u32) -> Prot {
+    Prot { read: flags & PF_R != 0, write: flags & PF_W != 0, exec: flags & PF_X != 0 }
+}
+
+/// Map an ELF file into `mm`. `base_hint` is used for ET_DYN.
+fn load_elf(task: &Task, mm: &MemoryManager, f: &Arc<File>, head: &[u8], base_hint: u64) -> KResult<Image> {
+    if head.len() < header64::SIZEOF_EHDR {
+        return Err(Errno::ENOEXEC);
+    }
+    let eh: &header64::Header = bytemuck_header(head)?;
+    if &eh.e_ident[..4] != b"\x7fELF" || eh.e_ident[4] != 2 || eh.e_ident[5] != 1 {
+        return Err(Errno::ENOEXEC);
+    }
+    if eh.e_machine != EM_X86_64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
+        return Err(Errno::ENOEXEC);
+    }
+    if eh.e_phentsize as usize != program_header64::SIZEOF_PHDR || eh.e_phnum == 0 || eh.e_phnum > 512 {
+        return Err(Errno::ENOEXEC);
+    }
+    let phbytes = read_at(task, f, eh.e_phoff, eh.e_phnum as usize * program_header64::SIZEOF_PHDR)?;
+    if phbytes.len() != eh.e_phnum as usize * program_header64::SIZEOF_PHDR {
+        return Err(Errno::ENOEXEC);
+    }
+    let phdrs = program_header64::ProgramHeader::from_bytes(&phbytes, eh.e_phnum as usize);
+    let loads: Vec<_> = phdrs.iter().filter(|p| p.p_type == PT_LOAD).collect();
+    if loads.is_empty() {
+        return Err(Errno::ENOEXEC);
+    }
+    let lo = loads.iter().map(|p| p.p_vaddr & !(PAGE - 1)).min().unwrap_or(0);
+    let hi = loads.iter().map(|p| p.p_vaddr.saturating_add(p.p_memsz)).max().unwrap_or(0);
+    if hi <= lo || hi - lo > (1 << 36) {
+        return Err(Errno::ENOEXEC);
+    }
+    let base = if eh.e_type == ET_DYN { base_hint.wrapping_sub(lo) } else { 0 };
+    let mapping: Arc<dyn Mappable> = Arc::new(NamedMapping {
+        inner: f.ops.mappable().ok_or(Errno::EACCES)?,
+        path: String::from_utf8_lossy(&f.path).into_owned(),
+    });
+    let mut interp = None;
+    for p in phdrs.iter() {
+        if p.p_type == PT_INTERP {
+            if p.p_filesz > 4096 || p.p_filesz < 2 {
+                return Err(Errno::ENOEXEC);
+            }
+            let mut s = read_at(task, f, p.p_offset, p.p_filesz as usize)?;
+            if let Some(i) = s.iter().position(|&c| c == 0) {
+                s.truncate(i);
+            }
+            interp = Some(s);
+        }
+    }
+    let mut brk = 0;
+    for p in &loads {
+        if p.p_filesz > p.p_memsz || (p.p_vaddr % PAGE) != (p.p_offset % PAGE) {
+            return Err(Errno::ENOEXEC);
+        }
+        let prot = prot_of(p.p_flags);
+        let start = base.wrapping_add(p.p_vaddr) & !(PAGE - 1);
+        let file_end = base.wrapping_add(p.p_vaddr).wrapping_add(p.p_filesz);
+        let mem_end = base.wrapping_add(p.p_vaddr).wrapping_add(p.p_memsz);
+        let off = p.p_offset & !(PAGE - 1);
+        let file_map_end = (file_end + PAGE - 1) & !(PAGE - 1);
+        if file_map_end > start {
+            mm.mmap(start, file_map_end - start, prot, true, false, false, Backing::File(mapping.clone(), off), None)?;
+        }
+        // Zero the tail of the last file page, then map anonymous bss.
+        if p.p_memsz > p.p_filesz {
+            if file_end < file_map_end && prot.write {
+                mm.zero_out(file_end, (file_map_end - file_end).min(mem_end - file_end) as usize)?;
+            }
+            let anon_start = file_map_end.max(start);
+            let anon_end = (mem_end + PAGE - 1) & !(PAGE - 1);
+            if anon_end > anon_start {
+                mm.mmap(anon_start, anon_end - anon_start, prot, true, false, false, Backing::Anon, None)?;
+            }
+        }
+        brk = brk.max((mem_end + PAGE - 1) & !(PAGE - 1));
+    }
+    // AT_PHDR: the PT_PHDR segment, or the phdrs inside the first load.
+    let phdr = phdrs
+        .iter()
+        .find(|p| p.p_type == goblin::elf::program_header::PT_PHDR)
+        .map(|p| base.wrapping_add(p.p_vaddr))
+        .unwrap_or_else(|| {
+            loads
+                .iter()
+                .find(|p| p.p_offset <= eh.e_phoff && eh.e_phoff < p.p_offset + p.p_filesz)
+                .map(|p| base.wrapping_add(p.p_vaddr + (eh.e_phoff - p.p_offset)))
+                .unwrap_or(0)
+        });
+    Ok(Image { entry: base.wrapping_add(eh.e_entry), phdr, phnum: eh.e_phnum as u64, base, interp, brk })
+}
+
+fn bytemuck_header(head: &[u8]) -> KResult<&header64::Header> {
+    let arr: &[u8; header64::SIZEOF_EHDR] = head[..header64::SIZEOF_EHDR].try_into().map_err(|_| Errno::ENOEXEC)?;
+    Ok(header64::Header::from_bytes(arr))
+}
+
+/// Execute `path` in `task`: build a new address space. On success the
+/// caller installs it and starts at `entry` with `sp`.
+pub fn exec(
+    task: &Task,
+    path: &[u8],
+    argv: Vec<Vec<u8>>,
+    envp: Vec<Vec<u8>>,
+) -> KResult<(Arc<MemoryManager>, Loaded)> {
+    let mut path = path.to_vec();
+    let mut argv = argv;
+    for _depth in 0..5 {
+        let (f, loc) = open_exec(task, &path)?;
+        let head = read_at(task, &f, 0, 256)?;
+        if head.starts_with(b"#!") {
+            let line_end = head.iter().position(|&c| c == b'\n').unwrap_or(head.len());
+            let line = &head[2..line_end];
+            let line: Vec<u8> = line.to_vec();
+            let trimmed: Vec<&[u8]> = line.split(|&c| c == b' ' || c == b'\t').filter(|s| !s.is_empty()).collect();
+            if trimmed.is_empty() {
+                return Err(Errno::ENOEXEC);
+            }
+            let interp = trimmed[0].to_vec();
+            let rest: Vec<u8> = {
+                // Everything after the interpreter is one argument.
+                let s = line.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(0);
+                let after = &line[s + interp.len()..];
+                let a: &[u8] = trim(after);
+                a.to_vec()
+            };
+            let mut nargv = vec![interp.clone()];
+            if !rest.is_empty() {
+                nargv.push(rest);
+            }
+            nargv.push(path.clone());
+            nargv.extend(argv.into_iter().skip(1));
+            argv = nargv;
+            path = interp;
+            continue;
+        }
+        if head.len() < 4 || &head[..4] != b"\x7fELF" {
+            return Err(Errno::ENOEXEC);
+        }
+        let mm = Arc::new(MemoryManager::new(task.kernel.mf.clone(), task.kernel.platform.new_address_space()?));
+        let head = read_at(task, &f, 0, 64)?;
+        let img = load_elf(task, &mm, &f, &head, PIE_BASE)?;
+        let (entry, at_base) = match &img.interp {
+            Some(ip) => {
+                let (inf, _) = open_exec(task, ip).map_err(|e| if e == Errno::EACCES { Errno::EACCES } else { e })?;
+                let ihead = read_at(task, &inf, 0, 64)?;
+                let ii = load_elf(task, &mm, &inf, &ihead, INTERP_BASE)?;
+                (ii.entry, ii.base)
+            }
+            None => (img.entry, 0),
+        };
+        {
+            let mut m = mm.lock();
+            m.brk_start = img.brk;
+            m.brk = img.brk;
+        }
+        // The vDSO.
+        let vdso = vdso_image::VDSO_IMAGE;
+        let vlen = (vdso.len() as u64).div_ceil(PAGE) * PAGE;
+        mm.mmap(VDSO_BASE, vlen, Prot::RX, true, false, false, Backing::File(Arc::new(StaticBytes(vdso)), 0), Some("[vdso]"))?;
+        // The stack.
+        let mut rnd = [0u8; 8];
+        crate::kernel::fill_random(&mut rnd);
+        let top = STACK_TOP - (u64::from_le_bytes(rnd) % 1024) * PAGE;
+        mm.mmap(top - STACK_SIZE, STACK_SIZE, Prot::RW, true, false, false, Backing::Anon, Some("[stack]"))?;
+        let exe = loc.path();
+        let auxv_base = vec![
+            (3u64, img.phdr),  // AT_PHDR
+            (4, 56),           // AT_PHENT
+            (5, img.phnum),    // AT_PHNUM
+            (6, PAGE),         // AT_PAGESZ
+            (7, at_base),      // AT_BASE
+            (8, 0),            // AT_FLAGS
+            (9, img.entry),    // AT_ENTRY
+            (11, task.creds().uid as u64),
+            (12, task.creds().euid as u64),
+            (13, task.creds().gid as u64),
+            (14, task.creds().egid as u64),
+            (16, hwcap()),     // AT_HWCAP
+            (17, 100),         // AT_CLKTCK
+            (23, 0),           // AT_SECURE
+            (33, VDSO_BASE),   // AT_SYSINFO_EHDR
+        ];
+        let sp = build_stack(&mm, top, &argv, &envp, &exe, auxv_base)?;
+        let comm = exe.rsplit(|&c| c == b'/').next().unwrap_or(&exe).iter().take(15).copied().collect();
+        return Ok((mm, Loaded { entry, sp, exe, comm }));
+    }
+    Err(Errno::ELOOP)
+}
+
+fn trim(s: &[u8]) -> &[u8] {
+    let a = s.iter().position(|&c| c != b' ' && c != b'\t').unwrap_or(s.len());
+    let b = s.iter().rposition(|&c| c != b' ' && c != b'\t' && c != b'\r').map(|i| i + 1).unwrap_or(a);
+    if b < a {
+        &s[a..a]
+    } else {
+        &s[a..b]
+    }
+}
+
+fn hwcap() -> u64 {
+    // CPUID leaf 1 EDX, as Linux reports in AT_HWCAP.
+    let r = std::arch::x86_64::__cpuid(1);
+    r.edx as u64
+}
+
+/// Lay out argv, envp and auxv on the new stack; returns the initial sp.
+fn build_stack(
+    mm: &MemoryManager,
+    top: u64,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+    exe: &[u8],
+    mut auxv: Vec<(u64, u64)>,
+) -> KResult<u64> {
+    let mut sp = top;
+    let push_bytes = |sp: &mut u64, b: &[u8]| -> KResult<u64> {
+        *sp -= b.len() as u64;
+        mm.copy_out(*sp, b)?;
+        Ok(*sp)
+    };
+    let mut exe_z = exe.to_vec();
+    exe_z.push(0);
+    let execfn = push_bytes(&mut sp, &exe_z)?;
+    let mut env_ptrs = Vec::new();
+    let env_end = sp;
+    for e in envp.iter().rev() {
+        let mut z = e.clone();
+        z.push(0);
+        env_ptrs.push(push_bytes(&mut sp, &z)?);
+    }
+    env_ptrs.reverse();
+    let env_start = sp;
+    let arg_end = sp;
+    let mut arg_ptrs = Vec::new();
+    for a in argv.iter().rev() {
+        let mut z = a.clone();
+        z.push(0);
+        arg_ptrs.push(push_bytes(&mut sp, &z)?);
+    }
+    arg_ptrs.reverse();
+    let arg_start = sp;
+    let mut rnd = [0u8; 16];
+    crate::kernel::fill_random(&mut rnd);
+    sp &= !15;
+    let random = push_bytes(&mut sp, &rnd)?;
+    let platform = push_bytes(&mut sp, b"x86_64\0")?;
+    auxv.push((25, random)); // AT_RANDOM
+    auxv.push((31, execfn)); // AT_EXECFN
+    auxv.push((15, platform)); // AT_PLATFORM
+    auxv.push((0, 0));
+    let words = 1 + arg_ptrs.len() + 1 + env_ptrs.len() + 1 + auxv.len() * 2;
+    sp &= !15;
+    if words % 2 == 1 {
+        sp -= 8;
+    }
+    sp -= (words * 8) as u64;
+    let mut v: Vec<u64> = Vec::with_capacity(words);
+    v.push(argv.len() as u64);
+    v.extend(&arg_ptrs);
+    v.push(0);
+    v.extend(&env_ptrs);
+    v.push(0);
+    for (k, val) in &auxv {
+        v.push(*k);
+        v.push(*val);
+    }
+    mm.copy_out(sp, bytemuck::cast_slice(&v))?;
+    let mut m = mm.lock();
+    m.arg_start = arg_start;
+    m.arg_end = arg_end;
+    m.env_start = env_start;
+    m.env_end = env_end;
+    m.auxv = auxv;
+    Ok(sp)
+}

@@ -1,0 +1,234 @@
+//! The memory file: one memfd holds all application memory. The sentry maps
+//! it once, so copy-in and copy-out are plain memory copies; platforms map
+//! ranges of it into application address spaces.
+//!
+//! Frames are 4 KiB pages of the file, reference counted (copy-on-write
+//! across fork shares frames). Freed frames are punched out of the file, so
+//! a newly allocated frame always reads as zeros.
+#![allow(unsafe_code)]
+
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Mutex;
+
+use crate::errno::{Errno, KResult};
+
+/// Size of the file's address range reserved in the sentry.
+const RESERVE: u64 = 64 << 30;
+/// Page size.
+pub const PAGE: u64 = 4096;
+
+struct Alloc {
+    /// Reference count per frame index.
+    refs: Vec<u32>,
+    /// Free frame indices.
+    free: Vec<u64>,
+    /// Frames in use.
+    used: u64,
+}
+
+/// The memory file.
+pub struct MemoryFile {
+    fd: OwnedFd,
+    base: *mut u8,
+    alloc: Mutex<Alloc>,
+}
+
+// SAFETY: `base` points to a shared mapping that lives as long as the
+// MemoryFile; all accesses through it are raw copies (application memory is
+// concurrently written by application threads anyway, so no Rust reference
+// into it is ever created).
+unsafe impl Send for MemoryFile {}
+// SAFETY: as above.
+unsafe impl Sync for MemoryFile {}
+
+impl MemoryFile {
+    /// Create the memfd and map it.
+    pub fn new() -> KResult<MemoryFile> {
+        // SAFETY: the name is a NUL-terminated literal.
+        let fd = unsafe { libc::memfd_create(c"runsc-memory".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: fd was just returned by memfd_create and is owned by no one else.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: plain call on our own fd.
+        if unsafe { libc::ftruncate(fd.as_raw_fd(), RESERVE as i64) } != 0 {
+            return Err(Errno::last());
+        }
+        // SAFETY: a fresh shared mapping of our memfd at an address the kernel picks.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                RESERVE as usize,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_SHARED | libc::MAP_NORESERVE,
+                fd.as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Errno::last());
+        }
+        Ok(MemoryFile {
+            fd,
+            base: p as *mut u8,
+            alloc: Mutex::new(Alloc { refs: Vec::new(), free: Vec::new(), used: 0 }),
+        })
+    }
+
+    /// The memfd, for the platform.
+    pub fn fd(&self) -> i32 {
+        self.fd.as_raw_fd()
+    }
+
+    /// Allocate `n` zeroed frames, contiguous when possible; returns their
+    /// file offsets.
+    pub fn alloc(&self, n: usize) -> KResult<Vec<u64>> {
+        let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::with_capacity(n);
+        while out.len() < n {
+            let idx = match a.free.pop() {
+                Some(i) => i,
+                None => {
+                    let i = a.refs.len() as u64;
+                    if (i + 1) * PAGE > RESERVE {
+                        return Err(Errno::ENOMEM);
+                    }
+                    a.refs.push(0);
+                    i
+                }
+            };
+            a.refs[idx as usize] = 1;
+            a.used += 1;
+            out.push(idx * PAGE);
+        }
+        Ok(out)
+    }
+
+    /// Take another reference on a frame.
+    pub fn incref(&self, off: u64) {
+        let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = a.refs.get_mut((off / PAGE) as usize) {
+            *r += 1;
+        }
+    }
+
+    /// References held on a frame.
+    pub fn refs(&self, off: u64) -> u32 {
+        let a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        a.refs.get((off / PAGE) as usize).copied().unwrap_or(0)
+    }
+
+    /// Drop references on frames; a frame whose count reaches zero is freed.
+    pub fn decref_all(&self, offs: &[u64]) {
+        let mut freed = Vec::new();
+        {
+            let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+            for &off in offs {
+                let i = (off / PAGE) as usize;
+                if let Some(r) = a.refs.get_mut(i) {
+                    if *r > 0 {
+                        *r -= 1;
+                        if *r == 0 {
+                            freed.push(off);
+                        }
+                    }
+                }
+            }
+            // Punch before the frames can be reused, so they read as zeros.
+            for &off in &freed {
+                // SAFETY: punching a hole in our own memfd; the range is one
+                // frame that nobody references any more.
+                unsafe {
+                    libc::fallocate(
+                        self.fd.as_raw_fd(),
+                        libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                        off as i64,
+                        PAGE as i64,
+                    );
+                }
+                a.free.push(off / PAGE);
+                a.used -= 1;
+            }
+        }
+    }
+
+    /// Bytes in use.
+    pub fn used_bytes(&self) -> u64 {
+        self.alloc.lock().unwrap_or_else(|e| e.into_inner()).used * PAGE
+    }
+
+    fn check(&self, off: u64, len: usize) {
+        assert!(off.checked_add(len as u64).is_some_and(|e| e <= RESERVE), "memory file range out of bounds");
+    }
+
+    /// Copy bytes out of the file at `off`.
+    pub fn read(&self, off: u64, buf: &mut [u8]) {
+        self.check(off, buf.len());
+        // SAFETY: the range is inside our mapping (checked); a raw copy from
+        // shared memory the application may be writing concurrently.
+        unsafe { std::ptr::copy_nonoverlapping(self.base.add(off as usize), buf.as_mut_ptr(), buf.len()) }
+    }
+
+    /// Copy bytes into the file at `off`.
+    pub fn write(&self, off: u64, buf: &[u8]) {
+        self.check(off, buf.len());
+        // SAFETY: as for read.
+        unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), self.base.add(off as usize), buf.len()) }
+    }
+
+    /// Copy one frame to another.
+    pub fn copy_frame(&self, from: u64, to: u64) {
+        self.check(from, PAGE as usize);
+        self.check(to, PAGE as usize);
+        // SAFETY: two distinct in-bounds frames of our mapping.
+        unsafe {
+            std::ptr::copy_nonoverlapping(self.base.add(from as usize), self.base.add(to as usize), PAGE as usize)
+        }
+    }
+
+    /// Zero bytes at `off`.
+    pub fn zero(&self, off: u64, len: usize) {
+        self.check(off, len);
+        // SAFETY: in-bounds range of our mapping.
+        unsafe { std::ptr::write_bytes(self.base.add(off as usize), 0, len) }
+    }
+
+    /// Fill a frame range from a host fd with pread; returns bytes read.
+    pub fn pread_into(&self, off: u64, len: usize, fd: i32, file_off: u64) -> KResult<usize> {
+        self.check(off, len);
+        let mut done = 0;
+        while done < len {
+            // SAFETY: the destination is an in-bounds range of our mapping.
+            let n = unsafe {
+                libc::pread(
+                    fd,
+                    self.base.add(off as usize + done) as *mut libc::c_void,
+                    len - done,
+                    (file_off + done as u64) as i64,
+                )
+            };
+            if n < 0 {
+                let e = Errno::last();
+                if e == Errno::EINTR {
+                    continue;
+                }
+                return Err(e);
+            }
+            if n == 0 {
+                break;
+            }
+            done += n as usize;
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for MemoryFile {
+    fn drop(&mut self) {
+        // SAFETY: unmapping the mapping made in new(); no references into it exist.
+        unsafe {
+            libc::munmap(self.base as *mut libc::c_void, RESERVE as usize);
+        }
+    }
+}

@@ -1,0 +1,707 @@
+//! The memory manager: VMAs, the pages backing them (frames of the memory
+//! file), demand faults with fault-around, copy-on-write across fork, and
+//! typed copy-in/copy-out for the rest of the sentry.
+//!
+//! Lock order: `MemoryManager::inner` is taken before the memory file's
+//! allocator lock; platform calls (injections) are made with `inner` held,
+//! which serializes mapping changes of one address space.
+
+pub mod io;
+pub mod memfile;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use platform::{AddressSpace, Prot};
+
+use crate::errno::{Errno, KResult};
+pub use memfile::{MemoryFile, PAGE};
+
+/// Something that can back a private file mapping.
+pub trait Mappable: Send + Sync {
+    /// Fill `len` bytes at memory-file offset `frame` from file offset `off`
+    /// (bytes past the end of file stay zero). Returns the file size.
+    fn fill(&self, mf: &MemoryFile, frame: u64, off: u64) -> KResult<()>;
+    /// The path shown in /proc/[pid]/maps.
+    fn map_name(&self) -> String;
+    /// Device and inode shown in /proc/[pid]/maps.
+    fn map_ids(&self) -> (u64, u64) {
+        (0, 0)
+    }
+}
+
+/// Frames of a MAP_SHARED anonymous region, shared by every mapping of it.
+#[derive(Default)]
+pub struct SharedAnon {
+    frames: Mutex<BTreeMap<u64, u64>>,
+}
+
+/// What backs a VMA.
+#[derive(Clone)]
+pub enum Backing {
+    /// Private anonymous memory.
+    Anon,
+    /// Shared anonymous memory (MAP_SHARED|MAP_ANONYMOUS, /dev/zero).
+    Shared(Arc<SharedAnon>, u64),
+    /// A file mapping (private, or shared read-only), at a file offset.
+    File(Arc<dyn Mappable>, u64),
+}
+
+/// A virtual memory area.
+#[derive(Clone)]
+pub struct Vma {
+    /// End (exclusive).
+    pub end: u64,
+    /// Current protection.
+    pub prot: Prot,
+    /// MAP_SHARED.
+    pub shared: bool,
+    /// Backing.
+    pub backing: Backing,
+    /// Name for /proc/[pid]/maps ("[heap]", "[stack]", ...).
+    pub name: Option<&'static str>,
+}
+
+impl Vma {
+    fn backing_at(&self, start: u64, addr: u64) -> Backing {
+        match &self.backing {
+            Backing::Anon => Backing::Anon,
+            Backing::Shared(s, off) => Backing::Shared(s.clone(), off + (addr - start)),
+            Backing::File(f, off) => Backing::File(f.clone(), off + (addr - start)),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Pte {
+    frame: u64,
+    mapped: Option<Prot>,
+}
+
+/// The mutable state of an address space.
+pub struct MmInner {
+    vmas: BTreeMap<u64, Vma>,
+    pages: BTreeMap<u64, Pte>,
+    /// Start of the heap.
+    pub brk_start: u64,
+    /// Current program break.
+    pub brk: u64,
+    /// Where the next mmap without a hint goes (top-down).
+    mmap_base: u64,
+    /// argv/env ranges for /proc/[pid]/cmdline and environ.
+    pub arg_start: u64,
+    #[allow(missing_docs)]
+    pub arg_end: u64,
+    #[allow(missing_docs)]
+    pub env_start: u64,
+    #[allow(missing_docs)]
+    pub env_end: u64,
+    /// The auxv the loader wrote.
+    pub auxv: Vec<(u64, u64)>,
+}
+
+/// An application address space.
+pub struct MemoryManager {
+    mf: Arc<MemoryFile>,
+    /// The platform address space mirroring this one.
+    pub as_: Arc<dyn AddressSpace>,
+    inner: Mutex<MmInner>,
+}
+
+/// Pages populated around a fault.
+const FAULT_AROUND: u64 = 16;
+/// Top of the mmap area (below the stack).
+pub const MMAP_TOP: u64 = 0x7fff_0000_0000;
+
+fn page_down(a: u64) -> u64 {
+    a & !(PAGE - 1)
+}
+
+fn page_up(a: u64) -> Option<u64> {
+    a.checked_add(PAGE - 1).map(|x| x & !(PAGE - 1))
+}
+
+/// A fault the application must get a SIGSEGV for.
+#[derive(Debug)]
+pub struct SegvCode(pub i32);
+
+impl MemoryManager {
+    /// A new, empty address space.
+    pub fn new(mf: Arc<MemoryFile>, as_: Arc<dyn AddressSpace>) -> MemoryManager {
+        MemoryManager {
+            mf,
+            as_,
+            inner: Mutex::new(MmInner {
+                vmas: BTreeMap::new(),
+                pages: BTreeMap::new(),
+                brk_start: 0,
+                brk: 0,
+                mmap_base: MMAP_TOP,
+                arg_start: 0,
+                arg_end: 0,
+                env_start: 0,
+                env_end: 0,
+                auxv: Vec::new(),
+            }),
+        }
+    }
+
+    /// Lock the state.
+    pub fn lock(&self) -> MutexGuard<'_, MmInner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The memory file.
+    pub fn memfile(&self) -> &Arc<MemoryFile> {
+        &self.mf
+    }
+
+    // ---- VMA arithmetic -------------------------------------------------
+
+    /// Split VMAs so that `addr` is a boundary.
+    fn split_at(m: &mut MmInner, addr: u64) {
+        let found = m.vmas.range(..addr).next_back().map(|(s, v)| (*s, v.clone()));
+        if let Some((start, vma)) = found {
+            if vma.end > addr {
+                let mut right = vma.clone();
+                right.backing = vma.backing_at(start, addr);
+                if let Some(v) = m.vmas.get_mut(&start) {
+                    v.end = addr;
+                }
+                m.vmas.insert(addr, right);
+            }
+        }
+    }
+
+    /// Remove `[start, end)` from VMAs, pages and the platform.
+    fn unmap_locked(&self, m: &mut MmInner, start: u64, end: u64) -> KResult<()> {
+        Self::split_at(m, start);
+        Self::split_at(m, end);
+        let keys: Vec<u64> = m.vmas.range(start..end).map(|(k, _)| *k).collect();
+        for k in keys {
+            m.vmas.remove(&k);
+        }
+        let pages: Vec<(u64, Pte)> = m.pages.range(start..end).map(|(k, p)| (*k, *p)).collect();
+        let mut frames = Vec::with_capacity(pages.len());
+        let mut any_mapped = false;
+        for (k, p) in pages {
+            m.pages.remove(&k);
+            frames.push(p.frame);
+            any_mapped |= p.mapped.is_some();
+        }
+        self.mf.decref_all(&frames);
+        if any_mapped {
+            self.as_.unmap(start, end - start)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `[start, end)` overlaps no VMA.
+    fn is_free(m: &MmInner, start: u64, end: u64) -> bool {
+        if let Some((_, v)) = m.vmas.range(..end).next_back() {
+            if v.end > start {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Find a free range of `len` bytes, top-down below mmap_base.
+    fn find_free(m: &MmInner, len: u64) -> KResult<u64> {
+        let mut top = m.mmap_base;
+        loop {
+            let start = top.checked_sub(len).ok_or(Errno::ENOMEM)?;
+            if start < platform::MIN_USER_ADDR.max(m.brk + (64 << 20)).min(top) || start < platform::MIN_USER_ADDR {
+                return Err(Errno::ENOMEM);
+            }
+            match m.vmas.range(..top).next_back() {
+                Some((s, v)) if v.end > start => top = *s,
+                _ => return Ok(start),
+            }
+        }
+    }
+
+    /// Implements mmap(2) after argument checks: map `len` bytes.
+    pub fn mmap(
+        &self,
+        addr: u64,
+        len: u64,
+        prot: Prot,
+        fixed: bool,
+        noreplace: bool,
+        shared: bool,
+        backing: Backing,
+        name: Option<&'static str>,
+    ) -> KResult<u64> {
+        let len = page_up(len).ok_or(Errno::ENOMEM)?;
+        if len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut m = self.lock();
+        let start = if fixed || noreplace {
+            let end = addr.checked_add(len).ok_or(Errno::ENOMEM)?;
+            if end > platform::MAX_USER_ADDR || addr < platform::MIN_USER_ADDR.min(PAGE) {
+                return Err(Errno::ENOMEM);
+            }
+            if noreplace && !Self::is_free(&m, addr, end) {
+                return Err(Errno::EEXIST);
+            }
+            self.unmap_locked(&mut m, addr, end)?;
+            addr
+        } else if addr != 0
+            && addr >= platform::MIN_USER_ADDR
+            && addr.checked_add(len).is_some_and(|e| e <= platform::MAX_USER_ADDR)
+            && Self::is_free(&m, page_down(addr), page_down(addr) + len)
+        {
+            page_down(addr)
+        } else {
+            Self::find_free(&m, len)?
+        };
+        m.vmas.insert(start, Vma { end: start + len, prot, shared, backing, name });
+        Ok(start)
+    }
+
+    /// Implements munmap(2).
+    pub fn munmap(&self, addr: u64, len: u64) -> KResult<()> {
+        if addr % PAGE != 0 || len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::EINVAL)?;
+        if end > platform::MAX_USER_ADDR {
+            return Err(Errno::EINVAL);
+        }
+        let mut m = self.lock();
+        self.unmap_locked(&mut m, addr, end)
+    }
+
+    /// Implements mprotect(2).
+    pub fn mprotect(&self, addr: u64, len: u64, prot: Prot) -> KResult<()> {
+        if addr % PAGE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+        if end == addr {
+            return Ok(());
+        }
+        let mut m = self.lock();
+        // Every page of the range must be mapped.
+        let mut cur = addr;
+        for (s, v) in m.vmas.range(..end) {
+            if v.end <= cur {
+                continue;
+            }
+            if *s > cur {
+                return Err(Errno::ENOMEM);
+            }
+            cur = v.end;
+        }
+        if cur < end {
+            return Err(Errno::ENOMEM);
+        }
+        Self::split_at(&mut m, addr);
+        Self::split_at(&mut m, end);
+        for (_, v) in m.vmas.range_mut(addr..end) {
+            v.prot = prot;
+        }
+        // Drop platform mappings of the range; they are re-established with
+        // the new protection on the next fault.
+        let mut any = false;
+        for (_, p) in m.pages.range_mut(addr..end) {
+            any |= p.mapped.is_some();
+            p.mapped = None;
+        }
+        if any {
+            self.as_.unmap(addr, end - addr)?;
+        }
+        Ok(())
+    }
+
+    /// Implements madvise(MADV_DONTNEED): private pages read back as zeros
+    /// (or file contents) afterwards.
+    pub fn dontneed(&self, addr: u64, len: u64) -> KResult<()> {
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::EINVAL)?;
+        let mut m = self.lock();
+        let mut drop_pages = Vec::new();
+        for (k, p) in m.pages.range(addr..end) {
+            let shared = m.vmas.range(..=*k).next_back().is_some_and(|(_, v)| v.shared);
+            if !shared {
+                drop_pages.push((*k, *p));
+            }
+        }
+        let mut frames = Vec::new();
+        for (k, p) in &drop_pages {
+            m.pages.remove(k);
+            frames.push(p.frame);
+            if p.mapped.is_some() {
+                self.as_.unmap(*k, PAGE)?;
+            }
+        }
+        self.mf.decref_all(&frames);
+        Ok(())
+    }
+
+    /// Implements mremap(2) (without MREMAP_FIXED/DONTUNMAP).
+    pub fn mremap(&self, old: u64, old_len: u64, new_len: u64, may_move: bool) -> KResult<u64> {
+        if old % PAGE != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
+        let new_len = page_up(new_len).ok_or(Errno::EINVAL)?;
+        if new_len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mut m = self.lock();
+        let (vstart, vma) = m
+            .vmas
+            .range(..=old)
+            .next_back()
+            .filter(|(_, v)| v.end > old)
+            .map(|(s, v)| (*s, v.clone()))
+            .ok_or(Errno::EFAULT)?;
+        if old + old_len > vma.end {
+            return Err(Errno::EFAULT);
+        }
+        if new_len <= old_len {
+            self.unmap_locked(&mut m, old + new_len, old + old_len)?;
+            return Ok(old);
+        }
+        // Grow in place if the space after is free.
+        if old + old_len == vma.end
+            && old.checked_add(new_len).is_some_and(|e| e <= platform::MAX_USER_ADDR)
+            && Self::is_free(&m, vma.end, old + new_len)
+        {
+            if let Some(v) = m.vmas.get_mut(&vstart) {
+                v.end = old + new_len;
+            }
+            return Ok(old);
+        }
+        if !may_move {
+            return Err(Errno::ENOMEM);
+        }
+        let new = Self::find_free(&m, new_len)?;
+        Self::split_at(&mut m, old);
+        Self::split_at(&mut m, old + old_len);
+        let mut moved = m.vmas.remove(&old).ok_or(Errno::EFAULT)?;
+        moved.end = new + new_len;
+        m.vmas.insert(new, moved);
+        let pages: Vec<(u64, Pte)> = m.pages.range(old..old + old_len).map(|(k, p)| (*k, *p)).collect();
+        let mut any = false;
+        for (k, p) in pages {
+            m.pages.remove(&k);
+            any |= p.mapped.is_some();
+            m.pages.insert(new + (k - old), Pte { frame: p.frame, mapped: None });
+        }
+        if any {
+            self.as_.unmap(old, old_len)?;
+        }
+        Ok(new)
+    }
+
+    /// Implements brk(2).
+    pub fn brk(&self, new: u64) -> u64 {
+        let mut m = self.lock();
+        let cur = m.brk;
+        if new < m.brk_start || new > m.brk_start + (1 << 40) {
+            return cur;
+        }
+        let old_top = page_up(cur).unwrap_or(cur);
+        let new_top = match page_up(new) {
+            Some(t) => t,
+            None => return cur,
+        };
+        if new_top > old_top {
+            if !Self::is_free(&m, old_top, new_top) {
+                return cur;
+            }
+            m.vmas.insert(
+                old_top,
+                Vma { end: new_top, prot: Prot::RW, shared: false, backing: Backing::Anon, name: Some("[heap]") },
+            );
+            // Merge with the previous heap VMA for a tidy maps listing.
+            Self::merge_heap(&mut m, old_top);
+        } else if new_top < old_top && self.unmap_locked(&mut m, new_top, old_top).is_err() {
+            return cur;
+        }
+        m.brk = new;
+        new
+    }
+
+    fn merge_heap(m: &mut MmInner, at: u64) {
+        let prev = m.vmas.range(..at).next_back().map(|(s, v)| (*s, v.clone()));
+        if let (Some((ps, pv)), Some(cur)) = (prev, m.vmas.get(&at).cloned()) {
+            if pv.end == at && pv.name == Some("[heap]") && matches!(pv.backing, Backing::Anon) {
+                m.vmas.remove(&at);
+                if let Some(v) = m.vmas.get_mut(&ps) {
+                    v.end = cur.end;
+                }
+            }
+        }
+    }
+
+    // ---- Faults ---------------------------------------------------------
+
+    /// Bring the page at `page` into existence (not mapped in the
+    /// platform). Returns its frame.
+    fn populate(&self, m: &mut MmInner, start: u64, vma: &Vma, page: u64) -> KResult<u64> {
+        if let Some(p) = m.pages.get(&page) {
+            return Ok(p.frame);
+        }
+        let frame = match vma.backing_at(start, page) {
+            Backing::Anon => self.mf.alloc(1)?[0],
+            Backing::Shared(s, off) => {
+                let mut f = s.frames.lock().unwrap_or_else(|e| e.into_inner());
+                match f.get(&off) {
+                    Some(fr) => {
+                        self.mf.incref(*fr);
+                        *fr
+                    }
+                    None => {
+                        let fr = self.mf.alloc(1)?[0];
+                        // The SharedAnon keeps its own reference.
+                        self.mf.incref(fr);
+                        f.insert(off, fr);
+                        fr
+                    }
+                }
+            }
+            Backing::File(file, off) => {
+                let fr = self.mf.alloc(1)?[0];
+                if let Err(e) = file.fill(&self.mf, fr, off) {
+                    self.mf.decref_all(&[fr]);
+                    return Err(e);
+                }
+                fr
+            }
+        };
+        m.pages.insert(page, Pte { frame, mapped: None });
+        Ok(frame)
+    }
+
+    /// Make the private page at `page` exclusively ours (break COW).
+    /// Returns true if its frame changed.
+    fn make_private(&self, m: &mut MmInner, page: u64) -> KResult<bool> {
+        let Some(p) = m.pages.get(&page).copied() else { return Ok(false) };
+        if self.mf.refs(p.frame) <= 1 {
+            return Ok(false);
+        }
+        let fr = self.mf.alloc(1)?[0];
+        self.mf.copy_frame(p.frame, fr);
+        self.mf.decref_all(&[p.frame]);
+        m.pages.insert(page, Pte { frame: fr, mapped: p.mapped });
+        Ok(true)
+    }
+
+    /// The protection a page may be mapped with now.
+    fn effective_prot(&self, vma: &Vma, frame: u64) -> Prot {
+        if vma.prot.write && !vma.shared && self.mf.refs(frame) > 1 {
+            vma.prot.without_write()
+        } else {
+            vma.prot
+        }
+    }
+
+    /// Map pages `[from, to)` that exist but are not mapped, in runs.
+    fn map_range(&self, m: &mut MmInner, vma: &Vma, from: u64, to: u64) -> KResult<()> {
+        let mut run: Option<(u64, u64, u64, Prot)> = None; // (start, end, frame0, prot)
+        let keys: Vec<u64> = m.pages.range(from..to).map(|(k, _)| *k).collect();
+        for k in keys {
+            let Some(p) = m.pages.get(&k).copied() else { continue };
+            let prot = self.effective_prot(vma, p.frame);
+            if p.mapped == Some(prot) {
+                if let Some((s, e, f, pr)) = run.take() {
+                    self.as_.map_file(s, e - s, f, pr)?;
+                }
+                continue;
+            }
+            if let Some(pte) = m.pages.get_mut(&k) {
+                pte.mapped = Some(prot);
+            }
+            run = match run {
+                Some((s, e, f, pr)) if e == k && f + (e - s) == p.frame && pr == prot => Some((s, k + PAGE, f, pr)),
+                Some((s, e, f, pr)) => {
+                    self.as_.map_file(s, e - s, f, pr)?;
+                    Some((k, k + PAGE, p.frame, prot))
+                }
+                None => Some((k, k + PAGE, p.frame, prot)),
+            };
+        }
+        if let Some((s, e, f, pr)) = run {
+            self.as_.map_file(s, e - s, f, pr)?;
+        }
+        Ok(())
+    }
+
+    /// Handle an application page fault at `addr`. `Err(SegvCode)` means
+    /// the application gets SIGSEGV with that si_code.
+    pub fn handle_fault(&self, addr: u64) -> Result<(), SegvCode> {
+        let mut m = self.lock();
+        let Some((start, vma)) =
+            m.vmas.range(..=addr).next_back().filter(|(_, v)| v.end > addr).map(|(s, v)| (*s, v.clone()))
+        else {
+            return Err(SegvCode(1)); // SEGV_MAPERR
+        };
+        if vma.prot == Prot::NONE {
+            return Err(SegvCode(2)); // SEGV_ACCERR
+        }
+        let page = page_down(addr);
+        match m.pages.get(&page).copied() {
+            None => {
+                // Populate around the fault. Only the faulting page must
+                // succeed (a file page past EOF is SIGBUS in Linux; here the
+                // fill zero-fills).
+                let lo = page.saturating_sub(FAULT_AROUND / 2 * PAGE).max(start);
+                let hi = (page + FAULT_AROUND / 2 * PAGE).min(vma.end);
+                // Allocate anonymous pages of the window in one contiguous batch.
+                if matches!(vma.backing, Backing::Anon) {
+                    let missing: Vec<u64> =
+                        (lo..hi).step_by(PAGE as usize).filter(|p| !m.pages.contains_key(p)).collect();
+                    let frames = self.mf.alloc(missing.len()).map_err(|_| SegvCode(2))?;
+                    for (p, f) in missing.into_iter().zip(frames) {
+                        m.pages.insert(p, Pte { frame: f, mapped: None });
+                    }
+                } else {
+                    for p in (lo..hi).step_by(PAGE as usize) {
+                        if self.populate(&mut m, start, &vma, p).is_err() && p == page {
+                            return Err(SegvCode(2));
+                        }
+                    }
+                }
+                self.map_range(&mut m, &vma, lo, hi).map_err(|_| SegvCode(2))
+            }
+            Some(p) => match p.mapped {
+                None => {
+                    let lo = page.saturating_sub(FAULT_AROUND / 2 * PAGE).max(start);
+                    let hi = (page + FAULT_AROUND / 2 * PAGE).min(vma.end);
+                    self.map_range(&mut m, &vma, lo, hi).map_err(|_| SegvCode(2))
+                }
+                Some(mapped) => {
+                    // Mapped already: a write to a read-only mapping of a
+                    // writable private page (copy-on-write), or a real
+                    // protection fault.
+                    if vma.prot.write && !mapped.write {
+                        self.make_private(&mut m, page).map_err(|_| SegvCode(2))?;
+                        let fr = m.pages[&page].frame;
+                        if let Some(pte) = m.pages.get_mut(&page) {
+                            pte.mapped = Some(vma.prot);
+                        }
+                        self.as_.map_file(page, PAGE, fr, vma.prot).map_err(|_| SegvCode(2))
+                    } else {
+                        Err(SegvCode(2))
+                    }
+                }
+            },
+        }
+    }
+
+    // ---- Sentry access to application memory ----------------------------
+
+    /// Visit `[addr, addr+len)` page by page as (memory-file offset,
+    /// length, offset into the caller's buffer). With `write`, pages are
+    /// made private first and the VMA must be writable.
+    pub(crate) fn for_each_page(
+        &self,
+        addr: u64,
+        len: usize,
+        write: bool,
+        mut f: impl FnMut(u64, usize, usize),
+    ) -> KResult<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let mut m = self.lock();
+        let mut cur = addr;
+        while cur < end {
+            let (start, vma) = m
+                .vmas
+                .range(..=cur)
+                .next_back()
+                .filter(|(_, v)| v.end > cur)
+                .map(|(s, v)| (*s, v.clone()))
+                .ok_or(Errno::EFAULT)?;
+            if (write && !vma.prot.write) || (!write && !vma.prot.read && !vma.prot.exec) {
+                return Err(Errno::EFAULT);
+            }
+            let page = page_down(cur);
+            self.populate(&mut m, start, &vma, page).map_err(|_| Errno::EFAULT)?;
+            if write && !vma.shared && self.make_private(&mut m, page)? {
+                // The stub still maps the old frame: remap the new one.
+                let p = m.pages[&page];
+                if p.mapped.is_some() {
+                    self.as_.map_file(page, PAGE, p.frame, vma.prot)?;
+                    if let Some(pte) = m.pages.get_mut(&page) {
+                        pte.mapped = Some(vma.prot);
+                    }
+                }
+            }
+            let frame = m.pages[&page].frame;
+            let in_page = (cur - page) as usize;
+            let n = ((PAGE as usize) - in_page).min((end - cur) as usize);
+            f(frame + in_page as u64, n, (cur - addr) as usize);
+            cur += n as u64;
+        }
+        Ok(())
+    }
+
+    // ---- Fork, listing --------------------------------------------------
+
+    /// Copy this address space into `child` for fork: shared mappings stay
+    /// shared, private pages become copy-on-write in both.
+    pub fn fork_into(&self, child: &MemoryManager) -> KResult<()> {
+        let mut m = self.lock();
+        let mut c = child.lock();
+        c.vmas = m.vmas.clone();
+        c.brk_start = m.brk_start;
+        c.brk = m.brk;
+        c.mmap_base = m.mmap_base;
+        c.arg_start = m.arg_start;
+        c.arg_end = m.arg_end;
+        c.env_start = m.env_start;
+        c.env_end = m.env_end;
+        c.auxv = m.auxv.clone();
+        let mut to_protect: Vec<(u64, u64)> = Vec::new();
+        let keys: Vec<(u64, Pte)> = m.pages.iter().map(|(k, p)| (*k, *p)).collect();
+        for (k, p) in keys {
+            self.mf.incref(p.frame);
+            c.pages.insert(k, Pte { frame: p.frame, mapped: None });
+            if let Some(prot) = p.mapped {
+                if prot.write {
+                    let shared = m.vmas.range(..=k).next_back().is_some_and(|(_, v)| v.shared);
+                    if !shared {
+                        if let Some(pte) = m.pages.get_mut(&k) {
+                            pte.mapped = Some(prot.without_write());
+                        }
+                        match to_protect.last_mut() {
+                            Some((s, e)) if *e == k => *e = k + PAGE,
+                            _ => to_protect.push((k, k + PAGE)),
+                        }
+                    }
+                }
+            }
+        }
+        // Write-protect the parent's private writable pages, by run.
+        for (s, e) in to_protect {
+            let prot = m.vmas.range(..=s).next_back().map(|(_, v)| v.prot).unwrap_or(Prot::R);
+            self.as_.protect(s, e - s, prot.without_write())?;
+        }
+        Ok(())
+    }
+
+    /// The VMAs, for /proc/[pid]/maps.
+    pub fn vmas(&self) -> Vec<(u64, Vma)> {
+        self.lock().vmas.iter().map(|(s, v)| (*s, v.clone())).collect()
+    }
+
+    /// Resident pages.
+    pub fn resident_pages(&self) -> usize {
+        self.lock().pages.len()
+    }
+}
+
+impl Drop for MemoryManager {
+    fn drop(&mut self) {
+        let m = self.inner.get_mut().unwrap_or_else(|e| e.into_inner());
+        let frames: Vec<u64> = m.pages.values().map(|p| p.frame).collect();
+        self.mf.decref_all(&frames);
+    }
+}

@@ -1,0 +1,120 @@
+//! Memory syscalls.
+
+use std::sync::Arc;
+
+use platform::Prot;
+
+use super::Sc;
+use crate::errno::{Errno, KResult};
+use crate::loader::NamedMapping;
+use crate::mm::{Backing, PAGE};
+
+const MAP_PRIVATE: u64 = 2;
+const MAP_SHARED_VALIDATE: u64 = 3;
+const MAP_FIXED: u64 = 0x10;
+const MAP_ANONYMOUS: u64 = 0x20;
+const MAP_FIXED_NOREPLACE: u64 = 0x100000;
+const KNOWN: u64 = 0x3 | 0x10 | 0x20 | 0x100 | 0x800 | 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 | 0x100000 | 0xfc00_0000;
+
+/// Implements mmap(2).
+pub fn sys_mmap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
+    let kind = flags & 3;
+    if kind == 0 || (kind == MAP_SHARED_VALIDATE && flags & !KNOWN != 0) {
+        return Err(Errno::EINVAL);
+    }
+    if len == 0 || off % PAGE != 0 || prot & !0x7 & !0x0100_0000 & !0x0200_0000 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if len > (1 << 46) {
+        return Err(Errno::ENOMEM);
+    }
+    let fixed = flags & MAP_FIXED != 0;
+    if (fixed || flags & MAP_FIXED_NOREPLACE != 0) && addr % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let shared = kind != MAP_PRIVATE;
+    let p = Prot::from_bits(prot);
+    let mm = sc.task.mm();
+    let (backing, shared) = if flags & MAP_ANONYMOUS != 0 {
+        if shared {
+            (Backing::Shared(Arc::new(Default::default()), 0), true)
+        } else {
+            (Backing::Anon, false)
+        }
+    } else {
+        let f = sc.task.fds().get(fd)?;
+        if f.is_path() || !f.readable() {
+            return Err(Errno::EACCES);
+        }
+        let a = f.inode.stat()?;
+        if a.kind() == crate::vfs::mode::S_IFCHR && a.rdev == (1 << 8 | 5) {
+            if shared {
+                (Backing::Shared(Arc::new(Default::default()), 0), true)
+            } else {
+                (Backing::Anon, false)
+            }
+        } else {
+            if shared && p.write && !f.writable() {
+                return Err(Errno::EACCES);
+            }
+            let m = f.ops.mappable().ok_or(Errno::ENODEV)?;
+            let named = Arc::new(NamedMapping { inner: m, path: String::from_utf8_lossy(&f.path).into_owned() });
+            // Shared file mappings are private copies for now (see table).
+            (Backing::File(named, off), false)
+        }
+    };
+    mm.mmap(addr, len, p, fixed, flags & MAP_FIXED_NOREPLACE != 0, shared, backing, None)
+}
+
+/// Implements munmap(2).
+pub fn sys_munmap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    sc.task.mm().munmap(a[0], a[1])?;
+    Ok(0)
+}
+
+/// Implements mprotect(2).
+pub fn sys_mprotect(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[2] & !(7 | 0x0100_0000 | 0x0200_0000) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    sc.task.mm().mprotect(a[0], a[1], Prot::from_bits(a[2]))?;
+    Ok(0)
+}
+
+/// Implements brk(2).
+pub fn sys_brk(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.mm().brk(a[0]))
+}
+
+/// Implements mremap(2).
+pub fn sys_mremap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    const MAYMOVE: u64 = 1;
+    if a[3] & !MAYMOVE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    sc.task.mm().mremap(a[0], a[1], a[2], a[3] & MAYMOVE != 0)
+}
+
+/// Implements msync(2).
+pub fn sys_msync(_sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] % PAGE != 0 || a[2] & !7 != 0 || (a[2] & 1 != 0 && a[2] & 4 != 0) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
+/// Implements madvise(2).
+pub fn sys_madvise(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    match a[2] {
+        4 => {
+            sc.task.mm().dontneed(a[0], a[1])?;
+            Ok(0)
+        }
+        0..=3 | 8..=21 | 100..=101 => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
+}

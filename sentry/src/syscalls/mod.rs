@@ -1,0 +1,77 @@
+//! System call dispatch. The table (in [`table`]) is data: one line per
+//! syscall with its handler and support level; docs/compatibility.md and
+//! `runsc help syscalls` are generated from it.
+
+pub mod file;
+pub mod mm;
+pub mod process;
+pub mod signal;
+pub mod table;
+pub mod time;
+
+use std::sync::Arc;
+
+use platform::{Context, CpuState};
+
+use crate::errno::{Errno, KResult};
+use crate::kernel::task::Task;
+
+/// Returned by handlers that set the registers themselves (execve,
+/// rt_sigreturn): rax is left alone.
+pub const JUST_RETURN: Errno = Errno(-1000);
+
+/// Everything a handler may touch.
+pub struct Sc<'a> {
+    /// The calling task.
+    pub task: &'a Arc<Task>,
+    /// Its registers.
+    pub cpu: &'a mut CpuState,
+    /// Its platform context.
+    pub ctx: &'a mut Box<dyn Context>,
+}
+
+/// A syscall handler.
+pub type Handler = fn(&mut Sc<'_>, [u64; 6]) -> KResult<u64>;
+
+/// Serve the syscall in `cpu`.
+pub fn dispatch(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn Context>) {
+    let nr = cpu.regs.orig_rax;
+    let r = &cpu.regs;
+    let args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
+    let entry = table::lookup(nr);
+    let strace = task.kernel.opts.strace;
+    let res = match entry {
+        Some(e) => match e.handler {
+            Some(h) => {
+                let mut sc = Sc { task, cpu, ctx };
+                h(&mut sc, args)
+            }
+            None => {
+                task.kernel.log_unimplemented(nr, e.name);
+                Err(e.errno)
+            }
+        },
+        None => {
+            task.kernel.log_unimplemented(nr, "unknown");
+            Err(Errno::ENOSYS)
+        }
+    };
+    if strace {
+        let name = entry.map(|e| e.name).unwrap_or("unknown");
+        let shown = match &res {
+            Ok(v) => format!("{v:#x}"),
+            Err(e) if *e == JUST_RETURN => "(regs set)".to_string(),
+            Err(e) => format!("-1 {e:?}"),
+        };
+        tracing::info!(
+            target: "strace",
+            "[{:>4}] {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {}",
+            task.tid, name, args[0], args[1], args[2], args[3], args[4], args[5], shown
+        );
+    }
+    match res {
+        Ok(v) => cpu.regs.rax = v,
+        Err(e) if e == JUST_RETURN => {}
+        Err(e) => cpu.regs.rax = e.ret(),
+    }
+}

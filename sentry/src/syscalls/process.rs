@@ -1,0 +1,813 @@
+//! Process syscalls: clone, fork, execve, exit, wait, ids, limits, futex.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use platform::CpuState;
+
+use super::{Sc, JUST_RETURN};
+use crate::errno::{Errno, KResult};
+use crate::kernel::futex::FutexWaiter;
+use crate::kernel::signal::{sig, SigAction, SIG_IGN};
+use crate::kernel::task::{self, kill_group, Rlimit, Task, ThreadGroup, VforkDone, RLIM_INFINITY};
+use crate::mm::MemoryManager;
+
+const CLONE_VM: u64 = 0x100;
+const CLONE_FS: u64 = 0x200;
+const CLONE_FILES: u64 = 0x400;
+const CLONE_SIGHAND: u64 = 0x800;
+const CLONE_PIDFD: u64 = 0x1000;
+const CLONE_PTRACE: u64 = 0x2000;
+const CLONE_VFORK: u64 = 0x4000;
+const CLONE_PARENT: u64 = 0x8000;
+const CLONE_THREAD: u64 = 0x10000;
+const CLONE_NEWNS: u64 = 0x20000;
+const CLONE_SYSVSEM: u64 = 0x40000;
+const CLONE_SETTLS: u64 = 0x80000;
+const CLONE_PARENT_SETTID: u64 = 0x100000;
+const CLONE_CHILD_CLEARTID: u64 = 0x200000;
+const CLONE_DETACHED: u64 = 0x400000;
+const CLONE_UNTRACED: u64 = 0x800000;
+const CLONE_CHILD_SETTID: u64 = 0x1000000;
+const CLONE_IO: u64 = 0x8000_0000;
+const NAMESPACES: u64 = 0x7e02_0000 & !CLONE_NEWNS | CLONE_NEWNS;
+
+/// Start a task on its own host thread.
+pub fn spawn(t: Arc<Task>, cpu: CpuState) -> KResult<()> {
+    let ctx = t.kernel.platform.new_context()?;
+    std::thread::Builder::new()
+        .name(format!("task-{}", t.tid))
+        .stack_size(1 << 20)
+        .spawn(move || task::run(t, ctx, cpu))
+        .map_err(|_| Errno::EAGAIN)?;
+    Ok(())
+}
+
+fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> KResult<u64> {
+    let known = 0xff
+        | CLONE_VM
+        | CLONE_FS
+        | CLONE_FILES
+        | CLONE_SIGHAND
+        | CLONE_PIDFD
+        | CLONE_PTRACE
+        | CLONE_VFORK
+        | CLONE_PARENT
+        | CLONE_THREAD
+        | CLONE_SYSVSEM
+        | CLONE_SETTLS
+        | CLONE_PARENT_SETTID
+        | CLONE_CHILD_CLEARTID
+        | CLONE_DETACHED
+        | CLONE_UNTRACED
+        | CLONE_CHILD_SETTID
+        | CLONE_IO
+        | NAMESPACES;
+    if flags & !known != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 || flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & NAMESPACES != 0 {
+        return Err(Errno::EPERM);
+    }
+    if flags & CLONE_PIDFD != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let t = sc.task;
+    let k = t.kernel.clone();
+    // RLIMIT_NPROC.
+    if flags & CLONE_THREAD == 0 && k.all_groups().len() as u64 >= t.tg.rlimit(6).cur && t.creds().euid != 0 {
+        return Err(Errno::EAGAIN);
+    }
+    let tid = k.alloc_tid();
+    let mm = if flags & CLONE_VM != 0 {
+        t.mm()
+    } else {
+        let child = Arc::new(MemoryManager::new(k.mf.clone(), k.platform.new_address_space()?));
+        t.mm().fork_into(&child)?;
+        child
+    };
+    let fds = if flags & CLONE_FILES != 0 { t.fds() } else { Arc::new(t.fds().fork()) };
+    let fs = if flags & CLONE_FS != 0 {
+        t.fs_shared()
+    } else {
+        Arc::new(Mutex::new(t.fs()))
+    };
+    let tg = if flags & CLONE_THREAD != 0 {
+        t.tg.clone()
+    } else {
+        let ppid = if flags & CLONE_PARENT != 0 { t.tg.ppid.load(Ordering::Relaxed) } else { t.tg.tgid };
+        let g = Task::new_group(tid, ppid, Some(&t.tg), (flags & 0xff) as i32);
+        if flags & CLONE_SIGHAND != 0 {
+            *g.sighand.lock().unwrap_or_else(|e| e.into_inner()) = t.tg.handlers();
+        }
+        let parent = if flags & CLONE_PARENT != 0 { k.group(ppid) } else { Some(t.tg.clone()) };
+        if let Some(p) = parent {
+            p.children.lock().unwrap_or_else(|e| e.into_inner()).push(g.clone());
+        }
+        g
+    };
+    let child = Task::new(tid, tg.clone(), k.clone(), mm.clone(), fds, fs, t.sigmask.load(Ordering::SeqCst));
+    *child.altstack.lock().unwrap_or_else(|e| e.into_inner()) =
+        if flags & CLONE_VM != 0 && flags & CLONE_VFORK == 0 { (0, 2, 0) } else { *t.altstack.lock().unwrap_or_else(|e| e.into_inner()) };
+    {
+        let mut st = tg.st();
+        st.live += 1;
+        st.threads.push(tid);
+    }
+    if flags & CLONE_CHILD_CLEARTID != 0 {
+        child.clear_child_tid.store(ctid, Ordering::SeqCst);
+    }
+    if flags & CLONE_PARENT_SETTID != 0 {
+        t.mm().write_val(ptid, &tid)?;
+    }
+    if flags & CLONE_CHILD_SETTID != 0 {
+        mm.write_val(ctid, &tid)?;
+    }
+    let mut cpu = sc.cpu.clone();
+    sc.ctx.load_fp(&t.mm().as_, sc.cpu).map_err(|_| Errno::EAGAIN)?;
+    cpu.fp = sc.cpu.fp;
+    cpu.fp_dirty = true;
+    cpu.regs.rax = 0;
+    if stack != 0 {
+        cpu.regs.rsp = stack;
+    }
+    if flags & CLONE_SETTLS != 0 {
+        cpu.regs.fs_base = tls;
+    }
+    let vfork = if flags & CLONE_VFORK != 0 {
+        let v = Arc::new(VforkDone::default());
+        *child.vfork.lock().unwrap_or_else(|e| e.into_inner()) = Some(v.clone());
+        Some(v)
+    } else {
+        None
+    };
+    k.add_task(&child);
+    spawn(child, cpu)?;
+    if let Some(v) = vfork {
+        v.wait();
+    }
+    Ok(tid as u64)
+}
+
+/// Implements clone(2).
+pub fn sys_clone(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    do_clone(sc, a[0], a[1], a[2], a[3], a[4])
+}
+
+/// Implements fork(2).
+pub fn sys_fork(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    do_clone(sc, sig::SIGCHLD as u64, 0, 0, 0, 0)
+}
+
+/// Implements vfork(2).
+pub fn sys_vfork(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    do_clone(sc, CLONE_VM | CLONE_VFORK | sig::SIGCHLD as u64, 0, 0, 0, 0)
+}
+
+/// Implements execve(2).
+pub fn sys_execve(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let t = sc.task;
+    let mm = t.mm();
+    let path = mm.read_cstring(a[0], crate::vfs::path::PATH_MAX)?;
+    let argv = mm.read_string_array(a[1])?;
+    let envp = mm.read_string_array(a[2])?;
+    drop(mm);
+    exec_into(sc, &path, argv, envp)
+}
+
+/// Replace the task's image (shared by execve and the initial start).
+pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> KResult<u64> {
+    let t = sc.task;
+    let (new_mm, loaded) = crate::loader::exec(t, path, argv, envp)?;
+    let old = t.set_mm(new_mm);
+    sc.ctx.release(&old.as_);
+    drop(old);
+    // Threads of this group other than the caller are not killed yet.
+    t.fds().close_on_exec();
+    {
+        let h = t.tg.handlers();
+        let mut h = h.lock().unwrap_or_else(|e| e.into_inner());
+        for a in h.iter_mut() {
+            if a.handler != SIG_IGN {
+                *a = SigAction::default();
+            }
+        }
+    }
+    *t.altstack.lock().unwrap_or_else(|e| e.into_inner()) = (0, 2, 0);
+    *t.tg.exe.lock().unwrap_or_else(|e| e.into_inner()) = loaded.exe;
+    *t.tg.comm.lock().unwrap_or_else(|e| e.into_inner()) = loaded.comm;
+    t.clear_child_tid.store(0, Ordering::SeqCst);
+    let mut cpu = CpuState::default();
+    cpu.regs = platform::Regs { cs: 0x33, ss: 0x2b, eflags: 0x202, ..Default::default() };
+    cpu.regs.rip = loaded.entry;
+    cpu.regs.rsp = loaded.sp;
+    cpu.fp_dirty = true;
+    *sc.cpu = cpu;
+    if let Some(v) = t.vfork.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        v.release();
+    }
+    Err(JUST_RETURN)
+}
+
+/// Implements exit(2).
+pub fn sys_exit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let t = sc.task;
+    {
+        let mut st = t.tg.st();
+        if st.live == 1 && st.group_exit.is_none() {
+            st.group_exit = Some(((a[0] & 0xff) << 8) as i32);
+        }
+    }
+    t.killed.store(true, Ordering::SeqCst);
+    Err(JUST_RETURN)
+}
+
+/// Implements exit_group(2).
+pub fn sys_exit_group(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    kill_group(&sc.task.kernel, &sc.task.tg, ((a[0] & 0xff) << 8) as i32);
+    Err(JUST_RETURN)
+}
+
+fn matches(t: &Task, c: &ThreadGroup, pid: i32) -> bool {
+    match pid {
+        -1 => true,
+        0 => c.pgid() == t.tg.pgid(),
+        p if p > 0 => c.tgid == p,
+        p => c.pgid() == -p,
+    }
+}
+
+/// Find and (unless `nowait`) reap a zombie child; Ok(None) when children
+/// exist but none is ready.
+fn find_zombie(t: &Task, pid: i32, nowait: bool) -> KResult<Option<(i32, i32)>> {
+    let mut ch = t.tg.children.lock().unwrap_or_else(|e| e.into_inner());
+    if !ch.iter().any(|c| matches(t, c, pid)) {
+        return Err(Errno::ECHILD);
+    }
+    let Some(i) = ch.iter().position(|c| matches(t, c, pid) && c.st().zombie) else { return Ok(None) };
+    let c = ch[i].clone();
+    let status = c.st().status;
+    if !nowait {
+        ch.remove(i);
+        t.kernel.remove_group(c.tgid);
+    }
+    Ok(Some((c.tgid, status)))
+}
+
+fn wait_for(t: &Task, pid: i32, nohang: bool, nowait: bool) -> KResult<Option<(i32, i32)>> {
+    match t.block_on(&t.tg.child_wq, false, None, || match find_zombie(t, pid, nowait) {
+        Ok(Some(x)) => Some(Ok(Some(x))),
+        Ok(None) if nohang => Some(Ok(None)),
+        Ok(None) => None,
+        Err(e) => Some(Err(e)),
+    }) {
+        Ok(r) => r,
+        Err(e) => Err(e),
+    }
+}
+
+/// Implements wait4(2).
+pub fn sys_wait4(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let opts = a[2];
+    if opts & !(1 | 2 | 8 | 0x0100_0000 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a[1] != 0 {
+        // Fail early on a bad status pointer, as Linux does after reaping.
+        sc.task.mm().read_val::<i32>(a[1])?;
+    }
+    match wait_for(sc.task, a[0] as i32, opts & 1 != 0, false)? {
+        None => Ok(0),
+        Some((pid, status)) => {
+            if a[1] != 0 {
+                sc.task.mm().write_val(a[1], &status)?;
+            }
+            if a[3] != 0 {
+                sc.task.mm().zero_out(a[3], 144)?;
+            }
+            Ok(pid as u64)
+        }
+    }
+}
+
+/// Implements waitid(2).
+pub fn sys_waitid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let (idtype, id, infop, opts) = (a[0], a[1] as i32, a[2], a[3]);
+    const WNOHANG: u64 = 1;
+    const WEXITED: u64 = 4;
+    const WNOWAIT: u64 = 0x0100_0000;
+    if opts & !(1 | 2 | 4 | 8 | WNOWAIT | 0x2000_0000 | 0x4000_0000 | 0x8000_0000) != 0 || opts & (2 | 4 | 8) == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let pid = match idtype {
+        0 => -1,
+        1 => {
+            if id <= 0 {
+                return Err(Errno::EINVAL);
+            }
+            id
+        }
+        2 => {
+            if id < 0 {
+                return Err(Errno::EINVAL);
+            }
+            -id
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    if opts & WEXITED == 0 {
+        return if opts & WNOHANG != 0 { Ok(0) } else { Err(Errno::ECHILD) };
+    }
+    let r = wait_for(sc.task, if pid == 0 { 0 } else { pid }, opts & WNOHANG != 0, opts & WNOWAIT != 0)?;
+    if infop != 0 {
+        let mut si = [0u8; 128];
+        if let Some((p, status)) = r {
+            let (code, st) = if status & 0x7f == 0 {
+                (1, (status >> 8) & 0xff)
+            } else if status & 0x80 != 0 {
+                (3, status & 0x7f)
+            } else {
+                (2, status & 0x7f)
+            };
+            si[0..4].copy_from_slice(&sig::SIGCHLD.to_ne_bytes());
+            si[8..12].copy_from_slice(&(code as i32).to_ne_bytes());
+            si[16..20].copy_from_slice(&p.to_ne_bytes());
+            si[24..28].copy_from_slice(&st.to_ne_bytes());
+        }
+        sc.task.mm().copy_out(infop, &si)?;
+    }
+    Ok(0)
+}
+
+/// Implements getpid(2).
+pub fn sys_getpid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.tg.tgid as u64)
+}
+
+/// Implements getppid(2).
+pub fn sys_getppid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.tg.ppid.load(Ordering::Relaxed) as u64)
+}
+
+/// Implements gettid(2).
+pub fn sys_gettid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.tid as u64)
+}
+
+/// Implements set_tid_address(2).
+pub fn sys_set_tid_address(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    sc.task.clear_child_tid.store(a[0], Ordering::SeqCst);
+    Ok(sc.task.tid as u64)
+}
+
+/// Implements set_robust_list(2).
+pub fn sys_set_robust_list(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[1] != 24 {
+        return Err(Errno::EINVAL);
+    }
+    sc.task.robust_list.store(a[0], Ordering::SeqCst);
+    Ok(0)
+}
+
+/// Implements get_robust_list(2).
+pub fn sys_get_robust_list(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let t = if a[0] == 0 { sc.task.clone() } else { sc.task.kernel.task(a[0] as i32).ok_or(Errno::ESRCH)? };
+    sc.task.mm().write_val(a[1], &t.robust_list.load(Ordering::SeqCst))?;
+    sc.task.mm().write_val(a[2], &24u64)?;
+    Ok(0)
+}
+
+/// Implements uname(2).
+pub fn sys_uname(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let mut b = [0u8; 65 * 6];
+    let host = sc.task.kernel.opts.hostname.clone();
+    let fields: [&[u8]; 6] =
+        [b"Linux", host.as_bytes(), b"4.4.0", b"#1 SMP Sun Jan 10 15:06:54 PST 2016", b"x86_64", b"(none)"];
+    for (i, f) in fields.iter().enumerate() {
+        let n = f.len().min(64);
+        b[i * 65..i * 65 + n].copy_from_slice(&f[..n]);
+    }
+    sc.task.mm().copy_out(a[0], &b)?;
+    Ok(0)
+}
+
+/// Implements getuid(2).
+pub fn sys_getuid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.creds().uid as u64)
+}
+/// Implements geteuid(2).
+pub fn sys_geteuid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.creds().euid as u64)
+}
+/// Implements getgid(2).
+pub fn sys_getgid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.creds().gid as u64)
+}
+/// Implements getegid(2).
+pub fn sys_getegid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.creds().egid as u64)
+}
+
+/// Implements setuid(2).
+pub fn sys_setuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let u = a[0] as u32;
+    if u == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+    if c.euid == 0 {
+        c.uid = u;
+        c.euid = u;
+        c.suid = u;
+    } else if u == c.uid || u == c.suid {
+        c.euid = u;
+    } else {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
+}
+
+/// Implements setgid(2).
+pub fn sys_setgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let g = a[0] as u32;
+    if g == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+    if c.euid == 0 {
+        c.gid = g;
+        c.egid = g;
+        c.sgid = g;
+    } else if g == c.gid || g == c.sgid {
+        c.egid = g;
+    } else {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
+}
+
+/// Implements getgroups(2).
+pub fn sys_getgroups(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let g = sc.task.creds().groups;
+    if (a[0] as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a[0] == 0 {
+        return Ok(g.len() as u64);
+    }
+    if (a[0] as usize) < g.len() {
+        return Err(Errno::EINVAL);
+    }
+    sc.task.mm().copy_out(a[1], bytemuck::cast_slice(&g))?;
+    Ok(g.len() as u64)
+}
+
+/// Implements setgroups(2).
+pub fn sys_setgroups(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] > 65536 {
+        return Err(Errno::EINVAL);
+    }
+    let v: Vec<u32> = sc.task.mm().read_vec(a[1], a[0] as usize)?;
+    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+    if c.euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    c.groups = v;
+    Ok(0)
+}
+
+/// Implements setpgid(2).
+pub fn sys_setpgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let pid = if a[0] == 0 { sc.task.tg.tgid } else { a[0] as i32 };
+    let pgid = if a[1] == 0 { pid } else { a[1] as i32 };
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let g = sc.task.kernel.group(pid).ok_or(Errno::ESRCH)?;
+    if g.tgid != sc.task.tg.tgid && g.ppid.load(Ordering::Relaxed) != sc.task.tg.tgid {
+        return Err(Errno::ESRCH);
+    }
+    g.pgid_.store(pgid, Ordering::Relaxed);
+    Ok(0)
+}
+
+/// Implements getpgid(2).
+pub fn sys_getpgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] == 0 {
+        return Ok(sc.task.tg.pgid() as u64);
+    }
+    Ok(sc.task.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)?.pgid() as u64)
+}
+
+/// Implements getpgrp(2).
+pub fn sys_getpgrp(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.tg.pgid() as u64)
+}
+
+/// Implements setsid(2).
+pub fn sys_setsid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    let tg = &sc.task.tg;
+    if tg.pgid() == tg.tgid {
+        return Err(Errno::EPERM);
+    }
+    tg.pgid_.store(tg.tgid, Ordering::Relaxed);
+    tg.sid.store(tg.tgid, Ordering::Relaxed);
+    Ok(tg.tgid as u64)
+}
+
+/// Implements getsid(2).
+pub fn sys_getsid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] == 0 {
+        return Ok(sc.task.tg.sid.load(Ordering::Relaxed) as u64);
+    }
+    Ok(sc.task.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)?.sid.load(Ordering::Relaxed) as u64)
+}
+
+fn rlimit_get(sc: &Sc<'_>, tg: &ThreadGroup, r: u64, addr: u64) -> KResult<()> {
+    if r >= 16 {
+        return Err(Errno::EINVAL);
+    }
+    let l = tg.rlimit(r as usize);
+    sc.task.mm().write_val(addr, &[l.cur, l.max])
+}
+
+fn rlimit_set(tg: &ThreadGroup, r: u64, new: [u64; 2], privileged: bool) -> KResult<()> {
+    if r >= 16 || new[0] > new[1] {
+        return Err(Errno::EINVAL);
+    }
+    let mut l = tg.rlimits.lock().unwrap_or_else(|e| e.into_inner());
+    if new[1] > l[r as usize].max && !privileged {
+        return Err(Errno::EPERM);
+    }
+    if r == 7 && new[1] > 1 << 20 {
+        return Err(Errno::EPERM);
+    }
+    l[r as usize] = Rlimit { cur: new[0], max: new[1] };
+    Ok(())
+}
+
+/// Implements getrlimit(2).
+pub fn sys_getrlimit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    rlimit_get(sc, &sc.task.tg, a[0], a[1])?;
+    Ok(0)
+}
+
+/// Implements setrlimit(2).
+pub fn sys_setrlimit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let new: [u64; 2] = sc.task.mm().read_val(a[1])?;
+    rlimit_set(&sc.task.tg, a[0], new, sc.task.creds().euid == 0)?;
+    Ok(0)
+}
+
+/// Implements prlimit64(2).
+pub fn sys_prlimit64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let tg = if a[0] == 0 { sc.task.tg.clone() } else { sc.task.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)? };
+    if a[1] >= 16 {
+        return Err(Errno::EINVAL);
+    }
+    let new = if a[2] != 0 { Some(sc.task.mm().read_val::<[u64; 2]>(a[2])?) } else { None };
+    if a[3] != 0 {
+        rlimit_get(sc, &tg, a[1], a[3])?;
+    }
+    if let Some(n) = new {
+        rlimit_set(&tg, a[1], n, sc.task.creds().euid == 0)?;
+    }
+    let _ = RLIM_INFINITY;
+    Ok(0)
+}
+
+/// Implements arch_prctl(2).
+pub fn sys_arch_prctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    match a[0] {
+        0x1002 => {
+            if a[1] >= 0x8000_0000_0000 {
+                return Err(Errno::EPERM);
+            }
+            sc.cpu.regs.fs_base = a[1];
+            Ok(0)
+        }
+        0x1001 => {
+            if a[1] >= 0x8000_0000_0000 {
+                return Err(Errno::EPERM);
+            }
+            sc.cpu.regs.gs_base = a[1];
+            Ok(0)
+        }
+        0x1003 => {
+            sc.task.mm().write_val(a[1], &sc.cpu.regs.fs_base)?;
+            Ok(0)
+        }
+        0x1004 => {
+            sc.task.mm().write_val(a[1], &sc.cpu.regs.gs_base)?;
+            Ok(0)
+        }
+        0x3001 => Err(Errno::ENODEV), // ARCH_GET_CPUID-style requests
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Implements prctl(2).
+pub fn sys_prctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    match a[0] {
+        15 => {
+            // PR_SET_NAME
+            let mut n = sc.task.mm().read_cstring(a[1], 4096)?;
+            n.truncate(15);
+            *sc.task.tg.comm.lock().unwrap_or_else(|e| e.into_inner()) = n;
+            Ok(0)
+        }
+        16 => {
+            let mut n = sc.task.tg.comm.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            n.resize(16, 0);
+            sc.task.mm().copy_out(a[1], &n)?;
+            Ok(0)
+        }
+        1 => {
+            if a[1] > 64 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(0)
+        }
+        2 => {
+            sc.task.mm().write_val(a[1], &0i32)?;
+            Ok(0)
+        }
+        3 => Ok(1),
+        4 => {
+            if a[1] > 1 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(0)
+        }
+        36 | 37 | 38 | 39 => Ok(if a[0] == 39 { 1 } else { 0 }),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Implements sched_yield(2).
+pub fn sys_sched_yield(_sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    std::thread::yield_now();
+    Ok(0)
+}
+
+/// Implements sched_getaffinity(2).
+pub fn sys_sched_getaffinity(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[1] < 8 || a[1] % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(64);
+    let mask: u64 = if n == 64 { u64::MAX } else { (1 << n) - 1 };
+    sc.task.mm().write_val(a[2], &mask)?;
+    Ok(8)
+}
+
+/// Implements getcpu(2).
+pub fn sys_getcpu(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] != 0 {
+        sc.task.mm().write_val(a[0], &0u32)?;
+    }
+    if a[1] != 0 {
+        sc.task.mm().write_val(a[1], &0u32)?;
+    }
+    Ok(0)
+}
+
+/// Implements getrandom(2).
+pub fn sys_getrandom(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[2] & !7 != 0 || a[2] & 3 == 3 {
+        return Err(Errno::EINVAL);
+    }
+    let n = (a[1] as usize).min(33_554_431);
+    let mut b = vec![0u8; n.min(1 << 20)];
+    crate::kernel::fill_random(&mut b);
+    sc.task.mm().copy_out(a[0], &b)?;
+    Ok(b.len() as u64)
+}
+
+/// Implements futex(2).
+pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let (uaddr, op, val, timeout, uaddr2, val3) = (a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32);
+    let cmd = op & 0x7f;
+    let realtime = op & 256 != 0;
+    if uaddr % 4 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let t = sc.task;
+    let mm = t.mm();
+    let key = |addr: u64| (Arc::as_ptr(&mm) as usize, addr);
+    match cmd {
+        0 | 9 => {
+            // WAIT, WAIT_BITSET
+            let bitset = if cmd == 9 { val3 } else { u32::MAX };
+            if bitset == 0 {
+                return Err(Errno::EINVAL);
+            }
+            let deadline = if timeout != 0 {
+                let ts: [i64; 2] = mm.read_val(timeout)?;
+                if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+                    return Err(Errno::EINVAL);
+                }
+                let d = Duration::new(ts[0] as u64, ts[1] as u32);
+                Some(if cmd == 9 {
+                    // Absolute on CLOCK_MONOTONIC or CLOCK_REALTIME.
+                    let now = if realtime {
+                        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+                    } else {
+                        let n = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)?;
+                        Duration::new(n.tv_sec() as u64, n.tv_nsec() as u32)
+                    };
+                    Instant::now() + d.saturating_sub(now)
+                } else {
+                    Instant::now() + d
+                })
+            } else {
+                None
+            };
+            let w = Arc::new(FutexWaiter { woken: Default::default(), waker: t.waker.clone(), bitset });
+            let mut bad = None;
+            let queued = t.kernel.futexes.enqueue(key(uaddr), &w, || match mm.read_val::<u32>(uaddr) {
+                Ok(v) => v == val,
+                Err(e) => {
+                    bad = Some(e);
+                    false
+                }
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            if !queued {
+                return Err(Errno::EAGAIN);
+            }
+            loop {
+                let g = t.waker.gen();
+                if w.woken.load(Ordering::SeqCst) {
+                    return Ok(0);
+                }
+                if t.has_pending_signal() {
+                    t.kernel.futexes.dequeue(key(uaddr), &w);
+                    return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ERESTARTSYS) };
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    t.kernel.futexes.dequeue(key(uaddr), &w);
+                    return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ETIMEDOUT) };
+                }
+                t.waker.wait(g, deadline);
+            }
+        }
+        1 | 10 => {
+            let bitset = if cmd == 10 { val3 } else { u32::MAX };
+            if bitset == 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(t.kernel.futexes.wake(key(uaddr), val as usize, bitset) as u64)
+        }
+        3 | 4 => {
+            // REQUEUE, CMP_REQUEUE
+            if cmd == 4 {
+                let v: u32 = mm.read_val(uaddr)?;
+                if v != val3 {
+                    return Err(Errno::EAGAIN);
+                }
+            }
+            let n = t.kernel.futexes.wake(key(uaddr), val as usize, u32::MAX);
+            let m = t.kernel.futexes.requeue(key(uaddr), key(uaddr2), timeout as usize);
+            Ok((n + m) as u64)
+        }
+        5 => {
+            // WAKE_OP: wake on uaddr, and on uaddr2 if the op's comparison holds.
+            let oparg = (val3 >> 12) & 0xfff;
+            let cmparg = val3 & 0xfff;
+            let opc = (val3 >> 28) & 0xf;
+            let cmp = (val3 >> 24) & 0xf;
+            let arg = if opc & 8 != 0 { 1u32 << oparg } else { oparg };
+            let old: u32 = mm.read_val(uaddr2)?;
+            let new = match opc & 7 {
+                0 => arg,
+                1 => old.wrapping_add(arg),
+                2 => old | arg,
+                3 => old & !arg,
+                4 => old ^ arg,
+                _ => return Err(Errno::ENOSYS),
+            };
+            mm.write_val(uaddr2, &new)?;
+            let n = t.kernel.futexes.wake(key(uaddr), val as usize, u32::MAX);
+            let ok = match cmp {
+                0 => old == cmparg,
+                1 => old != cmparg,
+                2 => (old as i32) < cmparg as i32,
+                3 => (old as i32) <= cmparg as i32,
+                4 => (old as i32) > cmparg as i32,
+                5 => (old as i32) >= cmparg as i32,
+                _ => return Err(Errno::ENOSYS),
+            };
+            let m = if ok { t.kernel.futexes.wake(key(uaddr2), timeout as usize, u32::MAX) } else { 0 };
+            Ok((n + m) as u64)
+        }
+        6..=8 | 11 | 12 => Err(Errno::ENOSYS),
+        _ => Err(Errno::ENOSYS),
+    }
+}

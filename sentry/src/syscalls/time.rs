@@ -1,0 +1,152 @@
+//! Clocks, sleeping, resource usage.
+
+use std::time::{Duration, Instant};
+
+use super::Sc;
+use crate::errno::{Errno, KResult};
+
+fn clock_now(id: i32) -> KResult<(i64, i64)> {
+    let host = match id {
+        0 | 5 | 8 | 11 => libc::CLOCK_REALTIME,
+        1 | 4 | 6 | 7 | 9 => libc::CLOCK_MONOTONIC,
+        2 | 3 => libc::CLOCK_MONOTONIC,
+        _ => return Err(Errno::EINVAL),
+    };
+    let ts = nix::time::clock_gettime(nix::time::ClockId::from_raw(host))?;
+    Ok((ts.tv_sec(), ts.tv_nsec()))
+}
+
+/// Implements clock_gettime(2).
+pub fn sys_clock_gettime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let id = a[0] as i32;
+    let t = if id == 2 || id == 3 {
+        let d = sc.task.start.elapsed();
+        (d.as_secs() as i64, d.subsec_nanos() as i64)
+    } else {
+        clock_now(id)?
+    };
+    sc.task.mm().write_val(a[1], &[t.0, t.1])?;
+    Ok(0)
+}
+
+/// Implements clock_getres(2).
+pub fn sys_clock_getres(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    clock_now(a[0] as i32)?;
+    if a[1] != 0 {
+        sc.task.mm().write_val(a[1], &[0i64, 1])?;
+    }
+    Ok(0)
+}
+
+/// Implements gettimeofday(2).
+pub fn sys_gettimeofday(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let t = clock_now(0)?;
+    if a[0] != 0 {
+        sc.task.mm().write_val(a[0], &[t.0, t.1 / 1000])?;
+    }
+    if a[1] != 0 {
+        sc.task.mm().write_val(a[1], &[0i32, 0])?;
+    }
+    Ok(0)
+}
+
+/// Implements time(2).
+pub fn sys_time(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let t = clock_now(0)?;
+    if a[0] != 0 {
+        sc.task.mm().write_val(a[0], &t.0)?;
+    }
+    Ok(t.0 as u64)
+}
+
+fn read_ts(sc: &Sc<'_>, addr: u64) -> KResult<Duration> {
+    let ts: [i64; 2] = sc.task.mm().read_val(addr)?;
+    if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(Duration::new(ts[0] as u64, ts[1] as u32))
+}
+
+fn sleep(sc: &mut Sc<'_>, d: Duration, rem: u64) -> KResult<u64> {
+    let deadline = Instant::now() + d;
+    match sc.task.sleep_until(deadline) {
+        Ok(()) => Ok(0),
+        Err(e) => {
+            if rem != 0 {
+                let left = deadline.saturating_duration_since(Instant::now());
+                sc.task.mm().write_val(rem, &[left.as_secs() as i64, left.subsec_nanos() as i64])?;
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Implements nanosleep(2).
+pub fn sys_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let d = read_ts(sc, a[0])?;
+    sleep(sc, d, a[1])
+}
+
+/// Implements clock_nanosleep(2).
+pub fn sys_clock_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let id = a[0] as i32;
+    if a[1] & !1 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    clock_now(id).map_err(|_| Errno::EINVAL)?;
+    if id == 2 || id == 3 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let d = read_ts(sc, a[2])?;
+    if a[1] & 1 != 0 {
+        let now = clock_now(id)?;
+        let now = Duration::new(now.0 as u64, now.1 as u32);
+        let rel = d.saturating_sub(now);
+        return match sc.task.sleep_until(Instant::now() + rel) {
+            Ok(()) => Ok(0),
+            Err(e) => Err(e),
+        };
+    }
+    sleep(sc, d, a[3])
+}
+
+/// Implements getrusage(2).
+pub fn sys_getrusage(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let who = a[0] as i64;
+    if ![0, -1, 1].contains(&who) {
+        return Err(Errno::EINVAL);
+    }
+    let mut v = [0i64; 18];
+    let d = sc.task.start.elapsed();
+    if who != -1 {
+        v[0] = d.as_secs() as i64;
+        v[1] = d.subsec_micros() as i64;
+    }
+    v[4] = (sc.task.mm().resident_pages() * 4) as i64;
+    sc.task.mm().write_val(a[1], &v)?;
+    Ok(0)
+}
+
+/// Implements times(2).
+pub fn sys_times(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let ticks = (sc.task.start.elapsed().as_millis() / 10) as i64;
+    if a[0] != 0 {
+        sc.task.mm().write_val(a[0], &[ticks, 0i64, 0, 0])?;
+    }
+    Ok((crate::kernel::uptime().as_millis() / 10) as u64 + 100_000)
+}
+
+/// Implements sysinfo(2).
+pub fn sys_sysinfo(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let mut b = [0u8; 112];
+    let up = crate::kernel::uptime().as_secs() as i64;
+    b[0..8].copy_from_slice(&up.to_ne_bytes());
+    let total: u64 = 8 << 30;
+    b[32..40].copy_from_slice(&total.to_ne_bytes());
+    b[40..48].copy_from_slice(&(total - sc.task.kernel.mf.used_bytes()).to_ne_bytes());
+    let procs = sc.task.kernel.all_tasks().len() as u16;
+    b[80..82].copy_from_slice(&procs.to_ne_bytes());
+    b[104..108].copy_from_slice(&1u32.to_ne_bytes());
+    sc.task.mm().copy_out(a[0], &b)?;
+    Ok(0)
+}

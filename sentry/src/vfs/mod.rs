@@ -1,0 +1,332 @@
+//! The virtual filesystem: inodes, open file descriptions, fd tables and
+//! path resolution.
+
+pub mod fd;
+pub mod path;
+
+use std::any::Any;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use crate::errno::{Errno, KResult};
+use crate::kernel::task::Task;
+use crate::mm::Mappable;
+
+pub use fd::FdTable;
+
+#[allow(missing_docs)]
+pub mod mode {
+    pub const S_IFMT: u32 = 0o170000;
+    pub const S_IFSOCK: u32 = 0o140000;
+    pub const S_IFLNK: u32 = 0o120000;
+    pub const S_IFREG: u32 = 0o100000;
+    pub const S_IFBLK: u32 = 0o060000;
+    pub const S_IFDIR: u32 = 0o040000;
+    pub const S_IFCHR: u32 = 0o020000;
+    pub const S_IFIFO: u32 = 0o010000;
+}
+
+/// Inode attributes.
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(missing_docs)]
+pub struct Attr {
+    pub ino: u64,
+    pub dev: u64,
+    pub mode: u32,
+    pub nlink: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+    pub size: u64,
+    pub blksize: u64,
+    pub blocks: u64,
+    pub atime: (i64, i64),
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl Attr {
+    /// File type bits.
+    pub fn kind(&self) -> u32 {
+        self.mode & mode::S_IFMT
+    }
+    /// Is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.kind() == mode::S_IFDIR
+    }
+    /// DT_* type for getdents.
+    pub fn dtype(&self) -> u8 {
+        dtype_of(self.mode)
+    }
+}
+
+/// DT_* of a mode.
+pub fn dtype_of(m: u32) -> u8 {
+    ((m & mode::S_IFMT) >> 12) as u8
+}
+
+/// A directory entry.
+#[derive(Clone, Debug)]
+pub struct DirEntry {
+    /// Name.
+    pub name: Vec<u8>,
+    /// Inode number.
+    pub ino: u64,
+    /// DT_* type.
+    pub kind: u8,
+}
+
+/// Now, as (sec, nsec).
+pub fn now() -> (i64, i64) {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (d.as_secs() as i64, d.subsec_nanos() as i64)
+}
+
+static NEXT_INO: AtomicU64 = AtomicU64::new(1 << 40);
+
+/// A fresh inode number for synthetic files.
+pub fn next_ino() -> u64 {
+    NEXT_INO.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Attribute changes (chmod, chown, truncate, utimes).
+#[derive(Clone, Copy, Debug, Default)]
+#[allow(missing_docs)]
+pub struct SetAttr {
+    pub mode: Option<u32>,
+    pub uid: Option<u32>,
+    pub gid: Option<u32>,
+    pub size: Option<u64>,
+    pub atime: Option<(i64, i64)>,
+    pub mtime: Option<(i64, i64)>,
+}
+
+/// A filesystem object.
+pub trait Inode: Send + Sync + Any {
+    /// Attributes.
+    fn stat(&self) -> KResult<Attr>;
+    /// Open it.
+    fn open(self: Arc<Self>, flags: u32) -> KResult<Arc<dyn FileOps>>;
+    /// Look up a child (directories).
+    fn lookup(&self, _name: &[u8]) -> KResult<Arc<dyn Inode>> {
+        Err(Errno::ENOTDIR)
+    }
+    /// List children (directories), without "." and "..".
+    fn readdir(&self) -> KResult<Vec<DirEntry>> {
+        Err(Errno::ENOTDIR)
+    }
+    /// Symlink target.
+    fn readlink(&self) -> KResult<Vec<u8>> {
+        Err(Errno::EINVAL)
+    }
+    /// For /proc magic links: the inode the link designates directly.
+    fn magic_target(&self) -> Option<(Vec<u8>, Arc<dyn Inode>)> {
+        None
+    }
+    /// Create a regular file.
+    fn create(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
+        Err(self.not_writable())
+    }
+    /// Create a directory.
+    fn mkdir(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
+        Err(self.not_writable())
+    }
+    /// Create a symlink.
+    fn symlink(&self, _name: &[u8], _target: &[u8], _uid: u32, _gid: u32) -> KResult<()> {
+        Err(self.not_writable())
+    }
+    /// Make a hard link to `target` named `name`.
+    fn link(&self, _name: &[u8], _target: Arc<dyn Inode>) -> KResult<()> {
+        Err(self.not_writable())
+    }
+    /// Remove a non-directory (`dir` false) or an empty directory.
+    fn unlink(&self, _name: &[u8], _dir: bool) -> KResult<()> {
+        Err(self.not_writable())
+    }
+    /// Move `name` to `new_dir`/`new_name`.
+    fn rename(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> KResult<()> {
+        Err(self.not_writable())
+    }
+    /// Change attributes.
+    fn setattr(&self, _a: &SetAttr) -> KResult<()> {
+        Err(self.not_writable())
+    }
+    /// The error for mutating operations on a filesystem that has none.
+    fn not_writable(&self) -> Errno {
+        Errno::EPERM
+    }
+    /// Downcast support.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// Poll readiness bits.
+pub const POLLIN: u32 = 1;
+/// Writable.
+pub const POLLOUT: u32 = 4;
+/// Error.
+pub const POLLERR: u32 = 8;
+/// Hang up.
+pub const POLLHUP: u32 = 16;
+
+/// The operations of an open file.
+pub trait FileOps: Send + Sync {
+    /// Read at `off` (ignored when not seekable).
+    fn read(&self, task: &Task, buf: &mut [u8], off: u64, nonblock: bool) -> KResult<usize>;
+    /// Write at `off`.
+    fn write(&self, task: &Task, buf: &[u8], off: u64, nonblock: bool) -> KResult<usize>;
+    /// Whether lseek/pread apply.
+    fn seekable(&self) -> bool {
+        true
+    }
+    /// ioctl(2).
+    fn ioctl(&self, _task: &Task, _cmd: u64, _arg: u64) -> KResult<u64> {
+        Err(Errno::ENOTTY)
+    }
+    /// Current readiness (POLL* bits).
+    fn readiness(&self) -> u32 {
+        POLLIN | POLLOUT
+    }
+    /// The wait queue notified on readiness changes, if the file can block.
+    fn wait_queue(&self) -> Option<&crate::kernel::wait::WaitQueue> {
+        None
+    }
+    /// The host fd, if the file is backed by one (poll on host fds).
+    fn host_fd(&self) -> Option<i32> {
+        None
+    }
+    /// Something to back private mappings of this file.
+    fn mappable(&self) -> Option<Arc<dyn Mappable>> {
+        None
+    }
+    /// Size for SEEK_END, if different from stat's.
+    fn on_close(&self) {}
+}
+
+/// O_* flags.
+#[allow(missing_docs)]
+pub mod oflags {
+    pub const O_ACCMODE: u32 = 3;
+    pub const O_RDONLY: u32 = 0;
+    pub const O_WRONLY: u32 = 1;
+    pub const O_RDWR: u32 = 2;
+    pub const O_CREAT: u32 = 0o100;
+    pub const O_EXCL: u32 = 0o200;
+    pub const O_NOCTTY: u32 = 0o400;
+    pub const O_TRUNC: u32 = 0o1000;
+    pub const O_APPEND: u32 = 0o2000;
+    pub const O_NONBLOCK: u32 = 0o4000;
+    pub const O_DSYNC: u32 = 0o10000;
+    pub const O_ASYNC: u32 = 0o20000;
+    pub const O_DIRECT: u32 = 0o40000;
+    pub const O_LARGEFILE: u32 = 0o100000;
+    pub const O_DIRECTORY: u32 = 0o200000;
+    pub const O_NOFOLLOW: u32 = 0o400000;
+    pub const O_NOATIME: u32 = 0o1000000;
+    pub const O_CLOEXEC: u32 = 0o2000000;
+    pub const O_SYNC: u32 = 0o4010000;
+    pub const O_PATH: u32 = 0o10000000;
+    pub const O_TMPFILE: u32 = 0o20200000;
+}
+
+/// An open file description.
+pub struct File {
+    /// Operations.
+    pub ops: Arc<dyn FileOps>,
+    /// The inode.
+    pub inode: Arc<dyn Inode>,
+    /// Absolute path at open time (for /proc/[pid]/fd and maps).
+    pub path: Vec<u8>,
+    /// Status flags (O_APPEND, O_NONBLOCK, access mode).
+    pub flags: AtomicU32,
+    /// File position.
+    pub offset: Mutex<u64>,
+    /// Directory listing snapshot for getdents.
+    pub dir_snapshot: Mutex<Option<Vec<DirEntry>>>,
+}
+
+impl File {
+    /// A new description.
+    pub fn new(ops: Arc<dyn FileOps>, inode: Arc<dyn Inode>, path: Vec<u8>, flags: u32) -> Arc<File> {
+        Arc::new(File {
+            ops,
+            inode,
+            path,
+            flags: AtomicU32::new(flags & !oflags::O_CLOEXEC),
+            offset: Mutex::new(0),
+            dir_snapshot: Mutex::new(None),
+        })
+    }
+
+    /// Status flags.
+    pub fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    /// Readable access mode.
+    pub fn readable(&self) -> bool {
+        let a = self.flags() & oflags::O_ACCMODE;
+        a == oflags::O_RDONLY || a == oflags::O_RDWR
+    }
+
+    /// Writable access mode.
+    pub fn writable(&self) -> bool {
+        let a = self.flags() & oflags::O_ACCMODE;
+        a == oflags::O_WRONLY || a == oflags::O_RDWR
+    }
+
+    /// O_PATH.
+    pub fn is_path(&self) -> bool {
+        self.flags() & oflags::O_PATH != 0
+    }
+
+    /// O_NONBLOCK.
+    pub fn nonblock(&self) -> bool {
+        self.flags() & oflags::O_NONBLOCK != 0
+    }
+}
+
+impl Drop for File {
+    fn drop(&mut self) {
+        self.ops.on_close();
+    }
+}
+
+/// An open-able file with no content beyond what `FileOps` implementors
+/// provide: used for O_PATH descriptions.
+pub struct PathOnly;
+
+impl FileOps for PathOnly {
+    fn read(&self, _: &Task, _: &mut [u8], _: u64, _: bool) -> KResult<usize> {
+        Err(Errno::EBADF)
+    }
+    fn write(&self, _: &Task, _: &[u8], _: u64, _: bool) -> KResult<usize> {
+        Err(Errno::EBADF)
+    }
+}
+
+/// Directory file operations (reads are EISDIR; listing is via the inode).
+pub struct DirFile;
+
+impl FileOps for DirFile {
+    fn read(&self, _: &Task, _: &mut [u8], _: u64, _: bool) -> KResult<usize> {
+        Err(Errno::EISDIR)
+    }
+    fn write(&self, _: &Task, _: &[u8], _: u64, _: bool) -> KResult<usize> {
+        Err(Errno::EISDIR)
+    }
+}
+
+/// A read-only file whose content is generated at open (procfs style).
+pub struct BytesFile(pub Vec<u8>);
+
+impl FileOps for BytesFile {
+    fn read(&self, _: &Task, buf: &mut [u8], off: u64, _: bool) -> KResult<usize> {
+        let off = off.min(self.0.len() as u64) as usize;
+        let n = buf.len().min(self.0.len() - off);
+        buf[..n].copy_from_slice(&self.0[off..off + n]);
+        Ok(n)
+    }
+    fn write(&self, _: &Task, _: &[u8], _: u64, _: bool) -> KResult<usize> {
+        Err(Errno::EBADF)
+    }
+}

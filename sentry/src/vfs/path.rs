@@ -1,0 +1,222 @@
+//! Path resolution: a walk component by component from the root or a
+//! starting directory, with `..` handled on the walked stack (never above
+//! the root), symlinks followed up to 40 times (ELOOP), and mount points
+//! looked up by canonical path.
+
+use std::sync::Arc;
+
+use super::{mode, Inode};
+use crate::errno::{Errno, KResult};
+use crate::kernel::Kernel;
+
+/// Longest path accepted.
+pub const PATH_MAX: usize = 4096;
+/// Longest name.
+pub const NAME_MAX: usize = 255;
+const MAX_SYMLINKS: usize = 40;
+
+/// A resolved location: the canonical path and the inodes along it (the
+/// root first).
+#[derive(Clone)]
+pub struct Location {
+    /// Names from the root.
+    pub names: Vec<Vec<u8>>,
+    /// Inodes from the root; one more than `names`.
+    pub inodes: Vec<Arc<dyn Inode>>,
+}
+
+impl Location {
+    /// The root location.
+    pub fn root(root: Arc<dyn Inode>) -> Location {
+        Location { names: Vec::new(), inodes: vec![root] }
+    }
+
+    /// The inode designated.
+    pub fn inode(&self) -> &Arc<dyn Inode> {
+        self.inodes.last().expect("a location always has the root")
+    }
+
+    /// The canonical absolute path.
+    pub fn path(&self) -> Vec<u8> {
+        if self.names.is_empty() {
+            return b"/".to_vec();
+        }
+        let mut p = Vec::new();
+        for n in &self.names {
+            p.push(b'/');
+            p.extend_from_slice(n);
+        }
+        p
+    }
+
+    fn push(&mut self, name: Vec<u8>, inode: Arc<dyn Inode>) {
+        self.names.push(name);
+        self.inodes.push(inode);
+    }
+
+    fn pop(&mut self) {
+        if !self.names.is_empty() {
+            self.names.pop();
+            self.inodes.pop();
+        }
+    }
+}
+
+/// How to treat the final component.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// Follow a final symlink.
+    Yes,
+    /// Do not (lstat, O_NOFOLLOW, unlink).
+    No,
+}
+
+/// Result of resolving the parent of a path: the directory and last name.
+pub struct Parent {
+    /// The directory.
+    pub dir: Location,
+    /// Final component ("" for "/", "." or ".." are reported as is).
+    pub name: Vec<u8>,
+    /// The path ended with '/'.
+    pub trailing_slash: bool,
+}
+
+impl Kernel {
+    fn step(&self, loc: &mut Location, name: &[u8]) -> KResult<Arc<dyn Inode>> {
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let dir = loc.inode().clone();
+        let a = dir.stat()?;
+        if !a.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        let mut child_path = loc.path();
+        if child_path.len() > 1 {
+            child_path.push(b'/');
+        } else {
+            child_path.clear();
+            child_path.push(b'/');
+        }
+        child_path.extend_from_slice(name);
+        if let Some(m) = self.mount_at(&child_path) {
+            return Ok(m);
+        }
+        dir.lookup(name)
+    }
+
+    /// Resolve `path` starting at `start` (used for relative paths) with
+    /// `root` as "/".
+    pub fn resolve(&self, root: &Location, start: &Location, path: &[u8], follow: Follow) -> KResult<Location> {
+        let mut budget = MAX_SYMLINKS;
+        self.resolve_inner(root, start, path, follow, &mut budget)
+    }
+
+    fn resolve_inner(
+        &self,
+        root: &Location,
+        start: &Location,
+        path: &[u8],
+        follow: Follow,
+        budget: &mut usize,
+    ) -> KResult<Location> {
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if path.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let mut loc = if path[0] == b'/' { root.clone() } else { start.clone() };
+        let trailing_slash = path.ends_with(b"/");
+        let comps: Vec<&[u8]> = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
+        let n = comps.len();
+        for (i, comp) in comps.into_iter().enumerate() {
+            let last = i + 1 == n;
+            match comp {
+                b"." => {
+                    if !loc.inode().stat()?.is_dir() {
+                        return Err(Errno::ENOTDIR);
+                    }
+                }
+                b".." => {
+                    if !loc.inode().stat()?.is_dir() {
+                        return Err(Errno::ENOTDIR);
+                    }
+                    if loc.names.len() > root.names.len() {
+                        loc.pop();
+                    }
+                }
+                _ => {
+                    let child = self.step(&mut loc, comp)?;
+                    let a = child.stat()?;
+                    if a.kind() == mode::S_IFLNK && (!last || follow == Follow::Yes || trailing_slash) {
+                        if *budget == 0 {
+                            return Err(Errno::ELOOP);
+                        }
+                        *budget -= 1;
+                        if let Some((p, target)) = child.magic_target() {
+                            // /proc magic link: jump straight to its target.
+                            let mut l = root.clone();
+                            let rel: Vec<Vec<u8>> =
+                                p.split(|&c| c == b'/').filter(|c| !c.is_empty()).map(|c| c.to_vec()).collect();
+                            l.names.extend(rel.iter().cloned());
+                            // Intermediate inodes are not known; re-resolve
+                            // the path when possible, else use the target.
+                            l = match self.resolve_inner(root, root, &p, Follow::Yes, budget) {
+                                Ok(x) => x,
+                                Err(_) => {
+                                    let mut x = root.clone();
+                                    for n in rel {
+                                        x.push(n, target.clone());
+                                    }
+                                    x
+                                }
+                            };
+                            loc = l;
+                            continue;
+                        }
+                        let target = child.readlink()?;
+                        loc = self.resolve_inner(root, &loc, &target, Follow::Yes, budget)?;
+                        continue;
+                    }
+                    loc.push(comp.to_vec(), child);
+                }
+            }
+        }
+        if trailing_slash && !loc.inode().stat()?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        Ok(loc)
+    }
+
+    /// Resolve all but the last component.
+    pub fn resolve_parent(&self, root: &Location, start: &Location, path: &[u8]) -> KResult<Parent> {
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        if path.len() >= PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let trailing_slash = path.ends_with(b"/");
+        let trimmed: &[u8] = {
+            let mut t = path;
+            while t.len() > 1 && t.ends_with(b"/") {
+                t = &t[..t.len() - 1];
+            }
+            t
+        };
+        let (dir_part, name) = match trimmed.iter().rposition(|&c| c == b'/') {
+            Some(0) => (&b"/"[..], &trimmed[1..]),
+            Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
+            None => (&b""[..], trimmed),
+        };
+        let dir = if dir_part.is_empty() { start.clone() } else { self.resolve(root, start, dir_part, Follow::Yes)? };
+        if !dir.inode().stat()?.is_dir() {
+            return Err(Errno::ENOTDIR);
+        }
+        if name.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        Ok(Parent { dir, name: name.to_vec(), trailing_slash })
+    }
+}
