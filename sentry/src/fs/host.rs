@@ -70,9 +70,11 @@ fn poll_one(fd: BorrowedFd<'_>, events: nix::poll::PollFlags, ms: u16) -> KResul
 
 impl FileOps for HostFile {
     fn read(&self, task: &Task, buf: &mut [u8], off: u64, nonblock: bool) -> KResult<usize> {
+        // The host fd keeps its own offset (it is shared with the caller).
+        let _ = off;
         let regular = self.stat()?.kind() == vfs::mode::S_IFREG;
         if regular {
-            return Ok(nix::sys::uio::pread(self.bfd(), buf, off as i64)?);
+            return Ok(nix::unistd::read(self.fd.as_raw_fd(), buf)?);
         }
         loop {
             if nonblock || poll_one(self.bfd(), nix::poll::PollFlags::POLLIN, 100)? {
@@ -90,12 +92,8 @@ impl FileOps for HostFile {
     }
 
     fn write(&self, task: &Task, buf: &[u8], off: u64, _nonblock: bool) -> KResult<usize> {
-        let regular = self.stat()?.kind() == vfs::mode::S_IFREG;
-        let r = if regular {
-            nix::sys::uio::pwrite(self.bfd(), buf, off as i64)
-        } else {
-            nix::unistd::write(self.bfd(), buf)
-        };
+        let _ = off;
+        let r = nix::unistd::write(self.bfd(), buf);
         match r {
             Err(nix::errno::Errno::EPIPE) => {
                 task.send_signal_thread(QueuedSignal { signo: sig::SIGPIPE, ..Default::default() });
@@ -106,7 +104,7 @@ impl FileOps for HostFile {
     }
 
     fn seekable(&self) -> bool {
-        self.stat().map(|a| a.kind() == vfs::mode::S_IFREG).unwrap_or(false)
+        false
     }
 
     fn ioctl(&self, task: &Task, cmd: u64, arg: u64) -> KResult<u64> {

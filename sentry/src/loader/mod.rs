@@ -178,7 +178,7 @@ fn load_elf(task: &Task, mm: &MemoryManager, f: &Arc<File>, head: &[u8], base_hi
         // Zero the tail of the last file page, then map anonymous bss.
         if p.p_memsz > p.p_filesz {
             if file_end < file_map_end && prot.write {
-                mm.zero_out(file_end, (file_map_end - file_end).min(mem_end - file_end) as usize)?;
+                mm.zero_out(file_end, (file_map_end - file_end) as usize)?;
             }
             let anon_start = file_map_end.max(start);
             let anon_end = (mem_end + PAGE - 1) & !(PAGE - 1);
@@ -292,7 +292,7 @@ pub fn exec(
             (16, hwcap()),     // AT_HWCAP
             (17, 100),         // AT_CLKTCK
             (23, 0),           // AT_SECURE
-            (33, VDSO_BASE),   // AT_SYSINFO_EHDR
+            (33, if std::env::var_os("RUNSC_NO_VDSO").is_some() { 0 } else { VDSO_BASE }), // AT_SYSINFO_EHDR
         ];
         let sp = build_stack(&mm, top, &argv, &envp, &exe, auxv_base)?;
         let comm = exe.rsplit(|&c| c == b'/').next().unwrap_or(&exe).iter().take(15).copied().collect();
