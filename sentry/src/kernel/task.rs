@@ -446,6 +446,8 @@ pub fn kill_group(kernel: &Kernel, tg: &Arc<ThreadGroup>, status: i32) {
 /// The run loop of a task on its host thread.
 pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
     task.set_interrupter(ctx.interrupter());
+    crate::fs::proc::CURRENT.with(|c| c.set(task.tid));
+    let mut last_fault = (0u64, 0u64);
     loop {
         if task.killed.load(Ordering::SeqCst) {
             break;
@@ -457,9 +459,14 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
         let mm = task.mm();
         let exit = ctx.switch(&mm.as_, &mut cpu);
         match exit {
-            Ok(Exit::Syscall) => crate::syscalls::dispatch(&task, &mut cpu, &mut ctx),
+            Ok(Exit::Syscall) => {
+                last_fault = (0, 0);
+                crate::syscalls::dispatch(&task, &mut cpu, &mut ctx)
+            }
             Ok(Exit::Fault { addr, ip, .. }) => {
-                if let Err(code) = mm.handle_fault(addr) {
+                let repeated = last_fault == (addr, ip);
+                last_fault = (addr, ip);
+                if let Err(code) = mm.handle_fault(addr, repeated) {
                     tracing::debug!("task {}: SIGSEGV at {addr:#x} ip {ip:#x} code {}", task.tid, code.0);
                     force_signal(&task, QueuedSignal { signo: sig::SIGSEGV, code: code.0, addr, ..Default::default() });
                 }

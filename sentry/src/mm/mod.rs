@@ -533,7 +533,12 @@ impl MemoryManager {
 
     /// Handle an application page fault at `addr`. `Err(SegvCode)` means
     /// the application gets SIGSEGV with that si_code.
-    pub fn handle_fault(&self, addr: u64) -> Result<(), SegvCode> {
+    ///
+    /// `repeated` says the same instruction faulted at the same address on
+    /// the previous exit: ptrace does not report the access type, so a fault
+    /// on a page already mapped with its full protection is taken as a race
+    /// with another thread that just mapped it, unless it repeats.
+    pub fn handle_fault(&self, addr: u64, repeated: bool) -> Result<(), SegvCode> {
         let mut m = self.lock();
         let Some((start, vma)) =
             m.vmas.range(..=addr).next_back().filter(|(_, v)| v.end > addr).map(|(s, v)| (*s, v.clone()))
@@ -585,6 +590,8 @@ impl MemoryManager {
                             pte.mapped = Some(vma.prot);
                         }
                         self.as_.map_file(page, PAGE, fr, vma.prot).map_err(|_| SegvCode(2))
+                    } else if mapped == vma.prot && !repeated {
+                        Ok(())
                     } else {
                         Err(SegvCode(2))
                     }
