@@ -63,12 +63,17 @@ fn downcast(as_: &Arc<dyn AddressSpace>) -> &PtraceAddressSpace {
 impl Context for PtraceContext {
     fn switch(&mut self, as_: &Arc<dyn AddressSpace>, cpu: &mut CpuState) -> Result<Exit> {
         let pas = downcast(as_);
-        let tid = self.stub_tid(pas)?;
+        // One lookup: our stub thread, and whether an interrupt arrived
+        // (and was swallowed) while syscalls were injected into it.
+        let owned = OWNED.with(|o| {
+            o.borrow_mut().get_mut(&pas.id).map(|s| (s.tid, std::mem::take(&mut s.seen.interrupted)))
+        });
+        let (tid, injected_intr) = match owned {
+            Some(x) => x,
+            None => (self.stub_tid(pas)?, false),
+        };
         self.intr.pid.store(pas.pid, Ordering::SeqCst);
         self.intr.tid.store(tid, Ordering::SeqCst);
-        let injected_intr = OWNED.with(|o| {
-            o.borrow_mut().get_mut(&pas.id).map(|s| std::mem::take(&mut s.seen.interrupted)).unwrap_or(false)
-        });
         if self.intr.pending.swap(false, Ordering::SeqCst) || injected_intr {
             return Ok(Exit::Interrupted);
         }

@@ -10,7 +10,6 @@ static volatile uintptr_t handler_stack;
 static void on_sig(int sig, siginfo_t *si, void *uc)
 {
 	(void)uc;
-	hits++;
 	last_sig = sig;
 	last_code = si->si_code;
 	last_pid = si->si_pid;
@@ -22,6 +21,8 @@ static void on_sig(int sig, siginfo_t *si, void *uc)
 	mask_had_extra = sigismember(&m, SIGUSR2);
 	int local;
 	handler_stack = (uintptr_t)&local;
+	/* Last, so that a waiter that sees hits also sees every field. */
+	__atomic_fetch_add(&hits, 1, __ATOMIC_SEQ_CST);
 }
 
 static void on_rt(int sig) { (void)sig; rt_hits++; }
@@ -82,9 +83,10 @@ int main(void)
 	while (!worker_tid)
 		sched_yield();
 	hits = 0;
+	handler_tid = 0;
 	syscall(SYS_tgkill, me, worker_tid, SIGUSR1);
 	long long deadline = h_now_ns() + 2000000000LL;
-	while (!hits && h_now_ns() < deadline)
+	while (!__atomic_load_n(&hits, __ATOMIC_SEQ_CST) && h_now_ns() < deadline)
 		sched_yield();
 	EXPECT_EQ("tgkill_thread_handler_runs_in_thread", handler_tid, worker_tid);
 	worker_stop = 1;

@@ -6,7 +6,6 @@
 use std::any::Any;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
-use std::time::Duration;
 
 use crate::errno::{Errno, KResult};
 use crate::kernel::signal::{sig, QueuedSignal};
@@ -17,12 +16,15 @@ use crate::vfs::{self, Attr, FileOps, Inode, POLLIN, POLLOUT};
 pub struct HostFile {
     fd: OwnedFd,
     ino: u64,
+    /// A regular file: reads never block, so no polling is needed.
+    regular: bool,
 }
 
 impl HostFile {
     /// Wrap a host fd.
     pub fn new(fd: OwnedFd) -> Arc<HostFile> {
-        Arc::new(HostFile { fd, ino: vfs::next_ino() })
+        let regular = nix::sys::stat::fstat(fd.as_raw_fd()).is_ok_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFREG);
+        Arc::new(HostFile { fd, ino: vfs::next_ino(), regular })
     }
 
     fn bfd(&self) -> BorrowedFd<'_> {
@@ -70,10 +72,10 @@ fn poll_one(fd: BorrowedFd<'_>, events: nix::poll::PollFlags, ms: u16) -> KResul
 
 impl FileOps for HostFile {
     fn read(&self, task: &Task, buf: &mut [u8], off: u64, nonblock: bool) -> KResult<usize> {
-        // The host fd keeps its own offset (it is shared with the caller).
+        // The host fd keeps its own offset (it is shared with the caller),
+        // so `off` is not used.
         let _ = off;
-        let regular = self.stat()?.kind() == vfs::mode::S_IFREG;
-        if regular {
+        if self.regular {
             return Ok(nix::unistd::read(self.fd.as_raw_fd(), buf)?);
         }
         loop {
@@ -87,7 +89,6 @@ impl FileOps for HostFile {
             if task.has_pending_signal() {
                 return Err(Errno::ERESTARTSYS);
             }
-            let _ = Duration::ZERO;
         }
     }
 

@@ -163,6 +163,18 @@ impl Node {
         Ok(())
     }
 
+    /// Create a new upper node named `name` (EEXIST if the name is taken),
+    /// let `init` finish its state, and link it in.
+    fn add_new(&self, name: &[u8], m: u32, uid: u32, gid: u32, init: impl FnOnce(&mut State)) -> KResult<Arc<Node>> {
+        if self.exists(name) {
+            return Err(Errno::EEXIST);
+        }
+        let node = Node::new_upper(&self.fs, m, uid, gid);
+        init(&mut node.lock());
+        self.insert_child(name, node.clone());
+        Ok(node)
+    }
+
     fn insert_child(&self, name: &[u8], node: Arc<Node>) {
         let mut st = self.lock();
         st.whiteouts.remove(name);
@@ -221,6 +233,25 @@ impl Inode for Node {
         Ok(self.lookup_node(name)?)
     }
 
+    fn statfs(&self) -> KResult<vfs::FsStat> {
+        const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
+        let lower = self.lock().lower;
+        let (Some(client), Some(fid)) = (&self.fs.client, lower) else { return Ok(vfs::FsStat::memory()) };
+        let s = client.statfs(fid)?;
+        Ok(vfs::FsStat {
+            magic: OVERLAYFS_SUPER_MAGIC,
+            bsize: s.bsize,
+            blocks: s.blocks,
+            bfree: s.bfree,
+            bavail: s.bavail,
+            files: s.files,
+            ffree: s.ffree,
+            namelen: s.namelen,
+            frsize: s.frsize,
+            flags: s.flags,
+        })
+    }
+
     fn readdir(&self) -> KResult<Vec<DirEntry>> {
         let (lower, have_list) = {
             let st = self.lock();
@@ -275,35 +306,20 @@ impl Inode for Node {
     }
 
     fn create(&self, name: &[u8], m: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
-        if self.exists(name) {
-            return Err(Errno::EEXIST);
-        }
-        let node = Node::new_upper(&self.fs, mode::S_IFREG | (m & 0o7777), uid, gid);
-        self.insert_child(name, node.clone());
-        Ok(node)
+        Ok(self.add_new(name, mode::S_IFREG | (m & 0o7777), uid, gid, |_| ())?)
     }
 
     fn mkdir(&self, name: &[u8], m: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
-        if self.exists(name) {
-            return Err(Errno::EEXIST);
-        }
-        let node = Node::new_upper(&self.fs, mode::S_IFDIR | (m & 0o7777), uid, gid);
-        self.insert_child(name, node.clone());
+        let node = self.add_new(name, mode::S_IFDIR | (m & 0o7777), uid, gid, |_| ())?;
         self.lock().attr.nlink += 1;
         Ok(node)
     }
 
     fn symlink(&self, name: &[u8], target: &[u8], uid: u32, gid: u32) -> KResult<()> {
-        if self.exists(name) {
-            return Err(Errno::EEXIST);
-        }
-        let node = Node::new_upper(&self.fs, mode::S_IFLNK | 0o777, uid, gid);
-        {
-            let mut st = node.lock();
+        self.add_new(name, mode::S_IFLNK | 0o777, uid, gid, |st| {
             st.target = Some(target.to_vec());
             st.attr.size = target.len() as u64;
-        }
-        self.insert_child(name, node);
+        })?;
         Ok(())
     }
 
@@ -311,18 +327,12 @@ impl Inode for Node {
         if self.exists(name) {
             return Err(Errno::EEXIST);
         }
-        let Some(n) = target.as_any().downcast_ref::<Node>() else { return Err(Errno::EXDEV) };
-        if n.lock().attr.is_dir() {
+        // Hard links share the node.
+        let any: Arc<dyn Any + Send + Sync> = target;
+        let node = any.downcast::<Node>().map_err(|_| Errno::EXDEV)?;
+        if node.lock().attr.is_dir() {
             return Err(Errno::EPERM);
         }
-        // Hard links share the node.
-        let node = {
-            let parent_children = self.lock();
-            drop(parent_children);
-            // Find the Arc for `n` through the target (it is an Arc<Node>).
-            let any: Arc<dyn Any + Send + Sync> = arc_any(target);
-            any.downcast::<Node>().map_err(|_| Errno::EXDEV)?
-        };
         node.lock().attr.nlink += 1;
         self.insert_child(name, node);
         Ok(())
@@ -440,18 +450,6 @@ impl Inode for Node {
     fn as_any(&self) -> &dyn Any {
         self
     }
-}
-
-fn arc_any(i: Arc<dyn Inode>) -> Arc<dyn Any + Send + Sync> {
-    // Every Inode is Any + Send + Sync; upcast through a helper trait object.
-    struct Holder;
-    let _ = Holder;
-    let raw: Arc<dyn Inode> = i;
-    inode_to_any(raw)
-}
-
-fn inode_to_any(i: Arc<dyn Inode>) -> Arc<dyn Any + Send + Sync> {
-    i
 }
 
 /// An open overlay regular file.

@@ -10,13 +10,16 @@ use crate::kernel::task::Task;
 use crate::kernel::wait::WaitQueue;
 use crate::vfs::{self, mode, Attr, FileOps, Inode, POLLERR, POLLHUP, POLLIN, POLLOUT};
 
-/// Pipe capacity.
-pub const PIPE_BUF_SIZE: usize = 65536;
+/// Default pipe capacity.
+pub const PIPE_DEFAULT_SIZE: usize = 65536;
+/// Largest capacity an unprivileged caller may set (/proc/sys/fs/pipe-max-size).
+pub const PIPE_MAX_SIZE: usize = 1 << 20;
 /// Writes up to this size are atomic.
 pub const PIPE_BUF: usize = 4096;
 
 struct State {
     buf: VecDeque<u8>,
+    capacity: usize,
     readers: usize,
     writers: usize,
 }
@@ -33,13 +36,38 @@ impl Pipe {
     pub fn new() -> Arc<Pipe> {
         Arc::new(Pipe {
             ino: vfs::next_ino(),
-            st: Mutex::new(State { buf: VecDeque::new(), readers: 0, writers: 0 }),
+            st: Mutex::new(State { buf: VecDeque::new(), capacity: PIPE_DEFAULT_SIZE, readers: 0, writers: 0 }),
             wq: WaitQueue::default(),
         })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Current capacity in bytes.
+    pub fn capacity(&self) -> usize {
+        self.lock().capacity
+    }
+
+    /// F_SETPIPE_SZ: round up to a power-of-two number of pages; EBUSY if
+    /// the data held would not fit, EPERM past the limit unless privileged.
+    pub fn set_capacity(&self, want: usize, privileged: bool) -> KResult<usize> {
+        if want > 1 << 31 {
+            return Err(Errno::EINVAL);
+        }
+        let size = want.max(PIPE_BUF).next_power_of_two();
+        if size > PIPE_MAX_SIZE && !privileged {
+            return Err(Errno::EPERM);
+        }
+        let mut st = self.lock();
+        if size < st.buf.len() {
+            return Err(Errno::EBUSY);
+        }
+        st.capacity = size;
+        drop(st);
+        self.wq.notify_all();
+        Ok(size)
     }
 
     /// Open the read end.
@@ -123,7 +151,7 @@ impl FileOps for PipeEnd {
                 if st.readers == 0 {
                     return Some(Err(Errno::EPIPE));
                 }
-                let room = PIPE_BUF_SIZE - st.buf.len();
+                let room = st.capacity.saturating_sub(st.buf.len());
                 let left = buf.len() - done;
                 // Small writes are atomic: wait for room for all of them.
                 if room == 0 || (left <= PIPE_BUF && room < left) {
@@ -176,7 +204,7 @@ impl FileOps for PipeEnd {
             if st.readers == 0 {
                 r |= POLLERR;
             }
-            if st.buf.len() < PIPE_BUF_SIZE {
+            if st.buf.len() < st.capacity {
                 r |= POLLOUT;
             }
             r

@@ -157,6 +157,18 @@ impl Pending {
     }
 }
 
+/// The SIGCHLD si_code and si_status for a wait status: CLD_EXITED with the
+/// exit code, CLD_DUMPED or CLD_KILLED with the signal.
+pub fn cld_code(status: i32) -> (i32, i32) {
+    if status & 0x7f == 0 {
+        (1, (status >> 8) & 0xff)
+    } else if status & 0x80 != 0 {
+        (3, status & 0x7f)
+    } else {
+        (2, status & 0x7f)
+    }
+}
+
 /// siginfo_t, 128 bytes.
 #[repr(C)]
 #[derive(Clone, Copy, Pod, Zeroable)]

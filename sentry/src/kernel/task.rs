@@ -101,6 +101,10 @@ pub struct ThreadGroup {
     pub start: Instant,
     /// CPU time, in microseconds, of exited threads and reaped children.
     pub cutime: AtomicU64,
+    /// PR_SET_DUMPABLE.
+    pub dumpable: AtomicBool,
+    /// PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here.
+    pub subreaper: AtomicBool,
 }
 
 impl ThreadGroup {
@@ -198,6 +202,10 @@ pub struct Task {
     pub altstack: Mutex<(u64, i32, u64)>,
     /// Thread start, for CPU accounting.
     pub start: Instant,
+    /// PR_SET_PDEATHSIG: sent to this task when its parent process exits.
+    pub pdeathsig: AtomicI32,
+    /// PR_SET_NO_NEW_PRIVS (inherited across fork and execve).
+    pub no_new_privs: AtomicBool,
 }
 
 impl Task {
@@ -229,6 +237,8 @@ impl Task {
             vfork: Mutex::new(None),
             altstack: Mutex::new((0, 2, 0)),
             start: Instant::now(),
+            pdeathsig: AtomicI32::new(0),
+            no_new_privs: AtomicBool::new(false),
         })
     }
 
@@ -263,6 +273,8 @@ impl Task {
             comm: Mutex::new(comm),
             start: Instant::now(),
             cutime: AtomicU64::new(0),
+            dumpable: AtomicBool::new(true),
+            subreaper: AtomicBool::new(false),
         })
     }
 
@@ -501,6 +513,19 @@ pub fn force_signal(task: &Task, s: QueuedSignal) {
     task.pending.lock().unwrap_or_else(|e| e.into_inner()).push(s);
 }
 
+/// The process that adopts the orphans of `tg`: the nearest live ancestor
+/// that is a child subreaper, else init.
+fn find_reaper(kernel: &Kernel, tg: &ThreadGroup) -> Option<Arc<ThreadGroup>> {
+    let mut ppid = tg.ppid.load(Ordering::Relaxed);
+    while let Some(p) = kernel.group(ppid) {
+        if p.subreaper.load(Ordering::Relaxed) && !p.st().zombie {
+            return Some(p);
+        }
+        ppid = p.ppid.load(Ordering::Relaxed);
+    }
+    kernel.group(1)
+}
+
 /// Exit one thread: clear_child_tid, leave the address space, and if it was
 /// the last thread, turn the group into a zombie and tell the parent.
 pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
@@ -535,14 +560,21 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
         for t in kernel.all_tasks() {
             kill_group(&kernel, &t.tg, sig::SIGKILL);
         }
-    } else if let Some(init) = kernel.group(1) {
+    } else if let Some(reaper) = find_reaper(&kernel, &tg) {
         for o in &orphans {
-            o.ppid.store(1, Ordering::Relaxed);
+            o.ppid.store(reaper.tgid, Ordering::Relaxed);
+            for tid in o.st().threads.clone() {
+                let Some(t) = kernel.task(tid) else { continue };
+                let s = t.pdeathsig.load(Ordering::Relaxed);
+                if s != 0 {
+                    t.send_signal_thread(QueuedSignal { signo: s, ..Default::default() });
+                }
+            }
         }
         let any_zombie = orphans.iter().any(|o| o.st().zombie);
-        init.children.lock().unwrap_or_else(|e| e.into_inner()).extend(orphans);
+        reaper.children.lock().unwrap_or_else(|e| e.into_inner()).extend(orphans);
         if any_zombie {
-            init.child_wq.notify_all();
+            reaper.child_wq.notify_all();
         }
     }
     let ppid = tg.ppid.load(Ordering::Relaxed);
@@ -560,13 +592,7 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
         Some(p) if !autoreap => {
             let esig = tg.exit_signal.load(Ordering::Relaxed);
             if esig > 0 {
-                let (code, st) = if status & 0x7f == 0 {
-                    (1, (status >> 8) & 0xff) // CLD_EXITED
-                } else if status & 0x80 != 0 {
-                    (3, status & 0x7f) // CLD_DUMPED
-                } else {
-                    (2, status & 0x7f) // CLD_KILLED
-                };
+                let (code, st) = signal::cld_code(status);
                 send_group(&kernel, &p, QueuedSignal { signo: esig, code, pid: tg.tgid, status: st, ..Default::default() });
             }
             p.child_wq.notify_all();

@@ -119,7 +119,7 @@ fn load_elf(task: &Task, mm: &MemoryManager, f: &Arc<File>, head: &[u8], base_hi
     if head.len() < header64::SIZEOF_EHDR {
         return Err(Errno::ENOEXEC);
     }
-    let eh: &header64::Header = bytemuck_header(head)?;
+    let eh: &header64::Header = elf_header(head)?;
     if &eh.e_ident[..4] != b"\x7fELF" || eh.e_ident[4] != 2 || eh.e_ident[5] != 1 {
         return Err(Errno::ENOEXEC);
     }
@@ -203,7 +203,7 @@ fn load_elf(task: &Task, mm: &MemoryManager, f: &Arc<File>, head: &[u8], base_hi
     Ok(Image { entry: base.wrapping_add(eh.e_entry), phdr, phnum: eh.e_phnum as u64, base, interp, brk })
 }
 
-fn bytemuck_header(head: &[u8]) -> KResult<&header64::Header> {
+fn elf_header(head: &[u8]) -> KResult<&header64::Header> {
     let arr: &[u8; header64::SIZEOF_EHDR] = head[..header64::SIZEOF_EHDR].try_into().map_err(|_| Errno::ENOEXEC)?;
     Ok(header64::Header::from_bytes(arr))
 }
@@ -251,11 +251,10 @@ pub fn exec(
             return Err(Errno::ENOEXEC);
         }
         let mm = Arc::new(MemoryManager::new(task.kernel.mf.clone(), task.kernel.platform.new_address_space()?));
-        let head = read_at(task, &f, 0, 64)?;
         let img = load_elf(task, &mm, &f, &head, PIE_BASE)?;
         let (entry, at_base) = match &img.interp {
             Some(ip) => {
-                let (inf, _) = open_exec(task, ip).map_err(|e| if e == Errno::EACCES { Errno::EACCES } else { e })?;
+                let (inf, _) = open_exec(task, ip)?;
                 let ihead = read_at(task, &inf, 0, 64)?;
                 let ii = load_elf(task, &mm, &inf, &ihead, INTERP_BASE)?;
                 (ii.entry, ii.base)

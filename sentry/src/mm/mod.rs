@@ -110,6 +110,8 @@ pub struct MemoryManager {
 
 /// Pages populated around a fault.
 const FAULT_AROUND: u64 = 16;
+/// Address space left free above the program break by mmap placement.
+const BRK_GAP: u64 = 64 << 20;
 /// Top of the mmap area (below the stack).
 pub const MMAP_TOP: u64 = 0x7fff_0000_0000;
 
@@ -157,6 +159,16 @@ impl MemoryManager {
     }
 
     // ---- VMA arithmetic -------------------------------------------------
+
+    /// The VMA containing `addr`, with its start.
+    fn vma_at(m: &MmInner, addr: u64) -> Option<(u64, Vma)> {
+        m.vmas.range(..=addr).next_back().filter(|(_, v)| v.end > addr).map(|(s, v)| (*s, v.clone()))
+    }
+
+    /// The fault-around window of `page` within a VMA `[start, end)`.
+    fn fault_window(page: u64, start: u64, end: u64) -> (u64, u64) {
+        (page.saturating_sub(FAULT_AROUND / 2 * PAGE).max(start), (page + FAULT_AROUND / 2 * PAGE).min(end))
+    }
 
     /// Split VMAs so that `addr` is a boundary.
     fn split_at(m: &mut MmInner, addr: u64) {
@@ -211,7 +223,8 @@ impl MemoryManager {
         let mut top = m.mmap_base;
         loop {
             let start = top.checked_sub(len).ok_or(Errno::ENOMEM)?;
-            if start < platform::MIN_USER_ADDR.max(m.brk + (64 << 20)).min(top) || start < platform::MIN_USER_ADDR {
+            // Keep room above the program break for the heap to grow.
+            if start < platform::MIN_USER_ADDR.max(m.brk.saturating_add(BRK_GAP)) {
                 return Err(Errno::ENOMEM);
             }
             match m.vmas.range(..top).next_back() {
@@ -351,13 +364,7 @@ impl MemoryManager {
             return Err(Errno::EINVAL);
         }
         let mut m = self.lock();
-        let (vstart, vma) = m
-            .vmas
-            .range(..=old)
-            .next_back()
-            .filter(|(_, v)| v.end > old)
-            .map(|(s, v)| (*s, v.clone()))
-            .ok_or(Errno::EFAULT)?;
+        let (vstart, vma) = Self::vma_at(&m, old).ok_or(Errno::EFAULT)?;
         if old + old_len > vma.end {
             return Err(Errno::EFAULT);
         }
@@ -541,7 +548,7 @@ impl MemoryManager {
     pub fn handle_fault(&self, addr: u64, repeated: bool) -> Result<(), SegvCode> {
         let mut m = self.lock();
         let Some((start, vma)) =
-            m.vmas.range(..=addr).next_back().filter(|(_, v)| v.end > addr).map(|(s, v)| (*s, v.clone()))
+            Self::vma_at(&m, addr)
         else {
             return Err(SegvCode(1)); // SEGV_MAPERR
         };
@@ -554,8 +561,7 @@ impl MemoryManager {
                 // Populate around the fault. Only the faulting page must
                 // succeed (a file page past EOF is SIGBUS in Linux; here the
                 // fill zero-fills).
-                let lo = page.saturating_sub(FAULT_AROUND / 2 * PAGE).max(start);
-                let hi = (page + FAULT_AROUND / 2 * PAGE).min(vma.end);
+                let (lo, hi) = Self::fault_window(page, start, vma.end);
                 // Allocate anonymous pages of the window in one contiguous batch.
                 if matches!(vma.backing, Backing::Anon) {
                     let missing: Vec<u64> =
@@ -575,8 +581,7 @@ impl MemoryManager {
             }
             Some(p) => match p.mapped {
                 None => {
-                    let lo = page.saturating_sub(FAULT_AROUND / 2 * PAGE).max(start);
-                    let hi = (page + FAULT_AROUND / 2 * PAGE).min(vma.end);
+                    let (lo, hi) = Self::fault_window(page, start, vma.end);
                     self.map_range(&mut m, &vma, lo, hi).map_err(|_| SegvCode(2))
                 }
                 Some(mapped) => {
@@ -619,13 +624,7 @@ impl MemoryManager {
         let mut m = self.lock();
         let mut cur = addr;
         while cur < end {
-            let (start, vma) = m
-                .vmas
-                .range(..=cur)
-                .next_back()
-                .filter(|(_, v)| v.end > cur)
-                .map(|(s, v)| (*s, v.clone()))
-                .ok_or(Errno::EFAULT)?;
+            let (start, vma) = Self::vma_at(&m, cur).ok_or(Errno::EFAULT)?;
             if (write && !vma.prot.write) || (!write && !vma.prot.read && !vma.prot.exec) {
                 return Err(Errno::EFAULT);
             }

@@ -2,10 +2,16 @@
 //! syscall with its handler and support level; docs/compatibility.md and
 //! `runsc help syscalls` are generated from it.
 
+pub mod attr;
+pub mod dir;
 pub mod file;
+pub mod futex;
+pub mod ids;
 pub mod mm;
+pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod stat;
 pub mod table;
 pub mod time;
 

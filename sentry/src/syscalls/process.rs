@@ -1,16 +1,14 @@
-//! Process syscalls: clone, fork, execve, exit, wait, ids, limits, futex.
+//! Process syscalls: clone, fork, execve, exit, wait, uname, prctl, arch_prctl.
 
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 use platform::CpuState;
 
 use super::{Sc, JUST_RETURN};
 use crate::errno::{Errno, KResult};
-use crate::kernel::futex::FutexWaiter;
 use crate::kernel::signal::{sig, SigAction, SIG_IGN};
-use crate::kernel::task::{self, kill_group, Rlimit, Task, ThreadGroup, VforkDone, RLIM_INFINITY};
+use crate::kernel::task::{self, kill_group, Task, ThreadGroup, VforkDone};
 use crate::mm::MemoryManager;
 
 const CLONE_VM: u64 = 0x100;
@@ -22,7 +20,6 @@ const CLONE_PTRACE: u64 = 0x2000;
 const CLONE_VFORK: u64 = 0x4000;
 const CLONE_PARENT: u64 = 0x8000;
 const CLONE_THREAD: u64 = 0x10000;
-const CLONE_NEWNS: u64 = 0x20000;
 const CLONE_SYSVSEM: u64 = 0x40000;
 const CLONE_SETTLS: u64 = 0x80000;
 const CLONE_PARENT_SETTID: u64 = 0x100000;
@@ -31,7 +28,9 @@ const CLONE_DETACHED: u64 = 0x400000;
 const CLONE_UNTRACED: u64 = 0x800000;
 const CLONE_CHILD_SETTID: u64 = 0x1000000;
 const CLONE_IO: u64 = 0x8000_0000;
-const NAMESPACES: u64 = 0x7e02_0000 & !CLONE_NEWNS | CLONE_NEWNS;
+/// CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWUSER,
+/// CLONE_NEWPID, CLONE_NEWNET.
+const NAMESPACES: u64 = 0x7e02_0000;
 
 /// Start a task on its own host thread.
 pub fn spawn(t: Arc<Task>, cpu: CpuState) -> KResult<()> {
@@ -118,6 +117,7 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
         st.live += 1;
         st.threads.push(tid);
     }
+    child.no_new_privs.store(t.no_new_privs.load(Ordering::Relaxed), Ordering::Relaxed);
     if flags & CLONE_CHILD_CLEARTID != 0 {
         child.clear_child_tid.store(ctid, Ordering::SeqCst);
     }
@@ -326,13 +326,7 @@ pub fn sys_waitid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if infop != 0 {
         let mut si = [0u8; 128];
         if let Some((p, status)) = r {
-            let (code, st) = if status & 0x7f == 0 {
-                (1, (status >> 8) & 0xff)
-            } else if status & 0x80 != 0 {
-                (3, status & 0x7f)
-            } else {
-                (2, status & 0x7f)
-            };
+            let (code, st) = crate::kernel::signal::cld_code(status);
             si[0..4].copy_from_slice(&sig::SIGCHLD.to_ne_bytes());
             si[8..12].copy_from_slice(&(code as i32).to_ne_bytes());
             si[16..20].copy_from_slice(&p.to_ne_bytes());
@@ -395,191 +389,6 @@ pub fn sys_uname(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     Ok(0)
 }
 
-/// Implements getuid(2).
-pub fn sys_getuid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
-    Ok(sc.task.creds().uid as u64)
-}
-/// Implements geteuid(2).
-pub fn sys_geteuid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
-    Ok(sc.task.creds().euid as u64)
-}
-/// Implements getgid(2).
-pub fn sys_getgid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
-    Ok(sc.task.creds().gid as u64)
-}
-/// Implements getegid(2).
-pub fn sys_getegid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
-    Ok(sc.task.creds().egid as u64)
-}
-
-/// Implements setuid(2).
-pub fn sys_setuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let u = a[0] as u32;
-    if u == u32::MAX {
-        return Err(Errno::EINVAL);
-    }
-    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
-    if c.euid == 0 {
-        c.uid = u;
-        c.euid = u;
-        c.suid = u;
-    } else if u == c.uid || u == c.suid {
-        c.euid = u;
-    } else {
-        return Err(Errno::EPERM);
-    }
-    Ok(0)
-}
-
-/// Implements setgid(2).
-pub fn sys_setgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let g = a[0] as u32;
-    if g == u32::MAX {
-        return Err(Errno::EINVAL);
-    }
-    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
-    if c.euid == 0 {
-        c.gid = g;
-        c.egid = g;
-        c.sgid = g;
-    } else if g == c.gid || g == c.sgid {
-        c.egid = g;
-    } else {
-        return Err(Errno::EPERM);
-    }
-    Ok(0)
-}
-
-/// Implements getgroups(2).
-pub fn sys_getgroups(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let g = sc.task.creds().groups;
-    if (a[0] as i32) < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if a[0] == 0 {
-        return Ok(g.len() as u64);
-    }
-    if (a[0] as usize) < g.len() {
-        return Err(Errno::EINVAL);
-    }
-    sc.task.mm().copy_out(a[1], bytemuck::cast_slice(&g))?;
-    Ok(g.len() as u64)
-}
-
-/// Implements setgroups(2).
-pub fn sys_setgroups(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    if a[0] > 65536 {
-        return Err(Errno::EINVAL);
-    }
-    let v: Vec<u32> = sc.task.mm().read_vec(a[1], a[0] as usize)?;
-    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
-    if c.euid != 0 {
-        return Err(Errno::EPERM);
-    }
-    c.groups = v;
-    Ok(0)
-}
-
-/// Implements setpgid(2).
-pub fn sys_setpgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let pid = if a[0] == 0 { sc.task.tg.tgid } else { a[0] as i32 };
-    let pgid = if a[1] == 0 { pid } else { a[1] as i32 };
-    if pgid < 0 {
-        return Err(Errno::EINVAL);
-    }
-    let g = sc.task.kernel.group(pid).ok_or(Errno::ESRCH)?;
-    if g.tgid != sc.task.tg.tgid && g.ppid.load(Ordering::Relaxed) != sc.task.tg.tgid {
-        return Err(Errno::ESRCH);
-    }
-    g.pgid_.store(pgid, Ordering::Relaxed);
-    Ok(0)
-}
-
-/// Implements getpgid(2).
-pub fn sys_getpgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    if a[0] == 0 {
-        return Ok(sc.task.tg.pgid() as u64);
-    }
-    Ok(sc.task.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)?.pgid() as u64)
-}
-
-/// Implements getpgrp(2).
-pub fn sys_getpgrp(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
-    Ok(sc.task.tg.pgid() as u64)
-}
-
-/// Implements setsid(2).
-pub fn sys_setsid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
-    let tg = &sc.task.tg;
-    if tg.pgid() == tg.tgid {
-        return Err(Errno::EPERM);
-    }
-    tg.pgid_.store(tg.tgid, Ordering::Relaxed);
-    tg.sid.store(tg.tgid, Ordering::Relaxed);
-    Ok(tg.tgid as u64)
-}
-
-/// Implements getsid(2).
-pub fn sys_getsid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    if a[0] == 0 {
-        return Ok(sc.task.tg.sid.load(Ordering::Relaxed) as u64);
-    }
-    Ok(sc.task.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)?.sid.load(Ordering::Relaxed) as u64)
-}
-
-fn rlimit_get(sc: &Sc<'_>, tg: &ThreadGroup, r: u64, addr: u64) -> KResult<()> {
-    if r >= 16 {
-        return Err(Errno::EINVAL);
-    }
-    let l = tg.rlimit(r as usize);
-    sc.task.mm().write_val(addr, &[l.cur, l.max])
-}
-
-fn rlimit_set(tg: &ThreadGroup, r: u64, new: [u64; 2], privileged: bool) -> KResult<()> {
-    if r >= 16 || new[0] > new[1] {
-        return Err(Errno::EINVAL);
-    }
-    let mut l = tg.rlimits.lock().unwrap_or_else(|e| e.into_inner());
-    if new[1] > l[r as usize].max && !privileged {
-        return Err(Errno::EPERM);
-    }
-    if r == 7 && new[1] > 1 << 20 {
-        return Err(Errno::EPERM);
-    }
-    l[r as usize] = Rlimit { cur: new[0], max: new[1] };
-    Ok(())
-}
-
-/// Implements getrlimit(2).
-pub fn sys_getrlimit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    rlimit_get(sc, &sc.task.tg, a[0], a[1])?;
-    Ok(0)
-}
-
-/// Implements setrlimit(2).
-pub fn sys_setrlimit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let new: [u64; 2] = sc.task.mm().read_val(a[1])?;
-    rlimit_set(&sc.task.tg, a[0], new, sc.task.creds().euid == 0)?;
-    Ok(0)
-}
-
-/// Implements prlimit64(2).
-pub fn sys_prlimit64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let tg = if a[0] == 0 { sc.task.tg.clone() } else { sc.task.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)? };
-    if a[1] >= 16 {
-        return Err(Errno::EINVAL);
-    }
-    let new = if a[2] != 0 { Some(sc.task.mm().read_val::<[u64; 2]>(a[2])?) } else { None };
-    if a[3] != 0 {
-        rlimit_get(sc, &tg, a[1], a[3])?;
-    }
-    if let Some(n) = new {
-        rlimit_set(&tg, a[1], n, sc.task.creds().euid == 0)?;
-    }
-    let _ = RLIM_INFINITY;
-    Ok(0)
-}
-
 /// Implements arch_prctl(2).
 pub fn sys_arch_prctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     match a[0] {
@@ -627,23 +436,47 @@ pub fn sys_prctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             Ok(0)
         }
         1 => {
+            // PR_SET_PDEATHSIG
             if a[1] > 64 {
                 return Err(Errno::EINVAL);
             }
+            sc.task.pdeathsig.store(a[1] as i32, Ordering::Relaxed);
             Ok(0)
         }
         2 => {
-            sc.task.mm().write_val(a[1], &0i32)?;
+            sc.task.mm().write_val(a[1], &sc.task.pdeathsig.load(Ordering::Relaxed))?;
             Ok(0)
         }
-        3 => Ok(1),
+        3 => Ok(sc.task.tg.dumpable.load(Ordering::Relaxed) as u64),
         4 => {
             if a[1] > 1 {
                 return Err(Errno::EINVAL);
             }
+            sc.task.tg.dumpable.store(a[1] == 1, Ordering::Relaxed);
             Ok(0)
         }
-        36 | 37 | 38 | 39 => Ok(if a[0] == 39 { 1 } else { 0 }),
+        36 => {
+            sc.task.tg.subreaper.store(a[1] != 0, Ordering::Relaxed);
+            Ok(0)
+        }
+        37 => {
+            sc.task.mm().write_val(a[1], &(sc.task.tg.subreaper.load(Ordering::Relaxed) as i32))?;
+            Ok(0)
+        }
+        38 => {
+            // PR_SET_NO_NEW_PRIVS: only ever set, never cleared.
+            if a[1] != 1 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            sc.task.no_new_privs.store(true, Ordering::Relaxed);
+            Ok(0)
+        }
+        39 => {
+            if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(sc.task.no_new_privs.load(Ordering::Relaxed) as u64)
+        }
         _ => Err(Errno::EINVAL),
     }
 }
@@ -686,128 +519,4 @@ pub fn sys_getrandom(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     crate::kernel::fill_random(&mut b);
     sc.task.mm().copy_out(a[0], &b)?;
     Ok(b.len() as u64)
-}
-
-/// Implements futex(2).
-pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let (uaddr, op, val, timeout, uaddr2, val3) = (a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32);
-    let cmd = op & 0x7f;
-    let realtime = op & 256 != 0;
-    if uaddr % 4 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let t = sc.task;
-    let mm = t.mm();
-    let key = |addr: u64| (Arc::as_ptr(&mm) as usize, addr);
-    match cmd {
-        0 | 9 => {
-            // WAIT, WAIT_BITSET
-            let bitset = if cmd == 9 { val3 } else { u32::MAX };
-            if bitset == 0 {
-                return Err(Errno::EINVAL);
-            }
-            let deadline = if timeout != 0 {
-                let ts: [i64; 2] = mm.read_val(timeout)?;
-                if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
-                    return Err(Errno::EINVAL);
-                }
-                let d = Duration::new(ts[0] as u64, ts[1] as u32);
-                Some(if cmd == 9 {
-                    // Absolute on CLOCK_MONOTONIC or CLOCK_REALTIME.
-                    let now = if realtime {
-                        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
-                    } else {
-                        let n = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)?;
-                        Duration::new(n.tv_sec() as u64, n.tv_nsec() as u32)
-                    };
-                    Instant::now() + d.saturating_sub(now)
-                } else {
-                    Instant::now() + d
-                })
-            } else {
-                None
-            };
-            let w = Arc::new(FutexWaiter { woken: Default::default(), waker: t.waker.clone(), bitset });
-            let mut bad = None;
-            let queued = t.kernel.futexes.enqueue(key(uaddr), &w, || match mm.read_val::<u32>(uaddr) {
-                Ok(v) => v == val,
-                Err(e) => {
-                    bad = Some(e);
-                    false
-                }
-            });
-            if let Some(e) = bad {
-                return Err(e);
-            }
-            if !queued {
-                return Err(Errno::EAGAIN);
-            }
-            loop {
-                let g = t.waker.gen();
-                if w.woken.load(Ordering::SeqCst) {
-                    return Ok(0);
-                }
-                if t.has_pending_signal() {
-                    t.kernel.futexes.dequeue(key(uaddr), &w);
-                    return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ERESTARTSYS) };
-                }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    t.kernel.futexes.dequeue(key(uaddr), &w);
-                    return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ETIMEDOUT) };
-                }
-                t.waker.wait(g, deadline);
-            }
-        }
-        1 | 10 => {
-            let bitset = if cmd == 10 { val3 } else { u32::MAX };
-            if bitset == 0 {
-                return Err(Errno::EINVAL);
-            }
-            Ok(t.kernel.futexes.wake(key(uaddr), val as usize, bitset) as u64)
-        }
-        3 | 4 => {
-            // REQUEUE, CMP_REQUEUE
-            if cmd == 4 {
-                let v: u32 = mm.read_val(uaddr)?;
-                if v != val3 {
-                    return Err(Errno::EAGAIN);
-                }
-            }
-            let n = t.kernel.futexes.wake(key(uaddr), val as usize, u32::MAX);
-            let m = t.kernel.futexes.requeue(key(uaddr), key(uaddr2), timeout as usize);
-            Ok((n + m) as u64)
-        }
-        5 => {
-            // WAKE_OP: wake on uaddr, and on uaddr2 if the op's comparison holds.
-            let oparg = (val3 >> 12) & 0xfff;
-            let cmparg = val3 & 0xfff;
-            let opc = (val3 >> 28) & 0xf;
-            let cmp = (val3 >> 24) & 0xf;
-            let arg = if opc & 8 != 0 { 1u32 << oparg } else { oparg };
-            let old: u32 = mm.read_val(uaddr2)?;
-            let new = match opc & 7 {
-                0 => arg,
-                1 => old.wrapping_add(arg),
-                2 => old | arg,
-                3 => old & !arg,
-                4 => old ^ arg,
-                _ => return Err(Errno::ENOSYS),
-            };
-            mm.write_val(uaddr2, &new)?;
-            let n = t.kernel.futexes.wake(key(uaddr), val as usize, u32::MAX);
-            let ok = match cmp {
-                0 => old == cmparg,
-                1 => old != cmparg,
-                2 => (old as i32) < cmparg as i32,
-                3 => (old as i32) <= cmparg as i32,
-                4 => (old as i32) > cmparg as i32,
-                5 => (old as i32) >= cmparg as i32,
-                _ => return Err(Errno::ENOSYS),
-            };
-            let m = if ok { t.kernel.futexes.wake(key(uaddr2), timeout as usize, u32::MAX) } else { 0 };
-            Ok((n + m) as u64)
-        }
-        6..=8 | 11 | 12 => Err(Errno::ENOSYS),
-        _ => Err(Errno::ENOSYS),
-    }
 }

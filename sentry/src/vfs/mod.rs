@@ -101,12 +101,53 @@ pub struct SetAttr {
     pub mtime: Option<(i64, i64)>,
 }
 
+/// Filesystem statistics (statfs(2)).
+#[derive(Clone, Copy, Debug)]
+#[allow(missing_docs)]
+pub struct FsStat {
+    pub magic: u64,
+    pub bsize: u64,
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+    pub files: u64,
+    pub ffree: u64,
+    pub namelen: u64,
+    pub frsize: u64,
+    pub flags: u64,
+}
+
+/// TMPFS_MAGIC.
+pub const TMPFS_MAGIC: u64 = 0x0102_1994;
+
+impl FsStat {
+    /// A memory filesystem with no size limit of its own.
+    pub fn memory() -> FsStat {
+        FsStat {
+            magic: TMPFS_MAGIC,
+            bsize: 4096,
+            blocks: 1 << 20,
+            bfree: 1 << 19,
+            bavail: 1 << 19,
+            files: 1 << 20,
+            ffree: 1 << 19,
+            namelen: 255,
+            frsize: 4096,
+            flags: 0,
+        }
+    }
+}
+
 /// A filesystem object.
 pub trait Inode: Send + Sync + Any {
     /// Attributes.
     fn stat(&self) -> KResult<Attr>;
     /// Open it.
     fn open(self: Arc<Self>, flags: u32) -> KResult<Arc<dyn FileOps>>;
+    /// Statistics of the filesystem holding this inode.
+    fn statfs(&self) -> KResult<FsStat> {
+        Ok(FsStat::memory())
+    }
     /// Look up a child (directories).
     fn lookup(&self, _name: &[u8]) -> KResult<Arc<dyn Inode>> {
         Err(Errno::ENOTDIR)
@@ -118,10 +159,6 @@ pub trait Inode: Send + Sync + Any {
     /// Symlink target.
     fn readlink(&self) -> KResult<Vec<u8>> {
         Err(Errno::EINVAL)
-    }
-    /// For /proc magic links: the inode the link designates directly.
-    fn magic_target(&self) -> Option<(Vec<u8>, Arc<dyn Inode>)> {
-        None
     }
     /// Create a regular file.
     fn create(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {

@@ -82,7 +82,7 @@ pub struct Parent {
 }
 
 impl Kernel {
-    fn step(&self, loc: &mut Location, name: &[u8]) -> KResult<Arc<dyn Inode>> {
+    fn step(&self, loc: &Location, name: &[u8]) -> KResult<Arc<dyn Inode>> {
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
@@ -147,34 +147,13 @@ impl Kernel {
                     }
                 }
                 _ => {
-                    let child = self.step(&mut loc, comp)?;
+                    let child = self.step(&loc, comp)?;
                     let a = child.stat()?;
                     if a.kind() == mode::S_IFLNK && (!last || follow == Follow::Yes || trailing_slash) {
                         if *budget == 0 {
                             return Err(Errno::ELOOP);
                         }
                         *budget -= 1;
-                        if let Some((p, target)) = child.magic_target() {
-                            // /proc magic link: jump straight to its target.
-                            let mut l = root.clone();
-                            let rel: Vec<Vec<u8>> =
-                                p.split(|&c| c == b'/').filter(|c| !c.is_empty()).map(|c| c.to_vec()).collect();
-                            l.names.extend(rel.iter().cloned());
-                            // Intermediate inodes are not known; re-resolve
-                            // the path when possible, else use the target.
-                            l = match self.resolve_inner(root, root, &p, Follow::Yes, budget) {
-                                Ok(x) => x,
-                                Err(_) => {
-                                    let mut x = root.clone();
-                                    for n in rel {
-                                        x.push(n, target.clone());
-                                    }
-                                    x
-                                }
-                            };
-                            loc = l;
-                            continue;
-                        }
                         let target = child.readlink()?;
                         loc = self.resolve_inner(root, &loc, &target, Follow::Yes, budget)?;
                         continue;

@@ -1,0 +1,260 @@
+//! Names in directories: getdents64, cwd, mkdir, unlink, rename, link, symlink, readlink.
+
+use super::file::{get_file, parent_at, read_path, resolve_at, AT_EMPTY_PATH, AT_FDCWD, AT_REMOVEDIR, AT_SYMLINK_FOLLOW};
+use super::Sc;
+use crate::errno::{Errno, KResult};
+use crate::kernel::task::Task;
+use crate::vfs::path::{Follow, Location};
+
+/// Implements getdents64(2).
+pub fn sys_getdents64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = get_file(sc.task, a[0])?;
+    if !f.inode.stat()?.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let mut snap = f.dir_snapshot.lock().unwrap_or_else(|e| e.into_inner());
+    if snap.is_none() {
+        let mut v = vec![
+            crate::vfs::DirEntry { name: b".".to_vec(), ino: f.inode.stat()?.ino, kind: 4 },
+            crate::vfs::DirEntry { name: b"..".to_vec(), ino: 1, kind: 4 },
+        ];
+        v.extend(f.inode.readdir()?);
+        *snap = Some(v);
+    }
+    let ents = snap.as_ref().ok_or(Errno::EIO)?;
+    let mut pos = f.offset.lock().unwrap_or_else(|e| e.into_inner());
+    let mut out = Vec::new();
+    let cap = a[2] as usize;
+    while (*pos as usize) < ents.len() {
+        let e = &ents[*pos as usize];
+        let reclen = (19 + e.name.len() + 1).div_ceil(8) * 8;
+        if out.len() + reclen > cap {
+            if out.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            break;
+        }
+        let mut rec = vec![0u8; reclen];
+        rec[0..8].copy_from_slice(&e.ino.to_ne_bytes());
+        rec[8..16].copy_from_slice(&(*pos + 1).to_ne_bytes());
+        rec[16..18].copy_from_slice(&(reclen as u16).to_ne_bytes());
+        rec[18] = e.kind;
+        rec[19..19 + e.name.len()].copy_from_slice(&e.name);
+        out.extend_from_slice(&rec);
+        *pos += 1;
+    }
+    sc.task.mm().copy_out(a[1], &out)?;
+    Ok(out.len() as u64)
+}
+
+/// Implements getcwd(2).
+pub fn sys_getcwd(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let mut p = sc.task.fs().cwd.path();
+    p.push(0);
+    if (a[1] as usize) < p.len() {
+        return Err(Errno::ERANGE);
+    }
+    sc.task.mm().copy_out(a[0], &p)?;
+    Ok(p.len() as u64)
+}
+
+fn set_cwd(t: &Task, loc: Location) -> KResult<u64> {
+    if !loc.inode().stat()?.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    t.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).cwd = loc;
+    Ok(0)
+}
+
+/// Implements chdir(2).
+pub fn sys_chdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[0])?;
+    let loc = resolve_at(sc.task, AT_FDCWD, &p, Follow::Yes)?;
+    set_cwd(sc.task, loc)
+}
+
+/// Implements fchdir(2).
+pub fn sys_fchdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = sc.task.fds().get(a[0] as i32)?;
+    let fs = sc.task.fs();
+    let loc = sc.task.kernel.resolve(&fs.root, &fs.root, &f.path, Follow::Yes)?;
+    set_cwd(sc.task, loc)
+}
+
+fn mkdir_at(t: &Task, dirfd: i32, path: &[u8], m: u64) -> KResult<u64> {
+    let p = parent_at(t, dirfd, path)?;
+    if p.name.is_empty() || p.name == b"." || p.name == b".." {
+        return Err(Errno::EEXIST);
+    }
+    let umask = t.fs().umask;
+    let c = t.creds();
+    p.dir.inode().mkdir(&p.name, m as u32 & !umask & 0o7777, c.euid, c.egid)?;
+    Ok(0)
+}
+
+/// Implements mkdir(2).
+pub fn sys_mkdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[0])?;
+    mkdir_at(sc.task, AT_FDCWD, &p, a[1])
+}
+
+/// Implements mkdirat(2).
+pub fn sys_mkdirat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[1])?;
+    mkdir_at(sc.task, a[0] as i32, &p, a[2])
+}
+
+fn unlink_at(t: &Task, dirfd: i32, path: &[u8], flags: u64) -> KResult<u64> {
+    if flags & !AT_REMOVEDIR != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = parent_at(t, dirfd, path)?;
+    let dir = flags & AT_REMOVEDIR != 0;
+    if dir {
+        if p.name == b"." {
+            return Err(Errno::EINVAL);
+        }
+        if p.name == b".." {
+            return Err(Errno::ENOTEMPTY);
+        }
+    } else if p.trailing_slash {
+        let a = p.dir.inode().lookup(&p.name)?.stat()?;
+        return Err(if a.is_dir() { Errno::EISDIR } else { Errno::ENOTDIR });
+    }
+    if p.name.is_empty() {
+        return Err(Errno::EBUSY);
+    }
+    p.dir.inode().unlink(&p.name, dir)?;
+    Ok(0)
+}
+
+/// Implements unlink(2).
+pub fn sys_unlink(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[0])?;
+    unlink_at(sc.task, AT_FDCWD, &p, 0)
+}
+
+/// Implements rmdir(2).
+pub fn sys_rmdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[0])?;
+    unlink_at(sc.task, AT_FDCWD, &p, AT_REMOVEDIR)
+}
+
+/// Implements unlinkat(2).
+pub fn sys_unlinkat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[1])?;
+    unlink_at(sc.task, a[0] as i32, &p, a[2])
+}
+
+fn rename_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8]) -> KResult<u64> {
+    let o = parent_at(t, od, op)?;
+    let n = parent_at(t, nd, np)?;
+    for name in [&o.name, &n.name] {
+        if name.is_empty() || *name == b"." || *name == b".." {
+            return Err(Errno::EBUSY);
+        }
+    }
+    let src = o.dir.inode().lookup(&o.name)?;
+    if np.starts_with(op) && np.get(op.len()) == Some(&b'/') && src.stat()?.is_dir() {
+        return Err(Errno::EINVAL);
+    }
+    o.dir.inode().rename(&o.name, n.dir.inode(), &n.name)?;
+    Ok(0)
+}
+
+/// Implements rename(2).
+pub fn sys_rename(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let o = read_path(sc.task, a[0])?;
+    let n = read_path(sc.task, a[1])?;
+    rename_at(sc.task, AT_FDCWD, &o, AT_FDCWD, &n)
+}
+
+/// Implements renameat(2).
+pub fn sys_renameat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let o = read_path(sc.task, a[1])?;
+    let n = read_path(sc.task, a[3])?;
+    rename_at(sc.task, a[0] as i32, &o, a[2] as i32, &n)
+}
+
+/// Implements renameat2(2).
+pub fn sys_renameat2(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[4] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    sys_renameat(sc, a)
+}
+
+fn link_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) -> KResult<u64> {
+    if flags & !(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let follow = if flags & AT_SYMLINK_FOLLOW != 0 { Follow::Yes } else { Follow::No };
+    let src = resolve_at(t, od, op, follow)?;
+    if src.inode().stat()?.is_dir() {
+        return Err(Errno::EPERM);
+    }
+    let n = parent_at(t, nd, np)?;
+    n.dir.inode().link(&n.name, src.inode().clone())?;
+    Ok(0)
+}
+
+/// Implements link(2).
+pub fn sys_link(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let o = read_path(sc.task, a[0])?;
+    let n = read_path(sc.task, a[1])?;
+    link_at(sc.task, AT_FDCWD, &o, AT_FDCWD, &n, 0)
+}
+
+/// Implements linkat(2).
+pub fn sys_linkat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let o = read_path(sc.task, a[1])?;
+    let n = read_path(sc.task, a[3])?;
+    link_at(sc.task, a[0] as i32, &o, a[2] as i32, &n, a[4])
+}
+
+fn symlink_at(t: &Task, target: &[u8], nd: i32, np: &[u8]) -> KResult<u64> {
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let n = parent_at(t, nd, np)?;
+    let c = t.creds();
+    n.dir.inode().symlink(&n.name, target, c.euid, c.egid)?;
+    Ok(0)
+}
+
+/// Implements symlink(2).
+pub fn sys_symlink(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let tg = read_path(sc.task, a[0])?;
+    let n = read_path(sc.task, a[1])?;
+    symlink_at(sc.task, &tg, AT_FDCWD, &n)
+}
+
+/// Implements symlinkat(2).
+pub fn sys_symlinkat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let tg = read_path(sc.task, a[0])?;
+    let n = read_path(sc.task, a[2])?;
+    symlink_at(sc.task, &tg, a[1] as i32, &n)
+}
+
+fn readlink_at(t: &Task, dirfd: i32, path: &[u8], buf: u64, size: u64) -> KResult<u64> {
+    if (size as i64) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let loc = resolve_at(t, dirfd, path, Follow::No)?;
+    let target = loc.inode().readlink()?;
+    let n = target.len().min(size as usize);
+    t.mm().copy_out(buf, &target[..n])?;
+    Ok(n as u64)
+}
+
+/// Implements readlink(2).
+pub fn sys_readlink(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[0])?;
+    readlink_at(sc.task, AT_FDCWD, &p, a[1], a[2])
+}
+
+/// Implements readlinkat(2).
+pub fn sys_readlinkat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[1])?;
+    readlink_at(sc.task, a[0] as i32, &p, a[2], a[3])
+}

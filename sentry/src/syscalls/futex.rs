@@ -1,0 +1,134 @@
+//! futex(2).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::Sc;
+use crate::errno::{Errno, KResult};
+use crate::kernel::futex::FutexWaiter;
+
+/// Implements futex(2).
+pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let (uaddr, op, val, timeout, uaddr2, val3) = (a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32);
+    let cmd = op & 0x7f;
+    let realtime = op & 256 != 0;
+    if uaddr % 4 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let t = sc.task;
+    let mm = t.mm();
+    let key = |addr: u64| (Arc::as_ptr(&mm) as usize, addr);
+    match cmd {
+        0 | 9 => {
+            // WAIT, WAIT_BITSET
+            let bitset = if cmd == 9 { val3 } else { u32::MAX };
+            if bitset == 0 {
+                return Err(Errno::EINVAL);
+            }
+            let deadline = if timeout != 0 {
+                let ts: [i64; 2] = mm.read_val(timeout)?;
+                if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+                    return Err(Errno::EINVAL);
+                }
+                let d = Duration::new(ts[0] as u64, ts[1] as u32);
+                Some(if cmd == 9 {
+                    // Absolute on CLOCK_MONOTONIC or CLOCK_REALTIME.
+                    let now = if realtime {
+                        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+                    } else {
+                        let n = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)?;
+                        Duration::new(n.tv_sec() as u64, n.tv_nsec() as u32)
+                    };
+                    Instant::now() + d.saturating_sub(now)
+                } else {
+                    Instant::now() + d
+                })
+            } else {
+                None
+            };
+            let w = Arc::new(FutexWaiter { woken: Default::default(), waker: t.waker.clone(), bitset });
+            let mut bad = None;
+            let queued = t.kernel.futexes.enqueue(key(uaddr), &w, || match mm.read_val::<u32>(uaddr) {
+                Ok(v) => v == val,
+                Err(e) => {
+                    bad = Some(e);
+                    false
+                }
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            if !queued {
+                return Err(Errno::EAGAIN);
+            }
+            loop {
+                let g = t.waker.gen();
+                if w.woken.load(Ordering::SeqCst) {
+                    return Ok(0);
+                }
+                if t.has_pending_signal() {
+                    t.kernel.futexes.dequeue(key(uaddr), &w);
+                    return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ERESTARTSYS) };
+                }
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    t.kernel.futexes.dequeue(key(uaddr), &w);
+                    return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ETIMEDOUT) };
+                }
+                t.waker.wait(g, deadline);
+            }
+        }
+        1 | 10 => {
+            let bitset = if cmd == 10 { val3 } else { u32::MAX };
+            if bitset == 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(t.kernel.futexes.wake(key(uaddr), val as usize, bitset) as u64)
+        }
+        3 | 4 => {
+            // REQUEUE, CMP_REQUEUE
+            if cmd == 4 {
+                let v: u32 = mm.read_val(uaddr)?;
+                if v != val3 {
+                    return Err(Errno::EAGAIN);
+                }
+            }
+            let n = t.kernel.futexes.wake(key(uaddr), val as usize, u32::MAX);
+            let m = t.kernel.futexes.requeue(key(uaddr), key(uaddr2), timeout as usize);
+            Ok((n + m) as u64)
+        }
+        5 => {
+            // WAKE_OP: wake on uaddr, and on uaddr2 if the op's comparison holds.
+            let oparg = (val3 >> 12) & 0xfff;
+            let cmparg = val3 & 0xfff;
+            let opc = (val3 >> 28) & 0xf;
+            let cmp = (val3 >> 24) & 0xf;
+            let arg = if opc & 8 != 0 { 1u32 << oparg } else { oparg };
+            let old: u32 = mm.read_val(uaddr2)?;
+            let new = match opc & 7 {
+                0 => arg,
+                1 => old.wrapping_add(arg),
+                2 => old | arg,
+                3 => old & !arg,
+                4 => old ^ arg,
+                _ => return Err(Errno::ENOSYS),
+            };
+            mm.write_val(uaddr2, &new)?;
+            let n = t.kernel.futexes.wake(key(uaddr), val as usize, u32::MAX);
+            let ok = match cmp {
+                0 => old == cmparg,
+                1 => old != cmparg,
+                2 => (old as i32) < cmparg as i32,
+                3 => (old as i32) <= cmparg as i32,
+                4 => (old as i32) > cmparg as i32,
+                5 => (old as i32) >= cmparg as i32,
+                _ => return Err(Errno::ENOSYS),
+            };
+            let m = if ok { t.kernel.futexes.wake(key(uaddr2), timeout as usize, u32::MAX) } else { 0 };
+            Ok((n + m) as u64)
+        }
+        6..=8 | 11 | 12 => Err(Errno::ENOSYS),
+        _ => Err(Errno::ENOSYS),
+    }
+}
+

@@ -1,0 +1,183 @@
+//! Credentials, process groups, sessions and resource limits.
+
+use std::sync::atomic::Ordering;
+
+use super::Sc;
+use crate::errno::{Errno, KResult};
+use crate::kernel::task::{Creds, Rlimit, ThreadGroup};
+
+/// Implements getuid(2).
+pub fn sys_getuid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.creds().uid as u64)
+}
+/// Implements geteuid(2).
+pub fn sys_geteuid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.creds().euid as u64)
+}
+/// Implements getgid(2).
+pub fn sys_getgid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.creds().gid as u64)
+}
+/// Implements getegid(2).
+pub fn sys_getegid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.creds().egid as u64)
+}
+
+/// setuid/setgid: root sets all three ids; others may only switch the
+/// effective id to the real or saved one.
+fn set_id(sc: &Sc<'_>, id: u64, ids: fn(&mut Creds) -> (&mut u32, &mut u32, &mut u32)) -> KResult<u64> {
+    let v = id as u32;
+    if v == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+    let root = c.euid == 0;
+    let (real, eff, saved) = ids(&mut c);
+    if root {
+        (*real, *eff, *saved) = (v, v, v);
+    } else if v == *real || v == *saved {
+        *eff = v;
+    } else {
+        return Err(Errno::EPERM);
+    }
+    Ok(0)
+}
+
+/// Implements setuid(2).
+pub fn sys_setuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    set_id(sc, a[0], |c| (&mut c.uid, &mut c.euid, &mut c.suid))
+}
+
+/// Implements setgid(2).
+pub fn sys_setgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    set_id(sc, a[0], |c| (&mut c.gid, &mut c.egid, &mut c.sgid))
+}
+
+/// Implements getgroups(2).
+pub fn sys_getgroups(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let g = sc.task.creds().groups;
+    if (a[0] as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if a[0] == 0 {
+        return Ok(g.len() as u64);
+    }
+    if (a[0] as usize) < g.len() {
+        return Err(Errno::EINVAL);
+    }
+    sc.task.mm().copy_out(a[1], bytemuck::cast_slice(&g))?;
+    Ok(g.len() as u64)
+}
+
+/// Implements setgroups(2).
+pub fn sys_setgroups(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] > 65536 {
+        return Err(Errno::EINVAL);
+    }
+    let v: Vec<u32> = sc.task.mm().read_vec(a[1], a[0] as usize)?;
+    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+    if c.euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    c.groups = v;
+    Ok(0)
+}
+
+/// Implements setpgid(2).
+pub fn sys_setpgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let pid = if a[0] == 0 { sc.task.tg.tgid } else { a[0] as i32 };
+    let pgid = if a[1] == 0 { pid } else { a[1] as i32 };
+    if pgid < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let g = sc.task.kernel.group(pid).ok_or(Errno::ESRCH)?;
+    if g.tgid != sc.task.tg.tgid && g.ppid.load(Ordering::Relaxed) != sc.task.tg.tgid {
+        return Err(Errno::ESRCH);
+    }
+    g.pgid_.store(pgid, Ordering::Relaxed);
+    Ok(0)
+}
+
+/// Implements getpgid(2).
+pub fn sys_getpgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] == 0 {
+        return Ok(sc.task.tg.pgid() as u64);
+    }
+    Ok(sc.task.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)?.pgid() as u64)
+}
+
+/// Implements getpgrp(2).
+pub fn sys_getpgrp(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    Ok(sc.task.tg.pgid() as u64)
+}
+
+/// Implements setsid(2).
+pub fn sys_setsid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    let tg = &sc.task.tg;
+    if tg.pgid() == tg.tgid {
+        return Err(Errno::EPERM);
+    }
+    tg.pgid_.store(tg.tgid, Ordering::Relaxed);
+    tg.sid.store(tg.tgid, Ordering::Relaxed);
+    Ok(tg.tgid as u64)
+}
+
+/// Implements getsid(2).
+pub fn sys_getsid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] == 0 {
+        return Ok(sc.task.tg.sid.load(Ordering::Relaxed) as u64);
+    }
+    Ok(sc.task.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)?.sid.load(Ordering::Relaxed) as u64)
+}
+
+fn rlimit_get(sc: &Sc<'_>, tg: &ThreadGroup, r: u64, addr: u64) -> KResult<()> {
+    if r >= 16 {
+        return Err(Errno::EINVAL);
+    }
+    let l = tg.rlimit(r as usize);
+    sc.task.mm().write_val(addr, &[l.cur, l.max])
+}
+
+fn rlimit_set(tg: &ThreadGroup, r: u64, new: [u64; 2], privileged: bool) -> KResult<()> {
+    if r >= 16 || new[0] > new[1] {
+        return Err(Errno::EINVAL);
+    }
+    let mut l = tg.rlimits.lock().unwrap_or_else(|e| e.into_inner());
+    if new[1] > l[r as usize].max && !privileged {
+        return Err(Errno::EPERM);
+    }
+    if r == 7 && new[1] > 1 << 20 {
+        return Err(Errno::EPERM);
+    }
+    l[r as usize] = Rlimit { cur: new[0], max: new[1] };
+    Ok(())
+}
+
+/// Implements getrlimit(2).
+pub fn sys_getrlimit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    rlimit_get(sc, &sc.task.tg, a[0], a[1])?;
+    Ok(0)
+}
+
+/// Implements setrlimit(2).
+pub fn sys_setrlimit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let new: [u64; 2] = sc.task.mm().read_val(a[1])?;
+    rlimit_set(&sc.task.tg, a[0], new, sc.task.creds().euid == 0)?;
+    Ok(0)
+}
+
+/// Implements prlimit64(2).
+pub fn sys_prlimit64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let tg = if a[0] == 0 { sc.task.tg.clone() } else { sc.task.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)? };
+    if a[1] >= 16 {
+        return Err(Errno::EINVAL);
+    }
+    let new = if a[2] != 0 { Some(sc.task.mm().read_val::<[u64; 2]>(a[2])?) } else { None };
+    if a[3] != 0 {
+        rlimit_get(sc, &tg, a[1], a[3])?;
+    }
+    if let Some(n) = new {
+        rlimit_set(&tg, a[1], n, sc.task.creds().euid == 0)?;
+    }
+    Ok(0)
+}
