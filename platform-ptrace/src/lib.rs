@@ -34,9 +34,18 @@ struct NewProcess {
 pub(crate) struct Shared {
     layout: stub::Layout,
     factory: Mutex<mpsc::Sender<NewProcess>>,
+    /// CPUs the sandbox may use, handed to contexts in turn.
+    cpus: Vec<usize>,
+    next_cpu: std::sync::atomic::AtomicUsize,
 }
 
 impl Shared {
+    /// The CPU for the next context, round robin over the allowed ones.
+    fn pick_cpu(&self) -> Option<usize> {
+        let i = self.next_cpu.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (!self.cpus.is_empty()).then(|| self.cpus[i % self.cpus.len()])
+    }
+
     /// A new, parked stub process, a child of the sentry.
     fn new_process(&self) -> Result<sys::Tid> {
         let (tx, rx) = mpsc::sync_channel(1);
@@ -66,7 +75,14 @@ impl PtracePlatform {
             .spawn(move || factory(memfd, layout, rx, ready_tx))
             .map_err(|_| Error::Host { op: "spawn factory thread", errno: libc::EAGAIN })?;
         ready_rx.recv().map_err(|_| Error::StubDied(0))??;
-        Ok(PtracePlatform { shared: Arc::new(Shared { layout, factory: Mutex::new(tx) }) })
+        Ok(PtracePlatform {
+            shared: Arc::new(Shared {
+                layout,
+                factory: Mutex::new(tx),
+                cpus: sys::allowed_cpus(),
+                next_cpu: std::sync::atomic::AtomicUsize::new(0),
+            }),
+        })
     }
 }
 
