@@ -82,3 +82,55 @@ impl Futexes {
         k
     }
 }
+
+const FUTEX_WAITERS: u32 = 0x8000_0000;
+const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+/// Entries walked at most (Linux's ROBUST_LIST_LIMIT).
+const ROBUST_LIST_LIMIT: usize = 2048;
+
+/// Walk an exiting thread's robust futex list (set_robust_list): every
+/// futex it still owns gets FUTEX_OWNER_DIED, and one waiter is woken, so
+/// that robust mutexes report EOWNERDEAD to the next locker. A list the
+/// application corrupted is simply abandoned where it breaks.
+pub fn exit_robust_list(kernel: &super::Kernel, mm: &crate::mm::MemoryManager, tid: i32, head: u64) {
+    if head == 0 {
+        return;
+    }
+    let Ok(h) = mm.read_val::<[u64; 3]>(head) else { return };
+    let (offset, pending) = (h[1] as i64, h[2] & !1);
+    let death = |entry: u64| {
+        let addr = entry.wrapping_add_signed(offset);
+        let Ok(mut val) = mm.read_val::<u32>(addr) else { return };
+        loop {
+            if val & FUTEX_TID_MASK != tid as u32 {
+                return;
+            }
+            let new = (val & FUTEX_WAITERS) | FUTEX_OWNER_DIED;
+            match mm.cmpxchg_u32(addr, val, new) {
+                Ok(found) if found == val => break,
+                Ok(found) => val = found,
+                Err(_) => return,
+            }
+        }
+        if val & FUTEX_WAITERS != 0 {
+            if let Ok(k) = mm.futex_key(addr, false) {
+                kernel.futexes.wake(k, 1, u32::MAX);
+            }
+        }
+    };
+    let mut entry = h[0] & !1;
+    for _ in 0..ROBUST_LIST_LIMIT {
+        if entry == head || entry == 0 {
+            break;
+        }
+        let Ok(next) = mm.read_val::<u64>(entry) else { break };
+        if entry != pending {
+            death(entry);
+        }
+        entry = next & !1;
+    }
+    if pending != 0 {
+        death(pending);
+    }
+}

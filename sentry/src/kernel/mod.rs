@@ -4,6 +4,7 @@
 //! MemoryManager locks are leaves with respect to these.
 
 pub mod futex;
+pub mod jobctl;
 pub mod signal;
 pub mod task;
 pub mod wait;

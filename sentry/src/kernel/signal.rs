@@ -120,6 +120,8 @@ pub struct QueuedSignal {
     pub addr: u64,
     /// For SIGCHLD: child status.
     pub status: i32,
+    /// si_value (sigqueue, timers).
+    pub value: u64,
 }
 
 /// Pending signals.
@@ -185,6 +187,18 @@ pub struct SigInfo {
 }
 
 impl SigInfo {
+    /// The queued signal an application-supplied siginfo describes.
+    pub fn to_queued(&self, signo: i32) -> QueuedSignal {
+        QueuedSignal {
+            signo,
+            code: self.code,
+            pid: self.fields[0] as u32 as i32,
+            uid: (self.fields[0] >> 32) as u32,
+            value: self.fields[1],
+            ..QueuedSignal::default()
+        }
+    }
+
     /// Build from a queued signal.
     pub fn from_queued(q: &QueuedSignal) -> SigInfo {
         let mut si = SigInfo::zeroed();
@@ -200,6 +214,7 @@ impl SigInfo {
             }
             _ => {
                 si.fields[0] = (q.pid as u32 as u64) | ((q.uid as u64) << 32);
+                si.fields[1] = q.value;
             }
         }
         si

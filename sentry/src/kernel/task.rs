@@ -65,6 +65,12 @@ pub struct TgState {
     pub status: i32,
     /// Thread ids.
     pub threads: Vec<i32>,
+    /// Stopped by a stop signal (job control).
+    pub stopped: bool,
+    /// A stop not yet collected by wait (WUNTRACED): the stop signal.
+    pub stop_event: Option<i32>,
+    /// A continue not yet collected by wait (WCONTINUED).
+    pub cont_event: bool,
 }
 
 /// A thread group (process).
@@ -349,6 +355,10 @@ impl Task {
             self.kernel_kill_group(&self.tg, sig::SIGKILL);
             return;
         }
+        if s.signo == sig::SIGCONT {
+            super::jobctl::continue_group(&self.kernel, &self.tg);
+        }
+        super::jobctl::on_stop_generated(&self.kernel, &self.tg, s.signo);
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(s);
         self.kick();
     }
@@ -413,11 +423,13 @@ pub fn send_group(kernel: &Kernel, tg: &Arc<ThreadGroup>, s: QueuedSignal) {
         kill_group(kernel, tg, sig::SIGKILL);
         return;
     }
-    if s.signo == sig::SIGCONT || s.signo == 0 {
-        if s.signo == 0 {
-            return;
-        }
+    if s.signo == 0 {
+        return;
     }
+    if s.signo == sig::SIGCONT {
+        super::jobctl::continue_group(kernel, tg);
+    }
+    super::jobctl::on_stop_generated(kernel, tg, s.signo);
     // Ignored signals are discarded at generation.
     let act = tg.action(s.signo);
     if act.handler == signal::SIG_IGN
@@ -465,6 +477,7 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
             break;
         }
         crate::syscalls::signal::deliver_pending(&task, &mut cpu, &mut ctx);
+        super::jobctl::wait_while_stopped(&task);
         if task.killed.load(Ordering::SeqCst) {
             break;
         }
@@ -530,9 +543,13 @@ fn find_reaper(kernel: &Kernel, tg: &ThreadGroup) -> Option<Arc<ThreadGroup>> {
 /// the last thread, turn the group into a zombie and tell the parent.
 pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
     let mm = task.mm();
+    let robust = task.robust_list.swap(0, Ordering::SeqCst);
+    super::futex::exit_robust_list(&task.kernel, &mm, task.tid, robust);
     let ctid = task.clear_child_tid.load(Ordering::SeqCst);
     if ctid != 0 && mm.write_val(ctid, &0u32).is_ok() {
-        task.kernel.futexes.wake((Arc::as_ptr(&mm) as usize, ctid), 1, u32::MAX);
+        if let Ok(k) = mm.futex_key(ctid, false) {
+            task.kernel.futexes.wake(k, 1, u32::MAX);
+        }
     }
     ctx.release(&mm.as_);
     if let Some(v) = task.vfork.lock().unwrap_or_else(|e| e.into_inner()).take() {

@@ -38,6 +38,33 @@ impl MemoryManager {
         self.for_each_page(addr, len, true, |off, n, _| mf.zero(off, n))
     }
 
+    /// Atomically compare-and-exchange an aligned u32 of application
+    /// memory; returns the value found. EINVAL if unaligned, EFAULT if not
+    /// writable.
+    pub fn cmpxchg_u32(&self, addr: u64, old: u32, new: u32) -> KResult<u32> {
+        if addr % 4 != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let mf = self.memfile().clone();
+        let mut found = 0;
+        self.for_each_page(addr, 4, true, |off, _, _| found = mf.cmpxchg_u32(off, old, new))?;
+        Ok(found)
+    }
+
+    /// The futex key of `addr`: private futexes (and any futex in private
+    /// memory) are keyed by address space and address; a shared futex in
+    /// shared memory by its place in the memory file, so that every process
+    /// mapping it finds the same waiters.
+    pub fn futex_key(&self, addr: u64, private: bool) -> KResult<(usize, u64)> {
+        let own = (self as *const MemoryManager as usize, addr);
+        if private || !self.is_shared_at(addr)? {
+            return Ok(own);
+        }
+        let mut key = None;
+        self.for_each_page(addr, 4, false, |off, _, _| key = Some((0usize, off)))?;
+        key.ok_or(Errno::EFAULT)
+    }
+
     /// Read a plain-data value.
     pub fn read_val<T: Pod>(&self, addr: u64) -> KResult<T> {
         let mut v = T::zeroed();

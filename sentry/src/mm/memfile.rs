@@ -177,6 +177,20 @@ impl MemoryFile {
         unsafe { std::ptr::copy_nonoverlapping(buf.as_ptr(), self.base.add(off as usize), buf.len()) }
     }
 
+    /// Atomically compare-and-exchange the aligned u32 at `off`; returns
+    /// the value found (equal to `old` when the exchange happened).
+    pub fn cmpxchg_u32(&self, off: u64, old: u32, new: u32) -> u32 {
+        assert!(off % 4 == 0, "unaligned atomic");
+        self.check(off, 4);
+        // SAFETY: the 4 aligned bytes are inside our shared mapping, which
+        // lives as long as `self`; the application and other sentry threads
+        // only ever access them with plain or atomic machine accesses.
+        let a = unsafe { std::sync::atomic::AtomicU32::from_ptr(self.base.add(off as usize).cast()) };
+        match a.compare_exchange(old, new, std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst) {
+            Ok(v) | Err(v) => v,
+        }
+    }
+
     /// Copy one frame to another.
     pub fn copy_frame(&self, from: u64, to: u64) {
         self.check(from, PAGE as usize);

@@ -297,20 +297,7 @@ impl MemoryManager {
             return Ok(());
         }
         let mut m = self.lock();
-        // Every page of the range must be mapped.
-        let mut cur = addr;
-        for (s, v) in m.vmas.range(..end) {
-            if v.end <= cur {
-                continue;
-            }
-            if *s > cur {
-                return Err(Errno::ENOMEM);
-            }
-            cur = v.end;
-        }
-        if cur < end {
-            return Err(Errno::ENOMEM);
-        }
+        Self::check_mapped(&m, addr, end)?;
         Self::split_at(&mut m, addr);
         Self::split_at(&mut m, end);
         for (_, v) in m.vmas.range_mut(addr..end) {
@@ -327,6 +314,36 @@ impl MemoryManager {
             self.as_.unmap(addr, end - addr)?;
         }
         Ok(())
+    }
+
+    /// Whether `addr` lies in a MAP_SHARED mapping (EFAULT if unmapped).
+    pub fn is_shared_at(&self, addr: u64) -> KResult<bool> {
+        Self::vma_at(&self.lock(), addr).map(|(_, v)| v.shared).ok_or(Errno::EFAULT)
+    }
+
+    /// ENOMEM unless every page of `[addr, end)` is mapped.
+    fn check_mapped(m: &MmInner, addr: u64, end: u64) -> KResult<()> {
+        let mut cur = addr;
+        for (s, v) in m.vmas.range(..end) {
+            if v.end <= cur {
+                continue;
+            }
+            if *s > cur {
+                return Err(Errno::ENOMEM);
+            }
+            cur = v.end;
+        }
+        if cur < end {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// ENOMEM unless every page of `[addr, addr+len)` is mapped (madvise,
+    /// msync, mincore).
+    pub fn require_mapped(&self, addr: u64, len: u64) -> KResult<()> {
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+        Self::check_mapped(&self.lock(), addr, end)
     }
 
     /// Implements madvise(MADV_DONTNEED): private pages read back as zeros
@@ -353,27 +370,55 @@ impl MemoryManager {
         Ok(())
     }
 
-    /// Implements mremap(2) (without MREMAP_FIXED/DONTUNMAP).
-    pub fn mremap(&self, old: u64, old_len: u64, new_len: u64, may_move: bool) -> KResult<u64> {
+    /// Implements mremap(2). `fixed` is MREMAP_FIXED's new address;
+    /// `dontunmap` (MREMAP_DONTUNMAP) leaves the old range mapped but empty.
+    pub fn mremap(
+        &self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+        dontunmap: bool,
+    ) -> KResult<u64> {
         if old % PAGE != 0 {
             return Err(Errno::EINVAL);
         }
         let old_len = page_up(old_len).ok_or(Errno::EINVAL)?;
         let new_len = page_up(new_len).ok_or(Errno::EINVAL)?;
-        if new_len == 0 {
+        if new_len == 0 || old_len == 0 || (dontunmap && old_len != new_len) {
             return Err(Errno::EINVAL);
+        }
+        if let Some(new) = fixed {
+            let end = new.checked_add(new_len).ok_or(Errno::EINVAL)?;
+            if new % PAGE != 0 || end > platform::MAX_USER_ADDR || (new < old + old_len && old < end) {
+                return Err(Errno::EINVAL);
+            }
         }
         let mut m = self.lock();
         let (vstart, vma) = Self::vma_at(&m, old).ok_or(Errno::EFAULT)?;
         if old + old_len > vma.end {
             return Err(Errno::EFAULT);
         }
-        if new_len <= old_len {
+        if dontunmap && (vma.shared || !matches!(vma.backing, Backing::Anon)) {
+            return Err(Errno::EINVAL);
+        }
+        if let Some(new) = fixed {
+            self.unmap_locked(&mut m, new, new + new_len)?;
+            let moved = old_len.min(new_len);
+            if new_len < old_len {
+                self.unmap_locked(&mut m, old + new_len, old + old_len)?;
+            }
+            self.move_locked(&mut m, old, moved, new, new_len, dontunmap)?;
+            return Ok(new);
+        }
+        if new_len <= old_len && !dontunmap {
             self.unmap_locked(&mut m, old + new_len, old + old_len)?;
             return Ok(old);
         }
         // Grow in place if the space after is free.
-        if old + old_len == vma.end
+        if !dontunmap
+            && old + old_len == vma.end
             && old.checked_add(new_len).is_some_and(|e| e <= platform::MAX_USER_ADDR)
             && Self::is_free(&m, vma.end, old + new_len)
         {
@@ -386,12 +431,20 @@ impl MemoryManager {
             return Err(Errno::ENOMEM);
         }
         let new = Self::find_free(&m, new_len)?;
-        Self::split_at(&mut m, old);
-        Self::split_at(&mut m, old + old_len);
-        let mut moved = m.vmas.remove(&old).ok_or(Errno::EFAULT)?;
+        self.move_locked(&mut m, old, old_len, new, new_len, dontunmap)?;
+        Ok(new)
+    }
+
+    /// Move `[old, old+len)` (inside one VMA) and its pages to `new`, the
+    /// VMA ending at `new+new_len`. With `keep_old` the old range stays
+    /// mapped, empty.
+    fn move_locked(&self, m: &mut MmInner, old: u64, len: u64, new: u64, new_len: u64, keep_old: bool) -> KResult<()> {
+        Self::split_at(m, old);
+        Self::split_at(m, old + len);
+        let mut moved = if keep_old { m.vmas.get(&old).cloned() } else { m.vmas.remove(&old) }.ok_or(Errno::EFAULT)?;
         moved.end = new + new_len;
         m.vmas.insert(new, moved);
-        let pages: Vec<(u64, Pte)> = m.pages.range(old..old + old_len).map(|(k, p)| (*k, *p)).collect();
+        let pages: Vec<(u64, Pte)> = m.pages.range(old..old + len).map(|(k, p)| (*k, *p)).collect();
         let mut any = false;
         for (k, p) in pages {
             m.pages.remove(&k);
@@ -399,9 +452,9 @@ impl MemoryManager {
             m.pages.insert(new + (k - old), Pte { frame: p.frame, mapped: None });
         }
         if any {
-            self.as_.unmap(old, old_len)?;
+            self.as_.unmap(old, len)?;
         }
-        Ok(new)
+        Ok(())
     }
 
     /// Implements brk(2).

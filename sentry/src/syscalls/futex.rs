@@ -18,7 +18,8 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     }
     let t = sc.task;
     let mm = t.mm();
-    let key = |addr: u64| (Arc::as_ptr(&mm) as usize, addr);
+    let private = op & 128 != 0; // FUTEX_PRIVATE_FLAG
+    let key = |addr: u64| mm.futex_key(addr, private);
     match cmd {
         0 | 9 => {
             // WAIT, WAIT_BITSET
@@ -48,8 +49,9 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
                 None
             };
             let w = Arc::new(FutexWaiter { woken: Default::default(), waker: t.waker.clone(), bitset });
+            let k = key(uaddr)?;
             let mut bad = None;
-            let queued = t.kernel.futexes.enqueue(key(uaddr), &w, || match mm.read_val::<u32>(uaddr) {
+            let queued = t.kernel.futexes.enqueue(k, &w, || match mm.read_val::<u32>(uaddr) {
                 Ok(v) => v == val,
                 Err(e) => {
                     bad = Some(e);
@@ -68,11 +70,11 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
                     return Ok(0);
                 }
                 if t.has_pending_signal() {
-                    t.kernel.futexes.dequeue(key(uaddr), &w);
+                    t.kernel.futexes.dequeue(k, &w);
                     return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ERESTARTSYS) };
                 }
                 if deadline.is_some_and(|d| Instant::now() >= d) {
-                    t.kernel.futexes.dequeue(key(uaddr), &w);
+                    t.kernel.futexes.dequeue(k, &w);
                     return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ETIMEDOUT) };
                 }
                 t.waker.wait(g, deadline);
@@ -83,7 +85,7 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            Ok(t.kernel.futexes.wake(key(uaddr), val as usize, bitset) as u64)
+            Ok(t.kernel.futexes.wake(key(uaddr)?, val as usize, bitset) as u64)
         }
         3 | 4 => {
             // REQUEUE, CMP_REQUEUE
@@ -93,8 +95,8 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
                     return Err(Errno::EAGAIN);
                 }
             }
-            let n = t.kernel.futexes.wake(key(uaddr), val as usize, u32::MAX);
-            let m = t.kernel.futexes.requeue(key(uaddr), key(uaddr2), timeout as usize);
+            let n = t.kernel.futexes.wake(key(uaddr)?, val as usize, u32::MAX);
+            let m = t.kernel.futexes.requeue(key(uaddr)?, key(uaddr2)?, timeout as usize);
             Ok((n + m) as u64)
         }
         5 => {
@@ -103,18 +105,27 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             let cmparg = val3 & 0xfff;
             let opc = (val3 >> 28) & 0xf;
             let cmp = (val3 >> 24) & 0xf;
-            let arg = if opc & 8 != 0 { 1u32 << oparg } else { oparg };
-            let old: u32 = mm.read_val(uaddr2)?;
-            let new = match opc & 7 {
-                0 => arg,
-                1 => old.wrapping_add(arg),
-                2 => old | arg,
-                3 => old & !arg,
-                4 => old ^ arg,
-                _ => return Err(Errno::ENOSYS),
-            };
-            mm.write_val(uaddr2, &new)?;
-            let n = t.kernel.futexes.wake(key(uaddr), val as usize, u32::MAX);
+            let arg = if opc & 8 != 0 { 1u32 << (oparg & 31) } else { oparg };
+            if opc & 7 > 4 || cmp > 5 {
+                return Err(Errno::ENOSYS);
+            }
+            // The read-modify-write of *uaddr2 is atomic, as in Linux.
+            let mut old: u32 = mm.read_val(uaddr2)?;
+            loop {
+                let new = match opc & 7 {
+                    0 => arg,
+                    1 => old.wrapping_add(arg),
+                    2 => old | arg,
+                    3 => old & !arg,
+                    _ => old ^ arg,
+                };
+                let found = mm.cmpxchg_u32(uaddr2, old, new)?;
+                if found == old {
+                    break;
+                }
+                old = found;
+            }
+            let n = t.kernel.futexes.wake(key(uaddr)?, val as usize, u32::MAX);
             let ok = match cmp {
                 0 => old == cmparg,
                 1 => old != cmparg,
@@ -124,7 +135,7 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
                 5 => (old as i32) >= cmparg as i32,
                 _ => return Err(Errno::ENOSYS),
             };
-            let m = if ok { t.kernel.futexes.wake(key(uaddr2), timeout as usize, u32::MAX) } else { 0 };
+            let m = if ok { t.kernel.futexes.wake(key(uaddr2)?, timeout as usize, u32::MAX) } else { 0 };
             Ok((n + m) as u64)
         }
         6..=8 | 11 | 12 => Err(Errno::ENOSYS),

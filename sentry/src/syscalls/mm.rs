@@ -90,17 +90,24 @@ pub fn sys_brk(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// Implements mremap(2).
 pub fn sys_mremap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     const MAYMOVE: u64 = 1;
-    if a[3] & !MAYMOVE != 0 {
+    const FIXED: u64 = 2;
+    const DONTUNMAP: u64 = 4;
+    let flags = a[3];
+    if flags & !(MAYMOVE | FIXED | DONTUNMAP) != 0 || (flags & (FIXED | DONTUNMAP) != 0 && flags & MAYMOVE == 0) {
         return Err(Errno::EINVAL);
     }
-    sc.task.mm().mremap(a[0], a[1], a[2], a[3] & MAYMOVE != 0)
+    let fixed = (flags & FIXED != 0).then_some(a[4]);
+    sc.task.mm().mremap(a[0], a[1], a[2], flags & MAYMOVE != 0, fixed, flags & DONTUNMAP != 0)
 }
 
 /// Implements msync(2).
-pub fn sys_msync(_sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+pub fn sys_msync(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if a[0] % PAGE != 0 || a[2] & !7 != 0 || (a[2] & 1 != 0 && a[2] & 4 != 0) {
         return Err(Errno::EINVAL);
     }
+    // No mapping writes back to a file yet (shared file mappings are
+    // private copies), so there is nothing to flush once the range checks.
+    sc.task.mm().require_mapped(a[0], a[1])?;
     Ok(0)
 }
 
@@ -109,12 +116,15 @@ pub fn sys_madvise(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if a[0] % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    match a[2] {
-        4 => {
-            sc.task.mm().dontneed(a[0], a[1])?;
-            Ok(0)
-        }
-        0..=3 | 8..=21 | 100..=101 => Ok(0),
-        _ => Err(Errno::EINVAL),
+    let valid = matches!(a[2], 0..=4 | 8..=21 | 100..=101);
+    if !valid {
+        return Err(Errno::EINVAL);
     }
+    let mm = sc.task.mm();
+    mm.require_mapped(a[0], a[1])?;
+    if a[2] == 4 {
+        mm.dontneed(a[0], a[1])?;
+    }
+    // Other advice only hints at future use.
+    Ok(0)
 }

@@ -14,6 +14,7 @@ pub mod signal;
 pub mod stat;
 pub mod table;
 pub mod time;
+pub mod wait;
 
 use std::sync::Arc;
 

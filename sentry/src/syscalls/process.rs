@@ -8,7 +8,7 @@ use platform::CpuState;
 use super::{Sc, JUST_RETURN};
 use crate::errno::{Errno, KResult};
 use crate::kernel::signal::{sig, SigAction, SIG_IGN};
-use crate::kernel::task::{self, kill_group, Task, ThreadGroup, VforkDone};
+use crate::kernel::task::{self, kill_group, Task, VforkDone};
 use crate::mm::MemoryManager;
 
 const CLONE_VM: u64 = 0x100;
@@ -230,111 +230,6 @@ pub fn sys_exit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 pub fn sys_exit_group(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     kill_group(&sc.task.kernel, &sc.task.tg, ((a[0] & 0xff) << 8) as i32);
     Err(JUST_RETURN)
-}
-
-fn matches(t: &Task, c: &ThreadGroup, pid: i32) -> bool {
-    match pid {
-        -1 => true,
-        0 => c.pgid() == t.tg.pgid(),
-        p if p > 0 => c.tgid == p,
-        p => c.pgid() == -p,
-    }
-}
-
-/// Find and (unless `nowait`) reap a zombie child; Ok(None) when children
-/// exist but none is ready.
-fn find_zombie(t: &Task, pid: i32, nowait: bool) -> KResult<Option<(i32, i32)>> {
-    let mut ch = t.tg.children.lock().unwrap_or_else(|e| e.into_inner());
-    if !ch.iter().any(|c| matches(t, c, pid)) {
-        return Err(Errno::ECHILD);
-    }
-    let Some(i) = ch.iter().position(|c| matches(t, c, pid) && c.st().zombie) else { return Ok(None) };
-    let c = ch[i].clone();
-    let status = c.st().status;
-    if !nowait {
-        ch.remove(i);
-        t.kernel.remove_group(c.tgid);
-    }
-    Ok(Some((c.tgid, status)))
-}
-
-fn wait_for(t: &Task, pid: i32, nohang: bool, nowait: bool) -> KResult<Option<(i32, i32)>> {
-    match t.block_on(&t.tg.child_wq, false, None, || match find_zombie(t, pid, nowait) {
-        Ok(Some(x)) => Some(Ok(Some(x))),
-        Ok(None) if nohang => Some(Ok(None)),
-        Ok(None) => None,
-        Err(e) => Some(Err(e)),
-    }) {
-        Ok(r) => r,
-        Err(e) => Err(e),
-    }
-}
-
-/// Implements wait4(2).
-pub fn sys_wait4(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let opts = a[2];
-    if opts & !(1 | 2 | 8 | 0x0100_0000 | 0x2000_0000 | 0x4000_0000 | 0x8000_0000) != 0 {
-        return Err(Errno::EINVAL);
-    }
-    if a[1] != 0 {
-        // Fail early on a bad status pointer, as Linux does after reaping.
-        sc.task.mm().read_val::<i32>(a[1])?;
-    }
-    match wait_for(sc.task, a[0] as i32, opts & 1 != 0, false)? {
-        None => Ok(0),
-        Some((pid, status)) => {
-            if a[1] != 0 {
-                sc.task.mm().write_val(a[1], &status)?;
-            }
-            if a[3] != 0 {
-                sc.task.mm().zero_out(a[3], 144)?;
-            }
-            Ok(pid as u64)
-        }
-    }
-}
-
-/// Implements waitid(2).
-pub fn sys_waitid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let (idtype, id, infop, opts) = (a[0], a[1] as i32, a[2], a[3]);
-    const WNOHANG: u64 = 1;
-    const WEXITED: u64 = 4;
-    const WNOWAIT: u64 = 0x0100_0000;
-    if opts & !(1 | 2 | 4 | 8 | WNOWAIT | 0x2000_0000 | 0x4000_0000 | 0x8000_0000) != 0 || opts & (2 | 4 | 8) == 0 {
-        return Err(Errno::EINVAL);
-    }
-    let pid = match idtype {
-        0 => -1,
-        1 => {
-            if id <= 0 {
-                return Err(Errno::EINVAL);
-            }
-            id
-        }
-        2 => {
-            if id < 0 {
-                return Err(Errno::EINVAL);
-            }
-            -id
-        }
-        _ => return Err(Errno::EINVAL),
-    };
-    if opts & WEXITED == 0 {
-        return if opts & WNOHANG != 0 { Ok(0) } else { Err(Errno::ECHILD) };
-    }
-    let r = wait_for(sc.task, if pid == 0 { 0 } else { pid }, opts & WNOHANG != 0, opts & WNOWAIT != 0)?;
-    if infop != 0 {
-        let mut si = [0u8; 128];
-        if let Some((p, status)) = r {
-            let (code, st) = crate::kernel::signal::cld_code(status);
-            si[0..4].copy_from_slice(&sig::SIGCHLD.to_ne_bytes());
-            si[8..12].copy_from_slice(&(code as i32).to_ne_bytes());
-            si[16..20].copy_from_slice(&p.to_ne_bytes());
-            si[24..28].copy_from_slice(&st.to_ne_bytes());
-        }
-        sc.task.mm().copy_out(infop, &si)?;
-    }
-    Ok(0)
 }
 
 /// Implements getpid(2).

@@ -205,6 +205,83 @@ pub fn sys_tkill(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     thread_kill(sc, -1, a[0] as i32, a[1])
 }
 
+/// rt_sigqueueinfo and rt_tgsigqueueinfo: queue a signal with the caller's
+/// siginfo. Only a process signalling itself may claim a kernel si_code.
+fn queue_info(sc: &mut Sc<'_>, tgid: i32, tid: Option<i32>, s: u64, info: u64) -> KResult<u64> {
+    let s = valid(s)?;
+    let si: SigInfo = sc.task.mm().read_val(info)?;
+    let t = sc.task;
+    if (si.code >= 0 || si.code == -6) && tgid != t.tg.tgid {
+        return Err(Errno::EPERM);
+    }
+    let q = si.to_queued(s);
+    match tid {
+        None => {
+            let g = t.kernel.group(tgid).filter(|g| !g.st().zombie).ok_or(Errno::ESRCH)?;
+            send_group(&t.kernel, &g, q);
+        }
+        Some(tid) => {
+            let target = t.kernel.task(tid).filter(|x| x.tg.tgid == tgid).ok_or(Errno::ESRCH)?;
+            target.send_signal_thread(q);
+        }
+    }
+    Ok(0)
+}
+
+/// Implements rt_sigqueueinfo(2).
+pub fn sys_rt_sigqueueinfo(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    queue_info(sc, a[0] as i32, None, a[1], a[2])
+}
+
+/// Implements rt_tgsigqueueinfo(2).
+pub fn sys_rt_tgsigqueueinfo(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if (a[0] as i32) <= 0 || (a[1] as i32) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    queue_info(sc, a[0] as i32, Some(a[1] as i32), a[2], a[3])
+}
+
+/// Implements rt_sigtimedwait(2): take a pending signal of `set`, waiting
+/// for one if none is pending.
+pub fn sys_rt_sigtimedwait(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[3] != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let t = sc.task;
+    let set: u64 = t.mm().read_val(a[0])?;
+    let set = set & !UNBLOCKABLE;
+    let deadline = if a[2] != 0 {
+        let ts: [i64; 2] = t.mm().read_val(a[2])?;
+        if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+            return Err(Errno::EINVAL);
+        }
+        Some(std::time::Instant::now() + std::time::Duration::new(ts[0] as u64, ts[1] as u32))
+    } else {
+        None
+    };
+    let take = || {
+        let q = t.pending.lock().unwrap_or_else(|e| e.into_inner()).take(!set);
+        q.or_else(|| t.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).take(!set))
+    };
+    let q = loop {
+        let g = t.waker.gen();
+        if let Some(q) = take() {
+            break q;
+        }
+        if t.has_pending_signal() {
+            return Err(Errno::EINTR);
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            return Err(Errno::EAGAIN);
+        }
+        t.waker.wait(g, deadline);
+    };
+    if a[1] != 0 {
+        t.mm().write_val(a[1], &SigInfo::from_queued(&q))?;
+    }
+    Ok(q.signo as u64)
+}
+
 /// Implements rt_sigreturn(2).
 pub fn sys_rt_sigreturn(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
     let uc_addr = sc.cpu.regs.rsp;
@@ -298,7 +375,11 @@ pub fn deliver_pending(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn C
         }
         if act.handler == SIG_DFL {
             match default_action(q.signo) {
-                Default::Ignore | Default::Continue | Default::Stop => continue,
+                Default::Ignore | Default::Continue => continue,
+                Default::Stop => {
+                    crate::kernel::jobctl::stop_group(&task.kernel, &task.tg, q.signo);
+                    return;
+                }
                 Default::Terminate => {
                     kill_group(&task.kernel, &task.tg, q.signo);
                     return;

@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, file, futex, ids, mm, poll, process, signal, stat, time, Handler};
+use super::{attr, dir, file, futex, ids, mm, poll, process, signal, stat, time, wait, Handler};
 use crate::errno::Errno;
 
 /// How completely a syscall is served.
@@ -67,7 +67,7 @@ table! {
     22 pipe => Some(file::sys_pipe), Full;
     23 select => Some(poll::sys_select), Partial("as poll");
     24 sched_yield => Some(process::sys_sched_yield), Full;
-    25 mremap => Some(mm::sys_mremap), Partial("no MREMAP_FIXED");
+    25 mremap => Some(mm::sys_mremap), Full;
     26 msync => Some(mm::sys_msync), Partial("no shared file mappings to write back");
     28 madvise => Some(mm::sys_madvise), Partial("DONTNEED frees; other advice accepted");
     32 dup => Some(file::sys_dup), Full;
@@ -83,7 +83,7 @@ table! {
     58 vfork => Some(process::sys_vfork), Full;
     59 execve => Some(process::sys_execve), Partial("other threads of a multi-threaded caller are not killed");
     60 exit => Some(process::sys_exit), Full;
-    61 wait4 => Some(process::sys_wait4), Partial("no rusage");
+    61 wait4 => Some(wait::sys_wait4), Partial("rusage is zeroed");
     62 kill => Some(signal::sys_kill), Full;
     63 uname => Some(process::sys_uname), Full;
     72 fcntl => Some(file::sys_fcntl), Partial("no locks, no leases");
@@ -129,6 +129,8 @@ table! {
     121 getpgid => Some(ids::sys_getpgid), Full;
     124 getsid => Some(ids::sys_getsid), Full;
     127 rt_sigpending => Some(signal::sys_rt_sigpending), Full;
+    128 rt_sigtimedwait => Some(signal::sys_rt_sigtimedwait), Full;
+    129 rt_sigqueueinfo => Some(signal::sys_rt_sigqueueinfo), Full;
     130 rt_sigsuspend => Some(signal::sys_rt_sigsuspend), Full;
     131 sigaltstack => Some(signal::sys_sigaltstack), Partial("recorded; frames go on the altstack when SA_ONSTACK");
     137 statfs => Some(stat::sys_statfs), Full;
@@ -139,7 +141,7 @@ table! {
     186 gettid => Some(process::sys_gettid), Full;
     200 tkill => Some(signal::sys_tkill), Full;
     201 time => Some(time::sys_time), Full;
-    202 futex => Some(futex::sys_futex), Partial("WAIT, WAKE, BITSET, REQUEUE; no PI");
+    202 futex => Some(futex::sys_futex), Partial("WAIT, WAKE, BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; no PI operations");
     204 sched_getaffinity => Some(process::sys_sched_getaffinity), Full;
     217 getdents64 => Some(dir::sys_getdents64), Full;
     218 set_tid_address => Some(process::sys_set_tid_address), Full;
@@ -148,7 +150,7 @@ table! {
     230 clock_nanosleep => Some(time::sys_clock_nanosleep), Full;
     231 exit_group => Some(process::sys_exit_group), Full;
     234 tgkill => Some(signal::sys_tgkill), Full;
-    247 waitid => Some(process::sys_waitid), Partial("no rusage");
+    247 waitid => Some(wait::sys_waitid), Full;
     257 openat => Some(file::sys_openat), Partial("no O_TMPFILE");
     258 mkdirat => Some(dir::sys_mkdirat), Full;
     260 fchownat => Some(attr::sys_fchownat), Full;
@@ -162,11 +164,12 @@ table! {
     269 faccessat => Some(stat::sys_faccessat), Full;
     270 pselect6 => Some(poll::sys_pselect6), Partial("as poll");
     271 ppoll => Some(poll::sys_ppoll), Partial("as poll");
-    273 set_robust_list => Some(process::sys_set_robust_list), Partial("list recorded, not walked at exit");
+    273 set_robust_list => Some(process::sys_set_robust_list), Full;
     274 get_robust_list => Some(process::sys_get_robust_list), Full;
     280 utimensat => Some(attr::sys_utimensat), Full;
     292 dup3 => Some(file::sys_dup3), Full;
     293 pipe2 => Some(file::sys_pipe2), Full;
+    297 rt_tgsigqueueinfo => Some(signal::sys_rt_tgsigqueueinfo), Full;
     302 prlimit64 => Some(ids::sys_prlimit64), Full;
     309 getcpu => Some(process::sys_getcpu), Full;
     316 renameat2 => Some(dir::sys_renameat2), Partial("flags other than 0 are EINVAL");
