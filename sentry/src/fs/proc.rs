@@ -22,6 +22,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
     let t7 = task.clone();
     let t8 = task.clone();
     let t9 = task.clone();
+    let t10 = task.clone();
     let fdtask = task.clone();
     let fd_dir: Arc<dyn Inode> = SynthDir::new(move || {
         let Ok(t) = fdtask() else { return vec![] };
@@ -66,6 +67,14 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
                 let mut b = vec![0u8; (e - s) as usize];
                 mm.copy_in(s, &mut b)?;
                 Ok(b)
+            }),
+        ),
+        (
+            "auxv",
+            SynthFile::new(move || {
+                let t = t10()?;
+                let auxv = t.mm().lock().auxv.clone();
+                Ok(auxv.iter().flat_map(|(k, v)| k.to_ne_bytes().into_iter().chain(v.to_ne_bytes())).collect())
             }),
         ),
         (

@@ -751,6 +751,11 @@ impl MemoryManager {
         self.lock().vmas.iter().map(|(s, v)| (*s, v.clone())).collect()
     }
 
+    /// Bytes of address space mapped (for RLIMIT_AS).
+    pub fn total_vm(&self) -> u64 {
+        self.lock().vmas.iter().map(|(s, v)| v.end - s).sum()
+    }
+
     /// Resident pages.
     pub fn resident_pages(&self) -> usize {
         self.lock().pages.len()

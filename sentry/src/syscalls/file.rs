@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::Sc;
 use crate::errno::{Errno, KResult};
 use crate::fs::pipe::Pipe;
+use crate::kernel::signal::{sig, QueuedSignal};
 use crate::kernel::task::Task;
 use crate::vfs::oflags::*;
 use crate::vfs::path::{Follow, Location, Parent, PATH_MAX};
@@ -202,13 +203,27 @@ fn write_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResu
     let len = len.min(0x7fff_f000) as usize;
     let mut kbuf = vec![0u8; len.min(1 << 20)];
     t.mm().copy_in(buf, &mut kbuf)?;
+    write_bytes(t, f, &kbuf, pos)
+}
+
+/// Write `data` at `pos`, or at the file position (the end with O_APPEND),
+/// within RLIMIT_FSIZE for regular files.
+fn write_bytes(t: &Task, f: &File, mut data: &[u8], pos: Option<u64>) -> KResult<u64> {
     let seekable = f.ops.seekable();
     let mut off_guard = if pos.is_none() && seekable { Some(f.offset.lock().unwrap_or_else(|e| e.into_inner())) } else { None };
     let mut off = pos.unwrap_or_else(|| off_guard.as_deref().copied().unwrap_or(0));
     if pos.is_none() && f.flags() & O_APPEND != 0 && seekable {
         off = f.inode.stat()?.size;
     }
-    let n = f.ops.write(t, &kbuf, off, f.nonblock())?;
+    if seekable && !data.is_empty() && f.inode.stat()?.kind() == crate::vfs::mode::S_IFREG {
+        let limit = t.tg.rlimit(1).cur; // RLIMIT_FSIZE
+        if off >= limit {
+            t.send_signal_thread(QueuedSignal { signo: sig::SIGXFSZ, ..Default::default() });
+            return Err(Errno::EFBIG);
+        }
+        data = &data[..data.len().min((limit - off).min(usize::MAX as u64) as usize)];
+    }
+    let n = f.ops.write(t, data, off, f.nonblock())?;
     if let Some(g) = off_guard.as_mut() {
         **g = off + n as u64;
     }
@@ -279,6 +294,9 @@ pub fn sys_readv(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 pub fn sys_writev(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = get_file(sc.task, a[0])?;
     let iovs = sc.task.mm().read_iovecs(a[1], a[2])?;
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
     // Gather into one write so pipes see it atomically.
     let mut data = Vec::new();
     for iov in &iovs {
@@ -289,20 +307,7 @@ pub fn sys_writev(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             Err(_) => break,
         }
     }
-    if !f.writable() {
-        return Err(Errno::EBADF);
-    }
-    let seekable = f.ops.seekable();
-    let mut g = f.offset.lock().unwrap_or_else(|e| e.into_inner());
-    let mut off = *g;
-    if f.flags() & O_APPEND != 0 && seekable {
-        off = f.inode.stat()?.size;
-    }
-    let n = f.ops.write(sc.task, &data, off, f.nonblock())?;
-    if seekable {
-        *g = off + n as u64;
-    }
-    Ok(n as u64)
+    write_bytes(sc.task, &f, &data, None)
 }
 
 /// Implements lseek(2).

@@ -25,7 +25,7 @@ pub fn sys_getegid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
 
 /// setuid/setgid: root sets all three ids; others may only switch the
 /// effective id to the real or saved one.
-fn set_id(sc: &Sc<'_>, id: u64, ids: fn(&mut Creds) -> (&mut u32, &mut u32, &mut u32)) -> KResult<u64> {
+fn set_id(sc: &Sc<'_>, id: u64, ids: IdSel) -> KResult<u64> {
     let v = id as u32;
     if v == u32::MAX {
         return Err(Errno::EINVAL);
@@ -45,12 +45,104 @@ fn set_id(sc: &Sc<'_>, id: u64, ids: fn(&mut Creds) -> (&mut u32, &mut u32, &mut
 
 /// Implements setuid(2).
 pub fn sys_setuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    set_id(sc, a[0], |c| (&mut c.uid, &mut c.euid, &mut c.suid))
+    set_id(sc, a[0], uids)
 }
 
 /// Implements setgid(2).
 pub fn sys_setgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    set_id(sc, a[0], |c| (&mut c.gid, &mut c.egid, &mut c.sgid))
+    set_id(sc, a[0], gids)
+}
+
+type IdSel = fn(&mut Creds) -> (&mut u32, &mut u32, &mut u32);
+
+fn uids(c: &mut Creds) -> (&mut u32, &mut u32, &mut u32) {
+    (&mut c.uid, &mut c.euid, &mut c.suid)
+}
+
+fn gids(c: &mut Creds) -> (&mut u32, &mut u32, &mut u32) {
+    (&mut c.gid, &mut c.egid, &mut c.sgid)
+}
+
+/// setresuid/setresgid: -1 leaves an id unchanged; without privilege each
+/// new id must be one of the current real, effective or saved ids.
+fn set_res(sc: &Sc<'_>, new: [u64; 3], ids: IdSel) -> KResult<u64> {
+    let new = new.map(|v| v as u32);
+    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+    let root = c.euid == 0;
+    let (real, eff, saved) = ids(&mut c);
+    let cur = [*real, *eff, *saved];
+    if !root && new.iter().any(|&v| v != u32::MAX && !cur.contains(&v)) {
+        return Err(Errno::EPERM);
+    }
+    for (slot, v) in [real, eff, saved].into_iter().zip(new) {
+        if v != u32::MAX {
+            *slot = v;
+        }
+    }
+    Ok(0)
+}
+
+/// setreuid/setregid: the real id may become the effective one, the
+/// effective id any of the three; the saved id follows the new effective id
+/// when the real id is set or the effective id leaves the real one.
+fn set_re(sc: &Sc<'_>, r: u64, e: u64, ids: IdSel) -> KResult<u64> {
+    let (r, e) = (r as u32, e as u32);
+    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+    let root = c.euid == 0;
+    let (real, eff, saved) = ids(&mut c);
+    if !root && ((r != u32::MAX && r != *real && r != *eff) || (e != u32::MAX && e != *real && e != *eff && e != *saved)) {
+        return Err(Errno::EPERM);
+    }
+    let old_real = *real;
+    if r != u32::MAX {
+        *real = r;
+    }
+    if e != u32::MAX {
+        *eff = e;
+    }
+    if r != u32::MAX || (e != u32::MAX && e != old_real) {
+        *saved = *eff;
+    }
+    Ok(0)
+}
+
+fn get_res(sc: &Sc<'_>, ptrs: [u64; 3], ids: IdSel) -> KResult<u64> {
+    let mut c = sc.task.creds();
+    let (r, e, s) = ids(&mut c);
+    for (p, v) in ptrs.into_iter().zip([*r, *e, *s]) {
+        sc.task.mm().write_val(p, &v)?;
+    }
+    Ok(0)
+}
+
+/// Implements setresuid(2).
+pub fn sys_setresuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    set_res(sc, [a[0], a[1], a[2]], uids)
+}
+
+/// Implements setresgid(2).
+pub fn sys_setresgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    set_res(sc, [a[0], a[1], a[2]], gids)
+}
+
+/// Implements setreuid(2).
+pub fn sys_setreuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    set_re(sc, a[0], a[1], uids)
+}
+
+/// Implements setregid(2).
+pub fn sys_setregid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    set_re(sc, a[0], a[1], gids)
+}
+
+/// Implements getresuid(2).
+pub fn sys_getresuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    get_res(sc, [a[0], a[1], a[2]], uids)
+}
+
+/// Implements getresgid(2).
+pub fn sys_getresgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    get_res(sc, [a[0], a[1], a[2]], gids)
 }
 
 /// Implements getgroups(2).

@@ -16,6 +16,15 @@ const MAP_ANONYMOUS: u64 = 0x20;
 const MAP_FIXED_NOREPLACE: u64 = 0x100000;
 const KNOWN: u64 = 0x3 | 0x10 | 0x20 | 0x100 | 0x800 | 0x1000 | 0x2000 | 0x4000 | 0x8000 | 0x10000 | 0x20000 | 0x40000 | 0x80000 | 0x100000 | 0xfc00_0000;
 
+/// ENOMEM if growing the address space by `len` bytes passes RLIMIT_AS.
+fn check_as_limit(sc: &Sc<'_>, len: u64) -> KResult<()> {
+    let limit = sc.task.tg.rlimit(9).cur;
+    if limit != u64::MAX && sc.task.mm().total_vm().saturating_add(len) > limit {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
+}
+
 /// Implements mmap(2).
 pub fn sys_mmap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let (addr, len, prot, flags, fd, off) = (a[0], a[1], a[2], a[3], a[4] as i32, a[5]);
@@ -33,6 +42,7 @@ pub fn sys_mmap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if (fixed || flags & MAP_FIXED_NOREPLACE != 0) && addr % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
+    check_as_limit(sc, len)?;
     let shared = kind != MAP_PRIVATE;
     let p = Prot::from_bits(prot);
     let mm = sc.task.mm();
@@ -96,6 +106,7 @@ pub fn sys_mremap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if flags & !(MAYMOVE | FIXED | DONTUNMAP) != 0 || (flags & (FIXED | DONTUNMAP) != 0 && flags & MAYMOVE == 0) {
         return Err(Errno::EINVAL);
     }
+    check_as_limit(sc, a[2].saturating_sub(a[1]))?;
     let fixed = (flags & FIXED != 0).then_some(a[4]);
     sc.task.mm().mremap(a[0], a[1], a[2], flags & MAYMOVE != 0, fixed, flags & DONTUNMAP != 0)
 }

@@ -404,14 +404,26 @@ pub fn sys_getcpu(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     Ok(0)
 }
 
-/// Implements getrandom(2).
+/// Implements getrandom(2). Fills up to the first unwritable page: a
+/// partial fill returns its length, none at all is EFAULT.
 pub fn sys_getrandom(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    if a[2] & !7 != 0 || a[2] & 3 == 3 {
+    const VALID: u64 = 1 | 2 | 4; // GRND_NONBLOCK, GRND_RANDOM, GRND_INSECURE
+    if a[2] & !VALID != 0 || a[2] & 6 == 6 {
         return Err(Errno::EINVAL);
     }
     let n = (a[1] as usize).min(33_554_431);
     let mut b = vec![0u8; n.min(1 << 20)];
     crate::kernel::fill_random(&mut b);
-    sc.task.mm().copy_out(a[0], &b)?;
-    Ok(b.len() as u64)
+    let mm = sc.task.mm();
+    let mut done = 0;
+    while done < b.len() {
+        let page_left = (4096 - (a[0] + done as u64) % 4096) as usize;
+        let chunk = page_left.min(b.len() - done);
+        match mm.copy_out(a[0] + done as u64, &b[done..done + chunk]) {
+            Ok(()) => done += chunk,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done as u64)
 }

@@ -29,6 +29,34 @@ pub fn sys_clock_gettime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     Ok(0)
 }
 
+/// Implements clock_settime(2). The sandbox never sets the host's clock:
+/// CLOCK_REALTIME is EPERM (no CAP_SYS_TIME inside), every other clock
+/// EINVAL, as Linux answers for clocks that cannot be set.
+pub fn sys_clock_settime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let ts: [i64; 2] = sc.task.mm().read_val(a[1])?;
+    if a[0] as i32 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
+        return Err(Errno::EINVAL);
+    }
+    Err(Errno::EPERM)
+}
+
+/// Implements settimeofday(2): as clock_settime, EPERM.
+pub fn sys_settimeofday(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] != 0 {
+        let tv: [i64; 2] = sc.task.mm().read_val(a[0])?;
+        if tv[0] < 0 || !(0..1_000_000).contains(&tv[1]) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if a[1] != 0 {
+        sc.task.mm().read_val::<[i32; 2]>(a[1])?;
+    }
+    Err(Errno::EPERM)
+}
+
 /// Implements clock_getres(2).
 pub fn sys_clock_getres(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     clock_now(a[0] as i32)?;
