@@ -484,3 +484,16 @@ pub fn sys_fsync(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     get_file(sc.task, a[0])?;
     Ok(0)
 }
+/// Implements fadvise64(2). Advice only shapes caching, and the sentry's
+/// files live in memory or behind donated host fds that the host caches, so
+/// valid advice changes nothing.
+pub fn sys_fadvise64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = get_file(sc.task, a[0])?;
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if a[3] > 5 || (a[2] as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}

@@ -12,6 +12,7 @@ pub mod poll;
 pub mod process;
 pub mod signal;
 pub mod stat;
+mod strace;
 pub mod table;
 pub mod time;
 pub mod wait;
@@ -46,7 +47,7 @@ pub fn dispatch(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn Context>
     let r = &cpu.regs;
     let args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
     let entry = table::lookup(nr);
-    let strace = task.kernel.opts.strace;
+    let decoded = task.kernel.opts.strace.then(|| strace::args(task, entry, &args));
     let res = match entry {
         Some(e) => match e.handler {
             Some(h) => {
@@ -63,18 +64,8 @@ pub fn dispatch(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn Context>
             Err(Errno::ENOSYS)
         }
     };
-    if strace {
-        let name = entry.map(|e| e.name).unwrap_or("unknown");
-        let shown = match &res {
-            Ok(v) => format!("{v:#x}"),
-            Err(e) if *e == JUST_RETURN => "(regs set)".to_string(),
-            Err(e) => format!("-1 {e:?}"),
-        };
-        tracing::info!(
-            target: "strace",
-            "[{:>4}] {}({:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}) = {}",
-            task.tid, name, args[0], args[1], args[2], args[3], args[4], args[5], shown
-        );
+    if let Some(d) = &decoded {
+        strace::log(task, entry, nr, d, &res);
     }
     match res {
         Ok(v) => cpu.regs.rax = v,
