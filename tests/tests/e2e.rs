@@ -8,9 +8,10 @@
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use tests::{
-    assert_same, assert_same_with, compile_c, require_tool, run, runsc_command, sandboxed,
+    assert_same, assert_same_with, compile_c, require_tool, run, run_with_timeout, runsc_command, sandboxed,
 };
 
 fn tmpdir() -> PathBuf {
@@ -333,4 +334,18 @@ fn unknown_flag_is_one_line_error() {
     assert_ne!(out.status, 0, "unknown flag accepted");
     assert!(out.stdout.is_empty());
     assert_one_error_line(&out, "no-such-flag");
+}
+
+// ---------------------------------------------------------------- robustness
+
+/// Every syscall number with garbage arguments, each in a child; the
+/// sandbox must keep serving the caller and end with its own status (a
+/// sentry panic would end it with 134).
+#[test]
+fn garbage_syscalls_leave_the_sandbox_serving() {
+    let src = include_str!("../c/garbage_syscalls.c");
+    let exe = compile_c(&tmpdir(), "garbage_syscalls", src, &[]);
+    let out = run_with_timeout(&mut sandboxed(&[exe]), Duration::from_secs(240));
+    assert_eq!(out.stdout_str(), "alive\n", "stderr: {}", out.stderr_str());
+    assert_eq!(out.status, 7, "stderr: {}", out.stderr_str());
 }

@@ -402,17 +402,17 @@ impl Task {
         r
     }
 
-    /// Sleep until the deadline or a signal.
-    pub fn sleep_until(&self, deadline: Instant) -> KResult<()> {
+    /// Sleep until the deadline (None: forever) or a signal.
+    pub fn sleep_until(&self, deadline: Option<Instant>) -> KResult<()> {
         loop {
             let g = self.waker.gen();
             if self.has_pending_signal() {
                 return Err(Errno::EINTR);
             }
-            if Instant::now() >= deadline {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
                 return Ok(());
             }
-            self.waker.wait(g, Some(deadline));
+            self.waker.wait(g, deadline);
         }
     }
 }

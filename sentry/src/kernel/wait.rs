@@ -6,6 +6,12 @@
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+/// The instant `d` from now; None (no deadline) when that is past what the
+/// clock can represent, as for a timeout of years.
+pub fn deadline_after(d: Duration) -> Option<Instant> {
+    Instant::now().checked_add(d)
+}
+
 /// Wakes one task.
 #[derive(Default)]
 pub struct Waker {
@@ -45,7 +51,7 @@ impl Waker {
 
     /// Sleep for at most `d`.
     pub fn wait_for(&self, seen: u64, d: Duration) {
-        self.wait(seen, Some(Instant::now() + d));
+        self.wait(seen, deadline_after(d));
     }
 }
 

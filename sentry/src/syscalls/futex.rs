@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::Sc;
+use crate::kernel::wait::deadline_after;
 use crate::errno::{Errno, KResult};
 use crate::kernel::futex::FutexWaiter;
 
@@ -28,12 +29,8 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
                 return Err(Errno::EINVAL);
             }
             let deadline = if timeout != 0 {
-                let ts: [i64; 2] = mm.read_val(timeout)?;
-                if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
-                    return Err(Errno::EINVAL);
-                }
-                let d = Duration::new(ts[0] as u64, ts[1] as u32);
-                Some(if cmd == 9 {
+                let d = super::time::read_timespec(t, timeout)?;
+                if cmd == 9 {
                     // Absolute on CLOCK_MONOTONIC or CLOCK_REALTIME.
                     let now = if realtime {
                         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
@@ -41,10 +38,10 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
                         let n = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)?;
                         Duration::new(n.tv_sec() as u64, n.tv_nsec() as u32)
                     };
-                    Instant::now() + d.saturating_sub(now)
+                    deadline_after(d.saturating_sub(now))
                 } else {
-                    Instant::now() + d
-                })
+                    deadline_after(d)
+                }
             } else {
                 None
             };

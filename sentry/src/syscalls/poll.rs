@@ -1,6 +1,7 @@
 //! poll, ppoll, select, pselect6.
 
 use super::Sc;
+use crate::kernel::wait::deadline_after;
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
 use bytemuck::{Pod, Zeroable};
@@ -19,7 +20,7 @@ fn do_poll(t: &Task, fds_addr: u64, n: u64, timeout: Option<Duration>) -> KResul
         return Err(Errno::EINVAL);
     }
     let mut pfds: Vec<PollFd> = t.mm().read_vec(fds_addr, n as usize)?;
-    let deadline = timeout.map(|d| Instant::now() + d);
+    let deadline = timeout.and_then(deadline_after);
     loop {
         let g = t.waker.gen();
         let mut ready = 0;
@@ -79,11 +80,7 @@ fn read_timespec(t: &Task, addr: u64) -> KResult<Option<Duration>> {
     if addr == 0 {
         return Ok(None);
     }
-    let ts: [i64; 2] = t.mm().read_val(addr)?;
-    if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
-        return Err(Errno::EINVAL);
-    }
-    Ok(Some(Duration::new(ts[0] as u64, ts[1] as u32)))
+    super::time::read_timespec(t, addr).map(Some)
 }
 
 /// Implements ppoll(2).
@@ -136,7 +133,7 @@ fn do_select(t: &Task, n: u64, sets: [u64; 3], timeout: Option<Duration>) -> KRe
         }
     }
     // Poll through a scratch copy kept in the sentry.
-    let deadline = timeout.map(|d| Instant::now() + d);
+    let deadline = timeout.and_then(deadline_after);
     loop {
         let g = t.waker.gen();
         let mut outs: [Vec<u64>; 3] = [vec![0; words], vec![0; words], vec![0; words]];

@@ -32,13 +32,22 @@ const CLONE_IO: u64 = 0x8000_0000;
 /// CLONE_NEWPID, CLONE_NEWNET.
 const NAMESPACES: u64 = 0x7e02_0000;
 
-/// Start a task on its own host thread.
+/// Start a task on its own host thread. A panic there is a sentry bug: it
+/// is reported and ends the whole sandbox (status 128+SIGABRT) rather than
+/// leaving the other tasks to hang on a half-updated kernel.
 pub fn spawn(t: Arc<Task>, cpu: CpuState) -> KResult<()> {
     let ctx = t.kernel.platform.new_context()?;
+    let (kernel, tid) = (t.kernel.clone(), t.tid);
     std::thread::Builder::new()
-        .name(format!("task-{}", t.tid))
+        .name(format!("task-{tid}"))
         .stack_size(1 << 20)
-        .spawn(move || task::run(t, ctx, cpu))
+        .spawn(move || {
+            if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task::run(t, ctx, cpu))).is_err() {
+                tracing::error!("sentry bug: task {tid} panicked; stopping the sandbox");
+                eprintln!("runsc: internal error in the sentry (task {tid}); the sandbox is stopped");
+                kernel.set_exit(sig::SIGABRT);
+            }
+        })
         .map_err(|_| Errno::EAGAIN)?;
     Ok(())
 }

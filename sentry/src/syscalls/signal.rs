@@ -250,15 +250,7 @@ pub fn sys_rt_sigtimedwait(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let t = sc.task;
     let set: u64 = t.mm().read_val(a[0])?;
     let set = set & !UNBLOCKABLE;
-    let deadline = if a[2] != 0 {
-        let ts: [i64; 2] = t.mm().read_val(a[2])?;
-        if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
-            return Err(Errno::EINVAL);
-        }
-        Some(std::time::Instant::now() + std::time::Duration::new(ts[0] as u64, ts[1] as u32))
-    } else {
-        None
-    };
+    let deadline = if a[2] != 0 { crate::kernel::wait::deadline_after(super::time::read_timespec(t, a[2])?) } else { None };
     let take = || {
         let q = t.pending.lock().unwrap_or_else(|e| e.into_inner()).take(!set);
         q.or_else(|| t.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).take(!set))

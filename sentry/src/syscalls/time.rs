@@ -3,6 +3,8 @@
 use std::time::{Duration, Instant};
 
 use super::Sc;
+use crate::kernel::task::Task;
+use crate::kernel::wait::deadline_after;
 use crate::errno::{Errno, KResult};
 
 fn clock_now(id: i32) -> KResult<(i64, i64)> {
@@ -87,8 +89,10 @@ pub fn sys_time(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     Ok(t.0 as u64)
 }
 
-fn read_ts(sc: &Sc<'_>, addr: u64) -> KResult<Duration> {
-    let ts: [i64; 2] = sc.task.mm().read_val(addr)?;
+/// Read a `struct timespec` duration; EINVAL for a negative or
+/// unnormalized one.
+pub fn read_timespec(t: &Task, addr: u64) -> KResult<Duration> {
+    let ts: [i64; 2] = t.mm().read_val(addr)?;
     if ts[0] < 0 || !(0..1_000_000_000).contains(&ts[1]) {
         return Err(Errno::EINVAL);
     }
@@ -96,12 +100,12 @@ fn read_ts(sc: &Sc<'_>, addr: u64) -> KResult<Duration> {
 }
 
 fn sleep(sc: &mut Sc<'_>, d: Duration, rem: u64) -> KResult<u64> {
-    let deadline = Instant::now() + d;
+    let deadline = deadline_after(d);
     match sc.task.sleep_until(deadline) {
         Ok(()) => Ok(0),
         Err(e) => {
             if rem != 0 {
-                let left = deadline.saturating_duration_since(Instant::now());
+                let left = deadline.map_or(d, |dl| dl.saturating_duration_since(Instant::now()));
                 sc.task.mm().write_val(rem, &[left.as_secs() as i64, left.subsec_nanos() as i64])?;
             }
             Err(e)
@@ -111,7 +115,7 @@ fn sleep(sc: &mut Sc<'_>, d: Duration, rem: u64) -> KResult<u64> {
 
 /// Implements nanosleep(2).
 pub fn sys_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let d = read_ts(sc, a[0])?;
+    let d = read_timespec(sc.task, a[0])?;
     sleep(sc, d, a[1])
 }
 
@@ -125,15 +129,13 @@ pub fn sys_clock_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if id == 2 || id == 3 {
         return Err(Errno::EOPNOTSUPP);
     }
-    let d = read_ts(sc, a[2])?;
+    let d = read_timespec(sc.task, a[2])?;
     if a[1] & 1 != 0 {
         let now = clock_now(id)?;
         let now = Duration::new(now.0 as u64, now.1 as u32);
         let rel = d.saturating_sub(now);
-        return match sc.task.sleep_until(Instant::now() + rel) {
-            Ok(()) => Ok(0),
-            Err(e) => Err(e),
-        };
+        sc.task.sleep_until(deadline_after(rel))?;
+        return Ok(0);
     }
     sleep(sc, d, a[3])
 }
