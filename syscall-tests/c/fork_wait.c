@@ -3,28 +3,19 @@
 
 static int global = 1;
 
-static pid_t spawn_exit(int code)
-{
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(code);
-	return pid;
-}
-
 int main(void)
 {
 	int st;
 	struct rusage ru;
 	pid_t me = getpid();
 
-	pid_t pid = spawn_exit(42);
+	pid_t pid = h_spawn_exit(42);
 	CHECK("fork_returns_pid", pid > 0 && pid != me);
 	EXPECT_EQ("wait4_returns_pid", wait4(pid, &st, 0, NULL), pid);
 	CHECK("wifexited", WIFEXITED(st));
 	EXPECT_EQ("wexitstatus", WEXITSTATUS(st), 42);
 
-	pid = spawn_exit(256 + 3);
+	pid = h_spawn_exit(256 + 3);
 	wait4(pid, &st, 0, NULL);
 	EXPECT_EQ("exit_status_truncated_to_8_bits", WEXITSTATUS(st), 3);
 
@@ -125,19 +116,19 @@ int main(void)
 	EXPECT_ERR("wait_no_children_echild", wait4(-1, &st, 0, NULL), ECHILD);
 	EXPECT_ERR("wnohang_no_children_echild", wait4(-1, &st, WNOHANG, NULL), ECHILD);
 	EXPECT_ERR("wait_non_child_echild", wait4(1, &st, 0, NULL), ECHILD);
-	pid = spawn_exit(0);
+	pid = h_spawn_exit(0);
 	EXPECT_ERR("wait_bad_options_einval", wait4(pid, &st, 0x100, NULL), EINVAL);
 	EXPECT_ERR("wait_status_efault", wait4(pid, (int *)1, 0, NULL), EFAULT);
 	EXPECT_ERR("efault_still_reaps_child", wait4(pid, &st, WNOHANG, NULL), ECHILD);
-	pid = spawn_exit(5);
+	pid = h_spawn_exit(5);
 	EXPECT_EQ("wait_any_child", wait4(-1, &st, 0, NULL), pid);
-	pid = spawn_exit(6);
+	pid = h_spawn_exit(6);
 	EXPECT_EQ("wait_null_status", wait4(pid, NULL, 0, NULL), pid);
 
 	/* several children, each reaped once */
 	pid_t kids[5];
 	for (int i = 0; i < 5; i++)
-		kids[i] = spawn_exit(10 + i);
+		kids[i] = h_spawn_exit(10 + i);
 	int okk = 1;
 	for (int i = 0; i < 5; i++) {
 		pid_t w = wait4(-1, &st, 0, NULL);

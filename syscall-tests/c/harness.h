@@ -177,6 +177,17 @@ static long long h_now_ns(void)
 
 /* Forks a child that runs fn(arg) and _exits with its return value; returns
  * the raw wait status, or -1 when fork/wait fails. */
+/* Fork a child that exits at once with `code`; returns its pid. */
+static pid_t h_spawn_exit(int code) __attribute__((unused));
+static pid_t h_spawn_exit(int code)
+{
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(code);
+	return pid;
+}
+
 static int h_run_child(int (*fn)(void *), void *arg) __attribute__((unused));
 static int h_run_child(int (*fn)(void *), void *arg)
 {

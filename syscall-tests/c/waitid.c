@@ -1,15 +1,6 @@
 /* waitid. */
 #include "harness.h"
 
-static pid_t spawn_exit(int code)
-{
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0)
-		_exit(code);
-	return pid;
-}
-
 static pid_t spawn_pause(void)
 {
 	fflush(stdout);
@@ -24,7 +15,7 @@ int main(void)
 {
 	siginfo_t si;
 
-	pid_t pid = spawn_exit(7);
+	pid_t pid = h_spawn_exit(7);
 	memset(&si, 0, sizeof(si));
 	EXPECT_EQ("p_pid_wexited", waitid(P_PID, pid, &si, WEXITED), 0);
 	EXPECT_EQ("si_signo_sigchld", si.si_signo, SIGCHLD);
@@ -33,12 +24,12 @@ int main(void)
 	EXPECT_EQ("si_status_exit_code", si.si_status, 7);
 	EXPECT_EQ("si_uid", si.si_uid, getuid());
 
-	pid = spawn_exit(8);
+	pid = h_spawn_exit(8);
 	memset(&si, 0, sizeof(si));
 	EXPECT_EQ("p_all_wexited", waitid(P_ALL, 0, &si, WEXITED), 0);
 	EXPECT_EQ("p_all_si_pid", si.si_pid, pid);
 
-	pid = spawn_exit(9);
+	pid = h_spawn_exit(9);
 	memset(&si, 0, sizeof(si));
 	EXPECT_EQ("wnowait_first", waitid(P_PID, pid, &si, WEXITED | WNOWAIT), 0);
 	EXPECT_EQ("wnowait_status", si.si_status, 9);
@@ -75,13 +66,13 @@ int main(void)
 	CHECK("sigterm_killed", si.si_code == CLD_KILLED && si.si_status == SIGTERM);
 
 	/* P_PGID: children are in our process group */
-	pid = spawn_exit(3);
+	pid = h_spawn_exit(3);
 	memset(&si, 0, sizeof(si));
 	EXPECT_EQ("p_pgid_own_group", waitid(P_PGID, getpgrp(), &si, WEXITED), 0);
 	EXPECT_EQ("p_pgid_si_pid", si.si_pid, pid);
 
 	/* errors */
-	pid = spawn_exit(0);
+	pid = h_spawn_exit(0);
 	EXPECT_ERR("bad_idtype_einval", syscall(SYS_waitid, 42, pid, &si, WEXITED, NULL), EINVAL);
 	EXPECT_ERR("no_options_einval", syscall(SYS_waitid, P_PID, pid, &si, 0, NULL), EINVAL);
 	EXPECT_ERR("unknown_option_einval", syscall(SYS_waitid, P_PID, pid, &si, WEXITED | 0x100, NULL), EINVAL);
@@ -90,10 +81,10 @@ int main(void)
 	EXPECT_ERR("no_children_echild", waitid(P_ALL, 0, &si, WEXITED), ECHILD);
 	EXPECT_ERR("no_children_wnohang_echild", waitid(P_ALL, 0, &si, WEXITED | WNOHANG), ECHILD);
 	/* a NULL infop is allowed */
-	pid = spawn_exit(0);
+	pid = h_spawn_exit(0);
 	EXPECT_EQ("null_infop_ok", syscall(SYS_waitid, P_PID, pid, NULL, WEXITED, NULL), 0);
 	struct rusage ru;
-	pid = spawn_exit(0);
+	pid = h_spawn_exit(0);
 	EXPECT_EQ("rusage_arg_ok", syscall(SYS_waitid, P_PID, pid, &si, WEXITED, &ru), 0);
 	return 0;
 }
