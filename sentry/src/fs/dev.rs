@@ -17,6 +17,9 @@ impl FileOps for Null {
     fn write(&self, _: &Task, b: &[u8], _: u64, _: bool) -> KResult<usize> {
         Ok(b.len())
     }
+    fn position_always_zero(&self) -> bool {
+        true
+    }
 }
 
 /// /dev/zero (also /dev/full's read side).
@@ -33,6 +36,9 @@ impl FileOps for Zero {
             return Err(Errno::ENOSPC);
         }
         Ok(b.len())
+    }
+    fn position_always_zero(&self) -> bool {
+        true
     }
 }
 

@@ -173,13 +173,20 @@ pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
     let wk2 = wk.clone();
     let wk3 = wk.clone();
     let wk4 = wk.clone();
-    let hostname = k.opts.hostname.clone();
+    let wk_uts = wk.clone();
     let sys = SynthDir::fixed(vec![(
         "kernel",
         SynthDir::fixed(vec![
             ("ostype", SynthFile::text("Linux\n")),
             ("osrelease", SynthFile::text("4.4.0\n")),
-            ("hostname", SynthFile::text(format!("{hostname}\n"))),
+            (
+                "hostname",
+                SynthFile::new(move || {
+                    let mut h = wk_uts.upgrade().map(|k| k.hostname()).unwrap_or_default();
+                    h.push(b'\n');
+                    Ok(h)
+                }),
+            ),
             ("pid_max", SynthFile::text("4194304\n")),
             ("ngroups_max", SynthFile::text("65536\n")),
         ]) as Arc<dyn Inode>,

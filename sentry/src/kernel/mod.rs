@@ -42,7 +42,7 @@ pub fn fill_random(b: &mut [u8]) {
 pub struct Options {
     /// Log every syscall.
     pub strace: bool,
-    /// Hostname.
+    /// The initial hostname.
     pub hostname: String,
 }
 
@@ -65,6 +65,8 @@ pub struct Kernel {
     exit: Mutex<Option<i32>>,
     exit_cv: Condvar,
     unimplemented_logged: Mutex<HashSet<u64>>,
+    /// The sandbox's host and domain names (its UTS namespace).
+    uts: Mutex<(Vec<u8>, Vec<u8>)>,
 }
 
 impl Kernel {
@@ -79,11 +81,12 @@ impl Kernel {
             tasks: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
             next_tid: AtomicI32::new(1),
-            opts,
             futexes: futex::Futexes::default(),
             exit: Mutex::new(None),
             exit_cv: Condvar::new(),
             unimplemented_logged: Mutex::new(HashSet::new()),
+            uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
+            opts,
         })
     }
 
@@ -169,6 +172,26 @@ impl Kernel {
                 return s;
             }
             e = self.exit_cv.wait(e).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// The host name (uname nodename).
+    pub fn hostname(&self) -> Vec<u8> {
+        self.uts.lock().unwrap_or_else(|e| e.into_inner()).0.clone()
+    }
+
+    /// The NIS domain name.
+    pub fn domainname(&self) -> Vec<u8> {
+        self.uts.lock().unwrap_or_else(|e| e.into_inner()).1.clone()
+    }
+
+    /// Set the host name (`host` true) or the domain name.
+    pub fn set_uts_name(&self, host: bool, name: Vec<u8>) {
+        let mut u = self.uts.lock().unwrap_or_else(|e| e.into_inner());
+        if host {
+            u.0 = name;
+        } else {
+            u.1 = name;
         }
     }
 

@@ -43,6 +43,9 @@ fn start_loc(t: &Task, dirfd: i32, path: &[u8]) -> KResult<Location> {
 
 /// Resolve a path argument relative to dirfd.
 pub fn resolve_at(t: &Task, dirfd: i32, path: &[u8], follow: Follow) -> KResult<Location> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
     let start = start_loc(t, dirfd, path)?;
     let fs = t.fs();
     t.kernel.resolve(&fs.root, &start, path, follow)
@@ -267,18 +270,19 @@ pub fn sys_pwrite64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     write_file(sc.task, &f, a[1], a[2], Some(a[3]))
 }
 
-/// Implements readv(2).
-pub fn sys_readv(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let f = get_file(sc.task, a[0])?;
-    let iovs = sc.task.mm().read_iovecs(a[1], a[2])?;
+/// Read into an iovec array, at `pos` or the file position; stops at the
+/// first short read.
+fn read_vectored(t: &Task, f: &File, iov_addr: u64, count: u64, mut pos: Option<u64>) -> KResult<u64> {
+    let iovs = t.mm().read_iovecs(iov_addr, count)?;
     let mut total = 0;
     for iov in iovs {
         if iov.len == 0 {
             continue;
         }
-        match read_file(sc.task, &f, iov.base, iov.len, None) {
+        match read_file(t, f, iov.base, iov.len, pos) {
             Ok(n) => {
                 total += n;
+                pos = pos.map(|p| p + n);
                 if n < iov.len {
                     break;
                 }
@@ -290,24 +294,72 @@ pub fn sys_readv(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     Ok(total)
 }
 
-/// Implements writev(2).
-pub fn sys_writev(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let f = get_file(sc.task, a[0])?;
-    let iovs = sc.task.mm().read_iovecs(a[1], a[2])?;
+/// Gather an iovec array and write it in one piece (so that pipes see it
+/// atomically), at `pos` or the file position.
+fn write_vectored(t: &Task, f: &File, iov_addr: u64, count: u64, pos: Option<u64>) -> KResult<u64> {
+    let iovs = t.mm().read_iovecs(iov_addr, count)?;
     if !f.writable() {
         return Err(Errno::EBADF);
     }
-    // Gather into one write so pipes see it atomically.
     let mut data = Vec::new();
     for iov in &iovs {
         let mut b = vec![0u8; iov.len as usize];
-        match sc.task.mm().copy_in(iov.base, &mut b) {
+        match t.mm().copy_in(iov.base, &mut b) {
             Ok(()) => data.extend_from_slice(&b),
             Err(e) if data.is_empty() => return Err(e),
             Err(_) => break,
         }
     }
-    write_bytes(sc.task, &f, &data, None)
+    write_bytes(t, f, &data, pos)
+}
+
+/// The offset argument of the p*v calls: -1 in preadv2/pwritev2 means the
+/// file position; other negative offsets are EINVAL; unseekable is ESPIPE.
+fn vector_pos(f: &File, off: u64, allow_current: bool) -> KResult<Option<u64>> {
+    if allow_current && off as i64 == -1 {
+        return Ok(None);
+    }
+    if (off as i64) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !f.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    Ok(Some(off))
+}
+
+/// Implements readv(2).
+pub fn sys_readv(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = get_file(sc.task, a[0])?;
+    read_vectored(sc.task, &f, a[1], a[2], None)
+}
+
+/// Implements preadv(2) and preadv2(2) (flags accepted when 0 or RWF_HIPRI).
+pub fn sys_preadv(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = get_file(sc.task, a[0])?;
+    let v2 = sc.cpu.regs.orig_rax == 327;
+    if v2 && a[5] & !1 != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let pos = vector_pos(&f, a[3], v2)?;
+    read_vectored(sc.task, &f, a[1], a[2], pos)
+}
+
+/// Implements pwritev(2) and pwritev2(2) (flags accepted when 0 or RWF_HIPRI).
+pub fn sys_pwritev(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = get_file(sc.task, a[0])?;
+    let v2 = sc.cpu.regs.orig_rax == 328;
+    if v2 && a[5] & !1 != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    let pos = vector_pos(&f, a[3], v2)?;
+    write_vectored(sc.task, &f, a[1], a[2], pos)
+}
+
+/// Implements writev(2).
+pub fn sys_writev(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = get_file(sc.task, a[0])?;
+    write_vectored(sc.task, &f, a[1], a[2], None)
 }
 
 /// Implements lseek(2).
@@ -315,6 +367,9 @@ pub fn sys_lseek(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = get_file(sc.task, a[0])?;
     if !f.ops.seekable() {
         return Err(Errno::ESPIPE);
+    }
+    if f.ops.position_always_zero() {
+        return Ok(0);
     }
     let mut g = f.offset.lock().unwrap_or_else(|e| e.into_inner());
     let off = a[1] as i64;

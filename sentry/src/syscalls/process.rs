@@ -282,15 +282,39 @@ pub fn sys_get_robust_list(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// Implements uname(2).
 pub fn sys_uname(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let mut b = [0u8; 65 * 6];
-    let host = sc.task.kernel.opts.hostname.clone();
+    let k = &sc.task.kernel;
+    let (host, domain) = (k.hostname(), k.domainname());
     let fields: [&[u8]; 6] =
-        [b"Linux", host.as_bytes(), b"4.4.0", b"#1 SMP Sun Jan 10 15:06:54 PST 2016", b"x86_64", b"(none)"];
+        [b"Linux", &host, b"4.4.0", b"#1 SMP Sun Jan 10 15:06:54 PST 2016", b"x86_64", &domain];
     for (i, f) in fields.iter().enumerate() {
         let n = f.len().min(64);
         b[i * 65..i * 65 + n].copy_from_slice(&f[..n]);
     }
     sc.task.mm().copy_out(a[0], &b)?;
     Ok(0)
+}
+
+fn set_uts(sc: &mut Sc<'_>, a: [u64; 6], host: bool) -> KResult<u64> {
+    if a[1] > 64 {
+        return Err(Errno::EINVAL);
+    }
+    if sc.task.creds().euid != 0 {
+        return Err(Errno::EPERM);
+    }
+    let mut name = vec![0u8; a[1] as usize];
+    sc.task.mm().copy_in(a[0], &mut name)?;
+    sc.task.kernel.set_uts_name(host, name);
+    Ok(0)
+}
+
+/// Implements sethostname(2): the sandbox's own name, never the host's.
+pub fn sys_sethostname(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    set_uts(sc, a, true)
+}
+
+/// Implements setdomainname(2).
+pub fn sys_setdomainname(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    set_uts(sc, a, false)
 }
 
 /// Implements arch_prctl(2).

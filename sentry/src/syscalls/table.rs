@@ -215,8 +215,8 @@ table! {
     167 swapon => NOSYS, Unimplemented("not served yet");
     168 swapoff => NOSYS, Unimplemented("not served yet");
     169 reboot => NOSYS, Unimplemented("not served yet");
-    170 sethostname => NOSYS, Unimplemented("not served yet");
-    171 setdomainname => NOSYS, Unimplemented("not served yet");
+    170 sethostname => Some(process::sys_sethostname), Full;
+    171 setdomainname => Some(process::sys_setdomainname), Full;
     172 iopl => NOSYS, Unimplemented("not served yet");
     173 ioperm => NOSYS, Unimplemented("not served yet");
     174 create_module => NOSYS, Unimplemented("not served yet");
@@ -340,8 +340,8 @@ table! {
     292 dup3 => Some(file::sys_dup3), Full;
     293 pipe2 => Some(file::sys_pipe2), Full;
     294 inotify_init1 => NOSYS, Unimplemented("comes with the filesystem issue");
-    295 preadv => NOSYS, Unimplemented("not served yet");
-    296 pwritev => NOSYS, Unimplemented("not served yet");
+    295 preadv => Some(file::sys_preadv), Full;
+    296 pwritev => Some(file::sys_pwritev), Full;
     297 rt_tgsigqueueinfo => Some(signal::sys_rt_tgsigqueueinfo), Full;
     298 perf_event_open => NOSYS, Unimplemented("not served yet");
     299 recvmmsg => NOSYS, Unimplemented("sockets come with the process-model and network issues");
@@ -372,8 +372,8 @@ table! {
     324 membarrier => NOSYS, Unimplemented("not served yet");
     325 mlock2 => NOSYS, Unimplemented("not served yet");
     326 copy_file_range => NOSYS, Unimplemented("comes with the filesystem issue");
-    327 preadv2 => NOSYS, Unimplemented("not served yet");
-    328 pwritev2 => NOSYS, Unimplemented("not served yet");
+    327 preadv2 => Some(file::sys_preadv), Partial("RWF_* flags other than RWF_HIPRI are EOPNOTSUPP");
+    328 pwritev2 => Some(file::sys_pwritev), Partial("RWF_* flags other than RWF_HIPRI are EOPNOTSUPP");
     329 pkey_mprotect => NOSYS, Unimplemented("not served yet");
     330 pkey_alloc => NOSYS, Unimplemented("not served yet");
     331 pkey_free => NOSYS, Unimplemented("not served yet");

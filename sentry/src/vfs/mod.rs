@@ -215,6 +215,11 @@ pub trait FileOps: Send + Sync {
     fn seekable(&self) -> bool {
         true
     }
+    /// Character devices like /dev/null whose position is always 0:
+    /// lseek succeeds and answers 0 (Linux's null_lseek).
+    fn position_always_zero(&self) -> bool {
+        false
+    }
     /// ioctl(2).
     fn ioctl(&self, _task: &Task, _cmd: u64, _arg: u64) -> KResult<u64> {
         Err(Errno::ENOTTY)
