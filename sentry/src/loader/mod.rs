@@ -23,8 +23,11 @@ const STACK_SIZE: u64 = 8 << 20;
 const PIE_BASE: u64 = 0x5555_5555_4000;
 /// Base for the interpreter.
 const INTERP_BASE: u64 = 0x7fff_e000_0000;
-/// The vDSO's address.
-const VDSO_BASE: u64 = 0x7fff_efff_0000;
+/// Pages the stack top is moved down by, at random.
+const STACK_RANDOM_PAGES: u64 = 1024;
+/// The vDSO's address: below the lowest address the stack can reach, so
+/// that the two never overlap whatever the stack's random offset.
+const VDSO_BASE: u64 = STACK_TOP - STACK_RANDOM_PAGES * PAGE - STACK_SIZE - 0x10000;
 
 /// A loaded image.
 pub struct Loaded {
@@ -269,12 +272,14 @@ pub fn exec(
         // The vDSO.
         let vdso = vdso_image::VDSO_IMAGE;
         let vlen = (vdso.len() as u64).div_ceil(PAGE) * PAGE;
-        mm.mmap(VDSO_BASE, vlen, Prot::RX, true, false, false, Backing::File(Arc::new(StaticBytes(vdso)), 0), Some("[vdso]"))?;
+        // Both fixed mappings refuse to replace anything: an overlap in this
+        // layout is a bug to report, never a mapping to clobber silently.
+        mm.mmap(VDSO_BASE, vlen, Prot::RX, false, true, false, Backing::File(Arc::new(StaticBytes(vdso)), 0), Some("[vdso]"))?;
         // The stack.
         let mut rnd = [0u8; 8];
         crate::kernel::fill_random(&mut rnd);
-        let top = STACK_TOP - (u64::from_le_bytes(rnd) % 1024) * PAGE;
-        mm.mmap(top - STACK_SIZE, STACK_SIZE, Prot::RW, true, false, false, Backing::Anon, Some("[stack]"))?;
+        let top = STACK_TOP - (u64::from_le_bytes(rnd) % STACK_RANDOM_PAGES) * PAGE;
+        mm.mmap(top - STACK_SIZE, STACK_SIZE, Prot::RW, false, true, false, Backing::Anon, Some("[stack]"))?;
         let exe = loc.path();
         let auxv_base = vec![
             (3u64, img.phdr),  // AT_PHDR
@@ -291,7 +296,7 @@ pub fn exec(
             (16, hwcap()),     // AT_HWCAP
             (17, 100),         // AT_CLKTCK
             (23, 0),           // AT_SECURE
-            (33, if std::env::var_os("RUNSC_NO_VDSO").is_some() { 0 } else { VDSO_BASE }), // AT_SYSINFO_EHDR
+            (33, VDSO_BASE),   // AT_SYSINFO_EHDR
         ];
         let sp = build_stack(&mm, top, &argv, &envp, &exe, auxv_base)?;
         let comm = exe.rsplit(|&c| c == b'/').next().unwrap_or(&exe).iter().take(15).copied().collect();
