@@ -317,6 +317,11 @@ pub fn sys_rt_sigreturn(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
 }
 
 fn restart(cpu: &mut CpuState, handler: Option<&SigAction>) {
+    // Only a stop at a syscall has a syscall result in rax: after a fault or
+    // an interrupt orig_rax is -1 and rax is the application's own value.
+    if cpu.regs.orig_rax as i64 == -1 {
+        return;
+    }
     let ret = cpu.regs.rax as i64;
     let e = -ret;
     let restartable = [Errno::ERESTARTSYS.0, Errno::ERESTARTNOINTR.0, Errno::ERESTARTNOHAND.0, Errno::ERESTART_RESTARTBLOCK.0];
@@ -369,8 +374,10 @@ pub fn deliver_pending(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn C
             match default_action(q.signo) {
                 Default::Ignore | Default::Continue => continue,
                 Default::Stop => {
+                    // The task parks in the run loop once the remaining
+                    // signals (and the syscall restart) are dealt with.
                     crate::kernel::jobctl::stop_group(&task.kernel, &task.tg, q.signo);
-                    return;
+                    continue;
                 }
                 Default::Terminate => {
                     kill_group(&task.kernel, &task.tg, q.signo);
