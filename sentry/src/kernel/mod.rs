@@ -37,6 +37,10 @@ pub fn fill_random(b: &mut [u8]) {
     crate::sys::getrandom(b);
 }
 
+/// Most tasks the sandbox runs at once (each is a host thread and a stub
+/// thread); clone past it is EAGAIN.
+pub const MAX_TASKS: usize = 4096;
+
 /// Options the sandbox was started with.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -138,6 +142,17 @@ impl Kernel {
     /// Look up a thread group.
     pub fn group(&self, tgid: i32) -> Option<Arc<ThreadGroup>> {
         self.groups.lock().unwrap_or_else(|e| e.into_inner()).get(&tgid).cloned()
+    }
+
+    /// Live tasks.
+    pub fn task_count(&self) -> usize {
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Live tasks whose real uid is `uid` (RLIMIT_NPROC).
+    pub fn tasks_of_uid(&self, uid: u32) -> usize {
+        let tasks: Vec<Arc<Task>> = self.tasks.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
+        tasks.iter().filter(|t| t.creds().uid == uid).count()
     }
 
     /// Every live task.

@@ -86,8 +86,15 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     }
     let t = sc.task;
     let k = t.kernel.clone();
-    // RLIMIT_NPROC.
-    if flags & CLONE_THREAD == 0 && k.all_groups().len() as u64 >= t.tg.rlimit(6).cur && t.creds().euid != 0 {
+    // RLIMIT_NPROC counts the caller's processes and threads; root is
+    // exempt, as in Linux. Whatever the limits, the sandbox as a whole
+    // never runs more than MAX_TASKS tasks: each costs the host a thread and
+    // a stub, and a fork bomb must not reach the host.
+    let tasks = k.task_count();
+    let uid = t.creds().uid;
+    if tasks >= crate::kernel::MAX_TASKS
+        || (uid != 0 && k.tasks_of_uid(uid) as u64 >= t.tg.rlimit(6).cur)
+    {
         return Err(Errno::EAGAIN);
     }
     let tid = k.alloc_tid();
