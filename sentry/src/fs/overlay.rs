@@ -33,6 +33,10 @@ struct State {
     target: Option<Vec<u8>>,
     children: BTreeMap<Vec<u8>, Arc<Node>>,
     whiteouts: BTreeSet<Vec<u8>>,
+    /// Names this directory's lower has (learned when walked), so that an
+    /// unlink or rename knows whether to leave a whiteout without asking
+    /// the gofer again.
+    in_lower: BTreeSet<Vec<u8>>,
     lower_list: Option<Vec<DirEntry>>,
 }
 
@@ -125,6 +129,7 @@ impl Node {
             st: Mutex::new(State { attr: attr_from(&a), lower: Some(cfid), ..State::default() }),
         });
         st.children.insert(name.to_vec(), node.clone());
+        st.in_lower.insert(name.to_vec());
         Ok(node)
     }
 
@@ -183,14 +188,10 @@ impl Node {
         st.attr.ctime = st.attr.mtime;
     }
 
+    /// Whether the lower directory has `name`. Every caller has looked the
+    /// name up first, which is when a lower entry is learned.
     fn lower_has(&self, name: &[u8]) -> bool {
-        let st = self.lock();
-        let Some(fid) = st.lower else { return false };
-        drop(st);
-        match self.client() {
-            Ok(c) => c.walk(fid, name).map(|(f, _)| c.close(f)).is_ok(),
-            Err(_) => false,
-        }
+        self.lock().in_lower.contains(name)
     }
 }
 
