@@ -270,3 +270,65 @@ pub struct UContext {
     pub mcontext: SigContext,
     pub sigmask: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(signo: i32) -> QueuedSignal {
+        QueuedSignal { signo, ..QueuedSignal::default() }
+    }
+
+    #[test]
+    fn take_returns_lowest_unblocked_signal_first() {
+        let mut p = Pending::default();
+        p.push(q(sig::SIGUSR2));
+        p.push(q(sig::SIGHUP));
+        p.push(q(sig::SIGTERM));
+        assert_eq!(p.take(bit(sig::SIGHUP)).map(|s| s.signo), Some(sig::SIGUSR2));
+        assert_eq!(p.take(0).map(|s| s.signo), Some(sig::SIGHUP));
+        assert_eq!(p.take(0).map(|s| s.signo), Some(sig::SIGTERM));
+        assert!(p.take(0).is_none());
+        assert_eq!(p.mask, 0);
+    }
+
+    #[test]
+    fn standard_signals_do_not_queue_twice_but_realtime_ones_do() {
+        let mut p = Pending::default();
+        p.push(q(sig::SIGUSR1));
+        p.push(q(sig::SIGUSR1));
+        p.push(q(40));
+        p.push(q(40));
+        assert_eq!(p.queue.len(), 3);
+        assert_eq!(p.take(0).map(|s| s.signo), Some(sig::SIGUSR1));
+        assert!(p.take(bit(40)).is_none(), "40 is blocked");
+        assert_eq!(p.take(0).map(|s| s.signo), Some(40));
+        assert_eq!(p.mask, bit(40), "one instance of signal 40 is still queued");
+    }
+
+    #[test]
+    fn cld_codes_follow_the_wait_status() {
+        assert_eq!(cld_code(3 << 8), (1, 3)); // exited 3
+        assert_eq!(cld_code(sig::SIGKILL), (2, sig::SIGKILL)); // killed
+        assert_eq!(cld_code(sig::SIGSEGV | 0x80), (3, sig::SIGSEGV)); // dumped
+    }
+
+    #[test]
+    fn default_actions_match_signal7() {
+        assert_eq!(default_action(sig::SIGSEGV), Default::Core);
+        assert_eq!(default_action(sig::SIGCHLD), Default::Ignore);
+        assert_eq!(default_action(sig::SIGTSTP), Default::Stop);
+        assert_eq!(default_action(sig::SIGCONT), Default::Continue);
+        assert_eq!(default_action(sig::SIGTERM), Default::Terminate);
+        assert_eq!(default_action(40), Default::Terminate);
+    }
+
+    #[test]
+    fn siginfo_round_trips_a_sigqueue_value() {
+        let mut s = QueuedSignal { signo: sig::SIGUSR1, code: -1, pid: 7, uid: 3, value: 1234, ..QueuedSignal::default() };
+        let si = SigInfo::from_queued(&s);
+        s.status = 0;
+        let back = si.to_queued(sig::SIGUSR1);
+        assert_eq!((back.code, back.pid, back.uid, back.value), (s.code, s.pid, s.uid, s.value));
+    }
+}

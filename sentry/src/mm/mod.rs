@@ -8,6 +8,8 @@
 
 pub mod io;
 pub mod memfile;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
