@@ -7,7 +7,7 @@ use super::synth::{CharDev, SynthDir, SynthLink};
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
 use crate::mm::{Backing, SharedAnon};
-use crate::vfs::{FileOps, Inode};
+use crate::vfs::{FileOps, Inode, Source};
 
 struct Null;
 impl FileOps for Null {
@@ -16,6 +16,10 @@ impl FileOps for Null {
     }
     fn write(&self, _: &Task, b: &[u8], _: u64, _: bool) -> KResult<usize> {
         Ok(b.len())
+    }
+    fn write_from(&self, _: &Task, src: Source<'_>, _: u64, _: bool) -> KResult<usize> {
+        // Like Linux's write_null: the buffer is never read.
+        Ok(src.len())
     }
     fn position_always_zero(&self) -> bool {
         true

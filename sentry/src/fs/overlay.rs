@@ -171,6 +171,9 @@ impl Node {
     /// Create a new upper node named `name` (EEXIST if the name is taken),
     /// let `init` finish its state, and link it in.
     fn add_new(&self, name: &[u8], m: u32, uid: u32, gid: u32, init: impl FnOnce(&mut State)) -> KResult<Arc<Node>> {
+        if self.removed() {
+            return Err(Errno::ENOENT);
+        }
         if self.exists(name) {
             return Err(Errno::EEXIST);
         }
@@ -178,6 +181,12 @@ impl Node {
         init(&mut node.lock());
         self.insert_child(name, node.clone());
         Ok(node)
+    }
+
+    /// A directory that was removed while still in use (a cwd, an open fd).
+    fn removed(&self) -> bool {
+        let st = self.lock();
+        st.attr.is_dir() && st.attr.nlink == 0
     }
 
     fn insert_child(&self, name: &[u8], node: Arc<Node>) {
@@ -325,6 +334,9 @@ impl Inode for Node {
     }
 
     fn link(&self, name: &[u8], target: Arc<dyn Inode>) -> KResult<()> {
+        if self.removed() {
+            return Err(Errno::ENOENT);
+        }
         if self.exists(name) {
             return Err(Errno::EEXIST);
         }
@@ -363,7 +375,8 @@ impl Inode for Node {
         st.attr.mtime = vfs::now();
         drop(st);
         let mut ns = node.lock();
-        ns.attr.nlink = ns.attr.nlink.saturating_sub(1);
+        // A removed directory has no links left (its "." is gone too).
+        ns.attr.nlink = if is_dir { 0 } else { ns.attr.nlink.saturating_sub(1) };
         Ok(())
     }
 

@@ -49,7 +49,13 @@ pub fn sys_getdents64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 
 /// Implements getcwd(2).
 pub fn sys_getcwd(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let mut p = sc.task.fs().cwd.path();
+    let cwd = sc.task.fs().cwd;
+    let attr = cwd.inode().stat()?;
+    if attr.is_dir() && attr.nlink == 0 {
+        // The working directory was removed.
+        return Err(Errno::ENOENT);
+    }
+    let mut p = cwd.path();
     p.push(0);
     if (a[1] as usize) < p.len() {
         return Err(Errno::ERANGE);

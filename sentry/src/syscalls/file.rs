@@ -10,7 +10,7 @@ use crate::kernel::signal::{sig, QueuedSignal};
 use crate::kernel::task::Task;
 use crate::vfs::oflags::*;
 use crate::vfs::path::{Follow, Location, Parent, PATH_MAX};
-use crate::vfs::{mode, File, Inode, PathOnly};
+use crate::vfs::{mode, File, Inode, PathOnly, Source};
 
 pub(super) const AT_FDCWD: i32 = -100;
 pub(super) const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
@@ -204,14 +204,12 @@ fn write_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResu
         return Err(Errno::EBADF);
     }
     let len = len.min(0x7fff_f000) as usize;
-    let mut kbuf = vec![0u8; len.min(1 << 20)];
-    t.mm().copy_in(buf, &mut kbuf)?;
-    write_bytes(t, f, &kbuf, pos)
+    write_bytes(t, f, Source::User { addr: buf, len: len.min(1 << 20) }, pos)
 }
 
 /// Write `data` at `pos`, or at the file position (the end with O_APPEND),
 /// within RLIMIT_FSIZE for regular files.
-fn write_bytes(t: &Task, f: &File, mut data: &[u8], pos: Option<u64>) -> KResult<u64> {
+fn write_bytes(t: &Task, f: &File, mut data: Source<'_>, pos: Option<u64>) -> KResult<u64> {
     let seekable = f.ops.seekable();
     let mut off_guard = if pos.is_none() && seekable { Some(f.offset.lock().unwrap_or_else(|e| e.into_inner())) } else { None };
     let mut off = pos.unwrap_or_else(|| off_guard.as_deref().copied().unwrap_or(0));
@@ -224,9 +222,9 @@ fn write_bytes(t: &Task, f: &File, mut data: &[u8], pos: Option<u64>) -> KResult
             t.send_signal_thread(QueuedSignal { signo: sig::SIGXFSZ, ..Default::default() });
             return Err(Errno::EFBIG);
         }
-        data = &data[..data.len().min((limit - off).min(usize::MAX as u64) as usize)];
+        data = data.truncate((limit - off).min(usize::MAX as u64) as usize);
     }
-    let n = f.ops.write(t, data, off, f.nonblock())?;
+    let n = f.ops.write_from(t, data, off, f.nonblock())?;
     if let Some(g) = off_guard.as_mut() {
         **g = off + n as u64;
     }
@@ -310,7 +308,7 @@ fn write_vectored(t: &Task, f: &File, iov_addr: u64, count: u64, pos: Option<u64
             Err(_) => break,
         }
     }
-    write_bytes(t, f, &data, pos)
+    write_bytes(t, f, Source::Kernel(&data), pos)
 }
 
 /// The offset argument of the p*v calls: -1 in preadv2/pwritev2 means the

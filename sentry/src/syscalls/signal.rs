@@ -384,8 +384,10 @@ pub fn deliver_pending(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn C
                     return;
                 }
                 Default::Core => {
-                    let core = if task.tg.rlimit(4).cur > 0 { 0x80 } else { 0 };
-                    kill_group(&task.kernel, &task.tg, q.signo | core);
+                    // No core file is written yet, so the status never
+                    // claims one (WCOREDUMP stays false, as when
+                    // RLIMIT_CORE is 0).
+                    kill_group(&task.kernel, &task.tg, q.signo);
                     return;
                 }
             }

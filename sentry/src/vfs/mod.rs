@@ -205,12 +205,61 @@ pub const POLLERR: u32 = 8;
 /// Hang up.
 pub const POLLHUP: u32 = 16;
 
+/// Where the bytes of a write come from.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    /// Already in the sentry (writev gathers its iovecs).
+    Kernel(&'a [u8]),
+    /// Still in application memory: copied in only by files that read it.
+    User {
+        /// Address.
+        addr: u64,
+        /// Length.
+        len: usize,
+    },
+}
+
+impl Source<'_> {
+    /// Bytes to write.
+    pub fn len(&self) -> usize {
+        match self {
+            Source::Kernel(b) => b.len(),
+            Source::User { len, .. } => *len,
+        }
+    }
+
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The first `n` bytes only.
+    pub fn truncate(self, n: usize) -> Self {
+        match self {
+            Source::Kernel(b) => Source::Kernel(&b[..n.min(b.len())]),
+            Source::User { addr, len } => Source::User { addr, len: len.min(n) },
+        }
+    }
+}
+
 /// The operations of an open file.
 pub trait FileOps: Send + Sync {
     /// Read at `off` (ignored when not seekable).
     fn read(&self, task: &Task, buf: &mut [u8], off: u64, nonblock: bool) -> KResult<usize>;
     /// Write at `off`.
     fn write(&self, task: &Task, buf: &[u8], off: u64, nonblock: bool) -> KResult<usize>;
+    /// Write from `src`; files that need the bytes get them copied in here
+    /// (EFAULT for a bad buffer), others (/dev/null) never touch them.
+    fn write_from(&self, task: &Task, src: Source<'_>, off: u64, nonblock: bool) -> KResult<usize> {
+        match src {
+            Source::Kernel(b) => self.write(task, b, off, nonblock),
+            Source::User { addr, len } => {
+                let mut b = vec![0u8; len];
+                task.mm().copy_in(addr, &mut b)?;
+                self.write(task, &b, off, nonblock)
+            }
+        }
+    }
     /// Whether lseek/pread apply.
     fn seekable(&self) -> bool {
         true
