@@ -20,9 +20,13 @@ pub struct Seen {
     pub interrupted: bool,
 }
 
+/// Syscalls injected so far (for --debug statistics).
+pub static INJECTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Run syscall `nr(args)` in stopped tracee `tid` at `site` and return the
 /// raw result (negative errno on failure).
 pub fn raw(tid: Tid, site: u64, nr: i64, args: [u64; 6], seen: &mut Seen) -> Result<i64> {
+    INJECTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut regs = user_regs();
     regs.rip = site;
     regs.rcx = site;

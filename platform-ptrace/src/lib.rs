@@ -22,6 +22,11 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
 pub use address_space::PtraceAddressSpace;
+
+/// Host syscalls injected into stubs so far.
+pub fn injected_syscalls() -> u64 {
+    inject::INJECTED.load(std::sync::atomic::Ordering::Relaxed)
+}
 pub use context::PtraceContext;
 use platform::{AddressSpace, Context, Error, Platform, Result};
 

@@ -41,12 +41,15 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
     if let Some(d) = &cli.debug_log {
         gofer_cmd.arg("--debug-log").arg(d);
     }
+    let t0 = std::time::Instant::now();
     let mut gofer_child = gofer_cmd.stdin(std::process::Stdio::null()).spawn().context("starting the gofer")?;
     drop(theirs);
     let client = Arc::new(gofer::Client::new(ours));
 
     let mf = Arc::new(sentry::mm::MemoryFile::new().map_err(|e| anyhow::anyhow!("memory file: {e}"))?);
+    tracing::debug!("gofer started in {:?}", t0.elapsed());
     let platform = Arc::new(platform_ptrace::PtracePlatform::new(mf.fd()).context("starting the ptrace platform")?);
+    tracing::debug!("platform ready at {:?}", t0.elapsed());
     let hostname = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into());
     let opts = sentry::kernel::Options { strace: cli.strace, hostname };
     let kernel = sentry::new_kernel(platform, mf, client, opts).map_err(|e| anyhow::anyhow!("building the kernel: {e}"))?;
@@ -74,9 +77,18 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
     let gid = nix::unistd::getgid().as_raw();
     let name = String::from_utf8_lossy(&argv[0]).into_owned();
     let spec = sentry::InitSpec { argv, env, cwd, stdio, ids: (uid, gid) };
+    tracing::debug!("kernel ready at {:?}", t0.elapsed());
     let code = match sentry::start_init(&kernel, spec) {
         Ok(()) => {
+            tracing::debug!("init started at {:?}", t0.elapsed());
             let status = kernel.wait_exit();
+            tracing::debug!("init exited at {:?}", t0.elapsed());
+            tracing::debug!(
+                "sandbox done: {} syscalls, {} faults, {} injected host syscalls",
+                kernel.stats.syscalls.load(std::sync::atomic::Ordering::Relaxed),
+                kernel.stats.faults.load(std::sync::atomic::Ordering::Relaxed),
+                platform_ptrace::injected_syscalls()
+            );
             if status & 0x7f == 0 {
                 (status >> 8) & 0xff
             } else {

@@ -41,6 +41,15 @@ pub fn fill_random(b: &mut [u8]) {
 /// thread); clone past it is EAGAIN.
 pub const MAX_TASKS: usize = 4096;
 
+/// Event counters, reported with --debug.
+#[derive(Default, Debug)]
+pub struct Stats {
+    /// Syscalls served.
+    pub syscalls: std::sync::atomic::AtomicU64,
+    /// Page faults handled (mapped, not signalled).
+    pub faults: std::sync::atomic::AtomicU64,
+}
+
 /// Options the sandbox was started with.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -69,6 +78,8 @@ pub struct Kernel {
     exit: Mutex<Option<i32>>,
     exit_cv: Condvar,
     unimplemented_logged: Mutex<HashSet<u64>>,
+    /// Counters for --debug: syscalls served, faults handled.
+    pub stats: Stats,
     /// The sandbox's host and domain names (its UTS namespace).
     uts: Mutex<(Vec<u8>, Vec<u8>)>,
 }
@@ -89,6 +100,7 @@ impl Kernel {
             exit: Mutex::new(None),
             exit_cv: Condvar::new(),
             unimplemented_logged: Mutex::new(HashSet::new()),
+            stats: Stats::default(),
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
             opts,
         })

@@ -486,10 +486,12 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
         match exit {
             Ok(Exit::Syscall) => {
                 last_fault = (0, 0);
+                task.kernel.stats.syscalls.fetch_add(1, Ordering::Relaxed);
                 crate::syscalls::dispatch(&task, &mut cpu, &mut ctx)
             }
             Ok(Exit::Fault { addr, ip, .. }) => {
                 let repeated = last_fault == (addr, ip);
+                task.kernel.stats.faults.fetch_add(1, Ordering::Relaxed);
                 last_fault = (addr, ip);
                 if let Err(code) = mm.handle_fault(addr, repeated) {
                     tracing::debug!("task {}: SIGSEGV at {addr:#x} ip {ip:#x} code {}", task.tid, code.0);
