@@ -8,7 +8,7 @@
 
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use gofer::{Client, Fid};
@@ -38,6 +38,29 @@ struct State {
     /// the gofer again.
     in_lower: BTreeSet<Vec<u8>>,
     lower_list: Option<Vec<DirEntry>>,
+    /// The page cache of a regular file: file offset -> frame (the cache
+    /// holds one reference), shared by every private mapping of the file.
+    cache: BTreeMap<u64, u64>,
+    /// The memory file the cached frames belong to.
+    cache_mf: Option<Arc<MemoryFile>>,
+}
+
+impl State {
+    /// Drop cached pages overlapping `[from, to)` after the content changed
+    /// there (mappings already made keep the frames they hold).
+    fn invalidate(&mut self, from: u64, to: u64) {
+        let Some(mf) = self.cache_mf.clone() else { return };
+        let first = from & !(PAGE - 1);
+        let keys: Vec<u64> = self.cache.range(first..to).map(|(k, _)| *k).collect();
+        let frames: Vec<u64> = keys.iter().filter_map(|k| self.cache.remove(k)).collect();
+        mf.decref_all(&frames);
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.st.get_mut().unwrap_or_else(|e| e.into_inner()).invalidate(0, u64::MAX);
+    }
 }
 
 /// A file, directory or symlink of the overlay.
@@ -228,6 +251,7 @@ impl Inode for Node {
                         if let Some(d) = st.data.as_mut() {
                             d.clear();
                         }
+                        st.invalidate(0, u64::MAX);
                         st.attr.mtime = vfs::now();
                     }
                 }
@@ -436,6 +460,7 @@ impl Inode for Node {
             if let Some(d) = st.data.as_mut() {
                 d.resize(size as usize, 0);
             }
+            st.invalidate(size, u64::MAX);
             st.attr.mtime = vfs::now();
         }
         if let Some(m) = a.mode {
@@ -503,6 +528,7 @@ impl FileOps for OvFile {
             d.resize(end, 0);
         }
         d[off..end].copy_from_slice(buf);
+        st.invalidate(off as u64, end as u64);
         st.attr.mtime = vfs::now();
         st.attr.ctime = st.attr.mtime;
         Ok(buf.len())
@@ -518,18 +544,42 @@ struct OvMapping {
 }
 
 impl Mappable for OvMapping {
-    fn fill(&self, mf: &MemoryFile, frame: u64, off: u64) -> KResult<()> {
+    fn frames(&self, mf: &Arc<MemoryFile>, off: u64, n: usize) -> KResult<Vec<u64>> {
         let mut st = self.node.lock();
-        if let Some(d) = &st.data {
-            let off = off.min(d.len() as u64) as usize;
-            let n = (PAGE as usize).min(d.len() - off);
-            mf.write(frame, &d[off..off + n]);
-            return Ok(());
+        let missing: Vec<usize> = (0..n).filter(|i| !st.cache.contains_key(&(off + *i as u64 * PAGE))).collect();
+        if let (Some(&lo), Some(&hi)) = (missing.first(), missing.last()) {
+            // One read for the span of missing pages.
+            let span_off = off + lo as u64 * PAGE;
+            let mut buf = vec![0u8; (hi - lo + 1) * PAGE as usize];
+            if let Some(d) = &st.data {
+                let from = (span_off as usize).min(d.len());
+                let len = buf.len().min(d.len() - from);
+                buf[..len].copy_from_slice(&d[from..from + len]);
+            } else {
+                let fd = self.node.host_fd(&mut st)?;
+                let mut done = 0;
+                while done < buf.len() {
+                    match nix::sys::uio::pread(&*fd, &mut buf[done..], (span_off + done as u64) as i64) {
+                        Ok(0) => break,
+                        Ok(k) => done += k,
+                        Err(nix::errno::Errno::EINTR) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            let frames = mf.alloc(missing.len())?;
+            for (&i, &f) in missing.iter().zip(&frames) {
+                let at = (i - lo) * PAGE as usize;
+                mf.write(f, &buf[at..at + PAGE as usize]);
+                st.cache.insert(off + i as u64 * PAGE, f);
+            }
+            st.cache_mf.get_or_insert_with(|| mf.clone());
         }
-        let fd = self.node.host_fd(&mut st)?;
-        drop(st);
-        mf.pread_into(frame, PAGE as usize, fd.as_raw_fd(), off)?;
-        Ok(())
+        let out: Vec<u64> = (0..n).map(|i| st.cache[&(off + i as u64 * PAGE)]).collect();
+        for &f in &out {
+            mf.incref(f);
+        }
+        Ok(out)
     }
 
     fn map_name(&self) -> String {

@@ -44,11 +44,14 @@ pub struct Loaded {
 struct StaticBytes(&'static [u8]);
 
 impl Mappable for StaticBytes {
-    fn fill(&self, mf: &MemoryFile, frame: u64, off: u64) -> KResult<()> {
-        let off = (off as usize).min(self.0.len());
-        let n = (PAGE as usize).min(self.0.len() - off);
-        mf.write(frame, &self.0[off..off + n]);
-        Ok(())
+    fn frames(&self, mf: &Arc<MemoryFile>, off: u64, n: usize) -> KResult<Vec<u64>> {
+        let frames = mf.alloc(n)?;
+        for (i, &f) in frames.iter().enumerate() {
+            let o = (off as usize + i * PAGE as usize).min(self.0.len());
+            let len = (PAGE as usize).min(self.0.len() - o);
+            mf.write(f, &self.0[o..o + len]);
+        }
+        Ok(frames)
     }
     fn map_name(&self) -> String {
         "[vdso]".into()
@@ -64,8 +67,8 @@ pub struct NamedMapping {
 }
 
 impl Mappable for NamedMapping {
-    fn fill(&self, mf: &MemoryFile, frame: u64, off: u64) -> KResult<()> {
-        self.inner.fill(mf, frame, off)
+    fn frames(&self, mf: &Arc<MemoryFile>, off: u64, n: usize) -> KResult<Vec<u64>> {
+        self.inner.frames(mf, off, n)
     }
     fn map_name(&self) -> String {
         self.path.clone()

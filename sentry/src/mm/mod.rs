@@ -21,9 +21,11 @@ pub use memfile::{MemoryFile, PAGE};
 
 /// Something that can back a private file mapping.
 pub trait Mappable: Send + Sync {
-    /// Fill `len` bytes at memory-file offset `frame` from file offset `off`
-    /// (bytes past the end of file stay zero). Returns the file size.
-    fn fill(&self, mf: &MemoryFile, frame: u64, off: u64) -> KResult<()>;
+    /// Frames holding the file's pages `[off, off + n pages)`, each with one
+    /// new reference for the caller (bytes past the end of file read as
+    /// zeros). A file may hand out frames it caches and shares between
+    /// mappings; callers never write to a frame that others reference.
+    fn frames(&self, mf: &Arc<MemoryFile>, off: u64, n: usize) -> KResult<Vec<u64>>;
     /// The path shown in /proc/[pid]/maps.
     fn map_name(&self) -> String;
     /// Device and inode shown in /proc/[pid]/maps.
@@ -526,17 +528,20 @@ impl MemoryManager {
                     }
                 }
             }
-            Backing::File(file, off) => {
-                let fr = self.mf.alloc(1)?[0];
-                if let Err(e) = file.fill(&self.mf, fr, off) {
-                    self.mf.decref_all(&[fr]);
-                    return Err(e);
-                }
-                fr
-            }
+            Backing::File(file, off) => file.frames(&self.mf, off, 1)?[0],
         };
         m.pages.insert(page, Pte { frame, mapped: None });
         Ok(frame)
+    }
+
+    /// Replace shared frames by private copies (references handed over).
+    fn private_copies(&self, frames: Vec<u64>) -> KResult<Vec<u64>> {
+        let copies = self.mf.alloc(frames.len())?;
+        for (&from, &to) in frames.iter().zip(&copies) {
+            self.mf.copy_frame(from, to);
+        }
+        self.mf.decref_all(&frames);
+        Ok(copies)
     }
 
     /// Make the private page at `page` exclusively ours (break COW).
@@ -624,6 +629,36 @@ impl MemoryManager {
                     let frames = self.mf.alloc(missing.len()).map_err(|_| SegvCode(2))?;
                     for (p, f) in missing.into_iter().zip(frames) {
                         m.pages.insert(p, Pte { frame: f, mapped: None });
+                    }
+                } else if let Backing::File(..) = vma.backing {
+                    // Ask the file for each run of missing pages at once.
+                    let mut p = lo;
+                    while p < hi {
+                        if m.pages.contains_key(&p) {
+                            p += PAGE;
+                            continue;
+                        }
+                        let mut end = p + PAGE;
+                        while end < hi && !m.pages.contains_key(&end) {
+                            end += PAGE;
+                        }
+                        let Backing::File(file, off) = vma.backing_at(start, p) else { unreachable!() };
+                        let got = file.frames(&self.mf, off, ((end - p) / PAGE) as usize);
+                        // A writable private mapping gets its own copies at
+                        // once: ptrace does not tell reads from writes, and
+                        // mapping the shared frames read-only would cost a
+                        // second fault at the first write.
+                        let got = if vma.prot.write && !vma.shared { got.and_then(|f| self.private_copies(f)) } else { got };
+                        match got {
+                            Ok(frames) => {
+                                for (i, f) in frames.into_iter().enumerate() {
+                                    m.pages.insert(p + i as u64 * PAGE, Pte { frame: f, mapped: None });
+                                }
+                            }
+                            Err(_) if !(p..end).contains(&page) => {}
+                            Err(_) => return Err(SegvCode(2)),
+                        }
+                        p = end;
                     }
                 } else {
                     for p in (lo..hi).step_by(PAGE as usize) {
