@@ -23,10 +23,16 @@ pub struct Seen {
 /// Syscalls injected so far (for --debug statistics).
 pub static INJECTED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
+/// Injections by syscall number (reported with --debug).
+pub static BY_NR: [std::sync::atomic::AtomicU64; 512] = [const { std::sync::atomic::AtomicU64::new(0) }; 512];
+
 /// Run syscall `nr(args)` in stopped tracee `tid` at `site` and return the
 /// raw result (negative errno on failure).
 pub fn raw(tid: Tid, site: u64, nr: i64, args: [u64; 6], seen: &mut Seen) -> Result<i64> {
     INJECTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    if let Some(c) = BY_NR.get(nr as usize) {
+        c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
     let mut regs = user_regs();
     regs.rip = site;
     regs.rcx = site;

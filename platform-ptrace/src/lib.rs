@@ -23,6 +23,11 @@ use std::sync::{Arc, Mutex};
 
 pub use address_space::PtraceAddressSpace;
 
+/// Injections by syscall number.
+pub fn injected_by_nr() -> Vec<(usize, u64)> {
+    inject::BY_NR.iter().enumerate().map(|(i, c)| (i, c.load(std::sync::atomic::Ordering::Relaxed))).filter(|x| x.1 > 0).collect()
+}
+
 /// Host syscalls injected into stubs so far.
 pub fn injected_syscalls() -> u64 {
     inject::INJECTED.load(std::sync::atomic::Ordering::Relaxed)

@@ -89,6 +89,7 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
                 kernel.stats.faults.load(std::sync::atomic::Ordering::Relaxed),
                 platform_ptrace::injected_syscalls()
             );
+            tracing::debug!("injected by syscall number: {:?}", platform_ptrace::injected_by_nr());
             if status & 0x7f == 0 {
                 (status >> 8) & 0xff
             } else {

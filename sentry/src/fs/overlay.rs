@@ -567,7 +567,7 @@ impl Mappable for OvMapping {
                     }
                 }
             }
-            let frames = mf.alloc(missing.len())?;
+            let frames = mf.alloc_contiguous(missing.len())?;
             for (&i, &f) in missing.iter().zip(&frames) {
                 let at = (i - lo) * PAGE as usize;
                 mf.write(f, &buf[at..at + PAGE as usize]);

@@ -116,7 +116,24 @@ impl MemoryFile {
             a.used += 1;
             out.push(idx * PAGE);
         }
+        // Frames freed in ascending order come off the lists descending:
+        // sorted, a batch is mostly contiguous and maps with one call.
+        out.sort_unstable();
         Ok(out)
+    }
+
+    /// Allocate `n` zeroed frames that are contiguous in the file (so that
+    /// they map with one call), from never-used space.
+    pub fn alloc_contiguous(&self, n: usize) -> KResult<Vec<u64>> {
+        let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        let first = a.refs.len() as u64;
+        if (first + n as u64) * PAGE > RESERVE {
+            drop(a);
+            return self.alloc(n);
+        }
+        a.refs.resize(first as usize + n, 1);
+        a.used += n as u64;
+        Ok((first..first + n as u64).map(|i| i * PAGE).collect())
     }
 
     /// Take another reference on a frame.

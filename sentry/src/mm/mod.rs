@@ -112,8 +112,11 @@ pub struct MemoryManager {
     inner: Mutex<MmInner>,
 }
 
-/// Pages populated around a fault.
+/// Pages populated around a fault in anonymous memory (each costs a frame).
 const FAULT_AROUND: u64 = 16;
+/// Pages mapped around a fault in a file mapping: its pages come from the
+/// page cache, so a wide window costs no memory, only fewer exits.
+const FILE_FAULT_AROUND: u64 = 64;
 /// Address space left free above the program break by mmap placement.
 const BRK_GAP: u64 = 64 << 20;
 /// Top of the mmap area (below the stack).
@@ -169,9 +172,17 @@ impl MemoryManager {
         m.vmas.range(..=addr).next_back().filter(|(_, v)| v.end > addr).map(|(s, v)| (*s, v.clone()))
     }
 
-    /// The fault-around window of `page` within a VMA `[start, end)`.
-    fn fault_window(page: u64, start: u64, end: u64) -> (u64, u64) {
-        (page.saturating_sub(FAULT_AROUND / 2 * PAGE).max(start), (page + FAULT_AROUND / 2 * PAGE).min(end))
+    /// The fault-around window of `page` within `vma` starting at `start`.
+    /// For read-only file mappings it is the aligned block of the file that
+    /// holds the page, so that the page cache fills and maps whole blocks.
+    fn fault_window(page: u64, start: u64, vma: &Vma) -> (u64, u64) {
+        if let (Backing::File(_, off), false) = (&vma.backing, vma.prot.write) {
+            let block = FILE_FAULT_AROUND * PAGE;
+            let file_off = off + (page - start);
+            let lo = page - (file_off % block);
+            return (lo.max(start), lo.saturating_add(block).min(vma.end));
+        }
+        (page.saturating_sub(FAULT_AROUND / 2 * PAGE).max(start), (page + FAULT_AROUND / 2 * PAGE).min(vma.end))
     }
 
     /// Split VMAs so that `addr` is a boundary.
@@ -621,7 +632,7 @@ impl MemoryManager {
                 // Populate around the fault. Only the faulting page must
                 // succeed (a file page past EOF is SIGBUS in Linux; here the
                 // fill zero-fills).
-                let (lo, hi) = Self::fault_window(page, start, vma.end);
+                let (lo, hi) = Self::fault_window(page, start, &vma);
                 // Allocate anonymous pages of the window in one contiguous batch.
                 if matches!(vma.backing, Backing::Anon) {
                     let missing: Vec<u64> =
@@ -671,7 +682,7 @@ impl MemoryManager {
             }
             Some(p) => match p.mapped {
                 None => {
-                    let (lo, hi) = Self::fault_window(page, start, vma.end);
+                    let (lo, hi) = Self::fault_window(page, start, &vma);
                     self.map_range(&mut m, &vma, lo, hi).map_err(|_| SegvCode(2))
                 }
                 Some(mapped) => {
