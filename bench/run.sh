@@ -140,6 +140,19 @@ ours_start=-; gvisor_start=-
 ((ours_ok)) && ours_start=$(median_ms "${ours[@]}" /bin/true)
 ((gvisor_ok)) && gvisor_start=$(median_ms "${gvisor[@]}" /bin/true)
 
+# Whole programs (issue 4's targets): Debian's python3 starting and exiting,
+# and 50 fork+exec of /bin/true from sh. Each includes the sandbox's own
+# start, as a user sees it.
+PY=${PY:-/usr/bin/python3}
+FORKS='for i in $(seq 50); do /bin/true; done'
+native_py=$(median_ms "$PY" -c pass)
+native_fork=$(median_ms sh -c "$FORKS")
+ours_py=-; ours_fork=-; gvisor_py=-; gvisor_fork=-
+((ours_ok)) && ours_py=$(median_ms "${ours[@]}" "$PY" -c pass)
+((ours_ok)) && ours_fork=$(median_ms "${ours[@]}" sh -c "$FORKS")
+((gvisor_ok)) && gvisor_py=$(RUNS=5 median_ms "${gvisor[@]}" "$PY" -c pass)
+((gvisor_ok)) && gvisor_fork=$(RUNS=5 median_ms "${gvisor[@]}" sh -c "$FORKS")
+
 # ---------------------------------------------------------------- report
 cat <<EOF
 
@@ -158,6 +171,16 @@ do /bin/true, start to exit (ms, median of $RUNS)
   ours                           $ours_start
   gVisor                         $gvisor_start
 
+python3 -c pass (ms, median)
+  native                         $native_py
+  ours                           $ours_py
+  gVisor                         $gvisor_py
+
+50 fork+exec of /bin/true from sh (ms, median)
+  native                         $native_fork
+  ours                           $ours_fork
+  gVisor                         $gvisor_fork
+
 ratios
   getppid   ours / raw SYSEMU    $(ratio "$ours_call" "$raw_call")   (target: within 1.15x)
   getppid   gVisor / raw SYSEMU  $(ratio "$gvisor_call" "$raw_call")
@@ -167,4 +190,8 @@ ratios
   /bin/true ours / native        $(ratio "$ours_start" "$native_start")
   /bin/true gVisor / native      $(ratio "$gvisor_start" "$native_start")
   /bin/true ours / gVisor        $(ratio "$ours_start" "$gvisor_start")
+  python3   ours / native        $(ratio "$ours_py" "$native_py")   (target: at most 2x)
+  python3   gVisor / native      $(ratio "$gvisor_py" "$native_py")
+  fork+exec ours / native        $(ratio "$ours_fork" "$native_fork")   (target: at most 3x)
+  fork+exec gVisor / native      $(ratio "$gvisor_fork" "$native_fork")
 EOF
