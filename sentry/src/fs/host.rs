@@ -108,6 +108,10 @@ impl FileOps for HostFile {
         false
     }
 
+    fn pollable(&self) -> bool {
+        !self.regular
+    }
+
     fn ioctl(&self, task: &Task, cmd: u64, arg: u64) -> KResult<u64> {
         // Requests and the size of the structure they read or write.
         let (size, out) = match cmd {

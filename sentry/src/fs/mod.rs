@@ -1,5 +1,6 @@
 //! Filesystem implementations.
 
+pub mod anon;
 pub mod dev;
 pub mod host;
 pub mod overlay;

@@ -537,6 +537,10 @@ impl FileOps for OvFile {
     fn mappable(&self) -> Option<Arc<dyn Mappable>> {
         Some(Arc::new(OvMapping { node: self.node.clone() }))
     }
+
+    fn pollable(&self) -> bool {
+        false
+    }
 }
 
 struct OvMapping {

@@ -7,6 +7,7 @@ pub mod futex;
 pub mod jobctl;
 pub mod signal;
 pub mod task;
+pub mod timers;
 pub mod wait;
 
 use std::collections::{HashMap, HashSet};
@@ -78,6 +79,8 @@ pub struct Kernel {
     exit: Mutex<Option<i32>>,
     exit_cv: Condvar,
     unimplemented_logged: Mutex<HashSet<u64>>,
+    /// Interval timers.
+    pub timers: timers::Timers,
     /// Counters for --debug: syscalls served, faults handled.
     pub stats: Stats,
     /// The sandbox's host and domain names (its UTS namespace).
@@ -101,6 +104,7 @@ impl Kernel {
             exit_cv: Condvar::new(),
             unimplemented_logged: Mutex::new(HashSet::new()),
             stats: Stats::default(),
+            timers: timers::Timers::default(),
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
             opts,
         })

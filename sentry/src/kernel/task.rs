@@ -572,6 +572,7 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
     }
     let status = tg.st().group_exit.unwrap_or(0);
     drop(mm);
+    kernel.timers.set_real(&kernel, tg.tgid, std::time::Duration::ZERO, std::time::Duration::ZERO);
     // Reparent children to init.
     let orphans: Vec<Arc<ThreadGroup>> = std::mem::take(&mut *tg.children.lock().unwrap_or_else(|e| e.into_inner()));
     if tg.tgid == 1 {

@@ -59,6 +59,9 @@ impl Waker {
 #[derive(Default)]
 pub struct WaitQueue {
     wakers: Mutex<Vec<Arc<Waker>>>,
+    /// Bumped at every notification: an edge-triggered epoll reports a file
+    /// again only after a new event.
+    events: std::sync::atomic::AtomicU64,
 }
 
 impl WaitQueue {
@@ -75,8 +78,14 @@ impl WaitQueue {
         }
     }
 
+    /// Events so far.
+    pub fn events(&self) -> u64 {
+        self.events.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Wake every registered task.
     pub fn notify_all(&self) {
+        self.events.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         for w in self.wakers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             w.notify();
         }

@@ -4,6 +4,7 @@
 
 pub mod attr;
 pub mod dir;
+pub mod epoll;
 pub mod file;
 pub mod futex;
 pub mod ids;

@@ -1,6 +1,9 @@
 //! poll, ppoll, select, pselect6.
 
+use std::sync::Arc;
+
 use super::Sc;
+use crate::vfs::File;
 use crate::kernel::wait::deadline_after;
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
@@ -15,58 +18,85 @@ struct PollFd {
     revents: i16,
 }
 
+/// Wait until `check` finds something ready among `files` (it returns
+/// Some), the deadline passes (`check` is asked once more and its answer,
+/// possibly None, returned), or a signal arrives (ERESTARTNOHAND). Files
+/// with a wait queue wake the task; host fds and files without one are
+/// polled in 10 ms slices.
+pub(super) fn wait_files<R>(
+    t: &Task,
+    deadline: Option<Instant>,
+    mut files: impl FnMut() -> Vec<Arc<File>>,
+    mut check: impl FnMut() -> KResult<Option<R>>,
+) -> KResult<Option<R>> {
+    loop {
+        let g = t.waker.gen();
+        if let Some(r) = check()? {
+            return Ok(Some(r));
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Ok(None);
+        }
+        if t.has_pending_signal() {
+            return Err(Errno::ERESTARTNOHAND);
+        }
+        let watched = files();
+        for f in &watched {
+            if let Some(q) = f.ops.wait_queue() {
+                q.add(&t.waker);
+            }
+        }
+        let slow = watched.iter().any(|f| f.ops.host_fd().is_some() || f.ops.wait_queue().is_none());
+        let slice = Instant::now() + Duration::from_millis(if slow { 10 } else { 1000 });
+        t.waker.wait(g, Some(deadline.map_or(slice, |d| d.min(slice))));
+        for f in &watched {
+            if let Some(q) = f.ops.wait_queue() {
+                q.remove(&t.waker);
+            }
+        }
+    }
+}
+
 fn do_poll(t: &Task, fds_addr: u64, n: u64, timeout: Option<Duration>) -> KResult<u64> {
     if n > t.tg.rlimit(7).cur.max(1024) {
         return Err(Errno::EINVAL);
     }
     let mut pfds: Vec<PollFd> = t.mm().read_vec(fds_addr, n as usize)?;
     let deadline = timeout.and_then(deadline_after);
-    loop {
-        let g = t.waker.gen();
+    let fds = t.fds();
+    let files = || pfds_files(&fds, &pfds);
+    let mut scan = pfds.clone();
+    let scan_once = |pf: &mut Vec<PollFd>| -> u64 {
         let mut ready = 0;
-        let mut queues = Vec::new();
-        for p in pfds.iter_mut() {
+        for p in pf.iter_mut() {
             p.revents = 0;
             if p.fd < 0 {
                 continue;
             }
-            match t.fds().get(p.fd) {
-                Err(_) => p.revents = 0x20, // POLLNVAL
-                Ok(f) => {
-                    let r = f.ops.readiness();
-                    let want = (p.events as u32) | crate::vfs::POLLERR | crate::vfs::POLLHUP;
-                    p.revents = (r & want) as i16;
-                    if p.revents == 0 {
-                        queues.push(f);
-                    }
-                }
-            }
+            p.revents = match fds.get(p.fd) {
+                Err(_) => 0x20, // POLLNVAL
+                Ok(f) => (f.ops.readiness() & ((p.events as u32) | crate::vfs::POLLERR | crate::vfs::POLLHUP)) as i16,
+            };
             if p.revents != 0 {
                 ready += 1;
             }
         }
-        if ready > 0 || deadline.is_some_and(|d| Instant::now() >= d) {
-            t.mm().copy_out(fds_addr, bytemuck::cast_slice(&pfds))?;
-            return Ok(ready);
-        }
-        if t.has_pending_signal() {
-            return Err(Errno::ERESTARTNOHAND);
-        }
-        for f in &queues {
-            if let Some(q) = f.ops.wait_queue() {
-                q.add(&t.waker);
-            }
-        }
-        // Host fds cannot wake us: poll them in slices.
-        let slice = Instant::now() + Duration::from_millis(if queues.iter().any(|f| f.ops.host_fd().is_some()) { 10 } else { 1000 });
-        let until = deadline.map(|d| d.min(slice)).unwrap_or(slice);
-        t.waker.wait(g, Some(until));
-        for f in &queues {
-            if let Some(q) = f.ops.wait_queue() {
-                q.remove(&t.waker);
-            }
-        }
+        ready
+    };
+    let r = wait_files(t, deadline, files, || {
+        let n = scan_once(&mut scan);
+        Ok((n > 0).then_some(n))
+    })?;
+    if r.is_none() {
+        scan_once(&mut scan);
     }
+    pfds = scan;
+    t.mm().copy_out(fds_addr, bytemuck::cast_slice(&pfds))?;
+    Ok(r.unwrap_or(0))
+}
+
+fn pfds_files(fds: &crate::vfs::FdTable, pfds: &[PollFd]) -> Vec<Arc<File>> {
+    pfds.iter().filter(|p| p.fd >= 0).filter_map(|p| fds.get(p.fd).ok()).collect()
 }
 
 /// Implements poll(2).
@@ -89,7 +119,7 @@ pub fn sys_ppoll(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     with_sigmask(sc, a[3], || do_poll(sc.task, a[0], a[1], timeout))
 }
 
-fn with_sigmask(sc: &Sc<'_>, maskp: u64, f: impl FnOnce() -> KResult<u64>) -> KResult<u64> {
+pub(super) fn with_sigmask(sc: &Sc<'_>, maskp: u64, f: impl FnOnce() -> KResult<u64>) -> KResult<u64> {
     if maskp == 0 {
         return f();
     }

@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, file, futex, ids, mm, poll, process, signal, stat, time, wait, Handler};
+use super::{attr, dir, epoll, file, futex, ids, mm, poll, process, signal, stat, time, wait, Handler};
 use crate::errno::Errno;
 
 /// How completely a syscall is served.
@@ -81,9 +81,9 @@ table! {
     33 dup2 => Some(file::sys_dup2), Full;
     34 pause => Some(signal::sys_pause), Full;
     35 nanosleep => Some(time::sys_nanosleep), Full;
-    36 getitimer => NOSYS, Unimplemented("timers come with the process-model issue");
-    37 alarm => NOSYS, Unimplemented("timers come with the process-model issue");
-    38 setitimer => NOSYS, Unimplemented("timers come with the process-model issue");
+    36 getitimer => Some(time::sys_getitimer), Partial("ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL until CPU time is accounted");
+    37 alarm => Some(time::sys_alarm), Full;
+    38 setitimer => Some(time::sys_setitimer), Partial("ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL until CPU time is accounted");
     39 getpid => Some(process::sys_getpid), Full;
     40 sendfile => NOSYS, Unimplemented("comes with the filesystem issue");
     41 socket => NOSYS, Unimplemented("networking is not served yet");
@@ -258,7 +258,7 @@ table! {
     210 io_cancel => NOSYS, Unimplemented("not served yet");
     211 get_thread_area => NOSYS, Unimplemented("not served yet");
     212 lookup_dcookie => NOSYS, Unimplemented("not served yet");
-    213 epoll_create => NOSYS, Unimplemented("event files come with the process-model issue");
+    213 epoll_create => Some(epoll::sys_epoll_create), Full;
     214 epoll_ctl_old => NOSYS, Unimplemented("event files come with the process-model issue");
     215 epoll_wait_old => NOSYS, Unimplemented("event files come with the process-model issue");
     216 remap_file_pages => NOSYS, Unimplemented("not served yet");
@@ -277,8 +277,8 @@ table! {
     229 clock_getres => Some(time::sys_clock_getres), Full;
     230 clock_nanosleep => Some(time::sys_clock_nanosleep), Full;
     231 exit_group => Some(process::sys_exit_group), Full;
-    232 epoll_wait => NOSYS, Unimplemented("event files come with the process-model issue");
-    233 epoll_ctl => NOSYS, Unimplemented("event files come with the process-model issue");
+    232 epoll_wait => Some(epoll::sys_epoll_wait), Partial("edge-triggered reports follow wake-ups of the watched file");
+    233 epoll_ctl => Some(epoll::sys_epoll_ctl), Full;
     234 tgkill => Some(signal::sys_tgkill), Full;
     235 utimes => NOSYS, Unimplemented("not served yet");
     236 vserver => NOSYS, Unimplemented("not served yet");
@@ -326,17 +326,17 @@ table! {
     278 vmsplice => NOSYS, Unimplemented("not served yet");
     279 move_pages => NOSYS, Unimplemented("not served yet");
     280 utimensat => Some(attr::sys_utimensat), Full;
-    281 epoll_pwait => NOSYS, Unimplemented("event files come with the process-model issue");
+    281 epoll_pwait => Some(epoll::sys_epoll_pwait), Partial("as epoll_wait");
     282 signalfd => NOSYS, Unimplemented("event files come with the process-model issue");
     283 timerfd_create => NOSYS, Unimplemented("event files come with the process-model issue");
-    284 eventfd => NOSYS, Unimplemented("event files come with the process-model issue");
+    284 eventfd => Some(epoll::sys_eventfd), Full;
     285 fallocate => NOSYS, Unimplemented("comes with the filesystem issue");
     286 timerfd_settime => NOSYS, Unimplemented("event files come with the process-model issue");
     287 timerfd_gettime => NOSYS, Unimplemented("event files come with the process-model issue");
     288 accept4 => NOSYS, Unimplemented("sockets come with the process-model and network issues");
     289 signalfd4 => NOSYS, Unimplemented("event files come with the process-model issue");
-    290 eventfd2 => NOSYS, Unimplemented("event files come with the process-model issue");
-    291 epoll_create1 => NOSYS, Unimplemented("event files come with the process-model issue");
+    290 eventfd2 => Some(epoll::sys_eventfd2), Full;
+    291 epoll_create1 => Some(epoll::sys_epoll_create1), Full;
     292 dup3 => Some(file::sys_dup3), Full;
     293 pipe2 => Some(file::sys_pipe2), Full;
     294 inotify_init1 => NOSYS, Unimplemented("comes with the filesystem issue");
@@ -397,7 +397,7 @@ table! {
     438 pidfd_getfd => NOSYS, Unimplemented("not served yet");
     439 faccessat2 => Some(stat::sys_faccessat2), Full;
     440 process_madvise => NOSYS, Unimplemented("not served yet");
-    441 epoll_pwait2 => NOSYS, Unimplemented("event files come with the process-model issue");
+    441 epoll_pwait2 => Some(epoll::sys_epoll_pwait2), Partial("as epoll_wait");
     442 mount_setattr => NOSYS, Unimplemented("not served yet");
     443 quotactl_fd => NOSYS, Unimplemented("not served yet");
     444 landlock_create_ruleset => NOSYS, Unimplemented("not served yet");

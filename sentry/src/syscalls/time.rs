@@ -180,3 +180,65 @@ pub fn sys_sysinfo(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     sc.task.mm().copy_out(a[0], &b)?;
     Ok(0)
 }
+
+/// Read a `struct itimerval` (interval, value) of timevals.
+fn read_itimerval(t: &Task, addr: u64) -> KResult<(Duration, Duration)> {
+    let v: [i64; 4] = t.mm().read_val(addr)?;
+    let tv = |s: i64, us: i64| -> KResult<Duration> {
+        if s < 0 || !(0..1_000_000).contains(&us) {
+            return Err(Errno::EINVAL);
+        }
+        Ok(Duration::new(s as u64, us as u32 * 1000))
+    };
+    Ok((tv(v[0], v[1])?, tv(v[2], v[3])?))
+}
+
+fn write_itimerval(t: &Task, addr: u64, (left, interval): (Duration, Duration)) -> KResult<()> {
+    let v: [i64; 4] =
+        [interval.as_secs() as i64, interval.subsec_micros() as i64, left.as_secs() as i64, left.subsec_micros() as i64];
+    t.mm().write_val(addr, &v)
+}
+
+/// ITIMER_VIRTUAL and ITIMER_PROF count CPU time, which is not accounted
+/// yet: they are refused rather than run on the wall clock.
+fn check_which(which: u64) -> KResult<()> {
+    match which {
+        0 => Ok(()),
+        1 | 2 => Err(Errno::EINVAL),
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// Implements getitimer(2).
+pub fn sys_getitimer(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    check_which(a[0])?;
+    let cur = sc.task.kernel.timers.get_real(sc.task.tg.tgid);
+    write_itimerval(sc.task, a[1], cur)?;
+    Ok(0)
+}
+
+/// Implements setitimer(2) for ITIMER_REAL.
+pub fn sys_setitimer(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    check_which(a[0])?;
+    let (interval, value) = if a[1] != 0 { read_itimerval(sc.task, a[1])? } else { (Duration::ZERO, Duration::ZERO) };
+    let old = sc.task.kernel.timers.set_real(&sc.task.kernel, sc.task.tg.tgid, value, interval);
+    if a[2] != 0 {
+        write_itimerval(sc.task, a[2], old)?;
+    }
+    Ok(0)
+}
+
+/// Implements alarm(2): returns the seconds left of the previous alarm,
+/// rounded to the nearest second but never 0 for a pending one.
+pub fn sys_alarm(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let secs = a[0] as u32 as u64;
+    let (left, _) = sc.task.kernel.timers.set_real(&sc.task.kernel, sc.task.tg.tgid, Duration::from_secs(secs), Duration::ZERO);
+    if left.is_zero() {
+        return Ok(0);
+    }
+    let mut s = left.as_secs();
+    if left.subsec_micros() >= 500_000 || s == 0 {
+        s += 1;
+    }
+    Ok(s)
+}

@@ -281,6 +281,15 @@ pub trait FileOps: Send + Sync {
     fn wait_queue(&self) -> Option<&crate::kernel::wait::WaitQueue> {
         None
     }
+    /// Whether poll and epoll apply (regular files and directories: no,
+    /// and epoll_ctl refuses them with EPERM).
+    fn pollable(&self) -> bool {
+        true
+    }
+    /// The epoll instance, if this file is one.
+    fn as_epoll(&self) -> Option<&crate::fs::anon::Epoll> {
+        None
+    }
     /// The host fd, if the file is backed by one (poll on host fds).
     fn host_fd(&self) -> Option<i32> {
         None
@@ -399,6 +408,9 @@ impl FileOps for PathOnly {
 pub struct DirFile;
 
 impl FileOps for DirFile {
+    fn pollable(&self) -> bool {
+        false
+    }
     fn read(&self, _: &Task, _: &mut [u8], _: u64, _: bool) -> KResult<usize> {
         Err(Errno::EISDIR)
     }
