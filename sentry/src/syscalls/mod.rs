@@ -12,6 +12,7 @@ pub mod mm;
 pub mod poll;
 pub mod process;
 pub mod signal;
+pub mod socket;
 pub mod stat;
 mod strace;
 pub mod table;

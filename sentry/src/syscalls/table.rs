@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, futex, ids, mm, poll, process, signal, stat, time, wait, Handler};
+use super::{attr, dir, epoll, file, futex, ids, mm, poll, process, signal, socket, stat, time, wait, Handler};
 use crate::errno::Errno;
 
 /// How completely a syscall is served.
@@ -89,18 +89,18 @@ table! {
     41 socket => NOSYS, Unimplemented("networking is not served yet");
     42 connect => NOSYS, Unimplemented("networking is not served yet");
     43 accept => NOSYS, Unimplemented("sockets come with the process-model and network issues");
-    44 sendto => NOSYS, Unimplemented("sockets come with the process-model and network issues");
-    45 recvfrom => NOSYS, Unimplemented("sockets come with the process-model and network issues");
-    46 sendmsg => NOSYS, Unimplemented("sockets come with the process-model and network issues");
-    47 recvmsg => NOSYS, Unimplemented("sockets come with the process-model and network issues");
-    48 shutdown => NOSYS, Unimplemented("sockets come with the process-model and network issues");
+    44 sendto => Some(socket::sys_sendto), Partial("AF_UNIX socket pairs only; socket() and addresses come later");
+    45 recvfrom => Some(socket::sys_recvfrom), Partial("AF_UNIX socket pairs only; socket() and addresses come later");
+    46 sendmsg => Some(socket::sys_sendmsg), Partial("AF_UNIX socket pairs; SCM_RIGHTS");
+    47 recvmsg => Some(socket::sys_recvmsg), Partial("AF_UNIX socket pairs; SCM_RIGHTS");
+    48 shutdown => Some(socket::sys_shutdown), Full;
     49 bind => NOSYS, Unimplemented("sockets come with the process-model and network issues");
     50 listen => NOSYS, Unimplemented("sockets come with the process-model and network issues");
-    51 getsockname => NOSYS, Unimplemented("sockets come with the process-model and network issues");
-    52 getpeername => NOSYS, Unimplemented("sockets come with the process-model and network issues");
-    53 socketpair => NOSYS, Unimplemented("sockets come with the process-model and network issues");
-    54 setsockopt => NOSYS, Unimplemented("sockets come with the process-model and network issues");
-    55 getsockopt => NOSYS, Unimplemented("sockets come with the process-model and network issues");
+    51 getsockname => Some(socket::sys_getsockname), Partial("AF_UNIX socket pairs only; socket() and addresses come later");
+    52 getpeername => Some(socket::sys_getpeername), Partial("AF_UNIX socket pairs only; socket() and addresses come later");
+    53 socketpair => Some(socket::sys_socketpair), Partial("AF_UNIX only");
+    54 setsockopt => Some(socket::sys_setsockopt), Partial("SOL_SOCKET buffer sizes and SO_PASSCRED accepted");
+    55 getsockopt => Some(socket::sys_getsockopt), Partial("SO_TYPE, SO_ERROR, SO_PEERCRED, SO_DOMAIN, SO_ACCEPTCONN, SO_SNDBUF, SO_RCVBUF");
     56 clone => Some(process::sys_clone), Partial("namespaces flags refused");
     57 fork => Some(process::sys_fork), Full;
     58 vfork => Some(process::sys_vfork), Full;

@@ -286,6 +286,10 @@ pub trait FileOps: Send + Sync {
     fn pollable(&self) -> bool {
         true
     }
+    /// The AF_UNIX socket, if this file is one.
+    fn as_unix(&self) -> Option<&crate::net::unix::UnixSocket> {
+        None
+    }
     /// The epoll instance, if this file is one.
     fn as_epoll(&self) -> Option<&crate::fs::anon::Epoll> {
         None

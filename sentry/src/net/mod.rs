@@ -1,0 +1,3 @@
+//! Networking: AF_UNIX socket pairs so far.
+
+pub mod unix;
