@@ -65,8 +65,8 @@ impl FileOps for Random {
 }
 
 /// Build /dev.
-pub fn new() -> Arc<dyn Inode> {
-    let shm: Arc<dyn Inode> = Node::new_tmpfs(0o1777);
+pub fn new(mf: Arc<crate::mm::MemoryFile>) -> Arc<dyn Inode> {
+    let shm: Arc<dyn Inode> = Node::new_tmpfs(0o1777, mf);
     let pts: Arc<dyn Inode> = SynthDir::fixed(vec![]);
     SynthDir::fixed(vec![
         ("null", CharDev::new(1, 3, || Arc::new(Null))),

@@ -5,6 +5,12 @@
 //!
 //! A directory node with no lower fid is plain tmpfs, so the same type
 //! serves /tmp-like memory directories (e.g. /dev/shm).
+//!
+//! The content of a regular file lives in frames of the memory file (its
+//! page cache): read(2) and write(2) copy from and to those frames, and
+//! every mapping of the file maps the same frames, shared mappings
+//! writably, so that all of them see one file. A lower file is read into
+//! the cache on demand; its first write copies it up (all pages cached).
 
 use std::any::Any;
 use std::collections::{BTreeMap, BTreeSet};
@@ -22,6 +28,7 @@ use crate::vfs::{self, mode, Attr, DirEntry, DirFile, FileOps, Inode, SetAttr};
 pub struct OverlayFs {
     client: Option<Arc<Client>>,
     dev: u64,
+    mf: Arc<MemoryFile>,
 }
 
 #[derive(Default)]
@@ -29,7 +36,9 @@ struct State {
     attr: Attr,
     lower: Option<Fid>,
     host_fd: Option<Arc<OwnedFd>>,
-    data: Option<Vec<u8>>,
+    /// The content belongs to the overlay (created here, or copied up):
+    /// `cache` and `attr.size` are the file; the lower is not read again.
+    upper: bool,
     target: Option<Vec<u8>>,
     children: BTreeMap<Vec<u8>, Arc<Node>>,
     whiteouts: BTreeSet<Vec<u8>>,
@@ -41,25 +50,39 @@ struct State {
     /// The page cache of a regular file: file offset -> frame (the cache
     /// holds one reference), shared by every private mapping of the file.
     cache: BTreeMap<u64, u64>,
-    /// The memory file the cached frames belong to.
-    cache_mf: Option<Arc<MemoryFile>>,
 }
 
 impl State {
-    /// Drop cached pages overlapping `[from, to)` after the content changed
-    /// there (mappings already made keep the frames they hold).
-    fn invalidate(&mut self, from: u64, to: u64) {
-        let Some(mf) = self.cache_mf.clone() else { return };
-        let first = from & !(PAGE - 1);
-        let keys: Vec<u64> = self.cache.range(first..to).map(|(k, _)| *k).collect();
+    /// Drop cached pages from the one holding `from` on, zeroing the part
+    /// of that page past `from` (truncation); mappings keep the frames
+    /// they already hold.
+    fn release_from(&mut self, mf: &MemoryFile, from: u64) {
+        let first = from.div_ceil(PAGE) * PAGE;
+        let keys: Vec<u64> = self.cache.range(first..).map(|(k, _)| *k).collect();
         let frames: Vec<u64> = keys.iter().filter_map(|k| self.cache.remove(k)).collect();
         mf.decref_all(&frames);
+        if from % PAGE != 0 {
+            if let Some(&f) = self.cache.get(&(from & !(PAGE - 1))) {
+                mf.zero(f + from % PAGE, (PAGE - from % PAGE) as usize);
+            }
+        }
+    }
+
+    /// The frame of page `pg`, allocated (zeroed) if the file has none.
+    fn frame_for(&mut self, mf: &MemoryFile, pg: u64) -> KResult<u64> {
+        if let Some(&f) = self.cache.get(&pg) {
+            return Ok(f);
+        }
+        let f = mf.alloc(1)?[0];
+        self.cache.insert(pg, f);
+        Ok(f)
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
-        self.st.get_mut().unwrap_or_else(|e| e.into_inner()).invalidate(0, u64::MAX);
+        let mf = self.fs.mf.clone();
+        self.st.get_mut().unwrap_or_else(|e| e.into_inner()).release_from(&mf, 0);
     }
 }
 
@@ -89,15 +112,15 @@ fn attr_from(a: &gofer::Attr) -> Attr {
 
 impl Node {
     /// The root of an overlay over the gofer's root.
-    pub fn new_root(client: Arc<Client>) -> KResult<Arc<Node>> {
+    pub fn new_root(client: Arc<Client>, mf: Arc<MemoryFile>) -> KResult<Arc<Node>> {
         let (fid, a) = client.attach()?;
-        let fs = Arc::new(OverlayFs { client: Some(client), dev: a.dev });
+        let fs = Arc::new(OverlayFs { client: Some(client), dev: a.dev, mf });
         Ok(Arc::new(Node { fs, st: Mutex::new(State { attr: attr_from(&a), lower: Some(fid), ..State::default() }) }))
     }
 
     /// An empty memory directory (tmpfs).
-    pub fn new_tmpfs(mode: u32) -> Arc<Node> {
-        let fs = Arc::new(OverlayFs { client: None, dev: 0x10 + vfs::next_ino() % 0x100 });
+    pub fn new_tmpfs(mode: u32, mf: Arc<MemoryFile>) -> Arc<Node> {
+        let fs = Arc::new(OverlayFs { client: None, dev: 0x10 + vfs::next_ino() % 0x100, mf });
         Self::new_upper(&fs, mode::S_IFDIR | (mode & 0o7777), 0, 0)
     }
 
@@ -120,7 +143,7 @@ impl Node {
                     ctime: t,
                     ..Attr::default()
                 },
-                data: if m & mode::S_IFMT == mode::S_IFREG { Some(Vec::new()) } else { None },
+                upper: true,
                 ..State::default()
             }),
         })
@@ -171,23 +194,66 @@ impl Node {
         Ok(fd)
     }
 
-    /// Copy a lower regular file's content up into memory.
+    /// Copy a lower regular file's content up: every page into the cache.
     fn copy_up(&self, st: &mut State) -> KResult<()> {
-        if st.data.is_some() {
+        if st.upper {
             return Ok(());
         }
-        let fd = self.host_fd(st)?;
-        let mut data = vec![0u8; st.attr.size as usize];
-        let mut done = 0;
-        while done < data.len() {
-            let n = nix::sys::uio::pread(&*fd, &mut data[done..], done as i64)?;
-            if n == 0 {
-                break;
-            }
-            done += n;
+        let size = st.attr.size;
+        let mut pg = 0;
+        while pg < size {
+            let n = (((size - pg).div_ceil(PAGE)) as usize).min(256);
+            self.fill_from_lower(st, pg, n)?;
+            pg += n as u64 * PAGE;
         }
-        data.truncate(done);
-        st.data = Some(data);
+        st.upper = true;
+        Ok(())
+    }
+
+    /// Cache the pages `[off, off + n pages)` that are missing, reading them
+    /// from the lower file with one pread (an upper file's holes are zero).
+    fn fill_from_lower(&self, st: &mut State, off: u64, n: usize) -> KResult<()> {
+        let mf = self.fs.mf.clone();
+        let missing: Vec<usize> = (0..n).filter(|i| !st.cache.contains_key(&(off + *i as u64 * PAGE))).collect();
+        let (Some(&lo), Some(&hi)) = (missing.first(), missing.last()) else { return Ok(()) };
+        let mut buf = vec![0u8; (hi - lo + 1) * PAGE as usize];
+        if !st.upper {
+            let span_off = off + lo as u64 * PAGE;
+            let fd = self.host_fd(st)?;
+            let mut done = 0;
+            while done < buf.len() {
+                match nix::sys::uio::pread(&*fd, &mut buf[done..], (span_off + done as u64) as i64) {
+                    Ok(0) => break,
+                    Ok(k) => done += k,
+                    Err(nix::errno::Errno::EINTR) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        let frames = mf.alloc_contiguous(missing.len())?;
+        for (&i, &f) in missing.iter().zip(&frames) {
+            let at = (i - lo) * PAGE as usize;
+            if !st.upper {
+                mf.write(f, &buf[at..at + PAGE as usize]);
+            }
+            st.cache.insert(off + i as u64 * PAGE, f);
+        }
+        Ok(())
+    }
+
+    /// Truncate (or extend) the file to `size`.
+    fn truncate(&self, st: &mut State, size: u64) -> KResult<()> {
+        if !st.upper && size == 0 {
+            // Nothing of the lower content survives: no need to read it.
+            st.upper = true;
+        }
+        self.copy_up(st)?;
+        if size < st.attr.size {
+            st.release_from(&self.fs.mf, size);
+        }
+        st.attr.size = size;
+        st.attr.mtime = vfs::now();
+        st.attr.ctime = st.attr.mtime;
         Ok(())
     }
 
@@ -231,9 +297,8 @@ impl Inode for Node {
     fn stat(&self) -> KResult<Attr> {
         let st = self.lock();
         let mut a = st.attr;
-        if let Some(d) = &st.data {
-            a.size = d.len() as u64;
-            a.blocks = a.size.div_ceil(512);
+        if st.upper && a.kind() == mode::S_IFREG {
+            a.blocks = st.cache.len() as u64 * (PAGE / 512);
         }
         Ok(a)
     }
@@ -244,15 +309,14 @@ impl Inode for Node {
             mode::S_IFDIR => Ok(Arc::new(DirFile)),
             mode::S_IFREG => {
                 let acc = flags & vfs::oflags::O_ACCMODE;
-                if acc != vfs::oflags::O_RDONLY || flags & vfs::oflags::O_TRUNC != 0 {
+                if acc != vfs::oflags::O_RDONLY {
+                    // Opened for writing: the content becomes the overlay's
+                    // (so that shared mappings and writes see one file).
                     let mut st = self.lock();
-                    self.copy_up(&mut st)?;
                     if flags & vfs::oflags::O_TRUNC != 0 {
-                        if let Some(d) = st.data.as_mut() {
-                            d.clear();
-                        }
-                        st.invalidate(0, u64::MAX);
-                        st.attr.mtime = vfs::now();
+                        self.truncate(&mut st, 0)?;
+                    } else {
+                        self.copy_up(&mut st)?;
                     }
                 }
                 Ok(Arc::new(OvFile { node: self.clone() }))
@@ -456,12 +520,7 @@ impl Inode for Node {
             if st.attr.is_dir() {
                 return Err(Errno::EISDIR);
             }
-            self.copy_up(&mut st)?;
-            if let Some(d) = st.data.as_mut() {
-                d.resize(size as usize, 0);
-            }
-            st.invalidate(size, u64::MAX);
-            st.attr.mtime = vfs::now();
+            self.truncate(&mut st, size)?;
         }
         if let Some(m) = a.mode {
             st.attr.mode = (st.attr.mode & mode::S_IFMT) | (m & 0o7777);
@@ -499,36 +558,50 @@ pub struct OvFile {
 impl FileOps for OvFile {
     fn read(&self, _t: &Task, buf: &mut [u8], off: u64, _nb: bool) -> KResult<usize> {
         let mut st = self.node.lock();
-        if let Some(d) = &st.data {
-            let off = off.min(d.len() as u64) as usize;
-            let n = buf.len().min(d.len() - off);
-            buf[..n].copy_from_slice(&d[off..off + n]);
-            return Ok(n);
-        }
-        let fd = self.node.host_fd(&mut st)?;
-        drop(st);
-        loop {
-            match nix::sys::uio::pread(&*fd, buf, off as i64) {
-                Err(nix::errno::Errno::EINTR) => continue,
-                r => return Ok(r?),
+        if !st.upper {
+            let fd = self.node.host_fd(&mut st)?;
+            drop(st);
+            loop {
+                match nix::sys::uio::pread(&*fd, buf, off as i64) {
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    r => return Ok(r?),
+                }
             }
         }
+        let mf = &self.node.fs.mf;
+        let end = (off.saturating_add(buf.len() as u64)).min(st.attr.size);
+        let mut cur = off;
+        while cur < end {
+            let pg = cur & !(PAGE - 1);
+            let n = ((pg + PAGE).min(end) - cur) as usize;
+            let at = (cur - off) as usize;
+            match st.cache.get(&pg) {
+                Some(&f) => mf.read(f + (cur - pg), &mut buf[at..at + n]),
+                None => buf[at..at + n].fill(0),
+            }
+            cur += n as u64;
+        }
+        Ok(end.saturating_sub(off) as usize)
     }
 
     fn write(&self, _t: &Task, buf: &[u8], off: u64, _nb: bool) -> KResult<usize> {
         let mut st = self.node.lock();
         self.node.copy_up(&mut st)?;
-        let d = st.data.as_mut().ok_or(Errno::EIO)?;
-        let off = off as usize;
-        let end = off.checked_add(buf.len()).ok_or(Errno::EFBIG)?;
+        let end = off.checked_add(buf.len() as u64).ok_or(Errno::EFBIG)?;
         if end > (1 << 36) {
             return Err(Errno::EFBIG);
         }
-        if d.len() < end {
-            d.resize(end, 0);
+        let mf = self.node.fs.mf.clone();
+        let mut cur = off;
+        while cur < end {
+            let pg = cur & !(PAGE - 1);
+            let n = ((pg + PAGE).min(end) - cur) as usize;
+            let f = st.frame_for(&mf, pg)?;
+            let at = (cur - off) as usize;
+            mf.write(f + (cur - pg), &buf[at..at + n]);
+            cur += n as u64;
         }
-        d[off..end].copy_from_slice(buf);
-        st.invalidate(off as u64, end as u64);
+        st.attr.size = st.attr.size.max(end);
         st.attr.mtime = vfs::now();
         st.attr.ctime = st.attr.mtime;
         Ok(buf.len())
@@ -550,35 +623,7 @@ struct OvMapping {
 impl Mappable for OvMapping {
     fn frames(&self, mf: &Arc<MemoryFile>, off: u64, n: usize) -> KResult<Vec<u64>> {
         let mut st = self.node.lock();
-        let missing: Vec<usize> = (0..n).filter(|i| !st.cache.contains_key(&(off + *i as u64 * PAGE))).collect();
-        if let (Some(&lo), Some(&hi)) = (missing.first(), missing.last()) {
-            // One read for the span of missing pages.
-            let span_off = off + lo as u64 * PAGE;
-            let mut buf = vec![0u8; (hi - lo + 1) * PAGE as usize];
-            if let Some(d) = &st.data {
-                let from = (span_off as usize).min(d.len());
-                let len = buf.len().min(d.len() - from);
-                buf[..len].copy_from_slice(&d[from..from + len]);
-            } else {
-                let fd = self.node.host_fd(&mut st)?;
-                let mut done = 0;
-                while done < buf.len() {
-                    match nix::sys::uio::pread(&*fd, &mut buf[done..], (span_off + done as u64) as i64) {
-                        Ok(0) => break,
-                        Ok(k) => done += k,
-                        Err(nix::errno::Errno::EINTR) => {}
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-            }
-            let frames = mf.alloc_contiguous(missing.len())?;
-            for (&i, &f) in missing.iter().zip(&frames) {
-                let at = (i - lo) * PAGE as usize;
-                mf.write(f, &buf[at..at + PAGE as usize]);
-                st.cache.insert(off + i as u64 * PAGE, f);
-            }
-            st.cache_mf.get_or_insert_with(|| mf.clone());
-        }
+        self.node.fill_from_lower(&mut st, off, n)?;
         let out: Vec<u64> = (0..n).map(|i| st.cache[&(off + i as u64 * PAGE)]).collect();
         for &f in &out {
             mf.incref(f);

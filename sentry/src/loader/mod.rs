@@ -222,6 +222,9 @@ pub fn exec(
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> KResult<(Arc<MemoryManager>, Loaded)> {
+    // comm is the last component of the name execve was given (before
+    // `#!` or symlinks are followed), as Linux sets it.
+    let comm: Vec<u8> = path.rsplit(|&c| c == b'/').next().unwrap_or(path).iter().take(15).copied().collect();
     let mut path = path.to_vec();
     let mut argv = argv;
     for _depth in 0..5 {
@@ -302,7 +305,6 @@ pub fn exec(
             (33, VDSO_BASE),   // AT_SYSINFO_EHDR
         ];
         let sp = build_stack(&mm, top, &argv, &envp, &exe, auxv_base)?;
-        let comm = exe.rsplit(|&c| c == b'/').next().unwrap_or(&exe).iter().take(15).copied().collect();
         return Ok((mm, Loaded { entry, sp, exe, comm }));
     }
     Err(Errno::ELOOP)

@@ -690,7 +690,9 @@ impl MemoryManager {
                     // writable private page (copy-on-write), or a real
                     // protection fault.
                     if vma.prot.write && !mapped.write {
-                        self.make_private(&mut m, page).map_err(|_| SegvCode(2))?;
+                        if !vma.shared {
+                            self.make_private(&mut m, page).map_err(|_| SegvCode(2))?;
+                        }
                         let fr = m.pages[&page].frame;
                         if let Some(pte) = m.pages.get_mut(&page) {
                             pte.mapped = Some(vma.prot);

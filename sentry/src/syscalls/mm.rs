@@ -70,8 +70,7 @@ pub fn sys_mmap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             }
             let m = f.ops.mappable().ok_or(Errno::ENODEV)?;
             let named = Arc::new(NamedMapping { inner: m, path: String::from_utf8_lossy(&f.path).into_owned() });
-            // Shared file mappings are private copies for now (see table).
-            (Backing::File(named, off), false)
+            (Backing::File(named, off), shared)
         }
     };
     mm.mmap(addr, len, p, fixed, flags & MAP_FIXED_NOREPLACE != 0, shared, backing, None)

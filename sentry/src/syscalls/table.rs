@@ -54,7 +54,7 @@ table! {
     6 lstat => Some(stat::sys_lstat), Full;
     7 poll => Some(poll::sys_poll), Partial("polls host fds and sentry files by readiness, in slices");
     8 lseek => Some(file::sys_lseek), Partial("no SEEK_DATA/SEEK_HOLE");
-    9 mmap => Some(mm::sys_mmap), Partial("MAP_SHARED file mappings are private copies");
+    9 mmap => Some(mm::sys_mmap), Partial("no SIGBUS past the end of a file; MAP_SHARED of host stdio files is ENODEV");
     10 mprotect => Some(mm::sys_mprotect), Full;
     11 munmap => Some(mm::sys_munmap), Full;
     12 brk => Some(mm::sys_brk), Full;
@@ -71,7 +71,7 @@ table! {
     23 select => Some(poll::sys_select), Partial("as poll");
     24 sched_yield => Some(process::sys_sched_yield), Full;
     25 mremap => Some(mm::sys_mremap), Full;
-    26 msync => Some(mm::sys_msync), Partial("no shared file mappings to write back");
+    26 msync => Some(mm::sys_msync), Full;
     27 mincore => NOSYS, Unimplemented("not served yet");
     28 madvise => Some(mm::sys_madvise), Partial("DONTNEED frees; other advice accepted");
     29 shmget => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");

@@ -1,0 +1,139 @@
+//! Real interpreters and toolchains through the sandbox, compared with the
+//! same command run natively (issue 4's list): bash job control and traps,
+//! python3 subprocess/threading/multiprocessing/asyncio/socketpair, perl
+//! fork, sqlite3, gcc, make, git, node, timeout(1), xargs -P.
+
+use tests::{assert_same, require_tool, run, sandboxed};
+
+fn sh(script: &str) {
+    assert_same(&["sh", "-c", script]);
+}
+
+#[test]
+fn bash_functions_traps_and_wait() {
+    assert_same(&[
+        "bash",
+        "-c",
+        r#"f(){ echo "f$1"; }; f 1; trap 'echo trapped' USR1; kill -USR1 $$; sleep 0.1 & wait $!; echo "waited $?"; (exit 3); echo $?"#,
+    ]);
+}
+
+#[test]
+fn bash_background_jobs_and_kill() {
+    assert_same(&["bash", "-c", "sleep 5 & pid=$!; kill -TERM $pid; wait $pid; echo status $?"]);
+}
+
+const PY: &str = "/usr/bin/python3";
+
+#[test]
+fn python_subprocess_threading_asyncio() {
+    if !require_tool("python_subprocess_threading_asyncio", PY, "apt-get install python3") {
+        return;
+    }
+    assert_same(&[
+        PY,
+        "-c",
+        r#"
+import subprocess, threading, asyncio, socket
+print(subprocess.run(["echo", "sub"], capture_output=True).stdout)
+out = []
+ts = [threading.Thread(target=out.append, args=(i,)) for i in range(4)]
+[t.start() for t in ts]; [t.join() for t in ts]
+print(sorted(out))
+async def main():
+    await asyncio.sleep(0.01)
+    return "aio"
+print(asyncio.run(main()))
+a, b = socket.socketpair(); a.sendall(b"pair"); print(b.recv(4))
+"#,
+    ]);
+}
+
+#[test]
+fn python_multiprocessing_pool() {
+    if !require_tool("python_multiprocessing_pool", PY, "apt-get install python3") {
+        return;
+    }
+    assert_same(&[PY, "-c", "import multiprocessing as m\nwith m.Pool(2) as p: print(p.map(abs, [-1, -2, -3]))"]);
+}
+
+#[test]
+fn perl_fork_waitpid() {
+    if !require_tool("perl_fork_waitpid", "perl", "apt-get install perl") {
+        return;
+    }
+    assert_same(&["perl", "-e", r#"my $p = fork; if (!$p) { exit 3 } waitpid($p, 0); print $? >> 8, "\n""#]);
+}
+
+#[test]
+fn sqlite3_in_memory() {
+    if !require_tool("sqlite3_in_memory", "sqlite3", "apt-get install sqlite3") {
+        return;
+    }
+    assert_same(&["sqlite3", ":memory:", "create table t(a); insert into t values(1),(2),(3); select sum(a), count(*) from t;"]);
+}
+
+#[test]
+fn gcc_compiles_and_runs_inside() {
+    if !require_tool("gcc_compiles_and_runs_inside", "gcc", "apt-get install gcc") {
+        return;
+    }
+    // Paths in /tmp: inside the sandbox they live in its memory layer.
+    sh("d=/tmp/runsc-gcc-$$; mkdir -p $d && printf 'int main(){return 7;}' > $d/t.c && gcc -o $d/t $d/t.c && $d/t; echo $?; rm -rf $d");
+}
+
+#[test]
+fn make_runs_a_rule() {
+    if !require_tool("make_runs_a_rule", "make", "apt-get install make") {
+        return;
+    }
+    sh("d=/tmp/runsc-make-$$; mkdir -p $d && printf 'all: a\\n\\techo built $$<\\na:\\n\\ttouch a\\n' > $d/Makefile && make -s -C $d; rm -rf $d");
+}
+
+#[test]
+fn git_init_add_commit_log() {
+    if !require_tool("git_init_add_commit_log", "git", "apt-get install git") {
+        return;
+    }
+    sh("d=/tmp/runsc-git-$$; git init -q $d && cd $d && echo a > a && git add a && git -c user.name=t -c user.email=t@e commit -qm first && echo b >> a && git -c user.name=t -c user.email=t@e commit -qam second && git log --format=%s; rm -rf $d");
+}
+
+#[test]
+fn node_timers_promises_child_process() {
+    if !require_tool("node_timers_promises_child_process", "node", "apt-get install nodejs") {
+        return;
+    }
+    assert_same(&[
+        "node",
+        "-e",
+        r#"const cp = require("child_process");
+Promise.resolve(1).then(v => console.log("promise", v));
+cp.exec("echo child", (e, o) => { console.log(o.trim()); setTimeout(() => console.log("timer"), 10); });
+require("fs").writeFileSync("/tmp/runsc-node-" + process.pid, "x"); console.log(require("fs").readFileSync("/tmp/runsc-node-" + process.pid, "utf8"));
+require("fs").unlinkSync("/tmp/runsc-node-" + process.pid);"#,
+    ]);
+}
+
+#[test]
+fn timeout_kills_after_its_limit() {
+    sh("timeout 0.2 sleep 5; echo $?");
+}
+
+#[test]
+fn xargs_parallel() {
+    sh("seq 12 | xargs -P 4 -n 1 echo | sort -n | tr '\\n' ' '");
+}
+
+/// ps inside shows the sandbox's own processes with the sandbox's pids:
+/// pid 1 is the command itself (this differs from native by design).
+#[test]
+fn ps_shows_the_sandbox_processes() {
+    if !require_tool("ps_shows_the_sandbox_processes", "ps", "apt-get install procps") {
+        return;
+    }
+    let out = run(&mut sandboxed(&["sh", "-c", "ps -e -o pid=,ppid=,comm= | sort -n"]));
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr_str());
+    let lines: Vec<String> = out.stdout_str().lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    assert_eq!(lines.first().map(String::as_str), Some("1 0 sh"), "{lines:?}");
+    assert!(lines.iter().any(|l| l.ends_with(" 1 ps")), "{lines:?}");
+}
