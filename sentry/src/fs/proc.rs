@@ -36,7 +36,44 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
             })
             .collect()
     });
+    let infotask = task.clone();
+    let fdinfo_dir: Arc<dyn Inode> = SynthDir::new(move || {
+        let Ok(t) = infotask() else { return vec![] };
+        t.fds()
+            .list()
+            .into_iter()
+            .map(|(fd, f)| {
+                let cloexec = t.fds().cloexec(fd).unwrap_or(false);
+                let flags = f.flags() | if cloexec { crate::vfs::oflags::O_CLOEXEC } else { 0 };
+                let pos = *f.offset.lock().unwrap_or_else(|e| e.into_inner());
+                let ino = f.inode.stat().map(|a| a.ino).unwrap_or(0);
+                let text = format!("pos:\t{pos}\nflags:\t0{flags:o}\nmnt_id:\t1\nino:\t{ino}\n");
+                let i: Arc<dyn Inode> = SynthFile::text(text);
+                (fd.to_string().into_bytes(), i)
+            })
+            .collect()
+    });
+    let tasktask = task.clone();
+    let wk_task = k.clone();
+    let task_dir: Arc<dyn Inode> = SynthDir::new(move || {
+        let Ok(t) = tasktask() else { return vec![] };
+        let threads = t.tg.st().threads.clone();
+        threads.into_iter().map(|tid| (tid.to_string().into_bytes(), pid_dir(&wk_task, tid))).collect()
+    });
+    let statm_task = task.clone();
+    let statm: Arc<dyn Inode> = SynthFile::new(move || {
+        let t = statm_task()?;
+        let mm = t.mm();
+        let vm: u64 = mm.vmas().iter().map(|(s, v)| v.end - s).sum::<u64>() / 4096;
+        let rss = mm.resident_pages();
+        Ok(format!("{vm} {rss} 0 0 0 {rss} 0\n").into_bytes())
+    });
+    let mounts: Arc<dyn Inode> = SynthLink::new(|| Ok(b"/proc/mounts".to_vec()));
     SynthDir::fixed(vec![
+        ("fdinfo", fdinfo_dir),
+        ("task", task_dir),
+        ("statm", statm),
+        ("mounts", mounts),
         ("exe", SynthLink::new(move || Ok(t1()?.tg.exe.lock().unwrap_or_else(|e| e.into_inner()).clone()))),
         ("cwd", SynthLink::new(move || Ok(t2()?.fs().cwd.path()))),
         ("root", SynthLink::new(|| Ok(b"/".to_vec()))),
