@@ -544,6 +544,15 @@ fn find_reaper(kernel: &Kernel, tg: &ThreadGroup) -> Option<Arc<ThreadGroup>> {
 /// Exit one thread: clear_child_tid, leave the address space, and if it was
 /// the last thread, turn the group into a zombie and tell the parent.
 pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
+    // The sandbox ends with init: report its status before the teardown
+    // below (releasing the stub thread, freeing memory), which changes
+    // nothing the caller of runsc can see.
+    if task.tg.tgid == 1 {
+        let st = task.tg.st();
+        if st.live == 1 {
+            task.kernel.set_exit(st.group_exit.unwrap_or(0));
+        }
+    }
     let mm = task.mm();
     let robust = task.robust_list.swap(0, Ordering::SeqCst);
     super::futex::exit_robust_list(&task.kernel, &mm, task.tid, robust);
