@@ -1,13 +1,13 @@
 //! The execution context of one application thread.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::address_space::{signal_thread, OwnedStub, PtraceAddressSpace, OWNED};
 use crate::inject::{self, Seen};
 use crate::sys;
 use crate::Shared;
-use platform::{Access, AddressSpace, Context, CpuState, Error, Exit, Interrupt, Interrupter, Result, SigInfo};
+use platform::{Access, AddressSpace, AppCpuTime, Context, CpuState, Error, Exit, Interrupt, Interrupter, Result, SigInfo};
 
 /// Interrupts a context by sending SIGSTOP to its current stub thread; the
 /// stop is swallowed and reported as [`Exit::Interrupted`].
@@ -16,6 +16,16 @@ struct StubInterrupter {
     pid: AtomicI32,
     tid: AtomicI32,
     pending: AtomicBool,
+    /// CPU time of stub threads this context no longer uses, in ns.
+    retired_ns: AtomicU64,
+}
+
+impl AppCpuTime for StubInterrupter {
+    fn app_cpu_time(&self) -> std::time::Duration {
+        let (pid, tid) = (self.pid.load(Ordering::SeqCst), self.tid.load(Ordering::SeqCst));
+        let live = if tid != 0 { sys::thread_cpu_ns(pid, tid) } else { 0 };
+        std::time::Duration::from_nanos(self.retired_ns.load(Ordering::SeqCst) + live)
+    }
 }
 
 impl Interrupt for StubInterrupter {
@@ -145,8 +155,16 @@ impl Context for PtraceContext {
         self.intr.clone()
     }
 
+    fn cpu_time(&self) -> Arc<dyn AppCpuTime> {
+        self.intr.clone()
+    }
+
     fn release(&mut self, as_: &Arc<dyn AddressSpace>) {
         let pas = downcast(as_);
+        // Keep the stub thread's CPU time before it goes.
+        if let Some(tid) = OWNED.with(|o| o.borrow().get(&pas.id).map(|s| s.tid)) {
+            self.intr.retired_ns.fetch_add(sys::thread_cpu_ns(pas.pid, tid), Ordering::SeqCst);
+        }
         self.intr.tid.store(0, Ordering::SeqCst);
         let _ = OWNED.try_with(|o| o.borrow_mut().remove(&pas.id));
     }

@@ -137,3 +137,11 @@ pub fn pin(tid: Tid, cpu: usize) {
     // SAFETY: `set` is a live cpu_set_t of the size passed.
     unsafe { libc::sched_setaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
 }
+
+/// CPU time a host thread has run, in ns (from its schedstat; 0 if gone).
+pub fn thread_cpu_ns(pid: Tid, tid: Tid) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}

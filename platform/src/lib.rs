@@ -199,6 +199,13 @@ pub trait Interrupt: Send + Sync {
 /// A handle that interrupts one context from any thread.
 pub type Interrupter = Arc<dyn Interrupt>;
 
+/// CPU time spent running an application thread's own code (what Linux
+/// accounts as its user and system time, as far as the host ran it).
+pub trait AppCpuTime: Send + Sync {
+    /// Time on CPU so far, over every address space the thread ran in.
+    fn app_cpu_time(&self) -> std::time::Duration;
+}
+
 /// An application address space.
 pub trait AddressSpace: Send + Sync {
     /// For the platform's own downcast from `dyn AddressSpace`.
@@ -220,6 +227,8 @@ pub trait Context: Send {
     fn load_fp(&mut self, as_: &Arc<dyn AddressSpace>, cpu: &mut CpuState) -> Result<()>;
     /// The handle that interrupts `switch`.
     fn interrupter(&self) -> Interrupter;
+    /// The handle that reads the thread's application CPU time.
+    fn cpu_time(&self) -> Arc<dyn AppCpuTime>;
     /// Release host resources bound to this context in `as_` (the thread is
     /// exiting or leaving the address space).
     fn release(&mut self, as_: &Arc<dyn AddressSpace>);

@@ -19,3 +19,11 @@ pub fn getrandom(buf: &mut [u8]) {
         }
     }
 }
+
+/// CPU time a thread of this process has run, in ns (its schedstat).
+pub fn thread_cpu_ns(tid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))
+        .ok()
+        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+        .unwrap_or(0)
+}

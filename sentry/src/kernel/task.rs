@@ -4,7 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use platform::{Context, CpuState, Exit, Interrupter};
 
@@ -109,6 +109,10 @@ pub struct ThreadGroup {
     pub cutime: AtomicU64,
     /// PR_SET_DUMPABLE.
     pub dumpable: AtomicBool,
+    /// CPU time (user, system) of threads that exited.
+    pub cpu_exited: Mutex<(Duration, Duration)>,
+    /// CPU time (user, system) of reaped children and their descendants.
+    pub cpu_children: Mutex<(Duration, Duration)>,
     /// PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here.
     pub subreaper: AtomicBool,
 }
@@ -132,6 +136,19 @@ impl ThreadGroup {
     /// The action for a signal.
     pub fn action(&self, s: i32) -> SigAction {
         self.handlers().lock().unwrap_or_else(|e| e.into_inner())[(s - 1) as usize]
+    }
+
+    /// CPU time of the whole group: live threads and exited ones.
+    pub fn cpu_times(&self, kernel: &Kernel) -> (Duration, Duration) {
+        let (mut u, mut s) = *self.cpu_exited.lock().unwrap_or_else(|e| e.into_inner());
+        for tid in self.st().threads.clone() {
+            if let Some(t) = kernel.task(tid) {
+                let (tu, ts) = t.cpu_times();
+                u += tu;
+                s += ts;
+            }
+        }
+        (u, s)
     }
 
     /// An rlimit.
@@ -212,6 +229,10 @@ pub struct Task {
     pub pdeathsig: AtomicI32,
     /// PR_SET_NO_NEW_PRIVS (inherited across fork and execve).
     pub no_new_privs: AtomicBool,
+    /// Reads the CPU time of the task's application code.
+    app_cpu: Mutex<Option<Arc<dyn platform::AppCpuTime>>>,
+    /// The host thread serving the task (its time is the task's system time).
+    host_tid: AtomicI32,
 }
 
 impl Task {
@@ -245,6 +266,8 @@ impl Task {
             start: Instant::now(),
             pdeathsig: AtomicI32::new(0),
             no_new_privs: AtomicBool::new(false),
+            app_cpu: Mutex::new(None),
+            host_tid: AtomicI32::new(0),
         })
     }
 
@@ -280,6 +303,8 @@ impl Task {
             start: Instant::now(),
             cutime: AtomicU64::new(0),
             dumpable: AtomicBool::new(true),
+            cpu_exited: Mutex::new(Default::default()),
+            cpu_children: Mutex::new(Default::default()),
             subreaper: AtomicBool::new(false),
         })
     }
@@ -331,6 +356,15 @@ impl Task {
         if let Some(i) = self.interrupter.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
             i.interrupt();
         }
+    }
+
+    /// CPU time so far: (user: the application's own code, system: the
+    /// sentry serving it).
+    pub fn cpu_times(&self) -> (Duration, Duration) {
+        let user = self.app_cpu.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|c| c.app_cpu_time()).unwrap_or_default();
+        let tid = self.host_tid.load(Ordering::Relaxed);
+        let sys = if tid != 0 { Duration::from_nanos(crate::sys::thread_cpu_ns(tid)) } else { Duration::ZERO };
+        (user, sys)
     }
 
     /// Credentials snapshot.
@@ -470,6 +504,8 @@ pub fn kill_group(kernel: &Kernel, tg: &Arc<ThreadGroup>, status: i32) {
 /// The run loop of a task on its host thread.
 pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
     task.set_interrupter(ctx.interrupter());
+    *task.app_cpu.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.cpu_time());
+    task.host_tid.store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
     crate::fs::proc::CURRENT.with(|c| c.set(task.tid));
     let mut last_fault = (0u64, 0u64);
     loop {
@@ -563,6 +599,12 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
         }
     }
     ctx.release(&mm.as_);
+    {
+        let (u, s) = task.cpu_times();
+        let mut e = task.tg.cpu_exited.lock().unwrap_or_else(|e| e.into_inner());
+        e.0 += u;
+        e.1 += s;
+    }
     if let Some(v) = task.vfork.lock().unwrap_or_else(|e| e.into_inner()).take() {
         v.release();
     }

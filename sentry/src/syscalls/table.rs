@@ -143,9 +143,9 @@ table! {
     95 umask => Some(attr::sys_umask), Full;
     96 gettimeofday => Some(time::sys_gettimeofday), Full;
     97 getrlimit => Some(ids::sys_getrlimit), Full;
-    98 getrusage => Some(time::sys_getrusage), Partial("CPU times approximated by wall time");
+    98 getrusage => Some(time::sys_getrusage), Partial("user and system time and maxrss; other fields zero");
     99 sysinfo => Some(time::sys_sysinfo), Full;
-    100 times => Some(time::sys_times), Partial("CPU times approximated by wall time");
+    100 times => Some(time::sys_times), Full;
     101 ptrace => NOSYS, Unimplemented("not served yet");
     102 getuid => Some(ids::sys_getuid), Full;
     103 syslog => NOSYS, Unimplemented("not served yet");

@@ -18,16 +18,59 @@ fn clock_now(id: i32) -> KResult<(i64, i64)> {
     Ok((ts.tv_sec(), ts.tv_nsec()))
 }
 
+/// The CPU time a CPU clock id measures: 2 (this process), 3 (this
+/// thread), or a negative id naming a process or thread (clock_getcpuclockid,
+/// pthread_getcpuclockid). CPUCLOCK_VIRT counts user time only.
+fn cpu_clock(t: &Task, id: i32) -> KResult<Duration> {
+    let sum = |(u, s): (Duration, Duration)| u + s;
+    match id {
+        2 => Ok(sum(t.tg.cpu_times(&t.kernel))),
+        3 => Ok(sum(t.cpu_times())),
+        id if id < 0 => {
+            let pid = !(id >> 3);
+            let thread = id & 4 != 0;
+            let which = id & 3;
+            if which == 3 {
+                return Err(Errno::EINVAL);
+            }
+            let (u, s) = if thread {
+                let task = if pid == 0 { t.kernel.task(t.tid) } else { t.kernel.task(pid) };
+                let task = task.filter(|x| x.tg.tgid == t.tg.tgid).ok_or(Errno::EINVAL)?;
+                task.cpu_times()
+            } else {
+                let tg = if pid == 0 { Some(t.tg.clone()) } else { t.kernel.group(pid) };
+                tg.filter(|g| !g.st().zombie).ok_or(Errno::EINVAL)?.cpu_times(&t.kernel)
+            };
+            Ok(if which == 1 { u } else { u + s })
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
 /// Implements clock_gettime(2).
 pub fn sys_clock_gettime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let id = a[0] as i32;
-    let t = if id == 2 || id == 3 {
-        let d = sc.task.start.elapsed();
+    let t = if id == 2 || id == 3 || id < 0 {
+        let d = cpu_clock(sc.task, id)?;
         (d.as_secs() as i64, d.subsec_nanos() as i64)
     } else {
         clock_now(id)?
     };
     sc.task.mm().write_val(a[1], &[t.0, t.1])?;
+    Ok(0)
+}
+
+/// Implements clock_getres(2).
+pub fn sys_clock_getres(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let id = a[0] as i32;
+    if id == 2 || id == 3 || id < 0 {
+        cpu_clock(sc.task, id)?;
+    } else {
+        clock_now(id)?;
+    }
+    if a[1] != 0 {
+        sc.task.mm().write_val(a[1], &[0i64, 1])?;
+    }
     Ok(0)
 }
 
@@ -57,15 +100,6 @@ pub fn sys_settimeofday(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         sc.task.mm().read_val::<[i32; 2]>(a[1])?;
     }
     Err(Errno::EPERM)
-}
-
-/// Implements clock_getres(2).
-pub fn sys_clock_getres(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    clock_now(a[0] as i32)?;
-    if a[1] != 0 {
-        sc.task.mm().write_val(a[1], &[0i64, 1])?;
-    }
-    Ok(0)
 }
 
 /// Implements gettimeofday(2).
@@ -140,28 +174,49 @@ pub fn sys_clock_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     sleep(sc, d, a[3])
 }
 
+/// A `struct rusage` with user and system time (the other fields zero,
+/// except the resident-set high-water mark, approximated by the current).
+fn rusage(user: Duration, sys: Duration, maxrss_kb: i64) -> [i64; 18] {
+    let mut v = [0i64; 18];
+    v[0] = user.as_secs() as i64;
+    v[1] = user.subsec_micros() as i64;
+    v[2] = sys.as_secs() as i64;
+    v[3] = sys.subsec_micros() as i64;
+    v[4] = maxrss_kb;
+    v
+}
+
 /// Implements getrusage(2).
 pub fn sys_getrusage(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let who = a[0] as i64;
-    if ![0, -1, 1].contains(&who) {
-        return Err(Errno::EINVAL);
-    }
-    let mut v = [0i64; 18];
-    let d = sc.task.start.elapsed();
-    if who != -1 {
-        v[0] = d.as_secs() as i64;
-        v[1] = d.subsec_micros() as i64;
-    }
-    v[4] = (sc.task.mm().resident_pages() * 4) as i64;
-    sc.task.mm().write_val(a[1], &v)?;
+    let t = sc.task;
+    let rss = (t.mm().resident_pages() * 4) as i64;
+    let v = match a[0] as i32 {
+        0 => {
+            let (u, s) = t.tg.cpu_times(&t.kernel);
+            rusage(u, s, rss)
+        }
+        1 => {
+            let (u, s) = t.cpu_times();
+            rusage(u, s, rss)
+        }
+        -1 => {
+            let (u, s) = *t.tg.cpu_children.lock().unwrap_or_else(|e| e.into_inner());
+            rusage(u, s, 0)
+        }
+        _ => return Err(Errno::EINVAL),
+    };
+    t.mm().write_val(a[1], &v)?;
     Ok(0)
 }
 
-/// Implements times(2).
+/// Implements times(2): clock ticks of 1/100 s.
 pub fn sys_times(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let ticks = (sc.task.start.elapsed().as_millis() / 10) as i64;
+    let ticks = |d: Duration| (d.as_millis() / 10) as i64;
     if a[0] != 0 {
-        sc.task.mm().write_val(a[0], &[ticks, 0i64, 0, 0])?;
+        let t = sc.task;
+        let (u, s) = t.tg.cpu_times(&t.kernel);
+        let (cu, cs) = *t.tg.cpu_children.lock().unwrap_or_else(|e| e.into_inner());
+        t.mm().write_val(a[0], &[ticks(u), ticks(s), ticks(cu), ticks(cs)])?;
     }
     Ok((crate::kernel::uptime().as_millis() / 10) as u64 + 100_000)
 }

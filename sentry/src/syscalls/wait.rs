@@ -78,6 +78,12 @@ fn find_event(t: &Task, pid: i32, opts: u64) -> KResult<Option<(i32, Event)>> {
             if consume {
                 ch.remove(i);
                 t.kernel.remove_group(c.tgid);
+                // The child's time, and its reaped descendants', is now ours.
+                let e = *c.cpu_exited.lock().unwrap_or_else(|e| e.into_inner());
+                let d = *c.cpu_children.lock().unwrap_or_else(|e| e.into_inner());
+                let mut mine = t.tg.cpu_children.lock().unwrap_or_else(|e| e.into_inner());
+                mine.0 += e.0 + d.0;
+                mine.1 += e.1 + d.1;
             }
             return Ok(Some((c.tgid, Event::Exited(status))));
         }
