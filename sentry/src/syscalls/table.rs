@@ -106,7 +106,7 @@ table! {
     58 vfork => Some(process::sys_vfork), Full;
     59 execve => Some(process::sys_execve), Partial("other threads of a multi-threaded caller are not killed");
     60 exit => Some(process::sys_exit), Full;
-    61 wait4 => Some(wait::sys_wait4), Partial("rusage is zeroed");
+    61 wait4 => Some(wait::sys_wait4), Partial("rusage: user and system time only");
     62 kill => Some(signal::sys_kill), Full;
     63 uname => Some(process::sys_uname), Full;
     64 semget => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");

@@ -176,7 +176,7 @@ pub fn sys_clock_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 
 /// A `struct rusage` with user and system time (the other fields zero,
 /// except the resident-set high-water mark, approximated by the current).
-fn rusage(user: Duration, sys: Duration, maxrss_kb: i64) -> [i64; 18] {
+pub(super) fn rusage(user: Duration, sys: Duration, maxrss_kb: i64) -> [i64; 18] {
     let mut v = [0i64; 18];
     v[0] = user.as_secs() as i64;
     v[1] = user.subsec_micros() as i64;

@@ -14,6 +14,9 @@ const WCONTINUED: u64 = 8;
 const WNOWAIT: u64 = 0x0100_0000;
 const WAIT_INTERNAL: u64 = 0x2000_0000 | 0x4000_0000 | 0x8000_0000; // __WNOTHREAD, __WALL, __WCLONE
 
+/// (user, system) CPU time.
+type CpuPair = (std::time::Duration, std::time::Duration);
+
 /// What a wait collected.
 #[derive(Clone, Copy)]
 enum Event {
@@ -57,7 +60,7 @@ fn matches(t: &Task, c: &ThreadGroup, pid: i32) -> bool {
 /// Find a child event wanted by `opts` and (unless WNOWAIT) consume it:
 /// a zombie is reaped, a stop or continue report is cleared. Ok(None) when
 /// matching children exist but none has an event.
-fn find_event(t: &Task, pid: i32, opts: u64) -> KResult<Option<(i32, Event)>> {
+fn find_event(t: &Task, pid: i32, opts: u64) -> KResult<Option<(i32, Event, CpuPair)>> {
     let mut ch = t.tg.children.lock().unwrap_or_else(|e| e.into_inner());
     if !ch.iter().any(|c| matches(t, c, pid)) {
         return Err(Errno::ECHILD);
@@ -75,37 +78,38 @@ fn find_event(t: &Task, pid: i32, opts: u64) -> KResult<Option<(i32, Event)>> {
             }
             let status = st.status;
             drop(st);
+            // The child's time, and its reaped descendants'.
+            let e = *c.cpu_exited.lock().unwrap_or_else(|e| e.into_inner());
+            let d = *c.cpu_children.lock().unwrap_or_else(|e| e.into_inner());
+            let total = (e.0 + d.0, e.1 + d.1);
             if consume {
                 ch.remove(i);
                 t.kernel.remove_group(c.tgid);
-                // The child's time, and its reaped descendants', is now ours.
-                let e = *c.cpu_exited.lock().unwrap_or_else(|e| e.into_inner());
-                let d = *c.cpu_children.lock().unwrap_or_else(|e| e.into_inner());
                 let mut mine = t.tg.cpu_children.lock().unwrap_or_else(|e| e.into_inner());
-                mine.0 += e.0 + d.0;
-                mine.1 += e.1 + d.1;
+                mine.0 += total.0;
+                mine.1 += total.1;
             }
-            return Ok(Some((c.tgid, Event::Exited(status))));
+            return Ok(Some((c.tgid, Event::Exited(status), total)));
         }
         if opts & WUNTRACED != 0 {
             if let Some(s) = st.stop_event {
                 if consume {
                     st.stop_event = None;
                 }
-                return Ok(Some((c.tgid, Event::Stopped(s))));
+                return Ok(Some((c.tgid, Event::Stopped(s), CpuPair::default())));
             }
         }
         if opts & WCONTINUED != 0 && st.cont_event {
             if consume {
                 st.cont_event = false;
             }
-            return Ok(Some((c.tgid, Event::Continued)));
+            return Ok(Some((c.tgid, Event::Continued, CpuPair::default())));
         }
     }
     Ok(None)
 }
 
-fn wait_for(t: &Task, pid: i32, opts: u64) -> KResult<Option<(i32, Event)>> {
+fn wait_for(t: &Task, pid: i32, opts: u64) -> KResult<Option<(i32, Event, CpuPair)>> {
     t.block_on(&t.tg.child_wq, false, None, || match find_event(t, pid, opts) {
         Ok(Some(x)) => Some(Ok(Some(x))),
         Ok(None) if opts & WNOHANG != 0 => Some(Ok(None)),
@@ -123,12 +127,12 @@ pub fn sys_wait4(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     // As in Linux, a bad status pointer is EFAULT after the child is reaped.
     match wait_for(sc.task, a[0] as i32, opts | WEXITED)? {
         None => Ok(0),
-        Some((pid, ev)) => {
+        Some((pid, ev, (user, sys))) => {
             if a[1] != 0 {
                 sc.task.mm().write_val(a[1], &ev.status())?;
             }
             if a[3] != 0 {
-                sc.task.mm().zero_out(a[3], 144)?;
+                sc.task.mm().write_val(a[3], &super::time::rusage(user, sys, 0))?;
             }
             Ok(pid as u64)
         }
@@ -152,7 +156,7 @@ pub fn sys_waitid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let r = wait_for(sc.task, pid, opts)?;
     if infop != 0 {
         let mut si = [0u8; 128];
-        if let Some((p, ev)) = r {
+        if let Some((p, ev, _)) = r {
             let (code, st) = ev.code();
             si[0..4].copy_from_slice(&sig::SIGCHLD.to_ne_bytes());
             si[8..12].copy_from_slice(&code.to_ne_bytes());
