@@ -78,34 +78,8 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
         ("cwd", SynthLink::new(move || Ok(t2()?.fs().cwd.path()))),
         ("root", SynthLink::new(|| Ok(b"/".to_vec()))),
         ("fd", fd_dir),
-        (
-            "cmdline",
-            SynthFile::new(move || {
-                let t = t3()?;
-                let mm = t.mm();
-                let (s, e) = {
-                    let m = mm.lock();
-                    (m.arg_start, m.arg_end)
-                };
-                let mut b = vec![0u8; (e - s) as usize];
-                mm.copy_in(s, &mut b)?;
-                Ok(b)
-            }),
-        ),
-        (
-            "environ",
-            SynthFile::new(move || {
-                let t = t4()?;
-                let mm = t.mm();
-                let (s, e) = {
-                    let m = mm.lock();
-                    (m.env_start, m.env_end)
-                };
-                let mut b = vec![0u8; (e - s) as usize];
-                mm.copy_in(s, &mut b)?;
-                Ok(b)
-            }),
-        ),
+        ("cmdline", SynthFile::new(move || user_range(&*t3()?, |m| (m.arg_start, m.arg_end)))),
+        ("environ", SynthFile::new(move || user_range(&*t4()?, |m| (m.env_start, m.env_end)))),
         (
             "auxv",
             SynthFile::new(move || {
@@ -202,6 +176,16 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
             }),
         ),
     ])
+}
+
+/// The bytes of a range of the task's memory the loader recorded (argv or
+/// the environment).
+fn user_range(t: &crate::kernel::task::Task, range: impl Fn(&crate::mm::MmInner) -> (u64, u64)) -> KResult<Vec<u8>> {
+    let mm = t.mm();
+    let (s, e) = range(&mm.lock());
+    let mut b = vec![0u8; e.saturating_sub(s) as usize];
+    mm.copy_in(s, &mut b)?;
+    Ok(b)
 }
 
 /// Build /proc.
