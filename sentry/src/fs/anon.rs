@@ -182,7 +182,7 @@ impl Epoll {
 
     /// Collect up to `max` ready events, consuming edge-triggered and
     /// one-shot reports.
-    pub fn collect(&self, max: usize) -> Vec<(u32, u64)> {
+    pub fn collect(&self, task: &Task, max: usize) -> Vec<(u32, u64)> {
         let mut out = Vec::new();
         let mut m = self.lock();
         m.retain(|_, i| i.file.strong_count() > 0);
@@ -195,7 +195,7 @@ impl Epoll {
             if i.events & 0xffff == 0 && i.events & ep::EPOLLONESHOT != 0 {
                 continue; // disarmed one-shot
             }
-            let r = f.ops.readiness() & want;
+            let r = f.ops.readiness_for(task) & want;
             if r == 0 {
                 i.last_ready = 0;
                 continue;
@@ -247,4 +247,181 @@ impl FileOps for Epoll {
     fn as_epoll(&self) -> Option<&Epoll> {
         Some(self)
     }
+}
+
+/// A timerfd: expirations are counted from the clock when read, so no
+/// thread is needed; pollers wait in short slices (no wait queue).
+pub struct TimerFd {
+    /// CLOCK_REALTIME (0) or a monotonic clock.
+    pub clock: i32,
+    st: Mutex<TimerState>,
+}
+
+#[derive(Default, Clone, Copy)]
+struct TimerState {
+    /// Next expiry (None: disarmed).
+    next: Option<std::time::Instant>,
+    interval: std::time::Duration,
+    /// Expirations counted but not read yet.
+    pending: u64,
+}
+
+impl TimerFd {
+    /// A disarmed timer.
+    pub fn new(clock: i32) -> Arc<TimerFd> {
+        Arc::new(TimerFd { clock, st: Mutex::new(TimerState::default()) })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, TimerState> {
+        self.st.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Count expirations up to now into `pending`.
+    fn advance(st: &mut TimerState) {
+        let now = std::time::Instant::now();
+        if let Some(next) = st.next {
+            if now >= next {
+                if st.interval.is_zero() {
+                    st.pending += 1;
+                    st.next = None;
+                } else {
+                    let n = ((now - next).as_nanos() / st.interval.as_nanos()) as u64 + 1;
+                    st.pending += n;
+                    st.next = next.checked_add(st.interval * n as u32);
+                }
+            }
+        }
+    }
+
+    /// (time to next expiry, interval), as timerfd_gettime reports.
+    pub fn get(&self) -> (std::time::Duration, std::time::Duration) {
+        let mut st = self.lock();
+        Self::advance(&mut st);
+        let left = st.next.map(|n| n.saturating_duration_since(std::time::Instant::now())).unwrap_or_default();
+        (left, st.interval)
+    }
+
+    /// Arm with `value` from now (zero disarms) and `interval`; returns
+    /// the old setting. Pending expirations are dropped.
+    pub fn set(&self, value: std::time::Duration, interval: std::time::Duration) -> (std::time::Duration, std::time::Duration) {
+        let old = self.get();
+        let mut st = self.lock();
+        st.pending = 0;
+        st.interval = interval;
+        st.next = if value.is_zero() { None } else { crate::kernel::wait::deadline_after(value) };
+        old
+    }
+}
+
+impl FileOps for TimerFd {
+    fn read(&self, task: &Task, buf: &mut [u8], _off: u64, nonblock: bool) -> KResult<usize> {
+        if buf.len() < 8 {
+            return Err(Errno::EINVAL);
+        }
+        loop {
+            let g = task.waker.gen();
+            let next = {
+                let mut st = self.lock();
+                Self::advance(&mut st);
+                if st.pending > 0 {
+                    let n = std::mem::take(&mut st.pending);
+                    buf[..8].copy_from_slice(&n.to_ne_bytes());
+                    return Ok(8);
+                }
+                st.next
+            };
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            if task.has_pending_signal() {
+                return Err(Errno::ERESTARTSYS);
+            }
+            task.waker.wait(g, next.or_else(|| crate::kernel::wait::deadline_after(std::time::Duration::from_secs(1))));
+        }
+    }
+    fn write(&self, _: &Task, _: &[u8], _: u64, _: bool) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+    fn seekable(&self) -> bool {
+        false
+    }
+    fn readiness(&self) -> u32 {
+        let mut st = self.lock();
+        Self::advance(&mut st);
+        if st.pending > 0 {
+            POLLIN
+        } else {
+            0
+        }
+    }
+    fn as_timerfd(&self) -> Option<&TimerFd> {
+        Some(self)
+    }
+}
+
+/// A signalfd: reads take pending signals of its mask from the reader.
+pub struct SignalFd {
+    /// The signals it reports.
+    pub mask: std::sync::atomic::AtomicU64,
+}
+
+impl FileOps for SignalFd {
+    fn read(&self, task: &Task, buf: &mut [u8], _off: u64, nonblock: bool) -> KResult<usize> {
+        if buf.len() < 128 {
+            return Err(Errno::EINVAL);
+        }
+        let mask = self.mask.load(std::sync::atomic::Ordering::SeqCst);
+        let mut n = 0;
+        loop {
+            let g = task.waker.gen();
+            while n + 128 <= buf.len() {
+                let q = task.pending.lock().unwrap_or_else(|e| e.into_inner()).take(!mask);
+                let q = q.or_else(|| task.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).take(!mask));
+                let Some(q) = q else { break };
+                buf[n..n + 128].copy_from_slice(&signalfd_siginfo(&q));
+                n += 128;
+            }
+            if n > 0 {
+                return Ok(n);
+            }
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            if task.has_pending_signal() {
+                return Err(Errno::ERESTARTSYS);
+            }
+            task.waker.wait(g, None);
+        }
+    }
+    fn write(&self, _: &Task, _: &[u8], _: u64, _: bool) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+    fn seekable(&self) -> bool {
+        false
+    }
+    fn as_signalfd(&self) -> Option<&SignalFd> {
+        Some(self)
+    }
+    fn readiness_for(&self, task: &Task) -> u32 {
+        let mask = self.mask.load(std::sync::atomic::Ordering::SeqCst);
+        let p = task.pending.lock().unwrap_or_else(|e| e.into_inner()).mask | task.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).mask;
+        if p & mask != 0 {
+            POLLIN
+        } else {
+            0
+        }
+    }
+}
+
+/// `struct signalfd_siginfo` (128 bytes).
+fn signalfd_siginfo(q: &crate::kernel::signal::QueuedSignal) -> [u8; 128] {
+    let mut b = [0u8; 128];
+    b[0..4].copy_from_slice(&(q.signo as u32).to_ne_bytes());
+    b[8..12].copy_from_slice(&q.code.to_ne_bytes());
+    b[12..16].copy_from_slice(&(q.pid as u32).to_ne_bytes());
+    b[16..20].copy_from_slice(&q.uid.to_ne_bytes());
+    b[48..52].copy_from_slice(&q.status.to_ne_bytes());
+    b[72..80].copy_from_slice(&q.addr.to_ne_bytes());
+    b[56..64].copy_from_slice(&q.value.to_ne_bytes());
+    b
 }

@@ -6,7 +6,9 @@ use super::file::install;
 use super::poll::{wait_files, with_sigmask};
 use super::Sc;
 use crate::errno::{Errno, KResult};
-use crate::fs::anon::{ep, AnonInode, Epoll, EventFd};
+use std::sync::Arc;
+
+use crate::fs::anon::{ep, AnonInode, Epoll, EventFd, SignalFd, TimerFd};
 use crate::kernel::task::Task;
 use crate::kernel::wait::deadline_after;
 use crate::vfs::oflags::{O_CLOEXEC, O_NONBLOCK, O_RDWR};
@@ -93,7 +95,7 @@ fn do_wait(t: &Task, epfd: i32, out: u64, max: i32, timeout: Option<Duration>) -
     let epoll = epf.ops.as_epoll().ok_or(Errno::EINVAL)?;
     let deadline = timeout.and_then(deadline_after);
     let got = wait_files(t, deadline, || epoll.files(), || {
-        let ev = epoll.collect(max as usize);
+        let ev = epoll.collect(t, max as usize);
         Ok((!ev.is_empty()).then_some(ev))
     })?
     .unwrap_or_default();
@@ -135,3 +137,89 @@ pub fn sys_epoll_pwait2(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     with_sigmask(sc, a[4], || do_wait(&t, a[0] as i32, a[1], a[2] as i32, timeout))
 }
 
+
+/// Implements timerfd_create(2).
+pub fn sys_timerfd_create(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let (clock, flags) = (a[0] as i32, a[1]);
+    // CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_BOOTTIME and the _ALARM ones.
+    if ![0, 1, 7, 8, 9].contains(&clock) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & !(O_CLOEXEC as u64 | O_NONBLOCK as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = File::new(TimerFd::new(clock), AnonInode::new(), b"anon_inode:[timerfd]".to_vec(), O_RDWR | (flags as u32 & O_NONBLOCK));
+    install(sc.task, f, flags & O_CLOEXEC as u64 != 0)
+}
+
+fn timerfd_of(t: &Task, fd: u64) -> KResult<Arc<File>> {
+    let f = t.fds().get(fd as i32)?;
+    if f.ops.as_timerfd().is_none() {
+        return Err(Errno::EINVAL);
+    }
+    Ok(f)
+}
+
+fn write_itimerspec(t: &Task, addr: u64, (left, interval): (Duration, Duration)) -> KResult<()> {
+    let v: [i64; 4] = [interval.as_secs() as i64, interval.subsec_nanos() as i64, left.as_secs() as i64, left.subsec_nanos() as i64];
+    t.mm().write_val(addr, &v)
+}
+
+/// Implements timerfd_settime(2) (TFD_TIMER_ABSTIME measured on the
+/// timer's clock).
+pub fn sys_timerfd_settime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    const ABSTIME: u64 = 1;
+    const CANCEL_ON_SET: u64 = 2;
+    if a[1] & !(ABSTIME | CANCEL_ON_SET) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = timerfd_of(sc.task, a[0])?;
+    let tfd = f.ops.as_timerfd().ok_or(Errno::EINVAL)?;
+    let interval = super::time::read_timespec(sc.task, a[2])?;
+    let mut value = super::time::read_timespec(sc.task, a[2] + 16)?;
+    if a[1] & ABSTIME != 0 && !value.is_zero() {
+        let now = super::time::clock_now(tfd.clock)?;
+        let now = Duration::new(now.0 as u64, now.1 as u32);
+        value = value.saturating_sub(now).max(Duration::from_nanos(1));
+    }
+    let old = tfd.set(value, interval);
+    if a[3] != 0 {
+        write_itimerspec(sc.task, a[3], old)?;
+    }
+    Ok(0)
+}
+
+/// Implements timerfd_gettime(2).
+pub fn sys_timerfd_gettime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = timerfd_of(sc.task, a[0])?;
+    let cur = f.ops.as_timerfd().ok_or(Errno::EINVAL)?.get();
+    write_itimerspec(sc.task, a[1], cur)?;
+    Ok(0)
+}
+
+fn signalfd(sc: &mut Sc<'_>, fd: i32, maskp: u64, size: u64, flags: u64) -> KResult<u64> {
+    if size != 8 || flags & !(O_CLOEXEC as u64 | O_NONBLOCK as u64) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mask: u64 = sc.task.mm().read_val(maskp)?;
+    let mask = mask & !crate::kernel::signal::UNBLOCKABLE;
+    if fd != -1 {
+        let f = sc.task.fds().get(fd)?;
+        let s = f.ops.as_signalfd().ok_or(Errno::EINVAL)?;
+        s.mask.store(mask, std::sync::atomic::Ordering::SeqCst);
+        return Ok(fd as u64);
+    }
+    let ops = Arc::new(SignalFd { mask: std::sync::atomic::AtomicU64::new(mask) });
+    let f = File::new(ops, AnonInode::new(), b"anon_inode:[signalfd]".to_vec(), O_RDWR | (flags as u32 & O_NONBLOCK));
+    install(sc.task, f, flags & O_CLOEXEC as u64 != 0)
+}
+
+/// Implements signalfd(2).
+pub fn sys_signalfd(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    signalfd(sc, a[0] as i32, a[1], a[2], 0)
+}
+
+/// Implements signalfd4(2).
+pub fn sys_signalfd4(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    signalfd(sc, a[0] as i32, a[1], a[2], a[3])
+}

@@ -75,7 +75,7 @@ fn do_poll(t: &Task, fds_addr: u64, n: u64, timeout: Option<Duration>) -> KResul
             }
             p.revents = match fds.get(p.fd) {
                 Err(_) => 0x20, // POLLNVAL
-                Ok(f) => (f.ops.readiness() & ((p.events as u32) | crate::vfs::POLLERR | crate::vfs::POLLHUP)) as i16,
+                Ok(f) => (f.ops.readiness_for(t) & ((p.events as u32) | crate::vfs::POLLERR | crate::vfs::POLLHUP)) as i16,
             };
             if p.revents != 0 {
                 ready += 1;
@@ -170,7 +170,7 @@ fn do_select(t: &Task, n: u64, sets: [u64; 3], timeout: Option<Duration>) -> KRe
         let mut count = 0;
         for p in &pfds {
             let f = t.fds().get(p.fd)?;
-            let r = f.ops.readiness();
+            let r = f.ops.readiness_for(t);
             let fd = p.fd as usize;
             if p.events & 1 != 0 && r & (1 | 16 | 8) != 0 {
                 outs[0][fd / 64] |= 1 << (fd % 64);

@@ -7,7 +7,7 @@ use crate::kernel::task::Task;
 use crate::kernel::wait::deadline_after;
 use crate::errno::{Errno, KResult};
 
-fn clock_now(id: i32) -> KResult<(i64, i64)> {
+pub(super) fn clock_now(id: i32) -> KResult<(i64, i64)> {
     let host = match id {
         0 | 5 | 8 | 11 => libc::CLOCK_REALTIME,
         1 | 4 | 6 | 7 | 9 => libc::CLOCK_MONOTONIC,

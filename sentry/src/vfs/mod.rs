@@ -286,6 +286,18 @@ pub trait FileOps: Send + Sync {
     fn pollable(&self) -> bool {
         true
     }
+    /// The timerfd, if this file is one.
+    fn as_timerfd(&self) -> Option<&crate::fs::anon::TimerFd> {
+        None
+    }
+    /// The signalfd, if this file is one.
+    fn as_signalfd(&self) -> Option<&crate::fs::anon::SignalFd> {
+        None
+    }
+    /// Readiness as seen by `task` (a signalfd depends on who asks).
+    fn readiness_for(&self, _task: &Task) -> u32 {
+        self.readiness()
+    }
     /// The AF_UNIX socket, if this file is one.
     fn as_unix(&self) -> Option<&crate::net::unix::UnixSocket> {
         None
