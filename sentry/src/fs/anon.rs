@@ -425,3 +425,38 @@ fn signalfd_siginfo(q: &crate::kernel::signal::QueuedSignal) -> [u8; 128] {
     b[56..64].copy_from_slice(&q.value.to_ne_bytes());
     b
 }
+
+/// A pidfd: a handle on a process; readable once it has exited.
+pub struct PidFd {
+    /// The process.
+    pub tg: Arc<crate::kernel::task::ThreadGroup>,
+}
+
+impl PidFd {
+    /// A new pidfd description for `tg`.
+    pub fn file(tg: Arc<crate::kernel::task::ThreadGroup>) -> Arc<File> {
+        File::new(Arc::new(PidFd { tg }), AnonInode::new(), b"anon_inode:[pidfd]".to_vec(), crate::vfs::oflags::O_RDWR)
+    }
+}
+
+impl FileOps for PidFd {
+    fn read(&self, _: &Task, _: &mut [u8], _: u64, _: bool) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+    fn write(&self, _: &Task, _: &[u8], _: u64, _: bool) -> KResult<usize> {
+        Err(Errno::EINVAL)
+    }
+    fn seekable(&self) -> bool {
+        false
+    }
+    fn readiness(&self) -> u32 {
+        if self.tg.st().zombie {
+            POLLIN
+        } else {
+            0
+        }
+    }
+    fn as_pidfd(&self) -> Option<&PidFd> {
+        Some(self)
+    }
+}

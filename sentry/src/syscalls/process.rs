@@ -52,7 +52,7 @@ pub fn spawn(t: Arc<Task>, cpu: CpuState) -> KResult<()> {
     Ok(())
 }
 
-fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64) -> KResult<u64> {
+fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: u64, pidfd_out: u64) -> KResult<u64> {
     let known = 0xff
         | CLONE_VM
         | CLONE_FS
@@ -81,7 +81,7 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     if flags & NAMESPACES != 0 {
         return Err(Errno::EPERM);
     }
-    if flags & CLONE_PIDFD != 0 {
+    if flags & CLONE_PIDFD != 0 && (flags & CLONE_THREAD != 0 || (pidfd_out == ptid && flags & CLONE_PARENT_SETTID != 0)) {
         return Err(Errno::EINVAL);
     }
     let t = sc.task;
@@ -161,8 +161,13 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     } else {
         None
     };
+    let child_tg = child.tg.clone();
     k.add_task(&child);
     spawn(child, cpu)?;
+    if flags & CLONE_PIDFD != 0 {
+        let fd = super::file::install(t, crate::fs::anon::PidFd::file(child_tg), true)?;
+        t.mm().write_val(pidfd_out, &(fd as i32))?;
+    }
     if let Some(v) = vfork {
         v.wait();
     }
@@ -171,17 +176,74 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
 
 /// Implements clone(2).
 pub fn sys_clone(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    do_clone(sc, a[0], a[1], a[2], a[3], a[4])
+    do_clone(sc, a[0], a[1], a[2], a[3], a[4], a[2])
+}
+
+/// Implements clone3(2): `struct clone_args` of at least 64 bytes (larger
+/// ones must be zero past what is understood); set_tid and cgroup are not
+/// served.
+pub fn sys_clone3(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let size = a[1];
+    if size < 64 || size > 4096 {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = vec![0u8; size as usize];
+    sc.task.mm().copy_in(a[0], &mut raw)?;
+    if raw.len() > 88 && raw[88..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let f = |i: usize| raw.get(i * 8..i * 8 + 8).map(|b| u64::from_ne_bytes(b.try_into().unwrap_or_default())).unwrap_or(0);
+    let (flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls) = (f(0), f(1), f(2), f(3), f(4), f(5), f(6), f(7));
+    if f(8) != 0 || f(9) != 0 || f(10) != 0 || flags & 0xff != 0 || exit_signal > 64 || (stack == 0) != (stack_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    let top = if stack != 0 { stack.checked_add(stack_size).ok_or(Errno::EINVAL)? } else { 0 };
+    do_clone(sc, flags | exit_signal, top, parent_tid, child_tid, tls, pidfd)
+}
+
+/// Implements pidfd_open(2).
+pub fn sys_pidfd_open(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    const PIDFD_NONBLOCK: u64 = 0o4000;
+    if a[1] & !PIDFD_NONBLOCK != 0 || (a[0] as i32) <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let tg = sc.task.kernel.group(a[0] as i32).ok_or(Errno::ESRCH)?;
+    super::file::install(sc.task, crate::fs::anon::PidFd::file(tg), true)
+}
+
+/// Implements pidfd_send_signal(2) (info must be NULL).
+pub fn sys_pidfd_send_signal(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[3] != 0 || a[2] != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = sc.task.fds().get(a[0] as i32)?;
+    let tg = f.ops.as_pidfd().ok_or(Errno::EBADF)?.tg.clone();
+    if tg.st().zombie {
+        return Err(Errno::ESRCH);
+    }
+    let s = a[1] as i32;
+    if !(0..=64).contains(&s) {
+        return Err(Errno::EINVAL);
+    }
+    if s != 0 {
+        let c = sc.task.creds();
+        crate::kernel::task::send_group(
+            &sc.task.kernel,
+            &tg,
+            crate::kernel::signal::QueuedSignal { signo: s, pid: sc.task.tg.tgid, uid: c.uid, ..Default::default() },
+        );
+    }
+    Ok(0)
 }
 
 /// Implements fork(2).
 pub fn sys_fork(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
-    do_clone(sc, sig::SIGCHLD as u64, 0, 0, 0, 0)
+    do_clone(sc, sig::SIGCHLD as u64, 0, 0, 0, 0, 0)
 }
 
 /// Implements vfork(2).
 pub fn sys_vfork(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
-    do_clone(sc, CLONE_VM | CLONE_VFORK | sig::SIGCHLD as u64, 0, 0, 0, 0)
+    do_clone(sc, CLONE_VM | CLONE_VFORK | sig::SIGCHLD as u64, 0, 0, 0, 0, 0)
 }
 
 /// Implements execve(2).

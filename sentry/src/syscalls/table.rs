@@ -101,7 +101,7 @@ table! {
     53 socketpair => Some(socket::sys_socketpair), Partial("AF_UNIX only");
     54 setsockopt => Some(socket::sys_setsockopt), Partial("SOL_SOCKET buffer sizes and SO_PASSCRED accepted");
     55 getsockopt => Some(socket::sys_getsockopt), Partial("SO_TYPE, SO_ERROR, SO_PEERCRED, SO_DOMAIN, SO_ACCEPTCONN, SO_SNDBUF, SO_RCVBUF");
-    56 clone => Some(process::sys_clone), Partial("namespaces flags refused");
+    56 clone => Some(process::sys_clone), Partial("namespace flags are EPERM");
     57 fork => Some(process::sys_fork), Full;
     58 vfork => Some(process::sys_vfork), Full;
     59 execve => Some(process::sys_execve), Partial("other threads of a multi-threaded caller are not killed");
@@ -380,7 +380,7 @@ table! {
     332 statx => Some(stat::sys_statx), Partial("basic fields");
     333 io_pgetevents => NOSYS, Unimplemented("not served yet");
     334 rseq => NOSYS, Unimplemented("glibc falls back without rseq");
-    424 pidfd_send_signal => NOSYS, Unimplemented("not served yet");
+    424 pidfd_send_signal => Some(process::sys_pidfd_send_signal), Partial("siginfo must be NULL");
     425 io_uring_setup => NOSYS, Unimplemented("not served yet");
     426 io_uring_enter => NOSYS, Unimplemented("not served yet");
     427 io_uring_register => NOSYS, Unimplemented("not served yet");
@@ -390,8 +390,8 @@ table! {
     431 fsconfig => NOSYS, Unimplemented("not served yet");
     432 fsmount => NOSYS, Unimplemented("not served yet");
     433 fspick => NOSYS, Unimplemented("not served yet");
-    434 pidfd_open => NOSYS, Unimplemented("not served yet");
-    435 clone3 => NOSYS, Unimplemented("glibc falls back to clone");
+    434 pidfd_open => Some(process::sys_pidfd_open), Full;
+    435 clone3 => Some(process::sys_clone3), Partial("set_tid and cgroup are EINVAL");
     436 close_range => Some(file::sys_close_range), Full;
     437 openat2 => NOSYS, Unimplemented("comes with the filesystem issue");
     438 pidfd_getfd => NOSYS, Unimplemented("not served yet");

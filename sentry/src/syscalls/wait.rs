@@ -151,6 +151,11 @@ pub fn sys_waitid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         0 => -1,
         1 if id > 0 => id,
         2 if id >= 0 => -id,
+        3 => {
+            // P_PIDFD
+            let f = sc.task.fds().get(id)?;
+            f.ops.as_pidfd().ok_or(Errno::EBADF)?.tg.tgid
+        }
         _ => return Err(Errno::EINVAL),
     };
     let r = wait_for(sc.task, pid, opts)?;

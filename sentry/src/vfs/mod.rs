@@ -286,6 +286,10 @@ pub trait FileOps: Send + Sync {
     fn pollable(&self) -> bool {
         true
     }
+    /// The pidfd, if this file is one.
+    fn as_pidfd(&self) -> Option<&crate::fs::anon::PidFd> {
+        None
+    }
     /// The timerfd, if this file is one.
     fn as_timerfd(&self) -> Option<&crate::fs::anon::TimerFd> {
         None
