@@ -380,7 +380,7 @@ table! {
     332 statx => Some(stat::sys_statx), Partial("basic fields");
     333 io_pgetevents => NOSYS, Unimplemented("not served yet");
     334 rseq => NOSYS, Unimplemented("glibc falls back without rseq");
-    424 pidfd_send_signal => Some(process::sys_pidfd_send_signal), Partial("siginfo must be NULL");
+    424 pidfd_send_signal => Some(process::sys_pidfd_send_signal), Partial("siginfo must be NULL; the PIDFD_SIGNAL_* flags are EINVAL");
     425 io_uring_setup => NOSYS, Unimplemented("not served yet");
     426 io_uring_enter => NOSYS, Unimplemented("not served yet");
     427 io_uring_register => NOSYS, Unimplemented("not served yet");
