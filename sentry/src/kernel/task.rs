@@ -49,6 +49,9 @@ pub struct Rlimit {
     pub max: u64,
 }
 
+/// Every capability Linux 6.x knows (CAP_LAST_CAP = 40), as root has them.
+pub const ALL_CAPS: (u64, u64, u64) = ((1 << 41) - 1, (1 << 41) - 1, 0);
+
 /// RLIM_INFINITY.
 pub const RLIM_INFINITY: u64 = u64::MAX;
 
@@ -109,6 +112,14 @@ pub struct ThreadGroup {
     pub cutime: AtomicU64,
     /// PR_SET_DUMPABLE.
     pub dumpable: AtomicBool,
+    /// sched_setscheduler policy and priority.
+    pub sched: Mutex<(i32, i32)>,
+    /// sched_setaffinity mask (0: every CPU).
+    pub affinity: AtomicU64,
+    /// Nice value (setpriority).
+    pub nice: AtomicI32,
+    /// Capability sets (effective, permitted, inheritable).
+    pub caps: Mutex<(u64, u64, u64)>,
     /// CPU time (user, system) of threads that exited.
     pub cpu_exited: Mutex<(Duration, Duration)>,
     /// CPU time (user, system) of reaped children and their descendants.
@@ -303,6 +314,10 @@ impl Task {
             start: Instant::now(),
             cutime: AtomicU64::new(0),
             dumpable: AtomicBool::new(true),
+            sched: Mutex::new(parent.map(|p| *p.sched.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or((0, 0))),
+            affinity: AtomicU64::new(parent.map(|p| p.affinity.load(Ordering::Relaxed)).unwrap_or(0)),
+            nice: AtomicI32::new(parent.map(|p| p.nice.load(Ordering::Relaxed)).unwrap_or(0)),
+            caps: Mutex::new(parent.map(|p| *p.caps.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or(ALL_CAPS)),
             cpu_exited: Mutex::new(Default::default()),
             cpu_children: Mutex::new(Default::default()),
             subreaper: AtomicBool::new(false),

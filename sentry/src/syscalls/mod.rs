@@ -11,6 +11,7 @@ pub mod ids;
 pub mod mm;
 pub mod poll;
 pub mod process;
+pub mod sched;
 pub mod signal;
 pub mod socket;
 pub mod stat;

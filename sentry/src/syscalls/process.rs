@@ -484,17 +484,6 @@ pub fn sys_sched_yield(_sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
     Ok(0)
 }
 
-/// Implements sched_getaffinity(2).
-pub fn sys_sched_getaffinity(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    if a[1] < 8 || a[1] % 8 != 0 {
-        return Err(Errno::EINVAL);
-    }
-    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(64);
-    let mask: u64 = if n == 64 { u64::MAX } else { (1 << n) - 1 };
-    sc.task.mm().write_val(a[2], &mask)?;
-    Ok(8)
-}
-
 /// Implements getcpu(2).
 pub fn sys_getcpu(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if a[0] != 0 {

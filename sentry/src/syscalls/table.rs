@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, futex, ids, mm, poll, process, signal, socket, stat, time, wait, Handler};
+use super::{attr, dir, epoll, file, sched, futex, ids, mm, poll, process, signal, socket, stat, time, wait, Handler};
 use crate::errno::Errno;
 
 /// How completely a syscall is served.
@@ -170,8 +170,8 @@ table! {
     122 setfsuid => NOSYS, Unimplemented("not served yet");
     123 setfsgid => NOSYS, Unimplemented("not served yet");
     124 getsid => Some(ids::sys_getsid), Full;
-    125 capget => NOSYS, Unimplemented("not served yet");
-    126 capset => NOSYS, Unimplemented("not served yet");
+    125 capget => Some(sched::sys_capget), Full;
+    126 capset => Some(sched::sys_capset), Partial("the calling process only; capabilities do not yet gate other syscalls (euid 0 does)");
     127 rt_sigpending => Some(signal::sys_rt_sigpending), Full;
     128 rt_sigtimedwait => Some(signal::sys_rt_sigtimedwait), Full;
     129 rt_sigqueueinfo => Some(signal::sys_rt_sigqueueinfo), Full;
@@ -185,14 +185,14 @@ table! {
     137 statfs => Some(stat::sys_statfs), Full;
     138 fstatfs => Some(stat::sys_fstatfs), Full;
     139 sysfs => NOSYS, Unimplemented("not served yet");
-    140 getpriority => NOSYS, Unimplemented("not served yet");
-    141 setpriority => NOSYS, Unimplemented("not served yet");
-    142 sched_setparam => NOSYS, Unimplemented("not served yet");
-    143 sched_getparam => NOSYS, Unimplemented("not served yet");
-    144 sched_setscheduler => NOSYS, Unimplemented("not served yet");
-    145 sched_getscheduler => NOSYS, Unimplemented("not served yet");
-    146 sched_get_priority_max => NOSYS, Unimplemented("not served yet");
-    147 sched_get_priority_min => NOSYS, Unimplemented("not served yet");
+    140 getpriority => Some(sched::sys_getpriority), Full;
+    141 setpriority => Some(sched::sys_setpriority), Partial("recorded and read back; host threads keep the host's scheduling");
+    142 sched_setparam => Some(sched::sys_sched_setparam), Partial("recorded and read back; host threads keep the host's scheduling");
+    143 sched_getparam => Some(sched::sys_sched_getparam), Full;
+    144 sched_setscheduler => Some(sched::sys_sched_setscheduler), Partial("recorded and read back; host threads keep the host's scheduling");
+    145 sched_getscheduler => Some(sched::sys_sched_getscheduler), Full;
+    146 sched_get_priority_max => Some(sched::sys_sched_get_priority_max), Full;
+    147 sched_get_priority_min => Some(sched::sys_sched_get_priority_min), Full;
     148 sched_rr_get_interval => NOSYS, Unimplemented("not served yet");
     149 mlock => NOSYS, Unimplemented("not served yet");
     150 munlock => NOSYS, Unimplemented("not served yet");
@@ -248,8 +248,8 @@ table! {
     200 tkill => Some(signal::sys_tkill), Full;
     201 time => Some(time::sys_time), Full;
     202 futex => Some(futex::sys_futex), Partial("WAIT, WAKE, BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; no PI operations");
-    203 sched_setaffinity => NOSYS, Unimplemented("not served yet");
-    204 sched_getaffinity => Some(process::sys_sched_getaffinity), Full;
+    203 sched_setaffinity => Some(sched::sys_sched_setaffinity), Partial("recorded and read back; host threads keep the host's scheduling");
+    204 sched_getaffinity => Some(sched::sys_sched_getaffinity), Full;
     205 set_thread_area => NOSYS, Unimplemented("not served yet");
     206 io_setup => NOSYS, Unimplemented("not served yet");
     207 io_destroy => NOSYS, Unimplemented("not served yet");
