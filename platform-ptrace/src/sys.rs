@@ -58,18 +58,44 @@ pub fn set_regs(tid: Tid, regs: &Regs) -> Result<()> {
     check("ptrace(SETREGS)", r).map(|_| ())
 }
 
-/// Read the FXSAVE area of a stopped tracee.
+/// NT_X86_XSTATE: the XSAVE area regset.
+const NT_X86_XSTATE: usize = 0x202;
+
+/// The size of the XSAVE area the kernel exchanges through ptrace, learned
+/// from the first read.
+static XSAVE_SIZE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Read the XSAVE area of a stopped tracee.
 pub fn get_fpregs(tid: Tid, fp: &mut FpState) -> Result<()> {
-    // SAFETY: `FpState` is the 512-byte `struct user_fpregs_struct`.
-    let r = unsafe { libc::ptrace(libc::PTRACE_GETFPREGS, tid, 0usize, fp as *mut FpState) };
-    check("ptrace(GETFPREGS)", r).map(|_| ())
+    let mut buf = vec![0u8; 16384];
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: the iovec describes `buf`, live and writable for its length;
+    // the kernel writes at most that much and shrinks iov_len to the size.
+    let r = unsafe { libc::ptrace(libc::PTRACE_GETREGSET, tid, NT_X86_XSTATE, &mut iov as *mut libc::iovec) };
+    check("ptrace(GETREGSET xstate)", r)?;
+    buf.truncate(iov.iov_len);
+    XSAVE_SIZE.store(iov.iov_len, std::sync::atomic::Ordering::Relaxed);
+    fp.0 = buf;
+    Ok(())
 }
 
-/// Write the FXSAVE area of a stopped tracee.
+/// Write the XSAVE area of a stopped tracee; an empty state is the initial
+/// one. The buffer must be exactly the kernel's size, so a shorter state
+/// (a legacy-only one) is extended with init components.
 pub fn set_fpregs(tid: Tid, fp: &FpState) -> Result<()> {
-    // SAFETY: as for get_fpregs; the kernel only reads it.
-    let r = unsafe { libc::ptrace(libc::PTRACE_SETFPREGS, tid, 0usize, fp as *const FpState) };
-    check("ptrace(SETFPREGS)", r).map(|_| ())
+    let mut size = XSAVE_SIZE.load(std::sync::atomic::Ordering::Relaxed);
+    if size == 0 {
+        let mut probe = FpState::default();
+        get_fpregs(tid, &mut probe)?;
+        size = probe.0.len();
+    }
+    let mut buf = if fp.0.is_empty() { FpState::initial(size).0 } else { fp.0.clone() };
+    buf.resize(size, 0);
+    let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+    // SAFETY: the iovec describes `buf`, live for its length; the kernel
+    // only reads it.
+    let r = unsafe { libc::ptrace(libc::PTRACE_SETREGSET, tid, NT_X86_XSTATE, &mut iov as *mut libc::iovec) };
+    check("ptrace(SETREGSET xstate)", r).map(|_| ())
 }
 
 /// Read the siginfo of the signal a tracee is stopped for.

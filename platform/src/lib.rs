@@ -108,27 +108,36 @@ pub struct Regs {
     pub gs: u64,
 }
 
-/// The legacy FXSAVE area (x87, MMX, SSE state): 512 bytes.
-#[repr(C, align(16))]
-#[derive(Clone, Copy)]
-pub struct FpState(pub [u8; 512]);
+/// The complete FPU and vector state of a thread in XSAVE format (the
+/// 512-byte legacy FXSAVE area, the 64-byte XSAVE header, then AVX and
+/// later components), as large as the host's XSAVE area. Empty means the
+/// initial state (after execve, for a signal handler).
+#[derive(Clone, Default)]
+pub struct FpState(pub Vec<u8>);
 
-impl Default for FpState {
-    fn default() -> Self {
-        let mut s = FpState([0; 512]);
-        // FCW = 0x37f (all exceptions masked, extended precision).
-        s.0[0] = 0x7f;
-        s.0[1] = 0x03;
-        // MXCSR = 0x1f80 at offset 24.
-        s.0[24] = 0x80;
-        s.0[25] = 0x1f;
-        s
+impl FpState {
+    /// Offset of MXCSR in the legacy area.
+    pub const MXCSR: usize = 24;
+    /// Size of the legacy FXSAVE area.
+    pub const LEGACY: usize = 512;
+
+    /// The initial state in a buffer of `size` bytes: FCW 0x37f, MXCSR
+    /// 0x1f80, x87 and SSE marked present in the XSAVE header, all else
+    /// in its init state.
+    pub fn initial(size: usize) -> FpState {
+        let mut s = vec![0u8; size.max(Self::LEGACY + 64)];
+        s[0] = 0x7f;
+        s[1] = 0x03;
+        s[Self::MXCSR] = 0x80;
+        s[Self::MXCSR + 1] = 0x1f;
+        s[Self::LEGACY] = 0x3; // XSTATE_BV: FP | SSE
+        FpState(s)
     }
 }
 
 impl std::fmt::Debug for FpState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("FpState{..}")
+        write!(f, "FpState({} bytes)", self.0.len())
     }
 }
 

@@ -145,7 +145,7 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     }
     let mut cpu = sc.cpu.clone();
     sc.ctx.load_fp(&t.mm().as_, sc.cpu).map_err(|_| Errno::EAGAIN)?;
-    cpu.fp = sc.cpu.fp;
+    cpu.fp = sc.cpu.fp.clone();
     cpu.fp_dirty = true;
     cpu.regs.rax = 0;
     if stack != 0 {

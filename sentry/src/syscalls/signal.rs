@@ -307,13 +307,50 @@ pub fn sys_rt_sigreturn(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
     // User-modifiable flags only.
     r.eflags = (r.eflags & !0x40dd5) | (m.eflags & 0x40dd5);
     if m.fpstate != 0 {
-        if let Ok(fp) = mm.read_val::<[u8; 512]>(m.fpstate) {
-            sc.cpu.fp.0 = fp;
-            sc.cpu.fp_dirty = true;
-        }
+        restore_fpstate(sc, &mm, m.fpstate);
     }
     sc.task.sigmask.store(uc.sigmask & !UNBLOCKABLE, Ordering::SeqCst);
     Err(JUST_RETURN)
+}
+
+const FP_XSTATE_MAGIC1: u32 = 0x4650_5853;
+const FP_XSTATE_MAGIC2: u32 = 0x4650_5845;
+/// Offset of `struct _fpx_sw_bytes` in the legacy area's reserved bytes.
+const SW_BYTES: usize = 464;
+
+/// Restore the FPU state from a signal frame: the whole XSAVE area when the
+/// frame carries the XSAVE magic, else only the legacy FXSAVE part over the
+/// thread's current state. A state the application broke is dropped (the
+/// thread keeps its current one), never passed to the host unchecked.
+fn restore_fpstate(sc: &mut Sc<'_>, mm: &crate::mm::MemoryManager, addr: u64) {
+    let mm_as = mm.as_.clone();
+    if sc.ctx.load_fp(&mm_as, sc.cpu).is_err() {
+        return;
+    }
+    let cur_len = sc.cpu.fp.0.len();
+    let mut legacy = [0u8; 512];
+    if mm.copy_in(addr, &mut legacy).is_err() {
+        return;
+    }
+    let magic1 = u32::from_ne_bytes(legacy[SW_BYTES..SW_BYTES + 4].try_into().unwrap_or_default());
+    let xsize = u32::from_ne_bytes(legacy[SW_BYTES + 16..SW_BYTES + 20].try_into().unwrap_or_default()) as usize;
+    let mut new = sc.cpu.fp.0.clone();
+    if magic1 == FP_XSTATE_MAGIC1 && xsize >= 576 && xsize <= cur_len {
+        let mut x = vec![0u8; xsize];
+        if mm.copy_in(addr, &mut x).is_err() {
+            return;
+        }
+        new[..xsize].copy_from_slice(&x);
+    } else if new.len() >= 512 {
+        new[..512].copy_from_slice(&legacy);
+    }
+    // The software-reserved bytes are the frame's, not the hardware's.
+    new[SW_BYTES..512].fill(0);
+    // Reserved MXCSR bits would make the host refuse the whole state.
+    let mxcsr = u32::from_ne_bytes(new[24..28].try_into().unwrap_or_default()) & 0xffff;
+    new[24..28].copy_from_slice(&mxcsr.to_ne_bytes());
+    sc.cpu.fp.0 = new;
+    sc.cpu.fp_dirty = true;
 }
 
 fn restart(cpu: &mut CpuState, handler: Option<&SigAction>) {
@@ -407,7 +444,9 @@ fn setup_frame(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn Context>,
     let (ss_sp, ss_flags, ss_size) = *task.altstack.lock().unwrap_or_else(|e| e.into_inner());
     let on_alt = cpu.regs.rsp > ss_sp && cpu.regs.rsp <= ss_sp + ss_size;
     let mut sp = if act.flags & SA_ONSTACK != 0 && ss_flags & 2 == 0 && !on_alt { ss_sp + ss_size } else { cpu.regs.rsp - 128 };
-    sp -= 512;
+    // The full XSAVE area, 64-byte aligned, followed by FP_XSTATE_MAGIC2.
+    let xsize = cpu.fp.0.len().max(512) as u64;
+    sp -= xsize + 4;
     sp &= !63;
     let fp_addr = sp;
     sp -= std::mem::size_of::<SigInfo>() as u64;
@@ -453,7 +492,20 @@ fn setup_frame(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn Context>,
         ..SigContext::default()
     };
     uc.sigmask = mask;
-    mm.copy_out(fp_addr, &cpu.fp.0)?;
+    let mut xs = cpu.fp.0.clone();
+    if xs.len() >= 576 {
+        // struct _fpx_sw_bytes: the frame holds an XSAVE area.
+        // { magic1, extended_size, xfeatures, xstate_size }
+        let len = xs.len() as u32;
+        let xfeatures = u64::from_ne_bytes(xs[512..520].try_into().unwrap_or_default()) | 3;
+        xs[SW_BYTES..SW_BYTES + 4].copy_from_slice(&FP_XSTATE_MAGIC1.to_ne_bytes());
+        xs[SW_BYTES + 4..SW_BYTES + 8].copy_from_slice(&(len + 4).to_ne_bytes());
+        xs[SW_BYTES + 8..SW_BYTES + 16].copy_from_slice(&xfeatures.to_ne_bytes());
+        xs[SW_BYTES + 16..SW_BYTES + 20].copy_from_slice(&len.to_ne_bytes());
+        xs.extend_from_slice(&FP_XSTATE_MAGIC2.to_ne_bytes());
+        uc.flags |= 1; // UC_FP_XSTATE
+    }
+    mm.copy_out(fp_addr, &xs)?;
     mm.write_val(si_addr, &SigInfo::from_queued(q))?;
     mm.write_val(uc_addr, &uc)?;
     mm.write_val(sp, &act.restorer)?;

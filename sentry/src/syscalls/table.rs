@@ -60,7 +60,7 @@ table! {
     12 brk => Some(mm::sys_brk), Full;
     13 rt_sigaction => Some(signal::sys_rt_sigaction), Full;
     14 rt_sigprocmask => Some(signal::sys_rt_sigprocmask), Full;
-    15 rt_sigreturn => Some(signal::sys_rt_sigreturn), Partial("FXSAVE state only, no AVX state");
+    15 rt_sigreturn => Some(signal::sys_rt_sigreturn), Full;
     16 ioctl => Some(file::sys_ioctl), Partial("terminal queries on host ttys, FIONREAD, FIOCLEX");
     17 pread64 => Some(file::sys_pread64), Full;
     18 pwrite64 => Some(file::sys_pwrite64), Full;
