@@ -413,6 +413,10 @@ impl Inode for Node {
         Ok(node)
     }
 
+    fn mknod(&self, name: &[u8], m: u32, rdev: u64, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        Ok(self.add_new(name, m, uid, gid, |st| st.attr.rdev = rdev)?)
+    }
+
     fn symlink(&self, name: &[u8], target: &[u8], uid: u32, gid: u32) -> KResult<()> {
         self.add_new(name, mode::S_IFLNK | 0o777, uid, gid, |st| {
             st.target = Some(target.to_vec());

@@ -1,9 +1,14 @@
-//! AF_UNIX socket pairs (stream, datagram, seqpacket) with fd passing
-//! (SCM_RIGHTS) and the sender's credentials.
+//! AF_UNIX sockets (stream, datagram, seqpacket): pairs, and sockets bound
+//! to filesystem paths or abstract names that listen, connect and accept;
+//! fd passing (SCM_RIGHTS) and the peer's credentials.
+//!
+//! Each socket owns its receive channel; a connected socket's transmit
+//! channel is its peer's receive channel. Bound names live in one table
+//! for the sandbox (a path is also a socket node in the filesystem).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use crate::errno::{Errno, KResult};
 use crate::kernel::signal::{sig, QueuedSignal};
@@ -58,45 +63,194 @@ impl Chan {
     }
 }
 
-/// One end of a socket pair.
+/// An AF_UNIX socket.
 pub struct UnixSocket {
     /// Type.
     pub kind: Kind,
     rx: Arc<Chan>,
-    tx: Arc<Chan>,
-    /// The peer's credentials (SO_PEERCRED): the creator of the pair.
-    pub peer_creds: (i32, u32, u32),
+    tx: Mutex<Option<Arc<Chan>>>,
+    /// The creator's credentials (what a peer sees as SO_PEERCRED).
+    own_creds: (i32, u32, u32),
+    /// The peer's credentials (SO_PEERCRED).
+    peer_creds: Mutex<(i32, u32, u32)>,
+    /// The bound name ("\0abstract" or a canonical path), if any.
+    name: Mutex<Option<Vec<u8>>>,
+    /// The peer's bound name, if any.
+    peer_name: Mutex<Option<Vec<u8>>>,
+    /// Connections waiting for accept, when listening.
+    listen: Mutex<Option<(usize, VecDeque<Arc<UnixSocket>>)>>,
     shut_rd: AtomicBool,
     shut_wr: AtomicBool,
 }
 
+/// Bound names of the sandbox.
+fn names() -> &'static Mutex<HashMap<Vec<u8>, Weak<UnixSocket>>> {
+    static NAMES: OnceLock<Mutex<HashMap<Vec<u8>, Weak<UnixSocket>>>> = OnceLock::new();
+    NAMES.get_or_init(Default::default)
+}
+
+/// The live socket bound to `name`.
+pub fn lookup(name: &[u8]) -> Option<Arc<UnixSocket>> {
+    names().lock().unwrap_or_else(|e| e.into_inner()).get(name).and_then(Weak::upgrade)
+}
+
 impl UnixSocket {
+    /// A new unbound, unconnected socket.
+    pub fn new(kind: Kind, creds: (i32, u32, u32)) -> Arc<UnixSocket> {
+        Arc::new(UnixSocket {
+            kind,
+            rx: Arc::new(Chan::default()),
+            tx: Mutex::new(None),
+            own_creds: creds,
+            peer_creds: Mutex::new((0, u32::MAX, u32::MAX)),
+            name: Mutex::new(None),
+            peer_name: Mutex::new(None),
+            listen: Mutex::new(None),
+            shut_rd: AtomicBool::new(false),
+            shut_wr: AtomicBool::new(false),
+        })
+    }
+
     /// A connected pair.
     pub fn pair(kind: Kind, creds: (i32, u32, u32)) -> (Arc<UnixSocket>, Arc<UnixSocket>) {
-        let a = Arc::new(Chan::default());
-        let b = Arc::new(Chan::default());
-        let mk = |rx: &Arc<Chan>, tx: &Arc<Chan>| {
-            Arc::new(UnixSocket {
-                kind,
-                rx: rx.clone(),
-                tx: tx.clone(),
-                peer_creds: creds,
-                shut_rd: AtomicBool::new(false),
-                shut_wr: AtomicBool::new(false),
-            })
-        };
-        (mk(&a, &b), mk(&b, &a))
+        let a = Self::new(kind, creds);
+        let b = Self::new(kind, creds);
+        Self::join(&a, &b);
+        (a, b)
+    }
+
+    /// Connect two sockets to each other.
+    fn join(a: &Arc<UnixSocket>, b: &Arc<UnixSocket>) {
+        *a.tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(b.rx.clone());
+        *b.tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(a.rx.clone());
+        *a.peer_creds.lock().unwrap_or_else(|e| e.into_inner()) = b.own_creds;
+        *b.peer_creds.lock().unwrap_or_else(|e| e.into_inner()) = a.own_creds;
+        *a.peer_name.lock().unwrap_or_else(|e| e.into_inner()) = b.name.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        *b.peer_name.lock().unwrap_or_else(|e| e.into_inner()) = a.name.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    }
+
+    fn tx(&self) -> Option<Arc<Chan>> {
+        self.tx.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// SO_PEERCRED.
+    pub fn peer_creds(&self) -> (i32, u32, u32) {
+        *self.peer_creds.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The bound name.
+    pub fn name(&self) -> Option<Vec<u8>> {
+        self.name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The peer's bound name.
+    pub fn peer_name(&self) -> Option<Vec<u8>> {
+        self.peer_name.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Bind to `name` (EINVAL if already bound, EADDRINUSE if taken).
+    pub fn bind(self: &Arc<Self>, name: Vec<u8>) -> KResult<()> {
+        let mut mine = self.name.lock().unwrap_or_else(|e| e.into_inner());
+        if mine.is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let mut n = names().lock().unwrap_or_else(|e| e.into_inner());
+        if n.get(&name).and_then(Weak::upgrade).is_some() {
+            return Err(Errno::EADDRINUSE);
+        }
+        n.insert(name.clone(), Arc::downgrade(self));
+        *mine = Some(name);
+        Ok(())
+    }
+
+    /// listen(2).
+    pub fn listen(&self, backlog: i32) -> KResult<()> {
+        if self.kind == Kind::Dgram {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        if self.tx().is_some() {
+            return Err(Errno::EINVAL);
+        }
+        let backlog = backlog.clamp(0, 4096) as usize;
+        let mut l = self.listen.lock().unwrap_or_else(|e| e.into_inner());
+        match l.as_mut() {
+            Some(q) => q.0 = backlog,
+            None => *l = Some((backlog, VecDeque::new())),
+        }
+        Ok(())
+    }
+
+    /// connect(2) to the socket bound at `name`.
+    pub fn connect(self: &Arc<Self>, task: &Task, name: &[u8], nonblock: bool) -> KResult<()> {
+        let target = lookup(name).ok_or(Errno::ECONNREFUSED)?;
+        if target.kind != self.kind {
+            return Err(if self.kind == Kind::Dgram { Errno::EPROTOTYPE } else { Errno::ECONNREFUSED });
+        }
+        if self.kind == Kind::Dgram {
+            *self.tx.lock().unwrap_or_else(|e| e.into_inner()) = Some(target.rx.clone());
+            *self.peer_name.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.to_vec());
+            return Ok(());
+        }
+        if self.tx().is_some() {
+            return Err(Errno::EISCONN);
+        }
+        if target.listen.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            return Err(Errno::ECONNREFUSED);
+        }
+        let server = UnixSocket::new(self.kind, target.own_creds);
+        *server.name.lock().unwrap_or_else(|e| e.into_inner()) = target.name();
+        let mut server = Some(server);
+        task.block_on(&target.rx.wq, nonblock, None, || {
+            let mut l = target.listen.lock().unwrap_or_else(|e| e.into_inner());
+            let Some((backlog, q)) = l.as_mut() else { return Some(Err(Errno::ECONNREFUSED)) };
+            if q.len() > *backlog {
+                return None;
+            }
+            let s = server.take()?;
+            UnixSocket::join(self, &s);
+            q.push_back(s);
+            Some(Ok(()))
+        })
+        .map_err(|e| if e == Errno::EAGAIN { Errno::EAGAIN } else { e })??;
+        target.rx.wq.notify_all();
+        Ok(())
+    }
+
+    /// accept(2): the next queued connection.
+    pub fn accept(&self, task: &Task, nonblock: bool) -> KResult<Arc<UnixSocket>> {
+        if self.listen.lock().unwrap_or_else(|e| e.into_inner()).is_none() {
+            return Err(Errno::EINVAL);
+        }
+        let s = task.block_on(&self.rx.wq, nonblock, None, || {
+            self.listen.lock().unwrap_or_else(|e| e.into_inner()).as_mut().and_then(|(_, q)| q.pop_front())
+        })?;
+        self.rx.wq.notify_all();
+        Ok(s)
+    }
+
+    /// Send a datagram to the socket bound at `name`.
+    pub fn send_to(&self, task: &Task, name: &[u8], msg: Message, nonblock: bool) -> KResult<usize> {
+        let target = lookup(name).ok_or(Errno::ECONNREFUSED)?;
+        if target.kind != self.kind {
+            return Err(Errno::EPROTOTYPE);
+        }
+        self.send_on(task, target.rx.clone(), msg, nonblock, true)
     }
 
     /// Send one message; returns bytes sent. `nosignal` is MSG_NOSIGNAL.
     pub fn send(&self, task: &Task, msg: Message, nonblock: bool, nosignal: bool) -> KResult<usize> {
+        let tx = self.tx().ok_or(Errno::ENOTCONN)?;
+        self.send_on(task, tx, msg, nonblock, nosignal)
+    }
+
+    fn send_on(&self, task: &Task, tx: Arc<Chan>, msg: Message, nonblock: bool, nosignal: bool) -> KResult<usize> {
         let len = msg.data.len();
         if self.kind != Kind::Stream && len > CAPACITY {
             return Err(Errno::EMSGSIZE);
         }
         let mut msg = Some(msg);
-        let r = task.block_on(&self.tx.wq, nonblock, None, || {
-            let mut st = self.tx.lock();
+        let r = task.block_on(&tx.wq, nonblock, None, || {
+            let mut st = tx.lock();
             if st.read_closed || self.shut_wr.load(Ordering::SeqCst) {
                 return Some(Err(Errno::EPIPE));
             }
@@ -112,7 +266,7 @@ impl UnixSocket {
             st.msgs.push_back(m);
             Some(Ok(n))
         });
-        self.tx.wq.notify_all();
+        tx.wq.notify_all();
         match r {
             Ok(Err(Errno::EPIPE)) | Err(Errno::EPIPE) => {
                 if !nosignal {
@@ -176,7 +330,9 @@ impl UnixSocket {
         // Writers blocked on this direction, and pollers of the peer that
         // wait for room, may go on.
         self.rx.wq.notify_all();
-        self.tx.wq.notify_all();
+        if let Some(tx) = self.tx() {
+            tx.wq.notify_all();
+        }
         Ok(r)
     }
 
@@ -185,16 +341,17 @@ impl UnixSocket {
         if how > 2 {
             return Err(Errno::EINVAL);
         }
+        let tx = self.tx().ok_or(Errno::ENOTCONN)?;
         if how != 1 {
             self.shut_rd.store(true, Ordering::SeqCst);
             self.rx.lock().read_closed = true;
         }
         if how != 0 {
             self.shut_wr.store(true, Ordering::SeqCst);
-            self.tx.lock().write_closed = true;
+            tx.lock().write_closed = true;
         }
         self.rx.wq.notify_all();
-        self.tx.wq.notify_all();
+        tx.wq.notify_all();
         Ok(())
     }
 }
@@ -216,17 +373,26 @@ impl FileOps for UnixSocket {
     }
 
     fn readiness(&self) -> u32 {
+        if let Some((_, q)) = self.listen.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            return if q.is_empty() { 0 } else { POLLIN };
+        }
         let rx = self.rx.lock();
-        let tx = self.tx.lock();
         let mut r = 0;
         if !rx.msgs.is_empty() || rx.write_closed || self.shut_rd.load(Ordering::SeqCst) {
             r |= POLLIN;
         }
-        if !tx.read_closed && tx.bytes < CAPACITY {
-            r |= POLLOUT;
-        }
-        if rx.write_closed && tx.read_closed {
-            r |= POLLHUP;
+        match self.tx() {
+            Some(tx) => {
+                let tx = tx.lock();
+                if !tx.read_closed && tx.bytes < CAPACITY {
+                    r |= POLLOUT;
+                }
+                if rx.write_closed && tx.read_closed {
+                    r |= POLLHUP;
+                }
+            }
+            None if self.kind == Kind::Dgram => r |= POLLOUT,
+            None => {}
         }
         r
     }
@@ -242,11 +408,25 @@ impl FileOps for UnixSocket {
     }
 
     fn on_close(&self) {
-        self.tx.lock().write_closed = true;
+        if let Some(tx) = self.tx() {
+            tx.lock().write_closed = true;
+            tx.wq.notify_all();
+        }
         self.rx.lock().read_closed = true;
         // Files in flight to us are released with the messages.
         self.rx.lock().msgs.clear();
         self.rx.wq.notify_all();
-        self.tx.wq.notify_all();
+        // Connections never accepted are refused.
+        if let Some((_, q)) = self.listen.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            for s in q {
+                s.on_close();
+            }
+        }
+        if let Some(n) = self.name() {
+            let mut names = names().lock().unwrap_or_else(|e| e.into_inner());
+            if names.get(&n).is_some_and(|w| std::ptr::eq(w.as_ptr(), self)) {
+                names.remove(&n);
+            }
+        }
     }
 }

@@ -36,6 +36,174 @@ fn kind_of(t: u64) -> KResult<Kind> {
     }
 }
 
+fn sock_flags(ty: u64) -> KResult<(Kind, u32, bool)> {
+    if ty & !(0xf | SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok((kind_of(ty)?, O_RDWR | (ty as u32 & O_NONBLOCK), ty & SOCK_CLOEXEC != 0))
+}
+
+fn creds_of(t: &Task) -> (i32, u32, u32) {
+    let c = t.creds();
+    (t.tg.tgid, c.uid, c.gid)
+}
+
+fn socket_file_for(s: Arc<UnixSocket>, flags: u32) -> Arc<File> {
+    File::new(s, AnonInode::new(), b"socket:[unix]".to_vec(), flags)
+}
+
+/// Implements socket(2) for AF_UNIX; other families are not served yet.
+pub fn sys_socket(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let (kind, fl, cloexec) = sock_flags(a[1])?;
+    if a[0] != AF_UNIX {
+        return Err(Errno::EAFNOSUPPORT);
+    }
+    if a[2] != 0 {
+        return Err(Errno::EPROTONOSUPPORT);
+    }
+    install(sc.task, socket_file_for(UnixSocket::new(kind, creds_of(sc.task)), fl), cloexec)
+}
+
+/// A sockaddr_un as a bound-name key: "\0name" for abstract names, the
+/// path otherwise (resolved by the caller).
+enum Addr {
+    Abstract(Vec<u8>),
+    Path(Vec<u8>),
+}
+
+fn read_addr(t: &Task, addr: u64, len: u64) -> KResult<Addr> {
+    if len < 2 || len > 110 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = vec![0u8; len as usize];
+    t.mm().copy_in(addr, &mut b)?;
+    if u16::from_ne_bytes([b[0], b[1]]) as u64 != AF_UNIX {
+        return Err(Errno::EINVAL);
+    }
+    let path = &b[2..];
+    if path.is_empty() {
+        return Err(Errno::EINVAL);
+    }
+    if path[0] == 0 {
+        return Ok(Addr::Abstract(path.to_vec()));
+    }
+    let end = path.iter().position(|&c| c == 0).unwrap_or(path.len());
+    Ok(Addr::Path(path[..end].to_vec()))
+}
+
+/// The bound-name key of an address for connect/sendto: a path must name
+/// a socket node.
+fn resolve_addr(t: &Task, a: Addr) -> KResult<Vec<u8>> {
+    match a {
+        Addr::Abstract(n) => Ok(n),
+        Addr::Path(p) => {
+            let loc = super::file::resolve_at(t, -100, &p, crate::vfs::path::Follow::Yes)?;
+            if loc.inode().stat()?.kind() != crate::vfs::mode::S_IFSOCK {
+                return Err(Errno::ECONNREFUSED);
+            }
+            Ok(loc.path())
+        }
+    }
+}
+
+/// Implements bind(2): a path creates a socket node (EADDRINUSE if the
+/// name exists); an abstract name is only in the table.
+pub fn sys_bind(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = socket_file(sc.task, a[0])?;
+    // As in Linux, a path's node is made (EADDRINUSE if it exists) before
+    // an already bound socket is refused.
+    let bound = sock(&f).name().is_some();
+    let key = match read_addr(sc.task, a[1], a[2])? {
+        Addr::Abstract(n) => n,
+        Addr::Path(p) => {
+            let parent = super::file::parent_at(sc.task, -100, &p)?;
+            let umask = sc.task.fs().umask;
+            let c = sc.task.creds();
+            parent
+                .dir
+                .inode()
+                .mknod(&parent.name, crate::vfs::mode::S_IFSOCK | (0o777 & !umask), 0, c.euid, c.egid)
+                .map_err(|e| if e == Errno::EEXIST { Errno::EADDRINUSE } else { e })?;
+            let mut loc = parent.dir.path();
+            if loc.len() > 1 {
+                loc.push(b'/');
+            }
+            loc.extend_from_slice(&parent.name);
+            if bound {
+                let _ = parent.dir.inode().unlink(&parent.name, false);
+                return Err(Errno::EINVAL);
+            }
+            loc
+        }
+    };
+    unix_arc(&f)?.bind(key)?;
+    Ok(0)
+}
+
+/// The Arc of the socket behind a file (bind and connect need it).
+fn unix_arc(f: &Arc<File>) -> KResult<Arc<UnixSocket>> {
+    let ops: Arc<dyn std::any::Any + Send + Sync> = f.ops.clone();
+    ops.downcast::<UnixSocket>().map_err(|_| Errno::ENOTSOCK)
+}
+
+/// Implements listen(2).
+pub fn sys_listen(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = socket_file(sc.task, a[0])?;
+    sock(&f).listen(a[1] as i32)?;
+    Ok(0)
+}
+
+fn do_accept(sc: &mut Sc<'_>, a: [u64; 6], flags: u64) -> KResult<u64> {
+    if flags & !(SOCK_NONBLOCK | SOCK_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let f = socket_file(sc.task, a[0])?;
+    let s = sock(&f).accept(sc.task, f.nonblock())?;
+    if a[1] != 0 && a[2] != 0 {
+        write_name(sc.task, a[1], a[2], s.peer_name())?;
+    }
+    let fl = O_RDWR | (flags as u32 & O_NONBLOCK);
+    install(sc.task, socket_file_for(s, fl), flags & SOCK_CLOEXEC != 0)
+}
+
+/// Implements accept(2).
+pub fn sys_accept(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    do_accept(sc, a, 0)
+}
+
+/// Implements accept4(2).
+pub fn sys_accept4(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    do_accept(sc, a, a[3])
+}
+
+/// Implements connect(2).
+pub fn sys_connect(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = socket_file(sc.task, a[0])?;
+    let key = resolve_addr(sc.task, read_addr(sc.task, a[1], a[2])?)?;
+    unix_arc(&f)?.connect(sc.task, &key, f.nonblock())?;
+    Ok(0)
+}
+
+/// Write a sockaddr_un for `name` (unnamed: the family only) and its length.
+fn write_name(t: &Task, addr: u64, lenp: u64, name: Option<Vec<u8>>) -> KResult<()> {
+    let len: u32 = t.mm().read_val(lenp)?;
+    if (len as i32) < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut sa = (AF_UNIX as u16).to_ne_bytes().to_vec();
+    if let Some(n) = name {
+        sa.extend_from_slice(&n);
+        if n.first() != Some(&0) {
+            sa.push(0);
+        }
+    }
+    let n = (len as usize).min(sa.len());
+    t.mm().copy_out(addr, &sa[..n])?;
+    let full = if sa.len() > 2 && sa[2] != 0 { sa.len() } else { sa.len() };
+    t.mm().write_val(lenp, &(full as u32))?;
+    Ok(())
+}
+
 /// Implements socketpair(2) for AF_UNIX.
 pub fn sys_socketpair(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let (domain, ty, proto, sv) = (a[0], a[1], a[2], a[3]);
@@ -91,11 +259,18 @@ fn do_send(t: &Task, f: &File, data: Vec<u8>, files: Vec<Arc<File>>, flags: u64)
 /// Implements sendto(2) (connected sockets: the address must be NULL).
 pub fn sys_sendto(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = socket_file(sc.task, a[0])?;
-    if a[4] != 0 {
-        return Err(Errno::EISCONN);
-    }
     let mut data = vec![0u8; (a[2] as usize).min(1 << 20)];
     sc.task.mm().copy_in(a[1], &mut data)?;
+    if a[4] != 0 {
+        let s = sock(&f);
+        if s.kind != Kind::Dgram {
+            return Err(Errno::EISCONN);
+        }
+        let key = resolve_addr(sc.task, read_addr(sc.task, a[4], a[5])?)?;
+        let creds = creds_of(sc.task);
+        let nonblock = f.nonblock() || a[3] & MSG_DONTWAIT != 0;
+        return Ok(s.send_to(sc.task, &key, Message { data, files: Vec::new(), creds }, nonblock)? as u64);
+    }
     do_send(sc.task, &f, data, Vec::new(), a[3])
 }
 
@@ -240,7 +415,7 @@ pub fn sys_getsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         7 | 8 => 212_992i32.to_ne_bytes().to_vec(),  // SO_SNDBUF, SO_RCVBUF
         17 => {
             // SO_PEERCRED: struct ucred { pid, uid, gid }
-            let (pid, uid, gid) = s.peer_creds;
+            let (pid, uid, gid) = s.peer_creds();
             let mut v = pid.to_ne_bytes().to_vec();
             v.extend_from_slice(&uid.to_ne_bytes());
             v.extend_from_slice(&gid.to_ne_bytes());
@@ -271,26 +446,16 @@ pub fn sys_setsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     }
 }
 
-/// getsockname/getpeername of an unnamed AF_UNIX socket: the family only.
-fn unnamed(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    socket_file(sc.task, a[0])?;
-    let len: u32 = sc.task.mm().read_val(a[2])?;
-    if (len as i32) < 0 {
-        return Err(Errno::EINVAL);
-    }
-    if len >= 2 {
-        sc.task.mm().write_val(a[1], &(AF_UNIX as u16))?;
-    }
-    sc.task.mm().write_val(a[2], &2u32)?;
-    Ok(0)
-}
-
 /// Implements getsockname(2).
 pub fn sys_getsockname(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    unnamed(sc, a)
+    let f = socket_file(sc.task, a[0])?;
+    write_name(sc.task, a[1], a[2], sock(&f).name())?;
+    Ok(0)
 }
 
 /// Implements getpeername(2).
 pub fn sys_getpeername(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    unnamed(sc, a)
+    let f = socket_file(sc.task, a[0])?;
+    write_name(sc.task, a[1], a[2], sock(&f).peer_name())?;
+    Ok(0)
 }

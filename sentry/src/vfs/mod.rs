@@ -168,6 +168,10 @@ pub trait Inode: Send + Sync + Any {
     fn mkdir(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
         Err(self.not_writable())
     }
+    /// Create a special file (FIFO, socket, device node).
+    fn mknod(&self, _name: &[u8], _mode: u32, _rdev: u64, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
+        Err(self.not_writable())
+    }
     /// Create a symlink.
     fn symlink(&self, _name: &[u8], _target: &[u8], _uid: u32, _gid: u32) -> KResult<()> {
         Err(self.not_writable())
@@ -243,7 +247,7 @@ impl Source<'_> {
 }
 
 /// The operations of an open file.
-pub trait FileOps: Send + Sync {
+pub trait FileOps: Send + Sync + Any {
     /// Read at `off` (ignored when not seekable).
     fn read(&self, task: &Task, buf: &mut [u8], off: u64, nonblock: bool) -> KResult<usize>;
     /// Write at `off`.
