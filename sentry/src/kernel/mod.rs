@@ -4,6 +4,7 @@
 //! MemoryManager locks are leaves with respect to these.
 
 pub mod futex;
+pub mod ipc;
 pub mod jobctl;
 pub mod signal;
 pub mod task;
@@ -81,6 +82,8 @@ pub struct Kernel {
     unimplemented_logged: Mutex<HashSet<u64>>,
     /// Interval timers.
     pub timers: timers::Timers,
+    /// System V shared memory.
+    pub shm: ipc::Shm,
     /// Counters for --debug: syscalls served, faults handled.
     pub stats: Stats,
     /// The sandbox's host and domain names (its UTS namespace).
@@ -105,6 +108,7 @@ impl Kernel {
             unimplemented_logged: Mutex::new(HashSet::new()),
             stats: Stats::default(),
             timers: timers::Timers::default(),
+            shm: ipc::Shm::default(),
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
             opts,
         })

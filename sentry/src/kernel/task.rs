@@ -112,6 +112,8 @@ pub struct ThreadGroup {
     pub cutime: AtomicU64,
     /// PR_SET_DUMPABLE.
     pub dumpable: AtomicBool,
+    /// System V segments attached: address -> (id, size).
+    pub shm_attached: Mutex<std::collections::HashMap<u64, (i32, u64)>>,
     /// sched_setscheduler policy and priority.
     pub sched: Mutex<(i32, i32)>,
     /// sched_setaffinity mask (0: every CPU).
@@ -314,6 +316,7 @@ impl Task {
             start: Instant::now(),
             cutime: AtomicU64::new(0),
             dumpable: AtomicBool::new(true),
+            shm_attached: Mutex::new(parent.map(|p| p.shm_attached.lock().unwrap_or_else(|e| e.into_inner()).clone()).unwrap_or_default()),
             sched: Mutex::new(parent.map(|p| *p.sched.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or((0, 0))),
             affinity: AtomicU64::new(parent.map(|p| p.affinity.load(Ordering::Relaxed)).unwrap_or(0)),
             nice: AtomicI32::new(parent.map(|p| p.nice.load(Ordering::Relaxed)).unwrap_or(0)),

@@ -34,10 +34,21 @@ pub trait Mappable: Send + Sync {
     }
 }
 
-/// Frames of a MAP_SHARED anonymous region, shared by every mapping of it.
+/// Frames of a MAP_SHARED anonymous region (or a System V segment),
+/// shared by every mapping of it; freed with the last mapping.
 #[derive(Default)]
 pub struct SharedAnon {
     frames: Mutex<BTreeMap<u64, u64>>,
+    mf: std::sync::OnceLock<Arc<MemoryFile>>,
+}
+
+impl Drop for SharedAnon {
+    fn drop(&mut self) {
+        if let Some(mf) = self.mf.get() {
+            let frames: Vec<u64> = self.frames.get_mut().unwrap_or_else(|e| e.into_inner()).values().copied().collect();
+            mf.decref_all(&frames);
+        }
+    }
 }
 
 /// What backs a VMA.
@@ -533,6 +544,7 @@ impl MemoryManager {
                     None => {
                         let fr = self.mf.alloc(1)?[0];
                         // The SharedAnon keeps its own reference.
+                        s.mf.get_or_init(|| self.mf.clone());
                         self.mf.incref(fr);
                         f.insert(off, fr);
                         fr

@@ -8,6 +8,7 @@ pub mod epoll;
 pub mod file;
 pub mod futex;
 pub mod ids;
+pub mod ipc;
 pub mod mm;
 pub mod poll;
 pub mod process;

@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, sched, futex, ids, mm, poll, process, signal, socket, stat, time, wait, Handler};
+use super::{attr, dir, epoll, file, ipc, sched, futex, ids, mm, poll, process, signal, socket, stat, time, wait, Handler};
 use crate::errno::Errno;
 
 /// How completely a syscall is served.
@@ -74,9 +74,9 @@ table! {
     26 msync => Some(mm::sys_msync), Full;
     27 mincore => NOSYS, Unimplemented("not served yet");
     28 madvise => Some(mm::sys_madvise), Partial("DONTNEED frees; other advice accepted");
-    29 shmget => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    30 shmat => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    31 shmctl => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
+    29 shmget => Some(ipc::sys_shmget), Full;
+    30 shmat => Some(ipc::sys_shmat), Partial("attachments inherited by fork are not counted in shm_nattch");
+    31 shmctl => Some(ipc::sys_shmctl), Partial("IPC_STAT, IPC_SET, IPC_RMID; no IPC_INFO/SHM_INFO/SHM_LOCK");
     32 dup => Some(file::sys_dup), Full;
     33 dup2 => Some(file::sys_dup2), Full;
     34 pause => Some(signal::sys_pause), Full;
@@ -112,7 +112,7 @@ table! {
     64 semget => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
     65 semop => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
     66 semctl => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    67 shmdt => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
+    67 shmdt => Some(ipc::sys_shmdt), Full;
     68 msgget => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
     69 msgsnd => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
     70 msgrcv => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
