@@ -112,6 +112,8 @@ pub struct ThreadGroup {
     pub cutime: AtomicU64,
     /// PR_SET_DUMPABLE.
     pub dumpable: AtomicBool,
+    /// POSIX timers by id.
+    pub posix_timers: Mutex<std::collections::HashMap<i32, super::timers::PosixTimer>>,
     /// System V segments attached: address -> (id, size).
     pub shm_attached: Mutex<std::collections::HashMap<u64, (i32, u64)>>,
     /// sched_setscheduler policy and priority.
@@ -316,6 +318,7 @@ impl Task {
             start: Instant::now(),
             cutime: AtomicU64::new(0),
             dumpable: AtomicBool::new(true),
+            posix_timers: Mutex::new(std::collections::HashMap::new()),
             shm_attached: Mutex::new(parent.map(|p| p.shm_attached.lock().unwrap_or_else(|e| e.into_inner()).clone()).unwrap_or_default()),
             sched: Mutex::new(parent.map(|p| *p.sched.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or((0, 0))),
             affinity: AtomicU64::new(parent.map(|p| p.affinity.load(Ordering::Relaxed)).unwrap_or(0)),
@@ -642,6 +645,10 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
     let status = tg.st().group_exit.unwrap_or(0);
     drop(mm);
     kernel.timers.set_real(&kernel, tg.tgid, std::time::Duration::ZERO, std::time::Duration::ZERO);
+    let ids: Vec<i32> = tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(id, _)| id).collect();
+    for id in ids {
+        kernel.timers.set(&kernel, super::timers::TimerKey::Posix(tg.tgid, id), Duration::ZERO, Duration::ZERO);
+    }
     // Reparent children to init.
     let orphans: Vec<Arc<ThreadGroup>> = std::mem::take(&mut *tg.children.lock().unwrap_or_else(|e| e.into_inner()));
     if tg.tgid == 1 {

@@ -276,6 +276,12 @@ pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
         }
     }
     *t.altstack.lock().unwrap_or_else(|e| e.into_inner()) = (0, 2, 0);
+    // POSIX timers do not survive execve (interval timers do).
+    let ids: Vec<i32> = t.tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(id, _)| id).collect();
+    for id in ids {
+        let z = std::time::Duration::ZERO;
+        t.kernel.timers.set(&t.kernel, crate::kernel::timers::TimerKey::Posix(t.tg.tgid, id), z, z);
+    }
     *t.tg.exe.lock().unwrap_or_else(|e| e.into_inner()) = loaded.exe;
     *t.tg.comm.lock().unwrap_or_else(|e| e.into_inner()) = loaded.comm;
     t.clear_child_tid.store(0, Ordering::SeqCst);

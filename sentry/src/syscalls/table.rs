@@ -267,11 +267,11 @@ table! {
     219 restart_syscall => NOSYS, Unimplemented("not served yet");
     220 semtimedop => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
     221 fadvise64 => Some(file::sys_fadvise64), Full;
-    222 timer_create => NOSYS, Unimplemented("timers come with the process-model issue");
-    223 timer_settime => NOSYS, Unimplemented("timers come with the process-model issue");
-    224 timer_gettime => NOSYS, Unimplemented("timers come with the process-model issue");
-    225 timer_getoverrun => NOSYS, Unimplemented("timers come with the process-model issue");
-    226 timer_delete => NOSYS, Unimplemented("timers come with the process-model issue");
+    222 timer_create => Some(time::sys_timer_create), Partial("REALTIME, MONOTONIC and BOOTTIME clocks; SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE");
+    223 timer_settime => Some(time::sys_timer_settime), Full;
+    224 timer_gettime => Some(time::sys_timer_gettime), Full;
+    225 timer_getoverrun => Some(time::sys_timer_getoverrun), Partial("overruns are not counted: 0");
+    226 timer_delete => Some(time::sys_timer_delete), Full;
     227 clock_settime => Some(time::sys_clock_settime), Partial("the host clock is never set: EPERM for CLOCK_REALTIME");
     228 clock_gettime => Some(time::sys_clock_gettime), Full;
     229 clock_getres => Some(time::sys_clock_getres), Full;

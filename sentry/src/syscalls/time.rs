@@ -297,3 +297,99 @@ pub fn sys_alarm(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     }
     Ok(s)
 }
+
+use crate::kernel::timers::{PosixTimer, TimerKey, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD_ID};
+
+/// Implements timer_create(2) on CLOCK_REALTIME, CLOCK_MONOTONIC and
+/// CLOCK_BOOTTIME (CPU-time clocks are EINVAL for now).
+pub fn sys_timer_create(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let clock = a[0] as i32;
+    if ![0, 1, 7].contains(&clock) {
+        return Err(Errno::EINVAL);
+    }
+    let t = sc.task;
+    let mut pt = PosixTimer { clock, notify: SIGEV_SIGNAL, signo: crate::kernel::signal::sig::SIGALRM, value: 0, tid: 0 };
+    if a[1] != 0 {
+        // struct sigevent: sigval, signo, notify, then the thread id.
+        let ev: [u8; 20] = t.mm().read_val(a[1])?;
+        pt.value = u64::from_ne_bytes(ev[0..8].try_into().unwrap_or_default());
+        pt.signo = i32::from_ne_bytes(ev[8..12].try_into().unwrap_or_default());
+        pt.notify = i32::from_ne_bytes(ev[12..16].try_into().unwrap_or_default());
+        pt.tid = i32::from_ne_bytes(ev[16..20].try_into().unwrap_or_default());
+        match pt.notify {
+            SIGEV_NONE => {}
+            SIGEV_SIGNAL | SIGEV_THREAD_ID => {
+                if !(1..=64).contains(&pt.signo) {
+                    return Err(Errno::EINVAL);
+                }
+                if pt.notify == SIGEV_THREAD_ID && t.kernel.task(pt.tid).filter(|x| x.tg.tgid == t.tg.tgid).is_none() {
+                    return Err(Errno::EINVAL);
+                }
+            }
+            _ => return Err(Errno::EINVAL),
+        }
+    }
+    let mut timers = t.tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner());
+    let id = (0..).find(|i| !timers.contains_key(i)).unwrap_or(0);
+    if a[1] == 0 {
+        pt.value = id as u64;
+    }
+    timers.insert(id, pt);
+    drop(timers);
+    if let Err(e) = t.mm().write_val(a[2], &id) {
+        t.tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+fn posix_timer(t: &Task, id: u64) -> KResult<PosixTimer> {
+    t.tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).get(&(id as i32)).copied().ok_or(Errno::EINVAL)
+}
+
+fn write_itimerspec(t: &Task, addr: u64, (left, interval): (Duration, Duration)) -> KResult<()> {
+    let v: [i64; 4] = [interval.as_secs() as i64, interval.subsec_nanos() as i64, left.as_secs() as i64, left.subsec_nanos() as i64];
+    t.mm().write_val(addr, &v)
+}
+
+/// Implements timer_settime(2) (TIMER_ABSTIME measured on the timer's clock).
+pub fn sys_timer_settime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let t = sc.task;
+    let pt = posix_timer(t, a[0])?;
+    if a[1] & !1 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let interval = read_timespec(t, a[2])?;
+    let mut value = read_timespec(t, a[2] + 16)?;
+    if a[1] & 1 != 0 && !value.is_zero() {
+        let now = clock_now(pt.clock)?;
+        value = value.saturating_sub(Duration::new(now.0 as u64, now.1 as u32)).max(Duration::from_nanos(1));
+    }
+    let old = t.kernel.timers.set(&t.kernel, TimerKey::Posix(t.tg.tgid, a[0] as i32), value, interval);
+    if a[3] != 0 {
+        write_itimerspec(t, a[3], old)?;
+    }
+    Ok(0)
+}
+
+/// Implements timer_gettime(2).
+pub fn sys_timer_gettime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let t = sc.task;
+    posix_timer(t, a[0])?;
+    write_itimerspec(t, a[1], t.kernel.timers.get(TimerKey::Posix(t.tg.tgid, a[0] as i32)))?;
+    Ok(0)
+}
+
+/// Implements timer_getoverrun(2): overruns are not counted yet (0).
+pub fn sys_timer_getoverrun(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    posix_timer(sc.task, a[0])?;
+    Ok(0)
+}
+
+/// Implements timer_delete(2).
+pub fn sys_timer_delete(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let t = sc.task;
+    t.tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).remove(&(a[0] as i32)).ok_or(Errno::EINVAL)?;
+    t.kernel.timers.set(&t.kernel, TimerKey::Posix(t.tg.tgid, a[0] as i32), Duration::ZERO, Duration::ZERO);
+    Ok(0)
+}
