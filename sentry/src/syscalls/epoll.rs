@@ -160,10 +160,6 @@ fn timerfd_of(t: &Task, fd: u64) -> KResult<Arc<File>> {
     Ok(f)
 }
 
-fn write_itimerspec(t: &Task, addr: u64, (left, interval): (Duration, Duration)) -> KResult<()> {
-    let v: [i64; 4] = [interval.as_secs() as i64, interval.subsec_nanos() as i64, left.as_secs() as i64, left.subsec_nanos() as i64];
-    t.mm().write_val(addr, &v)
-}
 
 /// Implements timerfd_settime(2) (TFD_TIMER_ABSTIME measured on the
 /// timer's clock).
@@ -184,7 +180,7 @@ pub fn sys_timerfd_settime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     }
     let old = tfd.set(value, interval);
     if a[3] != 0 {
-        write_itimerspec(sc.task, a[3], old)?;
+        super::time::write_itimerspec(sc.task, a[3], old)?;
     }
     Ok(0)
 }
@@ -193,7 +189,7 @@ pub fn sys_timerfd_settime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 pub fn sys_timerfd_gettime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = timerfd_of(sc.task, a[0])?;
     let cur = f.ops.as_timerfd().ok_or(Errno::EINVAL)?.get();
-    write_itimerspec(sc.task, a[1], cur)?;
+    super::time::write_itimerspec(sc.task, a[1], cur)?;
     Ok(0)
 }
 

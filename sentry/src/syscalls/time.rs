@@ -347,7 +347,8 @@ fn posix_timer(t: &Task, id: u64) -> KResult<PosixTimer> {
     t.tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).get(&(id as i32)).copied().ok_or(Errno::EINVAL)
 }
 
-fn write_itimerspec(t: &Task, addr: u64, (left, interval): (Duration, Duration)) -> KResult<()> {
+/// Write a `struct itimerspec` (interval, value).
+pub(super) fn write_itimerspec(t: &Task, addr: u64, (left, interval): (Duration, Duration)) -> KResult<()> {
     let v: [i64; 4] = [interval.as_secs() as i64, interval.subsec_nanos() as i64, left.as_secs() as i64, left.subsec_nanos() as i64];
     t.mm().write_val(addr, &v)
 }
