@@ -81,6 +81,8 @@ pub struct UnixSocket {
     listen: Mutex<Option<(usize, VecDeque<Arc<UnixSocket>>)>>,
     shut_rd: AtomicBool,
     shut_wr: AtomicBool,
+    /// SO_PASSCRED: receive the sender's credentials with each message.
+    pub passcred: AtomicBool,
 }
 
 /// Bound names of the sandbox.
@@ -108,6 +110,7 @@ impl UnixSocket {
             listen: Mutex::new(None),
             shut_rd: AtomicBool::new(false),
             shut_wr: AtomicBool::new(false),
+            passcred: AtomicBool::new(false),
         })
     }
 

@@ -310,6 +310,7 @@ pub fn sys_sendmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         data.extend_from_slice(&b);
     }
     let mut files = Vec::new();
+    let mut claimed = None;
     let mut off = 0u64;
     while off + 16 <= controllen {
         let hdr: [u64; 2] = t.mm().read_val(control + off)?;
@@ -326,12 +327,29 @@ pub fn sys_sendmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             for fd in fds {
                 files.push(t.fds().get(fd)?);
             }
-        } else if !(level == SOL_SOCKET && ty == SCM_CREDENTIALS) {
+        } else if level == SOL_SOCKET && ty == SCM_CREDENTIALS {
+            if len < 28 {
+                return Err(Errno::EINVAL);
+            }
+            let c: [u32; 3] = t.mm().read_val(control + off + 16)?;
+            let mine = t.creds();
+            // Only a privileged sender may claim other credentials.
+            if mine.euid != 0 && (c[0] as i32 != t.tg.tgid || (c[1] != mine.uid && c[1] != mine.euid) || (c[2] != mine.gid && c[2] != mine.egid)) {
+                return Err(Errno::EPERM);
+            }
+            claimed = Some((c[0] as i32, c[1], c[2]));
+        } else {
             return Err(Errno::EINVAL);
         }
         off += (len + 7) & !7;
     }
-    do_send(t, &f, data, files, a[2])
+    match claimed {
+        Some(creds) => {
+            let nonblock = f.nonblock() || a[2] & MSG_DONTWAIT != 0;
+            Ok(sock(&f).send(t, Message { data, files, creds }, nonblock, a[2] & MSG_NOSIGNAL != 0)? as u64)
+        }
+        None => do_send(t, &f, data, files, a[2]),
+    }
 }
 
 /// Implements recvmsg(2), with SCM_RIGHTS.
@@ -344,7 +362,7 @@ pub fn sys_recvmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let iovs = t.mm().read_iovecs(iov, iovlen)?;
     let want: usize = iovs.iter().map(|v| v.len as usize).sum::<usize>().min(1 << 20);
     let nonblock = f.nonblock() || flags & MSG_DONTWAIT != 0;
-    let (data, files, _, full) = sock(&f).recv(t, want, nonblock, flags & MSG_PEEK != 0)?;
+    let (data, files, creds, full) = sock(&f).recv(t, want, nonblock, flags & MSG_PEEK != 0)?;
     let mut at = 0;
     for v in &iovs {
         if at >= data.len() {
@@ -359,8 +377,19 @@ pub fn sys_recvmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         out_flags |= MSG_TRUNC as u32;
     }
     let mut clen = 0u64;
+    // SO_PASSCRED: the sender's credentials come first, as in Linux.
+    if sock(&f).passcred.load(std::sync::atomic::Ordering::Relaxed) {
+        if controllen >= 28 {
+            let hdr: [u64; 2] = [28, (SOL_SOCKET as u32 as u64) | ((SCM_CREDENTIALS as u32 as u64) << 32)];
+            t.mm().write_val(control, &hdr)?;
+            t.mm().write_val(control + 16, &[creds.0 as u32, creds.1, creds.2])?;
+            clen = 32;
+        } else {
+            out_flags |= MSG_CTRUNC;
+        }
+    }
     if !files.is_empty() {
-        let room = if controllen >= 16 { ((controllen - 16) / 4) as usize } else { 0 };
+        let room = if controllen >= clen + 16 { ((controllen - clen - 16) / 4) as usize } else { 0 };
         let cloexec = flags & MSG_CMSG_CLOEXEC != 0;
         let mut fds = Vec::new();
         for (i, file) in files.into_iter().enumerate() {
@@ -379,9 +408,9 @@ pub fn sys_recvmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         if !fds.is_empty() {
             let len = 16 + 4 * fds.len() as u64;
             let hdr: [u64; 2] = [len, (SOL_SOCKET as u32 as u64) | ((SCM_RIGHTS as u32 as u64) << 32)];
-            t.mm().write_val(control, &hdr)?;
-            t.mm().copy_out(control + 16, bytemuck::cast_slice(&fds))?;
-            clen = (len + 7) & !7;
+            t.mm().write_val(control + clen, &hdr)?;
+            t.mm().copy_out(control + clen + 16, bytemuck::cast_slice(&fds))?;
+            clen += (len + 7) & !7;
         }
     }
     // msg_controllen and msg_flags.
@@ -413,6 +442,7 @@ pub fn sys_getsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         4 | 30 => 0i32.to_ne_bytes().to_vec(),       // SO_ERROR, SO_ACCEPTCONN
         39 => (AF_UNIX as i32).to_ne_bytes().to_vec(), // SO_DOMAIN
         7 | 8 => 212_992i32.to_ne_bytes().to_vec(),  // SO_SNDBUF, SO_RCVBUF
+        16 => (s.passcred.load(std::sync::atomic::Ordering::Relaxed) as i32).to_ne_bytes().to_vec(), // SO_PASSCRED
         17 => {
             // SO_PEERCRED: struct ucred { pid, uid, gid }
             let (pid, uid, gid) = s.peer_creds();
@@ -439,9 +469,15 @@ pub fn sys_setsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if a[4] < 4 {
         return Err(Errno::EINVAL);
     }
-    sc.task.mm().read_val::<i32>(a[3])?;
+    let v = sc.task.mm().read_val::<i32>(a[3])?;
+    let f = socket_file(sc.task, a[0])?;
     match a[2] {
-        7 | 8 | 16 | 32 | 33 => Ok(0),
+        16 => {
+            // SO_PASSCRED
+            sock(&f).passcred.store(v != 0, std::sync::atomic::Ordering::Relaxed);
+            Ok(0)
+        }
+        7 | 8 | 32 | 33 => Ok(0),
         _ => Err(Errno::ENOPROTOOPT),
     }
 }

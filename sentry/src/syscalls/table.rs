@@ -91,8 +91,8 @@ table! {
     43 accept => Some(socket::sys_accept), Full;
     44 sendto => Some(socket::sys_sendto), Partial("AF_UNIX only");
     45 recvfrom => Some(socket::sys_recvfrom), Partial("AF_UNIX only");
-    46 sendmsg => Some(socket::sys_sendmsg), Partial("AF_UNIX socket pairs; SCM_RIGHTS");
-    47 recvmsg => Some(socket::sys_recvmsg), Partial("AF_UNIX socket pairs; SCM_RIGHTS");
+    46 sendmsg => Some(socket::sys_sendmsg), Partial("AF_UNIX only; SCM_RIGHTS and SCM_CREDENTIALS");
+    47 recvmsg => Some(socket::sys_recvmsg), Partial("AF_UNIX only; SCM_RIGHTS and SCM_CREDENTIALS");
     48 shutdown => Some(socket::sys_shutdown), Full;
     49 bind => Some(socket::sys_bind), Partial("AF_UNIX only: paths and abstract names; other families EAFNOSUPPORT");
     50 listen => Some(socket::sys_listen), Full;
