@@ -84,6 +84,8 @@ pub struct Kernel {
     pub timers: timers::Timers,
     /// System V shared memory.
     pub shm: ipc::Shm,
+    /// System V semaphores.
+    pub sems: ipc::Sems,
     /// Counters for --debug: syscalls served, faults handled.
     pub stats: Stats,
     /// The sandbox's host and domain names (its UTS namespace).
@@ -109,6 +111,7 @@ impl Kernel {
             stats: Stats::default(),
             timers: timers::Timers::default(),
             shm: ipc::Shm::default(),
+            sems: ipc::Sems::default(),
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
             opts,
         })

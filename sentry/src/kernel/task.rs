@@ -112,6 +112,8 @@ pub struct ThreadGroup {
     pub cutime: AtomicU64,
     /// PR_SET_DUMPABLE.
     pub dumpable: AtomicBool,
+    /// SEM_UNDO adjustments: (set, semaphore) -> value to add back at exit.
+    pub sem_undo: Mutex<std::collections::HashMap<(i32, usize), i32>>,
     /// POSIX timers by id.
     pub posix_timers: Mutex<std::collections::HashMap<i32, super::timers::PosixTimer>>,
     /// System V segments attached: address -> (id, size).
@@ -318,6 +320,7 @@ impl Task {
             start: Instant::now(),
             cutime: AtomicU64::new(0),
             dumpable: AtomicBool::new(true),
+            sem_undo: Mutex::new(std::collections::HashMap::new()),
             posix_timers: Mutex::new(std::collections::HashMap::new()),
             shm_attached: Mutex::new(parent.map(|p| p.shm_attached.lock().unwrap_or_else(|e| e.into_inner()).clone()).unwrap_or_default()),
             sched: Mutex::new(parent.map(|p| *p.sched.lock().unwrap_or_else(|e| e.into_inner())).unwrap_or((0, 0))),
@@ -648,6 +651,10 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
     let ids: Vec<i32> = tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(id, _)| id).collect();
     for id in ids {
         kernel.timers.set(&kernel, super::timers::TimerKey::Posix(tg.tgid, id), Duration::ZERO, Duration::ZERO);
+    }
+    let undo = std::mem::take(&mut *tg.sem_undo.lock().unwrap_or_else(|e| e.into_inner()));
+    if !undo.is_empty() {
+        crate::syscalls::ipc::sem_exit(&kernel, undo);
     }
     // Reparent children to init.
     let orphans: Vec<Arc<ThreadGroup>> = std::mem::take(&mut *tg.children.lock().unwrap_or_else(|e| e.into_inner()));

@@ -109,9 +109,9 @@ table! {
     61 wait4 => Some(wait::sys_wait4), Partial("rusage: user and system time only");
     62 kill => Some(signal::sys_kill), Full;
     63 uname => Some(process::sys_uname), Full;
-    64 semget => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    65 semop => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    66 semctl => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
+    64 semget => Some(ipc::sys_semget), Full;
+    65 semop => Some(ipc::sys_semop), Full;
+    66 semctl => Some(ipc::sys_semctl), Partial("IPC_STAT, IPC_RMID, GET/SET VAL and ALL, GETPID; no IPC_SET/IPC_INFO; GETNCNT/GETZCNT are not counted yet");
     67 shmdt => Some(ipc::sys_shmdt), Full;
     68 msgget => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
     69 msgsnd => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
@@ -265,7 +265,7 @@ table! {
     217 getdents64 => Some(dir::sys_getdents64), Full;
     218 set_tid_address => Some(process::sys_set_tid_address), Full;
     219 restart_syscall => NOSYS, Unimplemented("not served yet");
-    220 semtimedop => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
+    220 semtimedop => Some(ipc::sys_semtimedop), Full;
     221 fadvise64 => Some(file::sys_fadvise64), Full;
     222 timer_create => Some(time::sys_timer_create), Partial("REALTIME, MONOTONIC and BOOTTIME clocks; SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE");
     223 timer_settime => Some(time::sys_timer_settime), Full;
