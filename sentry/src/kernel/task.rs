@@ -106,10 +106,6 @@ pub struct ThreadGroup {
     pub exe: Mutex<Vec<u8>>,
     /// Command name (comm).
     pub comm: Mutex<Vec<u8>>,
-    /// Start time.
-    pub start: Instant,
-    /// CPU time, in microseconds, of exited threads and reaped children.
-    pub cutime: AtomicU64,
     /// PR_SET_DUMPABLE.
     pub dumpable: AtomicBool,
     /// SEM_UNDO adjustments: (set, semaphore) -> value to add back at exit.
@@ -240,8 +236,6 @@ pub struct Task {
     pub vfork: Mutex<Option<Arc<VforkDone>>>,
     /// sigaltstack (sp, flags, size).
     pub altstack: Mutex<(u64, i32, u64)>,
-    /// Thread start, for CPU accounting.
-    pub start: Instant,
     /// PR_SET_PDEATHSIG: sent to this task when its parent process exits.
     pub pdeathsig: AtomicI32,
     /// PR_SET_NO_NEW_PRIVS (inherited across fork and execve).
@@ -280,7 +274,6 @@ impl Task {
             killed: AtomicBool::new(false),
             vfork: Mutex::new(None),
             altstack: Mutex::new((0, 2, 0)),
-            start: Instant::now(),
             pdeathsig: AtomicI32::new(0),
             no_new_privs: AtomicBool::new(false),
             app_cpu: Mutex::new(None),
@@ -317,8 +310,6 @@ impl Task {
             rlimits: Mutex::new(rlimits),
             exe: Mutex::new(exe),
             comm: Mutex::new(comm),
-            start: Instant::now(),
-            cutime: AtomicU64::new(0),
             dumpable: AtomicBool::new(true),
             sem_undo: Mutex::new(std::collections::HashMap::new()),
             posix_timers: Mutex::new(std::collections::HashMap::new()),
@@ -363,11 +354,6 @@ impl Task {
         self.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Replace the filesystem context object.
-    pub fn set_fs(&self, f: Arc<Mutex<FsContext>>) {
-        *self.fs.lock().unwrap_or_else(|e| e.into_inner()) = f;
-    }
-
     /// Install the interrupter of the running context.
     pub fn set_interrupter(&self, i: Interrupter) {
         *self.interrupter.lock().unwrap_or_else(|e| e.into_inner()) = Some(i);
@@ -396,6 +382,13 @@ impl Task {
         self.tg.creds.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Take the lowest-numbered pending signal not in `blocked`: the
+    /// thread's own queue first, then the process's.
+    pub fn take_pending(&self, blocked: u64) -> Option<QueuedSignal> {
+        let q = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take(blocked);
+        q.or_else(|| self.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).take(blocked))
+    }
+
     /// Whether an unblocked signal is pending (or the task must exit).
     pub fn has_pending_signal(&self) -> bool {
         if self.killed.load(Ordering::SeqCst) {
@@ -410,7 +403,7 @@ impl Task {
     /// Queue a thread-directed signal.
     pub fn send_signal_thread(&self, s: QueuedSignal) {
         if s.signo == sig::SIGKILL {
-            self.kernel_kill_group(&self.tg, sig::SIGKILL);
+            kill_group(&self.kernel, &self.tg, sig::SIGKILL);
             return;
         }
         if s.signo == sig::SIGCONT {
@@ -419,11 +412,6 @@ impl Task {
         super::jobctl::on_stop_generated(&self.kernel, &self.tg, s.signo);
         self.pending.lock().unwrap_or_else(|e| e.into_inner()).push(s);
         self.kick();
-    }
-
-    /// Kill every thread of `tg` with wait status `sig` (SIGKILL semantics).
-    pub fn kernel_kill_group(&self, tg: &Arc<ThreadGroup>, signo: i32) {
-        kill_group(&self.kernel, tg, signo);
     }
 
     /// Block until `check` returns Some, a signal arrives (ERESTARTSYS), or

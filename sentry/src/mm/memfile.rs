@@ -251,35 +251,6 @@ impl MemoryFile {
         // SAFETY: in-bounds range of our mapping.
         unsafe { std::ptr::write_bytes(self.base.add(off as usize), 0, len) }
     }
-
-    /// Fill a frame range from a host fd with pread; returns bytes read.
-    pub fn pread_into(&self, off: u64, len: usize, fd: i32, file_off: u64) -> KResult<usize> {
-        self.check(off, len);
-        let mut done = 0;
-        while done < len {
-            // SAFETY: the destination is an in-bounds range of our mapping.
-            let n = unsafe {
-                libc::pread(
-                    fd,
-                    self.base.add(off as usize + done) as *mut libc::c_void,
-                    len - done,
-                    (file_off + done as u64) as i64,
-                )
-            };
-            if n < 0 {
-                let e = Errno::last();
-                if e == Errno::EINTR {
-                    continue;
-                }
-                return Err(e);
-            }
-            if n == 0 {
-                break;
-            }
-            done += n as usize;
-        }
-        Ok(done)
-    }
 }
 
 impl Drop for MemoryFile {

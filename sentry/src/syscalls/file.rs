@@ -213,10 +213,12 @@ fn write_bytes(t: &Task, f: &File, mut data: Source<'_>, pos: Option<u64>) -> KR
     let seekable = f.ops.seekable();
     let mut off_guard = if pos.is_none() && seekable { Some(f.offset.lock().unwrap_or_else(|e| e.into_inner())) } else { None };
     let mut off = pos.unwrap_or_else(|| off_guard.as_deref().copied().unwrap_or(0));
-    if pos.is_none() && f.flags() & O_APPEND != 0 && seekable {
-        off = f.inode.stat()?.size;
+    let append = pos.is_none() && f.flags() & O_APPEND != 0;
+    let attr = if seekable && (append || !data.is_empty()) { Some(f.inode.stat()?) } else { None };
+    if let (true, Some(a)) = (append, &attr) {
+        off = a.size;
     }
-    if seekable && !data.is_empty() && f.inode.stat()?.kind() == crate::vfs::mode::S_IFREG {
+    if !data.is_empty() && attr.is_some_and(|a| a.kind() == crate::vfs::mode::S_IFREG) {
         let limit = t.tg.rlimit(1).cur; // RLIMIT_FSIZE
         if off >= limit {
             t.send_signal_thread(QueuedSignal { signo: sig::SIGXFSZ, ..Default::default() });
@@ -369,14 +371,15 @@ pub fn sys_lseek(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if f.ops.position_always_zero() {
         return Ok(0);
     }
+    let attr = f.inode.stat()?;
+    let size = attr.size as i64;
     let mut g = f.offset.lock().unwrap_or_else(|e| e.into_inner());
     let off = a[1] as i64;
     let new = match a[2] {
         0 => off,
         1 => (*g as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
-        2 => (f.inode.stat()?.size as i64).checked_add(off).ok_or(Errno::EOVERFLOW)?,
+        2 => size.checked_add(off).ok_or(Errno::EOVERFLOW)?,
         3 | 4 => {
-            let size = f.inode.stat()?.size as i64;
             if off < 0 || off >= size {
                 return Err(Errno::ENXIO);
             }
@@ -388,7 +391,7 @@ pub fn sys_lseek(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     *g = new as u64;
-    if f.inode.stat()?.is_dir() && new == 0 {
+    if attr.is_dir() && new == 0 {
         *f.dir_snapshot.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
     Ok(new as u64)

@@ -60,7 +60,7 @@ pub fn dispatch(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn Context>
             }
             None => {
                 task.kernel.log_unimplemented(nr, e.name);
-                Err(e.errno)
+                Err(Errno::ENOSYS)
             }
         },
         None => {

@@ -96,24 +96,20 @@ pub fn sys_rt_sigsuspend(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let m: u64 = sc.task.mm().read_val(a[0])?;
     let old = sc.task.sigmask.swap(m & !UNBLOCKABLE, Ordering::SeqCst);
     *sc.task.saved_mask.lock().unwrap_or_else(|e| e.into_inner()) = Some(old);
-    loop {
-        let g = sc.task.waker.gen();
-        if sc.task.has_pending_signal() {
-            return Err(Errno::ERESTARTNOHAND);
-        }
-        sc.task.waker.wait(g, None);
-    }
+    wait_for_signal(sc.task)
 }
 
 /// Implements pause(2).
 pub fn sys_pause(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
-    loop {
-        let g = sc.task.waker.gen();
-        if sc.task.has_pending_signal() {
-            return Err(Errno::ERESTARTNOHAND);
-        }
-        sc.task.waker.wait(g, None);
-    }
+    wait_for_signal(sc.task)
+}
+
+/// Sleep until an unblocked signal is pending; the handler runs and the
+/// call returns EINTR (ERESTARTNOHAND).
+fn wait_for_signal(t: &Task) -> KResult<u64> {
+    // With no deadline, sleep_until returns only once a signal is pending.
+    let _interrupted = t.sleep_until(None);
+    Err(Errno::ERESTARTNOHAND)
 }
 
 /// Implements sigaltstack(2).
@@ -251,10 +247,7 @@ pub fn sys_rt_sigtimedwait(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let set: u64 = t.mm().read_val(a[0])?;
     let set = set & !UNBLOCKABLE;
     let deadline = if a[2] != 0 { crate::kernel::wait::deadline_after(super::time::read_timespec(t, a[2])?) } else { None };
-    let take = || {
-        let q = t.pending.lock().unwrap_or_else(|e| e.into_inner()).take(!set);
-        q.or_else(|| t.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).take(!set))
-    };
+    let take = || t.take_pending(!set);
     let q = loop {
         let g = t.waker.gen();
         if let Some(q) = take() {
@@ -383,10 +376,7 @@ fn restart(cpu: &mut CpuState, handler: Option<&SigAction>) {
 pub fn deliver_pending(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn Context>) {
     loop {
         let blocked = task.sigmask.load(Ordering::SeqCst);
-        let q = {
-            let t = task.pending.lock().unwrap_or_else(|e| e.into_inner()).take(blocked);
-            t.or_else(|| task.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).take(blocked))
-        };
+        let q = task.take_pending(blocked);
         let Some(q) = q else {
             // No handler ran: restart an interrupted syscall transparently.
             restart(cpu, None);

@@ -462,7 +462,7 @@ pub fn sys_getsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// Implements setsockopt(2): buffer sizes and SO_PASSCRED are accepted
 /// (buffers keep their fixed size), others ENOPROTOOPT.
 pub fn sys_setsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    socket_file(sc.task, a[0])?;
+    let f = socket_file(sc.task, a[0])?;
     if a[1] as i32 != SOL_SOCKET {
         return Err(Errno::EOPNOTSUPP);
     }
@@ -470,7 +470,6 @@ pub fn sys_setsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let v = sc.task.mm().read_val::<i32>(a[3])?;
-    let f = socket_file(sc.task, a[0])?;
     match a[2] {
         16 => {
             // SO_PASSCRED

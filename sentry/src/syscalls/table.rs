@@ -1,7 +1,6 @@
 //! The x86-64 syscall table.
 
 use super::{attr, dir, epoll, file, ipc, sched, futex, ids, mm, poll, process, signal, socket, stat, time, wait, Handler};
-use crate::errno::Errno;
 
 /// How completely a syscall is served.
 #[derive(Clone, Copy, Debug)]
@@ -22,8 +21,6 @@ pub struct Entry {
     pub name: &'static str,
     /// Handler, or None when unimplemented.
     pub handler: Option<Handler>,
-    /// Errno when unimplemented.
-    pub errno: Errno,
     /// Support level.
     pub support: Support,
 }
@@ -32,7 +29,7 @@ macro_rules! table {
     ($($nr:literal $name:ident => $h:expr, $sup:expr;)*) => {
         /// The table.
         pub static TABLE: &[Entry] = &[
-            $(Entry { nr: $nr, name: stringify!($name), handler: $h, errno: Errno::ENOSYS, support: $sup },)*
+            $(Entry { nr: $nr, name: stringify!($name), handler: $h, support: $sup },)*
         ];
     };
 }
@@ -111,7 +108,7 @@ table! {
     63 uname => Some(process::sys_uname), Full;
     64 semget => Some(ipc::sys_semget), Full;
     65 semop => Some(ipc::sys_semop), Full;
-    66 semctl => Some(ipc::sys_semctl), Partial("IPC_STAT, IPC_RMID, GET/SET VAL and ALL, GETPID; no IPC_SET/IPC_INFO; GETNCNT/GETZCNT are not counted yet");
+    66 semctl => Some(ipc::sys_semctl), Partial("IPC_STAT, IPC_RMID, GET/SET VAL and ALL, GETPID, GETNCNT, GETZCNT; no IPC_SET/IPC_INFO");
     67 shmdt => Some(ipc::sys_shmdt), Full;
     68 msgget => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
     69 msgsnd => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");

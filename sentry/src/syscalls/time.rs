@@ -259,7 +259,6 @@ fn write_itimerval(t: &Task, addr: u64, (left, interval): (Duration, Duration)) 
 fn check_which(which: u64) -> KResult<()> {
     match which {
         0 => Ok(()),
-        1 | 2 => Err(Errno::EINVAL),
         _ => Err(Errno::EINVAL),
     }
 }

@@ -84,10 +84,4 @@ impl FdTable {
     pub fn list(&self) -> Vec<(i32, Arc<File>)> {
         self.lock().iter().map(|(k, s)| (*k, s.file.clone())).collect()
     }
-
-    /// Remove all (exit).
-    pub fn clear(&self) {
-        let all = std::mem::take(&mut *self.lock());
-        drop(all);
-    }
 }
