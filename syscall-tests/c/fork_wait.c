@@ -1,5 +1,7 @@
 /* fork + wait4. */
 #include "harness.h"
+#include <sched.h>
+#include <sys/syscall.h>
 
 static int global = 1;
 
@@ -156,5 +158,17 @@ int main(void)
 	}
 	wait4(pid, &st, 0, NULL);
 	CHECK("child_reaps_grandchild", WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+	/* A bad CLONE_PARENT_SETTID pointer does not fail the clone: the child
+	 * runs and is reaped as usual. */
+	fflush(stdout);
+	long r = syscall(SYS_clone, CLONE_PARENT_SETTID | SIGCHLD, 0L, (void *)8, 0L, 0L);
+	if (r == 0)
+		_exit(9);
+	CHECK("clone_bad_parent_tid_ptr_succeeds", r > 0);
+	if (r > 0) {
+		EXPECT_EQ("clone_bad_parent_tid_child_reaped", wait4((pid_t)r, &st, 0, NULL), (pid_t)r);
+		CHECK("clone_bad_parent_tid_child_status", WIFEXITED(st) && WEXITSTATUS(st) == 9);
+	}
 	return 0;
 }

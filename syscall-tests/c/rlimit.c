@@ -75,6 +75,12 @@ static int as_child(void *arg)
 	p = mmap(NULL, 1 << 20, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return 3;
+	/* brk is bounded by the same limit, and a refused brk leaves the break. */
+	char *cur = sbrk(0);
+	if (brk(cur + ((size_t)2 << 30)) == 0 || sbrk(0) != cur)
+		return 4;
+	if (brk(cur + 4096) != 0)
+		return 5;
 	return 0;
 }
 

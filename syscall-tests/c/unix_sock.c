@@ -39,7 +39,13 @@ int main(void)
 	EXPECT_ERR("bind_taken_eaddrinuse", bind(other, (struct sockaddr *)&sa, len), EADDRINUSE);
 	int cli = socket(AF_UNIX, SOCK_STREAM, 0);
 	EXPECT_ERR("connect_not_listening_econnrefused", connect(cli, (struct sockaddr *)&sa, len), ECONNREFUSED);
+	int acceptconn = -1;
+	socklen_t optlen = sizeof(acceptconn);
+	getsockopt(srv, SOL_SOCKET, SO_ACCEPTCONN, &acceptconn, &optlen);
+	EXPECT_EQ("acceptconn_before_listen", acceptconn, 0);
 	EXPECT_EQ("listen", listen(srv, 4), 0);
+	getsockopt(srv, SOL_SOCKET, SO_ACCEPTCONN, &acceptconn, &optlen);
+	EXPECT_EQ("acceptconn_listening", acceptconn, 1);
 	EXPECT_EQ("connect", connect(cli, (struct sockaddr *)&sa, len), 0);
 	EXPECT_ERR("connect_again_eisconn", connect(cli, (struct sockaddr *)&sa, len), EISCONN);
 	int acc = accept4(srv, NULL, NULL, SOCK_CLOEXEC);

@@ -218,11 +218,11 @@ pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
         (
             b"meminfo".to_vec(),
             SynthFile::new(move || {
-                let used = wk3.upgrade().map(|k| k.mf.used_bytes() / 1024).unwrap_or(0);
-                let total = 8u64 << 20;
+                let total = crate::mm::memfile::REPORTED_TOTAL / 1024;
+                let free = wk3.upgrade().map_or(total, |k| k.mf.free_bytes() / 1024);
                 Ok(format!(
                     "MemTotal:       {total:>8} kB\nMemFree:        {:>8} kB\nMemAvailable:   {:>8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n",
-                    total - used, total - used
+                    free, free
                 ).into_bytes())
             }),
         ),

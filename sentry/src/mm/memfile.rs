@@ -15,6 +15,10 @@ use std::sync::Mutex;
 
 use crate::errno::{Errno, KResult};
 
+/// The memory size the sandbox reports to applications (sysinfo,
+/// /proc/meminfo).
+pub const REPORTED_TOTAL: u64 = 8 << 30;
+
 /// Size of the file's address range reserved in the sentry.
 const RESERVE: u64 = 64 << 30;
 /// Page size.
@@ -200,6 +204,12 @@ impl MemoryFile {
     /// Bytes in use.
     pub fn used_bytes(&self) -> u64 {
         self.alloc.lock().unwrap_or_else(|e| e.into_inner()).used * PAGE
+    }
+
+    /// Free memory as sysinfo and /proc/meminfo report it: what is left of
+    /// REPORTED_TOTAL (the reservation itself is larger, so this saturates).
+    pub fn free_bytes(&self) -> u64 {
+        REPORTED_TOTAL.saturating_sub(self.used_bytes())
     }
 
     fn check(&self, off: u64, len: usize) {

@@ -141,6 +141,11 @@ impl UnixSocket {
         *self.peer_creds.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// SO_ACCEPTCONN: whether listen(2) was called.
+    pub fn is_listening(&self) -> bool {
+        self.listen.lock().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
     /// The bound name.
     pub fn name(&self) -> Option<Vec<u8>> {
         self.name.lock().unwrap_or_else(|e| e.into_inner()).clone()

@@ -93,7 +93,15 @@ pub fn sys_mprotect(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 
 /// Implements brk(2).
 pub fn sys_brk(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    Ok(sc.task.mm().brk(a[0]))
+    let mm = sc.task.mm();
+    // brk(0) and any refused request answer the current break; growth
+    // beyond RLIMIT_AS is refused like that too.
+    let cur = mm.brk(0);
+    let growth = a[0].saturating_sub(cur.next_multiple_of(PAGE)).div_ceil(PAGE).saturating_mul(PAGE);
+    if growth > 0 && check_as_limit(sc, growth).is_err() {
+        return Ok(cur);
+    }
+    Ok(mm.brk(a[0]))
 }
 
 /// Implements mremap(2).
@@ -115,8 +123,8 @@ pub fn sys_msync(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if a[0] % PAGE != 0 || a[2] & !7 != 0 || (a[2] & 1 != 0 && a[2] & 4 != 0) {
         return Err(Errno::EINVAL);
     }
-    // No mapping writes back to a file yet (shared file mappings are
-    // private copies), so there is nothing to flush once the range checks.
+    // Shared file mappings map the very memory-file frames that hold the
+    // file's content, so there is nothing to flush once the range checks.
     sc.task.mm().require_mapped(a[0], a[1])?;
     Ok(0)
 }

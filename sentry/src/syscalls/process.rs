@@ -97,6 +97,12 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     {
         return Err(Errno::EAGAIN);
     }
+    // Everything that can fail is done before the child is registered in
+    // its thread group and its parent's children.
+    let mut cpu = sc.cpu.clone();
+    sc.ctx.load_fp(&t.mm().as_, sc.cpu).map_err(|_| Errno::EAGAIN)?;
+    cpu.fp = sc.cpu.fp.clone();
+    cpu.fp_dirty = true;
     let tid = k.alloc_tid();
     let mm = if flags & CLONE_VM != 0 {
         t.mm()
@@ -137,16 +143,14 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     if flags & CLONE_CHILD_CLEARTID != 0 {
         child.clear_child_tid.store(ctid, Ordering::SeqCst);
     }
+    // As in Linux, a bad tid pointer does not fail the clone: the child
+    // exists by now, and the store is simply lost.
     if flags & CLONE_PARENT_SETTID != 0 {
-        t.mm().write_val(ptid, &tid)?;
+        let _lost = t.mm().write_val(ptid, &tid);
     }
     if flags & CLONE_CHILD_SETTID != 0 {
-        mm.write_val(ctid, &tid)?;
+        let _lost = mm.write_val(ctid, &tid);
     }
-    let mut cpu = sc.cpu.clone();
-    sc.ctx.load_fp(&t.mm().as_, sc.cpu).map_err(|_| Errno::EAGAIN)?;
-    cpu.fp = sc.cpu.fp.clone();
-    cpu.fp_dirty = true;
     cpu.regs.rax = 0;
     if stack != 0 {
         cpu.regs.rsp = stack;

@@ -439,7 +439,8 @@ pub fn sys_getsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let len: u32 = t.mm().read_val(a[4])?;
     let val: Vec<u8> = match a[2] {
         3 => (s.kind as i32).to_ne_bytes().to_vec(), // SO_TYPE
-        4 | 30 => 0i32.to_ne_bytes().to_vec(),       // SO_ERROR, SO_ACCEPTCONN
+        4 => 0i32.to_ne_bytes().to_vec(),            // SO_ERROR
+        30 => (s.is_listening() as i32).to_ne_bytes().to_vec(), // SO_ACCEPTCONN
         39 => (AF_UNIX as i32).to_ne_bytes().to_vec(), // SO_DOMAIN
         7 | 8 => 212_992i32.to_ne_bytes().to_vec(),  // SO_SNDBUF, SO_RCVBUF
         16 => (s.passcred.load(std::sync::atomic::Ordering::Relaxed) as i32).to_ne_bytes().to_vec(), // SO_PASSCRED

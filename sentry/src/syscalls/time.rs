@@ -226,9 +226,8 @@ pub fn sys_sysinfo(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let mut b = [0u8; 112];
     let up = crate::kernel::uptime().as_secs() as i64;
     b[0..8].copy_from_slice(&up.to_ne_bytes());
-    let total: u64 = 8 << 30;
-    b[32..40].copy_from_slice(&total.to_ne_bytes());
-    b[40..48].copy_from_slice(&(total - sc.task.kernel.mf.used_bytes()).to_ne_bytes());
+    b[32..40].copy_from_slice(&crate::mm::memfile::REPORTED_TOTAL.to_ne_bytes());
+    b[40..48].copy_from_slice(&sc.task.kernel.mf.free_bytes().to_ne_bytes());
     let procs = sc.task.kernel.all_tasks().len() as u16;
     b[80..82].copy_from_slice(&procs.to_ne_bytes());
     b[104..108].copy_from_slice(&1u32.to_ne_bytes());
