@@ -159,7 +159,15 @@ pub fn sys_close_range(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if flags & !(CLOEXEC | UNSHARE) != 0 || first > last {
         return Err(Errno::EINVAL);
     }
-    let fds = sc.task.fds();
+    // CLOSE_RANGE_UNSHARE: threads sharing the table (CLONE_FILES) keep
+    // theirs; only the caller's private copy is changed.
+    let fds = if flags & UNSHARE != 0 {
+        let private = Arc::new(sc.task.fds().fork());
+        sc.task.set_fds(private.clone());
+        private
+    } else {
+        sc.task.fds()
+    };
     for (fd, _) in fds.list() {
         let fd_u = fd as u32;
         if fd_u >= first && fd_u <= last {

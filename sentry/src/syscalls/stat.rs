@@ -139,10 +139,27 @@ fn access_check(t: &Task, dirfd: i32, path: &[u8], m: u64, flags: u64) -> KResul
     let follow = if flags & AT_SYMLINK_NOFOLLOW != 0 { Follow::No } else { Follow::Yes };
     let loc = resolve_at(t, dirfd, path, follow)?;
     let a = loc.inode().stat()?;
-    if m & 1 != 0 && a.mode & 0o111 == 0 && !a.is_dir() {
+    // The check is made with the real ids, or the effective ones with
+    // AT_EACCESS (0x200), as access(2) describes.
+    let c = t.creds();
+    let (uid, gid) = if flags & 0x200 != 0 { (c.euid, c.egid) } else { (c.uid, c.gid) };
+    if uid == 0 {
+        // Root may read and write anything, and execute what has an x bit.
+        if m & 1 != 0 && a.mode & 0o111 == 0 && !a.is_dir() {
+            return Err(Errno::EACCES);
+        }
+        return Ok(0);
+    }
+    let granted = if uid == a.uid {
+        a.mode >> 6
+    } else if gid == a.gid || c.groups.contains(&a.gid) {
+        a.mode >> 3
+    } else {
+        a.mode
+    } & 7;
+    if m as u32 & !granted != 0 {
         return Err(Errno::EACCES);
     }
-    // Everything is writable for root through the overlay's memory layer.
     Ok(0)
 }
 

@@ -36,6 +36,11 @@ macro_rules! table {
 
 use Support::*;
 
+/// Attribute changes not yet checked against the caller's ownership.
+const NO_OWNER_CHECK: Support = Partial("no ownership or permission check yet: any caller may change any file");
+/// The access family's limits.
+const ACCESS: Support = Partial("mode bits against real (or AT_EACCESS effective) ids; uid 0 is privileged, capabilities and read-only mounts are not consulted");
+
 const NOSYS: Option<Handler> = None;
 
 // Numbers with no handler are listed too (support `Unimplemented`), so that
@@ -63,7 +68,7 @@ table! {
     18 pwrite64 => Some(file::sys_pwrite64), Full;
     19 readv => Some(file::sys_readv), Full;
     20 writev => Some(file::sys_writev), Full;
-    21 access => Some(stat::sys_access), Partial("root: only existence and execute bits checked");
+    21 access => Some(stat::sys_access), ACCESS;
     22 pipe => Some(file::sys_pipe), Full;
     23 select => Some(poll::sys_select), Partial("as poll");
     24 sched_yield => Some(process::sys_sched_yield), Full;
@@ -118,7 +123,7 @@ table! {
     73 flock => NOSYS, Unimplemented("locks come with the filesystem issue");
     74 fsync => Some(file::sys_fsync), Full;
     75 fdatasync => Some(file::sys_fsync), Full;
-    76 truncate => Some(attr::sys_truncate), Full;
+    76 truncate => Some(attr::sys_truncate), NO_OWNER_CHECK;
     77 ftruncate => Some(attr::sys_ftruncate), Full;
     78 getdents => NOSYS, Unimplemented("only getdents64");
     79 getcwd => Some(dir::sys_getcwd), Full;
@@ -132,11 +137,11 @@ table! {
     87 unlink => Some(dir::sys_unlink), Full;
     88 symlink => Some(dir::sys_symlink), Full;
     89 readlink => Some(dir::sys_readlink), Full;
-    90 chmod => Some(attr::sys_chmod), Full;
-    91 fchmod => Some(attr::sys_fchmod), Full;
-    92 chown => Some(attr::sys_chown), Full;
-    93 fchown => Some(attr::sys_fchown), Full;
-    94 lchown => Some(attr::sys_lchown), Full;
+    90 chmod => Some(attr::sys_chmod), NO_OWNER_CHECK;
+    91 fchmod => Some(attr::sys_fchmod), NO_OWNER_CHECK;
+    92 chown => Some(attr::sys_chown), NO_OWNER_CHECK;
+    93 fchown => Some(attr::sys_fchown), NO_OWNER_CHECK;
+    94 lchown => Some(attr::sys_lchown), NO_OWNER_CHECK;
     95 umask => Some(attr::sys_umask), Full;
     96 gettimeofday => Some(time::sys_gettimeofday), Full;
     97 getrlimit => Some(ids::sys_getrlimit), Full;
@@ -302,7 +307,7 @@ table! {
     257 openat => Some(file::sys_openat), Partial("no O_TMPFILE");
     258 mkdirat => Some(dir::sys_mkdirat), Full;
     259 mknodat => NOSYS, Unimplemented("comes with the filesystem issue");
-    260 fchownat => Some(attr::sys_fchownat), Full;
+    260 fchownat => Some(attr::sys_fchownat), NO_OWNER_CHECK;
     261 futimesat => NOSYS, Unimplemented("not served yet");
     262 newfstatat => Some(stat::sys_newfstatat), Full;
     263 unlinkat => Some(dir::sys_unlinkat), Full;
@@ -310,8 +315,8 @@ table! {
     265 linkat => Some(dir::sys_linkat), Partial("AT_EMPTY_PATH unsupported");
     266 symlinkat => Some(dir::sys_symlinkat), Full;
     267 readlinkat => Some(dir::sys_readlinkat), Full;
-    268 fchmodat => Some(attr::sys_fchmodat), Full;
-    269 faccessat => Some(stat::sys_faccessat), Full;
+    268 fchmodat => Some(attr::sys_fchmodat), NO_OWNER_CHECK;
+    269 faccessat => Some(stat::sys_faccessat), ACCESS;
     270 pselect6 => Some(poll::sys_pselect6), Partial("as poll");
     271 ppoll => Some(poll::sys_ppoll), Partial("as poll");
     272 unshare => NOSYS, Unimplemented("not served yet");
@@ -322,7 +327,7 @@ table! {
     277 sync_file_range => NOSYS, Unimplemented("comes with the filesystem issue");
     278 vmsplice => NOSYS, Unimplemented("not served yet");
     279 move_pages => NOSYS, Unimplemented("not served yet");
-    280 utimensat => Some(attr::sys_utimensat), Full;
+    280 utimensat => Some(attr::sys_utimensat), NO_OWNER_CHECK;
     281 epoll_pwait => Some(epoll::sys_epoll_pwait), Partial("as epoll_wait");
     282 signalfd => Some(epoll::sys_signalfd), Full;
     283 timerfd_create => Some(epoll::sys_timerfd_create), Partial("pollers wait in 10 ms slices; TFD_TIMER_CANCEL_ON_SET accepted, never fires");
@@ -392,7 +397,7 @@ table! {
     436 close_range => Some(file::sys_close_range), Full;
     437 openat2 => NOSYS, Unimplemented("comes with the filesystem issue");
     438 pidfd_getfd => NOSYS, Unimplemented("not served yet");
-    439 faccessat2 => Some(stat::sys_faccessat2), Full;
+    439 faccessat2 => Some(stat::sys_faccessat2), ACCESS;
     440 process_madvise => NOSYS, Unimplemented("not served yet");
     441 epoll_pwait2 => Some(epoll::sys_epoll_pwait2), Partial("as epoll_wait");
     442 mount_setattr => NOSYS, Unimplemented("not served yet");
