@@ -75,6 +75,17 @@ pub struct Vma {
     pub backing: Backing,
     /// Name for /proc/[pid]/maps ("[heap]", "[stack]", ...).
     pub name: Option<&'static str>,
+    /// What fork does with it (madvise).
+    pub fork: ForkAdvice,
+}
+
+/// madvise's fork advice for a mapping; DONTFORK wins over WIPEONFORK.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ForkAdvice {
+    /// MADV_DONTFORK: the child has no mapping there.
+    pub dontfork: bool,
+    /// MADV_WIPEONFORK: the child's mapping reads as zeroes.
+    pub wipeonfork: bool,
 }
 
 impl Vma {
@@ -296,7 +307,7 @@ impl MemoryManager {
         } else {
             Self::find_free(&m, len)?
         };
-        m.vmas.insert(start, Vma { end: start + len, prot, shared, backing, name });
+        m.vmas.insert(start, Vma { end: start + len, prot, shared, backing, name, fork: ForkAdvice::default() });
         Ok(start)
     }
 
@@ -338,6 +349,26 @@ impl MemoryManager {
         }
         if any {
             self.as_.unmap(addr, end - addr)?;
+        }
+        Ok(())
+    }
+
+    /// madvise DONTFORK/DOFORK (`dontfork`) or WIPEONFORK/KEEPONFORK
+    /// (`wipeonfork`) over a mapped range. WIPEONFORK is EINVAL on a
+    /// shared or file mapping, as in Linux.
+    pub fn set_fork_advice(&self, addr: u64, len: u64, dontfork: Option<bool>, wipeonfork: Option<bool>) -> KResult<()> {
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+        let mut m = self.lock();
+        Self::check_mapped(&m, addr, end)?;
+        let not_private_anon = |v: &Vma| v.shared || !matches!(v.backing, Backing::Anon);
+        if wipeonfork == Some(true) && m.vmas.range(..end).any(|(s, v)| v.end > addr && *s < end && not_private_anon(v)) {
+            return Err(Errno::EINVAL);
+        }
+        Self::split_at(&mut m, addr);
+        Self::split_at(&mut m, end);
+        for (_, v) in m.vmas.range_mut(addr..end) {
+            v.fork.dontfork = dontfork.unwrap_or(v.fork.dontfork);
+            v.fork.wipeonfork = wipeonfork.unwrap_or(v.fork.wipeonfork);
         }
         Ok(())
     }
@@ -501,7 +532,7 @@ impl MemoryManager {
             }
             m.vmas.insert(
                 old_top,
-                Vma { end: new_top, prot: Prot::RW, shared: false, backing: Backing::Anon, name: Some("[heap]") },
+                Vma { end: new_top, prot: Prot::RW, shared: false, backing: Backing::Anon, name: Some("[heap]"), fork: ForkAdvice::default() },
             );
             // Merge with the previous heap VMA for a tidy maps listing.
             Self::merge_heap(&mut m, old_top);
@@ -515,7 +546,7 @@ impl MemoryManager {
     fn merge_heap(m: &mut MmInner, at: u64) {
         let prev = m.vmas.range(..at).next_back().map(|(s, v)| (*s, v.clone()));
         if let (Some((ps, pv)), Some(cur)) = (prev, m.vmas.get(&at).cloned()) {
-            if pv.end == at && pv.name == Some("[heap]") && matches!(pv.backing, Backing::Anon) {
+            if pv.end == at && pv.name == Some("[heap]") && matches!(pv.backing, Backing::Anon) && pv.fork == cur.fork {
                 m.vmas.remove(&at);
                 if let Some(v) = m.vmas.get_mut(&ps) {
                     v.end = cur.end;
@@ -771,7 +802,7 @@ impl MemoryManager {
     pub fn fork_into(&self, child: &MemoryManager) -> KResult<()> {
         let mut m = self.lock();
         let mut c = child.lock();
-        c.vmas = m.vmas.clone();
+        c.vmas = m.vmas.iter().filter(|(_, v)| !v.fork.dontfork).map(|(s, v)| (*s, v.clone())).collect();
         c.brk_start = m.brk_start;
         c.brk = m.brk;
         c.mmap_base = m.mmap_base;
@@ -783,6 +814,12 @@ impl MemoryManager {
         let mut to_protect: Vec<(u64, u64)> = Vec::new();
         let keys: Vec<(u64, Pte)> = m.pages.iter().map(|(k, p)| (*k, *p)).collect();
         for (k, p) in keys {
+            // The child gets no pages of DONTFORK (unmapped) and WIPEONFORK
+            // (zero-filled on its first touch) mappings.
+            let copied = m.vmas.range(..=k).next_back().is_some_and(|(_, v)| v.fork == ForkAdvice::default());
+            if !copied {
+                continue;
+            }
             self.mf.incref(p.frame);
             c.pages.insert(k, Pte { frame: p.frame, mapped: None });
             if let Some(prot) = p.mapped {

@@ -140,8 +140,13 @@ pub fn sys_madvise(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     }
     let mm = sc.task.mm();
     mm.require_mapped(a[0], a[1])?;
-    if a[2] == 4 {
-        mm.dontneed(a[0], a[1])?;
+    match a[2] {
+        4 => mm.dontneed(a[0], a[1])?,
+        10 => mm.set_fork_advice(a[0], a[1], Some(true), None)?, // MADV_DONTFORK
+        11 => mm.set_fork_advice(a[0], a[1], Some(false), None)?, // MADV_DOFORK
+        18 => mm.set_fork_advice(a[0], a[1], None, Some(true))?, // MADV_WIPEONFORK
+        19 => mm.set_fork_advice(a[0], a[1], None, Some(false))?, // MADV_KEEPONFORK
+        _ => {}
     }
     // Other advice only hints at future use.
     Ok(0)
