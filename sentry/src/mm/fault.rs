@@ -1,0 +1,200 @@
+//! Application page faults: populating pages, breaking copy-on-write,
+//! and mapping runs of pages into the platform address space.
+
+use super::*;
+
+impl MemoryManager {
+    /// Bring the page at `page` into existence (not mapped in the
+    /// platform). Returns its frame.
+    pub(super) fn populate(&self, m: &mut MmInner, start: u64, vma: &Vma, page: u64) -> KResult<u64> {
+        if let Some(p) = m.pages.get(&page) {
+            return Ok(p.frame);
+        }
+        let frame = match vma.backing_at(start, page) {
+            Backing::Anon => self.mf.alloc(1)?[0],
+            Backing::Shared(s, off) => {
+                let mut f = s.frames.lock().unwrap_or_else(|e| e.into_inner());
+                match f.get(&off) {
+                    Some(fr) => {
+                        self.mf.incref(*fr);
+                        *fr
+                    }
+                    None => {
+                        let fr = self.mf.alloc(1)?[0];
+                        // The SharedAnon keeps its own reference.
+                        s.mf.get_or_init(|| self.mf.clone());
+                        self.mf.incref(fr);
+                        f.insert(off, fr);
+                        fr
+                    }
+                }
+            }
+            Backing::File(file, off) => file.frames(&self.mf, off, 1)?[0],
+        };
+        m.pages.insert(page, Pte { frame, mapped: None });
+        Ok(frame)
+    }
+
+    /// Replace shared frames by private copies (references handed over).
+    fn private_copies(&self, frames: Vec<u64>) -> KResult<Vec<u64>> {
+        let copies = self.mf.alloc(frames.len())?;
+        for (&from, &to) in frames.iter().zip(&copies) {
+            self.mf.copy_frame(from, to);
+        }
+        self.mf.decref_all(&frames);
+        Ok(copies)
+    }
+
+    /// Make the private page at `page` exclusively ours (break COW).
+    /// Returns true if its frame changed.
+    pub(super) fn make_private(&self, m: &mut MmInner, page: u64) -> KResult<bool> {
+        let Some(p) = m.pages.get(&page).copied() else { return Ok(false) };
+        if self.mf.refs(p.frame) <= 1 {
+            return Ok(false);
+        }
+        let fr = self.mf.alloc(1)?[0];
+        self.mf.copy_frame(p.frame, fr);
+        self.mf.decref_all(&[p.frame]);
+        m.pages.insert(page, Pte { frame: fr, mapped: p.mapped });
+        Ok(true)
+    }
+
+    /// The protection a page may be mapped with now.
+    fn effective_prot(&self, vma: &Vma, frame: u64) -> Prot {
+        if vma.prot.write && !vma.shared && self.mf.refs(frame) > 1 {
+            vma.prot.without_write()
+        } else {
+            vma.prot
+        }
+    }
+
+    /// Map pages `[from, to)` that exist but are not mapped, in runs.
+    fn map_range(&self, m: &mut MmInner, vma: &Vma, from: u64, to: u64) -> KResult<()> {
+        let mut run: Option<(u64, u64, u64, Prot)> = None; // (start, end, frame0, prot)
+        let keys: Vec<u64> = m.pages.range(from..to).map(|(k, _)| *k).collect();
+        for k in keys {
+            let Some(p) = m.pages.get(&k).copied() else { continue };
+            let prot = self.effective_prot(vma, p.frame);
+            if p.mapped == Some(prot) {
+                if let Some((s, e, f, pr)) = run.take() {
+                    self.as_.map_file(s, e - s, f, pr)?;
+                }
+                continue;
+            }
+            if let Some(pte) = m.pages.get_mut(&k) {
+                pte.mapped = Some(prot);
+            }
+            run = match run {
+                Some((s, e, f, pr)) if e == k && f + (e - s) == p.frame && pr == prot => Some((s, k + PAGE, f, pr)),
+                Some((s, e, f, pr)) => {
+                    self.as_.map_file(s, e - s, f, pr)?;
+                    Some((k, k + PAGE, p.frame, prot))
+                }
+                None => Some((k, k + PAGE, p.frame, prot)),
+            };
+        }
+        if let Some((s, e, f, pr)) = run {
+            self.as_.map_file(s, e - s, f, pr)?;
+        }
+        Ok(())
+    }
+
+    /// Handle an application page fault at `addr`. `Err(SegvCode)` means
+    /// the application gets SIGSEGV with that si_code.
+    ///
+    /// `repeated` says the same instruction faulted at the same address on
+    /// the previous exit: ptrace does not report the access type, so a fault
+    /// on a page already mapped with its full protection is taken as a race
+    /// with another thread that just mapped it, unless it repeats.
+    pub fn handle_fault(&self, addr: u64, repeated: bool) -> Result<(), SegvCode> {
+        let mut m = self.lock();
+        let Some((start, vma)) =
+            Self::vma_at(&m, addr)
+        else {
+            return Err(SegvCode(1)); // SEGV_MAPERR
+        };
+        if vma.prot == Prot::NONE {
+            return Err(SegvCode(2)); // SEGV_ACCERR
+        }
+        let page = page_down(addr);
+        match m.pages.get(&page).copied() {
+            None => {
+                // Populate around the fault. Only the faulting page must
+                // succeed (a file page past EOF is SIGBUS in Linux; here the
+                // fill zero-fills).
+                let (lo, hi) = Self::fault_window(page, start, &vma);
+                // Allocate anonymous pages of the window in one contiguous batch.
+                if matches!(vma.backing, Backing::Anon) {
+                    let missing: Vec<u64> =
+                        (lo..hi).step_by(PAGE as usize).filter(|p| !m.pages.contains_key(p)).collect();
+                    let frames = self.mf.alloc(missing.len()).map_err(|_| SegvCode(2))?;
+                    for (p, f) in missing.into_iter().zip(frames) {
+                        m.pages.insert(p, Pte { frame: f, mapped: None });
+                    }
+                } else if let Backing::File(..) = vma.backing {
+                    // Ask the file for each run of missing pages at once.
+                    let mut p = lo;
+                    while p < hi {
+                        if m.pages.contains_key(&p) {
+                            p += PAGE;
+                            continue;
+                        }
+                        let mut end = p + PAGE;
+                        while end < hi && !m.pages.contains_key(&end) {
+                            end += PAGE;
+                        }
+                        let Backing::File(file, off) = vma.backing_at(start, p) else { unreachable!() };
+                        let got = file.frames(&self.mf, off, ((end - p) / PAGE) as usize);
+                        // A writable private mapping gets its own copies at
+                        // once: ptrace does not tell reads from writes, and
+                        // mapping the shared frames read-only would cost a
+                        // second fault at the first write.
+                        let got = if vma.prot.write && !vma.shared { got.and_then(|f| self.private_copies(f)) } else { got };
+                        match got {
+                            Ok(frames) => {
+                                for (i, f) in frames.into_iter().enumerate() {
+                                    m.pages.insert(p + i as u64 * PAGE, Pte { frame: f, mapped: None });
+                                }
+                            }
+                            Err(_) if !(p..end).contains(&page) => {}
+                            Err(_) => return Err(SegvCode(2)),
+                        }
+                        p = end;
+                    }
+                } else {
+                    for p in (lo..hi).step_by(PAGE as usize) {
+                        if self.populate(&mut m, start, &vma, p).is_err() && p == page {
+                            return Err(SegvCode(2));
+                        }
+                    }
+                }
+                self.map_range(&mut m, &vma, lo, hi).map_err(|_| SegvCode(2))
+            }
+            Some(p) => match p.mapped {
+                None => {
+                    let (lo, hi) = Self::fault_window(page, start, &vma);
+                    self.map_range(&mut m, &vma, lo, hi).map_err(|_| SegvCode(2))
+                }
+                Some(mapped) => {
+                    // Mapped already: a write to a read-only mapping of a
+                    // writable private page (copy-on-write), or a real
+                    // protection fault.
+                    if vma.prot.write && !mapped.write {
+                        if !vma.shared {
+                            self.make_private(&mut m, page).map_err(|_| SegvCode(2))?;
+                        }
+                        let fr = m.pages[&page].frame;
+                        if let Some(pte) = m.pages.get_mut(&page) {
+                            pte.mapped = Some(vma.prot);
+                        }
+                        self.as_.map_file(page, PAGE, fr, vma.prot).map_err(|_| SegvCode(2))
+                    } else if mapped == vma.prot && !repeated {
+                        Ok(())
+                    } else {
+                        Err(SegvCode(2))
+                    }
+                }
+            },
+        }
+    }
+}
