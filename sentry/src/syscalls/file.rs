@@ -543,10 +543,21 @@ pub fn sys_pipe2(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     make_pipe(sc, a[0], a[1])
 }
 
-/// Implements fsync(2) and fdatasync(2): memory layers need no flush.
+/// Implements fsync(2) and fdatasync(2). A file behind a donated host fd
+/// is synced by the host (which answers EINVAL for a pipe or a tty);
+/// memory-layer files and directories need no flush; pipes, sockets,
+/// devices and anonymous files have no fsync, so EINVAL as in Linux.
 pub fn sys_fsync(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    get_file(sc.task, a[0])?;
-    Ok(0)
+    let f = get_file(sc.task, a[0])?;
+    if let Some(fd) = f.ops.host_fd() {
+        return nix::unistd::fsync(fd).map(|()| 0).map_err(Errno::from);
+    }
+    let kind = f.inode.stat()?.kind();
+    if kind == mode::S_IFREG || kind == mode::S_IFDIR {
+        Ok(0)
+    } else {
+        Err(Errno::EINVAL)
+    }
 }
 /// Implements fadvise64(2). Advice only shapes caching, and the sentry's
 /// files live in memory or behind donated host fds that the host caches, so
