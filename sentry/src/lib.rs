@@ -79,14 +79,36 @@ pub fn start_init(k: &Arc<Kernel>, spec: InitSpec) -> Result<(), StartError> {
     let cwd = k.resolve(&root, &root, &spec.cwd, Follow::Yes).unwrap_or_else(|_| root.clone());
     let fs = Arc::new(Mutex::new(FsContext { root: root.clone(), cwd: cwd.clone(), umask: 0o022 }));
     let fds = Arc::new(FdTable::default());
+    let mut ttys = Vec::new();
+    let mut stdin_tty = None;
+    let mut console = false;
     for (i, fd) in spec.stdio.into_iter().enumerate() {
-        let h = fs::host::HostFile::new(fd);
+        let h = fs::host::HostFile::with_ttys(fd, &mut ttys);
+        if i == 0 {
+            stdin_tty = h.terminal();
+        }
+        // The caller's terminal appears as /dev/console, as runc binds a
+        // container's terminal there.
+        let path = if h.terminal().is_some() {
+            if !console {
+                k.mount(b"/dev/console", h.clone());
+                console = true;
+            }
+            b"/dev/console".to_vec()
+        } else {
+            format!("host:[{i}]").into_bytes()
+        };
         let inode: Arc<dyn vfs::Inode> = h.clone();
-        let f = File::new(h, inode, format!("host:[{i}]").into_bytes(), vfs::oflags::O_RDWR);
+        let f = File::new(h, inode, path, vfs::oflags::O_RDWR);
         fds.install_at(i as i32, f, false);
     }
     let tid = k.alloc_tid();
     let tg = Task::new_group(tid, 0, None, 17);
+    // The caller's terminal is init's controlling terminal, as for a
+    // shell started on it.
+    if let Some(term) = stdin_tty {
+        fs::tty::set_initial_ctty(&tg, term);
+    }
     {
         let mut c = tg.creds.lock().unwrap_or_else(|e| e.into_inner());
         c.uid = spec.ids.0;

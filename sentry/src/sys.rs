@@ -8,6 +8,13 @@ pub fn ioctl_buf(fd: i32, cmd: u64, buf: &mut [u8]) -> i32 {
     unsafe { libc::ioctl(fd, cmd as libc::c_ulong, buf.as_mut_ptr()) }
 }
 
+/// ioctl whose argument is an integer, not a pointer (TCFLSH, TCXONC,
+/// TCSBRK): the kernel touches no memory of ours.
+pub fn ioctl_int(fd: i32, cmd: u64, arg: u64) -> i32 {
+    // SAFETY: the argument is passed by value; no memory is accessed.
+    unsafe { libc::ioctl(fd, cmd as libc::c_ulong, arg as libc::c_ulong) }
+}
+
 /// Fill a buffer from the host's getrandom.
 pub fn getrandom(buf: &mut [u8]) {
     let mut done = 0;

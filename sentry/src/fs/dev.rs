@@ -1,4 +1,5 @@
-//! /dev: null, zero, full, random, urandom, tty, the stdio links, shm.
+//! /dev: null, zero, full, random, urandom, tty, ptmx and pts, the stdio
+//! links, shm.
 
 use std::sync::Arc;
 
@@ -67,7 +68,9 @@ impl FileOps for Random {
 /// Build /dev.
 pub fn new(mf: Arc<crate::mm::MemoryFile>) -> Arc<dyn Inode> {
     let shm: Arc<dyn Inode> = Node::new_tmpfs(0o1777, mf);
-    let pts: Arc<dyn Inode> = SynthDir::fixed(vec![]);
+    let devpts = super::tty::pty::Devpts::new();
+    let ptmx: Arc<dyn Inode> = devpts.ptmx();
+    let pts: Arc<dyn Inode> = Arc::new(super::tty::pty::PtsDir(devpts));
     SynthDir::fixed(vec![
         ("null", CharDev::new(1, 3, || Arc::new(Null))),
         ("zero", CharDev::new(1, 5, || Arc::new(Zero { full: false }))),
@@ -80,5 +83,7 @@ pub fn new(mf: Arc<crate::mm::MemoryFile>) -> Arc<dyn Inode> {
         ("fd", SynthLink::new(|| Ok(b"/proc/self/fd".to_vec()))),
         ("shm", shm),
         ("pts", pts),
+        ("ptmx", ptmx),
+        ("tty", super::tty::DevTty::new()),
     ])
 }

@@ -1,7 +1,9 @@
 //! Host fds handed to the sandbox (the caller's stdin, stdout, stderr).
 //! Reads and writes go to the host fd; a blocking read polls in short slices
-//! so that a signal can interrupt it. Terminal ioctls pass through for the
-//! few requests that only query or set terminal state.
+//! so that a signal can interrupt it. When the fd is a terminal, its
+//! attributes and window size pass through to the host, while its session
+//! and foreground process group are the sandbox's own (a `HostTty`), so
+//! job control inside works on the caller's terminal.
 
 use std::any::Any;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
@@ -10,6 +12,7 @@ use std::sync::Arc;
 use crate::errno::{Errno, KResult};
 use crate::kernel::signal::{sig, QueuedSignal};
 use crate::kernel::task::Task;
+use crate::fs::tty::{self, ioctls::*, termios, Terminal, TtyCtl};
 use crate::vfs::{self, Attr, FileOps, Inode, POLLIN, POLLOUT};
 
 /// A host fd as an inode.
@@ -18,13 +21,54 @@ pub struct HostFile {
     ino: u64,
     /// A regular file: reads never block, so no polling is needed.
     regular: bool,
+    /// The terminal, when the fd is one.
+    tty: Option<Arc<HostTty>>,
+}
+
+/// The caller's terminal as the sandbox sees it: the host keeps its
+/// attributes, the sandbox its job-control state.
+pub struct HostTty {
+    ctl: TtyCtl,
+    /// A host fd of the terminal, for /dev/tty.
+    fd: OwnedFd,
+    /// Host device, to recognize the same terminal behind several fds.
+    rdev: u64,
+    /// Inode number every fd of this terminal shows (so that ttyname,
+    /// which compares fstat with stat of the path, works).
+    ino: u64,
 }
 
 impl HostFile {
     /// Wrap a host fd.
     pub fn new(fd: OwnedFd) -> Arc<HostFile> {
-        let regular = nix::sys::stat::fstat(fd.as_raw_fd()).is_ok_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFREG);
-        Arc::new(HostFile { fd, ino: vfs::next_ino(), regular })
+        Self::with_ttys(fd, &mut Vec::new())
+    }
+
+    /// Wrap a host fd; terminals already seen in `ttys` are shared.
+    pub fn with_ttys(fd: OwnedFd, ttys: &mut Vec<Arc<HostTty>>) -> Arc<HostFile> {
+        let st = nix::sys::stat::fstat(fd.as_raw_fd()).ok();
+        let regular = st.is_some_and(|s| s.st_mode & libc::S_IFMT == libc::S_IFREG);
+        let tty = match st {
+            Some(s) if nix::unistd::isatty(fd.as_raw_fd()).unwrap_or(false) => {
+                let rdev = s.st_rdev;
+                match ttys.iter().find(|t| t.rdev == rdev) {
+                    Some(t) => Some(t.clone()),
+                    None => fd.try_clone().ok().map(|dup| {
+                        let t = Arc::new(HostTty { ctl: TtyCtl::default(), fd: dup, rdev, ino: vfs::next_ino() });
+                        ttys.push(t.clone());
+                        t
+                    }),
+                }
+            }
+            _ => None,
+        };
+        let ino = tty.as_ref().map_or_else(vfs::next_ino, |t| t.ino);
+        Arc::new(HostFile { fd, ino, regular, tty })
+    }
+
+    /// The terminal behind this fd, if any.
+    pub fn terminal(&self) -> Option<Arc<dyn Terminal>> {
+        self.tty.clone().map(|t| t as Arc<dyn Terminal>)
     }
 
     fn bfd(&self) -> BorrowedFd<'_> {
@@ -78,6 +122,9 @@ impl FileOps for HostFile {
         if self.regular {
             return Ok(nix::unistd::read(self.fd.as_raw_fd(), buf)?);
         }
+        if let Some(term) = self.terminal() {
+            tty::check_change(task, &term, sig::SIGTTIN)?;
+        }
         loop {
             if nonblock || poll_one(self.bfd(), nix::poll::PollFlags::POLLIN, 100)? {
                 match nix::unistd::read(self.fd.as_raw_fd(), buf) {
@@ -94,6 +141,11 @@ impl FileOps for HostFile {
 
     fn write(&self, task: &Task, buf: &[u8], off: u64, _nonblock: bool) -> KResult<usize> {
         let _ = off;
+        if let Some(term) = self.terminal() {
+            if term.tostop() {
+                tty::check_change(task, &term, sig::SIGTTOU)?;
+            }
+        }
         let r = nix::unistd::write(self.bfd(), buf);
         match r {
             Err(nix::errno::Errno::EPIPE) => {
@@ -113,35 +165,46 @@ impl FileOps for HostFile {
     }
 
     fn ioctl(&self, task: &Task, cmd: u64, arg: u64) -> KResult<u64> {
+        let Some(term) = self.terminal() else {
+            if cmd == FIONREAD && !self.regular {
+                return pass_through(self.fd.as_raw_fd(), task, cmd, arg, 4, true);
+            }
+            return Err(Errno::ENOTTY);
+        };
+        if let Some(r) = tty::ctl_ioctl(task, &term, false, cmd, arg) {
+            return r;
+        }
         // Requests and the size of the structure they read or write.
         let (size, out) = match cmd {
-            0x5401 => (60, true),            // TCGETS (struct termios)
-            0x5402..=0x5404 => (60, false),  // TCSETS, TCSETSW, TCSETSF
-            0x5413 => (8, true),             // TIOCGWINSZ
-            0x5414 => (8, false),            // TIOCSWINSZ
-            0x540f => (4, true),             // TIOCGPGRP
-            0x541b => (4, true),             // FIONREAD
+            TCGETS => (termios::TERMIOS_SIZE, true),
+            TCGETS2 => (termios::TERMIOS2_SIZE, true),
+            TCGETA => (termios::TERMIO_SIZE, true),
+            TCSETS | TCSETSW | TCSETSF => (termios::TERMIOS_SIZE, false),
+            TCSETS2 | TCSETSW2 | TCSETSF2 => (termios::TERMIOS2_SIZE, false),
+            TCSETA | TCSETAW | TCSETAF => (termios::TERMIO_SIZE, false),
+            TIOCGWINSZ => (8, true),
+            TIOCSWINSZ => (8, false),
+            FIONREAD | TIOCOUTQ => (4, true),
+            TCFLSH | TCXONC | TCSBRK | TCSBRKP => (0, false),
             _ => return Err(Errno::ENOTTY),
         };
-        let mut buf = vec![0u8; size];
-        if !out {
-            task.mm().copy_in(arg, &mut buf)?;
+        if !out && cmd != TIOCSWINSZ {
+            tty::check_change(task, &term, sig::SIGTTOU)?;
         }
-        // SAFETY: the request is one of the fixed set above, each of which
-        // reads or writes at most `size` bytes, and `buf` has that size.
-        let r = unsafe_ioctl(self.fd.as_raw_fd(), cmd, &mut buf);
-        if r < 0 {
-            return Err(Errno::last());
+        if size == 0 {
+            // Requests whose argument is a number, not a pointer.
+            if matches!(cmd, TCFLSH | TCXONC) && arg > 3 {
+                return Err(Errno::EINVAL);
+            }
+            let r = crate::sys::ioctl_int(self.fd.as_raw_fd(), cmd, arg);
+            return if r < 0 { Err(Errno::last()) } else { Ok(r as u64) };
         }
-        if cmd == 0x540f {
-            // The host's process group means nothing inside: report ours.
-            let pgid = task.tg.pgid();
-            buf.copy_from_slice(&pgid.to_ne_bytes());
+        let r = pass_through(self.fd.as_raw_fd(), task, cmd, arg, size, out)?;
+        if cmd == TIOCSWINSZ {
+            let (_, fg) = term.ctl().get();
+            tty::kill_pgrp(&task.kernel, fg, sig::SIGWINCH);
         }
-        if out {
-            task.mm().copy_out(arg, &buf)?;
-        }
-        Ok(r as u64)
+        Ok(r)
     }
 
     fn readiness(&self) -> u32 {
@@ -158,8 +221,42 @@ impl FileOps for HostFile {
     fn host_fd(&self) -> Option<i32> {
         Some(self.fd.as_raw_fd())
     }
+
+    fn as_tty(&self) -> Option<Arc<dyn Terminal>> {
+        self.terminal()
+    }
 }
 
-fn unsafe_ioctl(fd: i32, cmd: u64, buf: &mut [u8]) -> i32 {
-    crate::sys::ioctl_buf(fd, cmd, buf)
+/// Run an ioctl on the host fd with a buffer of `size` bytes copied in
+/// from (`out` false) or out to (`out` true) the application at `arg`.
+fn pass_through(fd: i32, task: &Task, cmd: u64, arg: u64, size: usize, out: bool) -> KResult<u64> {
+    let mut buf = vec![0u8; size];
+    if !out {
+        task.mm().copy_in(arg, &mut buf)?;
+    }
+    // The request is one of a fixed set, each of which reads or writes at
+    // most `size` bytes, and `buf` has that size.
+    let r = crate::sys::ioctl_buf(fd, cmd, &mut buf);
+    if r < 0 {
+        return Err(Errno::last());
+    }
+    if out {
+        task.mm().copy_out(arg, &buf)?;
+    }
+    Ok(r as u64)
+}
+
+impl Terminal for HostTty {
+    fn ctl(&self) -> &TtyCtl {
+        &self.ctl
+    }
+    fn reopen(self: Arc<Self>, _task: &Task, _flags: u32) -> KResult<Arc<dyn FileOps>> {
+        let fd = self.fd.try_clone().map_err(|_| Errno::EMFILE)?;
+        Ok(Arc::new(HostFile { fd, ino: self.ino, regular: false, tty: Some(self) }))
+    }
+    fn tostop(&self) -> bool {
+        let mut b = [0u8; termios::TERMIOS_SIZE];
+        crate::sys::ioctl_buf(self.fd.as_raw_fd(), TCGETS, &mut b) == 0
+            && termios::Termios::from_bytes(&b, false).l(termios::lflag::TOSTOP)
+    }
 }

@@ -7,3 +7,4 @@ pub mod overlay;
 pub mod pipe;
 pub mod proc;
 pub mod synth;
+pub mod tty;

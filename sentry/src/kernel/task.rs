@@ -128,6 +128,10 @@ pub struct ThreadGroup {
     pub cpu_children: Mutex<(Duration, Duration)>,
     /// PR_SET_CHILD_SUBREAPER: orphaned descendants are reparented here.
     pub subreaper: AtomicBool,
+    /// The controlling terminal.
+    pub ctty: Mutex<Option<Arc<dyn crate::fs::tty::Terminal>>>,
+    /// execve has run since fork (setpgid on it is EACCES).
+    pub did_exec: AtomicBool,
 }
 
 impl ThreadGroup {
@@ -321,6 +325,8 @@ impl Task {
             cpu_exited: Mutex::new(Default::default()),
             cpu_children: Mutex::new(Default::default()),
             subreaper: AtomicBool::new(false),
+            ctty: Mutex::new(parent.and_then(crate::fs::tty::ctty_of)),
+            did_exec: AtomicBool::new(false),
         })
     }
 
@@ -476,23 +482,28 @@ pub fn send_group(kernel: &Kernel, tg: &Arc<ThreadGroup>, s: QueuedSignal) {
         super::jobctl::continue_group(kernel, tg);
     }
     super::jobctl::on_stop_generated(kernel, tg, s.signo);
-    // Ignored signals are discarded at generation.
+    // Ignored signals are discarded at generation, unless blocked: a
+    // blocked signal stays pending for sigwait and signalfd.
     let act = tg.action(s.signo);
+    let threads = tg.st().threads.clone();
     if act.handler == signal::SIG_IGN
         || (act.handler == signal::SIG_DFL && signal::default_action(s.signo) == signal::Default::Ignore)
     {
-        return;
+        let blocked = threads
+            .iter()
+            .filter_map(|&tid| kernel.task(tid))
+            .any(|t| t.sigmask.load(Ordering::SeqCst) & bit(s.signo) != 0);
+        if !blocked {
+            return;
+        }
     }
     tg.pending.lock().unwrap_or_else(|e| e.into_inner()).push(s);
-    // Wake a thread that does not block it (or all).
-    let threads = tg.st().threads.clone();
-    for tid in threads {
-        if let Some(t) = kernel.task(tid) {
-            if t.sigmask.load(Ordering::SeqCst) & bit(s.signo) == 0 {
-                t.kick();
-                return;
-            }
-        }
+    // Wake a thread that does not block it, or else all of them (a
+    // thread polling a signalfd must look again).
+    let tasks: Vec<Arc<Task>> = threads.iter().filter_map(|&tid| kernel.task(tid)).collect();
+    match tasks.iter().find(|t| t.sigmask.load(Ordering::SeqCst) & bit(s.signo) == 0) {
+        Some(t) => t.kick(),
+        None => tasks.iter().for_each(|t| t.waker.notify()),
     }
 }
 
@@ -635,6 +646,7 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
     }
     let status = tg.st().group_exit.unwrap_or(0);
     drop(mm);
+    crate::fs::tty::disassociate(&kernel, &tg, true);
     kernel.timers.set_real(&kernel, tg.tgid, std::time::Duration::ZERO, std::time::Duration::ZERO);
     let ids: Vec<i32> = tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(id, _)| id).collect();
     for id in ids {

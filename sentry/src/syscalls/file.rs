@@ -128,9 +128,15 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
     if a.is_dir() && (flags & O_ACCMODE != O_RDONLY || flags & O_CREAT != 0) {
         return Err(Errno::EISDIR);
     }
-    let ops = inode.clone().open(flags)?;
+    let ops = inode.clone().open_task(t, flags)?;
+    let tty = if flags & O_NOCTTY == 0 { ops.as_tty() } else { None };
     let f = File::new(ops, inode, loc.path(), flags);
-    install(t, f, flags & O_CLOEXEC != 0)
+    let readable = f.readable();
+    let fd = install(t, f, flags & O_CLOEXEC != 0)?;
+    if let Some(term) = tty {
+        crate::fs::tty::open_maybe_acquire(t, &term, readable);
+    }
+    Ok(fd)
 }
 
 /// Implements open(2).

@@ -177,14 +177,34 @@ pub fn sys_setgroups(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 
 /// Implements setpgid(2).
 pub fn sys_setpgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let pid = if a[0] == 0 { sc.task.tg.tgid } else { a[0] as i32 };
-    let pgid = if a[1] == 0 { pid } else { a[1] as i32 };
-    if pgid < 0 {
+    let me = &sc.task.tg;
+    let pid = if a[0] as i32 == 0 { me.tgid } else { a[0] as i32 };
+    let pgid = if a[1] as i32 == 0 { pid } else { a[1] as i32 };
+    if pid < 0 || pgid < 0 {
         return Err(Errno::EINVAL);
     }
-    let g = sc.task.kernel.group(pid).ok_or(Errno::ESRCH)?;
-    if g.tgid != sc.task.tg.tgid && g.ppid.load(Ordering::Relaxed) != sc.task.tg.tgid {
-        return Err(Errno::ESRCH);
+    let k = &sc.task.kernel;
+    let g = k.group(pid).filter(|g| !g.st().zombie).ok_or(Errno::ESRCH)?;
+    let my_sid = me.sid.load(Ordering::Relaxed);
+    if g.tgid != me.tgid {
+        // Only a child, which must not have run execve.
+        if g.ppid.load(Ordering::Relaxed) != me.tgid {
+            return Err(Errno::ESRCH);
+        }
+        if g.sid.load(Ordering::Relaxed) != my_sid {
+            return Err(Errno::EPERM);
+        }
+        if g.did_exec.load(Ordering::Relaxed) {
+            return Err(Errno::EACCES);
+        }
+    }
+    // A session leader cannot move.
+    if g.sid.load(Ordering::Relaxed) == g.tgid {
+        return Err(Errno::EPERM);
+    }
+    // Joining an existing group: it must be in our session.
+    if pgid != pid && !k.all_groups().iter().any(|o| o.pgid() == pgid && o.sid.load(Ordering::Relaxed) == my_sid && !o.st().zombie) {
+        return Err(Errno::EPERM);
     }
     g.pgid_.store(pgid, Ordering::Relaxed);
     Ok(0)
@@ -206,11 +226,13 @@ pub fn sys_getpgrp(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
 /// Implements setsid(2).
 pub fn sys_setsid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
     let tg = &sc.task.tg;
-    if tg.pgid() == tg.tgid {
+    // EPERM when any process group already has our pid as its id.
+    if tg.pgid() == tg.tgid || sc.task.kernel.all_groups().iter().any(|g| g.pgid() == tg.tgid) {
         return Err(Errno::EPERM);
     }
     tg.pgid_.store(tg.tgid, Ordering::Relaxed);
     tg.sid.store(tg.tgid, Ordering::Relaxed);
+    *tg.ctty.lock().unwrap_or_else(|e| e.into_inner()) = None;
     Ok(tg.tgid as u64)
 }
 

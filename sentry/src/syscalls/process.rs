@@ -289,6 +289,7 @@ pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
     *t.tg.exe.lock().unwrap_or_else(|e| e.into_inner()) = loaded.exe;
     *t.tg.comm.lock().unwrap_or_else(|e| e.into_inner()) = loaded.comm;
     t.clear_child_tid.store(0, Ordering::SeqCst);
+    t.tg.did_exec.store(true, Ordering::Relaxed);
     let mut cpu = CpuState::default();
     cpu.regs = platform::Regs { cs: 0x33, ss: 0x2b, eflags: 0x202, ..Default::default() };
     cpu.regs.rip = loaded.entry;

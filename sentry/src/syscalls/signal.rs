@@ -401,6 +401,11 @@ pub fn deliver_pending(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn C
             match default_action(q.signo) {
                 Default::Ignore | Default::Continue => continue,
                 Default::Stop => {
+                    // Terminal stops do not stop an orphaned process group
+                    // (nobody could continue it); Linux discards them.
+                    if q.signo != sig::SIGSTOP && crate::fs::tty::is_orphaned_pgrp(&task.kernel, task.tg.pgid()) {
+                        continue;
+                    }
                     // The task parks in the run loop once the remaining
                     // signals (and the syscall restart) are dealt with.
                     crate::kernel::jobctl::stop_group(&task.kernel, &task.tg, q.signo);

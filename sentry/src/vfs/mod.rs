@@ -144,6 +144,11 @@ pub trait Inode: Send + Sync + Any {
     fn stat(&self) -> KResult<Attr>;
     /// Open it.
     fn open(self: Arc<Self>, flags: u32) -> KResult<Arc<dyn FileOps>>;
+    /// Open it for `task` (devices whose open depends on the caller:
+    /// /dev/tty, /dev/ptmx).
+    fn open_task(self: Arc<Self>, _task: &Task, flags: u32) -> KResult<Arc<dyn FileOps>> {
+        self.open(flags)
+    }
     /// Statistics of the filesystem holding this inode.
     fn statfs(&self) -> KResult<FsStat> {
         Ok(FsStat::memory())
@@ -308,6 +313,10 @@ pub trait FileOps: Send + Sync + Any {
     }
     /// The AF_UNIX socket, if this file is one.
     fn as_unix(&self) -> Option<&crate::net::unix::UnixSocket> {
+        None
+    }
+    /// The terminal, if this file is one that can be a controlling terminal.
+    fn as_tty(&self) -> Option<Arc<dyn crate::fs::tty::Terminal>> {
         None
     }
     /// The epoll instance, if this file is one.
