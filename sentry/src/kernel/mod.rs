@@ -86,6 +86,8 @@ pub struct Kernel {
     pub shm: ipc::Shm,
     /// System V semaphores.
     pub sems: ipc::Sems,
+    /// System V message queues.
+    pub msgs: ipc::Msgs,
     /// Counters for --debug: syscalls served, faults handled.
     pub stats: Stats,
     /// The sandbox's host and domain names (its UTS namespace).
@@ -112,6 +114,7 @@ impl Kernel {
             timers: timers::Timers::default(),
             shm: ipc::Shm::default(),
             sems: ipc::Sems::default(),
+            msgs: ipc::Msgs::default(),
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
             opts,
         })

@@ -132,6 +132,14 @@ pub struct ThreadGroup {
     pub ctty: Mutex<Option<Arc<dyn crate::fs::tty::Terminal>>>,
     /// execve has run since fork (setpgid on it is EACCES).
     pub did_exec: AtomicBool,
+    /// PR_SET_KEEPCAPS: leaving uid 0 keeps the permitted capabilities.
+    pub keepcaps: AtomicBool,
+    /// The capability bounding set (PR_CAPBSET_READ/DROP).
+    pub capbset: AtomicU64,
+    /// PR_SET_SECUREBITS.
+    pub securebits: AtomicU64,
+    /// PR_SET_THP_DISABLE.
+    pub thp_disable: AtomicBool,
 }
 
 impl ThreadGroup {
@@ -244,6 +252,8 @@ pub struct Task {
     pub pdeathsig: AtomicI32,
     /// PR_SET_NO_NEW_PRIVS (inherited across fork and execve).
     pub no_new_privs: AtomicBool,
+    /// PR_SET_TIMERSLACK, in ns.
+    pub timerslack: AtomicU64,
     /// Reads the CPU time of the task's application code.
     app_cpu: Mutex<Option<Arc<dyn platform::AppCpuTime>>>,
     /// The host thread serving the task (its time is the task's system time).
@@ -280,6 +290,7 @@ impl Task {
             altstack: Mutex::new((0, 2, 0)),
             pdeathsig: AtomicI32::new(0),
             no_new_privs: AtomicBool::new(false),
+            timerslack: AtomicU64::new(50_000),
             app_cpu: Mutex::new(None),
             host_tid: AtomicI32::new(0),
         })
@@ -327,6 +338,10 @@ impl Task {
             subreaper: AtomicBool::new(false),
             ctty: Mutex::new(parent.and_then(crate::fs::tty::ctty_of)),
             did_exec: AtomicBool::new(false),
+            keepcaps: AtomicBool::new(parent.is_some_and(|p| p.keepcaps.load(Ordering::Relaxed))),
+            capbset: AtomicU64::new(parent.map_or(ALL_CAPS.1, |p| p.capbset.load(Ordering::Relaxed))),
+            securebits: AtomicU64::new(parent.map_or(0, |p| p.securebits.load(Ordering::Relaxed))),
+            thp_disable: AtomicBool::new(parent.is_some_and(|p| p.thp_disable.load(Ordering::Relaxed))),
         })
     }
 

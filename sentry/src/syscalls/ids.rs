@@ -23,92 +23,129 @@ pub fn sys_getegid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
     Ok(sc.task.creds().egid as u64)
 }
 
-/// setuid/setgid: root sets all three ids; others may only switch the
-/// effective id to the real or saved one.
-fn set_id(sc: &Sc<'_>, id: u64, ids: IdSel) -> KResult<u64> {
-    let v = id as u32;
-    if v == u32::MAX {
-        return Err(Errno::EINVAL);
+/// Which id triple a call changes, and the capability it takes.
+#[derive(Clone, Copy, PartialEq)]
+enum Which {
+    Uid,
+    Gid,
+}
+
+fn ids_of(c: &mut Creds, w: Which) -> (&mut u32, &mut u32, &mut u32) {
+    match w {
+        Which::Uid => (&mut c.uid, &mut c.euid, &mut c.suid),
+        Which::Gid => (&mut c.gid, &mut c.egid, &mut c.sgid),
     }
-    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
-    let root = c.euid == 0;
-    let (real, eff, saved) = ids(&mut c);
-    if root {
-        (*real, *eff, *saved) = (v, v, v);
-    } else if v == *real || v == *saved {
-        *eff = v;
-    } else {
-        return Err(Errno::EPERM);
-    }
-    Ok(0)
 }
 
-/// Implements setuid(2).
-pub fn sys_setuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    set_id(sc, a[0], uids)
+/// CAP_SETUID or CAP_SETGID in the effective set.
+fn may_set(t: &crate::kernel::task::Task, w: Which) -> bool {
+    let cap = if w == Which::Uid { 7 } else { 6 };
+    t.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << cap) != 0
 }
 
-/// Implements setgid(2).
-pub fn sys_setgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    set_id(sc, a[0], gids)
-}
-
-type IdSel = fn(&mut Creds) -> (&mut u32, &mut u32, &mut u32);
-
-fn uids(c: &mut Creds) -> (&mut u32, &mut u32, &mut u32) {
-    (&mut c.uid, &mut c.euid, &mut c.suid)
-}
-
-fn gids(c: &mut Creds) -> (&mut u32, &mut u32, &mut u32) {
-    (&mut c.gid, &mut c.egid, &mut c.sgid)
-}
-
-/// setresuid/setresgid: -1 leaves an id unchanged; without privilege each
-/// new id must be one of the current real, effective or saved ids.
-fn set_res(sc: &Sc<'_>, new: [u64; 3], ids: IdSel) -> KResult<u64> {
-    let new = new.map(|v| v as u32);
-    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
-    let root = c.euid == 0;
-    let (real, eff, saved) = ids(&mut c);
-    let cur = [*real, *eff, *saved];
-    if !root && new.iter().any(|&v| v != u32::MAX && !cur.contains(&v)) {
-        return Err(Errno::EPERM);
-    }
-    for (slot, v) in [real, eff, saved].into_iter().zip(new) {
-        if v != u32::MAX {
-            *slot = v;
+/// Change an id triple under the caller's credentials lock, then adjust
+/// capabilities as Linux's cap_emulate_setxuid does for uid changes.
+fn change_ids(sc: &Sc<'_>, w: Which, f: impl FnOnce(bool, &mut u32, &mut u32, &mut u32) -> KResult<()>) -> KResult<u64> {
+    let t = sc.task;
+    let privileged = may_set(t, w);
+    let (old, new) = {
+        let mut c = t.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+        let old = (c.uid, c.euid, c.suid);
+        let (r, e, s) = ids_of(&mut c, w);
+        f(privileged, r, e, s)?;
+        (old, (c.uid, c.euid, c.suid))
+    };
+    if w == Which::Uid {
+        let mut caps = t.tg.caps.lock().unwrap_or_else(|e| e.into_inner());
+        let had_root = old.0 == 0 || old.1 == 0 || old.2 == 0;
+        let has_root = new.0 == 0 || new.1 == 0 || new.2 == 0;
+        if had_root && !has_root && !t.tg.keepcaps.load(Ordering::Relaxed) {
+            caps.0 = 0;
+            caps.1 = 0;
+        }
+        if old.1 == 0 && new.1 != 0 {
+            caps.0 = 0;
+        }
+        if old.1 != 0 && new.1 == 0 {
+            caps.0 = caps.1;
         }
     }
     Ok(0)
 }
 
+/// setuid/setgid: with privilege all three ids change; without, only the
+/// effective id, to the real or saved one.
+fn set_id(sc: &Sc<'_>, id: u64, w: Which) -> KResult<u64> {
+    let v = id as u32;
+    if v == u32::MAX {
+        return Err(Errno::EINVAL);
+    }
+    change_ids(sc, w, |privileged, real, eff, saved| {
+        if privileged {
+            (*real, *eff, *saved) = (v, v, v);
+        } else if v == *real || v == *saved {
+            *eff = v;
+        } else {
+            return Err(Errno::EPERM);
+        }
+        Ok(())
+    })
+}
+
+/// Implements setuid(2).
+pub fn sys_setuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    set_id(sc, a[0], Which::Uid)
+}
+
+/// Implements setgid(2).
+pub fn sys_setgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    set_id(sc, a[0], Which::Gid)
+}
+
+/// setresuid/setresgid: -1 leaves an id unchanged; without privilege each
+/// new id must be one of the current real, effective or saved ids.
+fn set_res(sc: &Sc<'_>, new: [u64; 3], w: Which) -> KResult<u64> {
+    let new = new.map(|v| v as u32);
+    change_ids(sc, w, |privileged, real, eff, saved| {
+        let cur = [*real, *eff, *saved];
+        if !privileged && new.iter().any(|&v| v != u32::MAX && !cur.contains(&v)) {
+            return Err(Errno::EPERM);
+        }
+        for (slot, v) in [real, eff, saved].into_iter().zip(new) {
+            if v != u32::MAX {
+                *slot = v;
+            }
+        }
+        Ok(())
+    })
+}
+
 /// setreuid/setregid: the real id may become the effective one, the
 /// effective id any of the three; the saved id follows the new effective id
 /// when the real id is set or the effective id leaves the real one.
-fn set_re(sc: &Sc<'_>, r: u64, e: u64, ids: IdSel) -> KResult<u64> {
+fn set_re(sc: &Sc<'_>, r: u64, e: u64, w: Which) -> KResult<u64> {
     let (r, e) = (r as u32, e as u32);
-    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
-    let root = c.euid == 0;
-    let (real, eff, saved) = ids(&mut c);
-    if !root && ((r != u32::MAX && r != *real && r != *eff) || (e != u32::MAX && e != *real && e != *eff && e != *saved)) {
-        return Err(Errno::EPERM);
-    }
-    let old_real = *real;
-    if r != u32::MAX {
-        *real = r;
-    }
-    if e != u32::MAX {
-        *eff = e;
-    }
-    if r != u32::MAX || (e != u32::MAX && e != old_real) {
-        *saved = *eff;
-    }
-    Ok(0)
+    change_ids(sc, w, |privileged, real, eff, saved| {
+        if !privileged && ((r != u32::MAX && r != *real && r != *eff) || (e != u32::MAX && e != *real && e != *eff && e != *saved)) {
+            return Err(Errno::EPERM);
+        }
+        let old_real = *real;
+        if r != u32::MAX {
+            *real = r;
+        }
+        if e != u32::MAX {
+            *eff = e;
+        }
+        if r != u32::MAX || (e != u32::MAX && e != old_real) {
+            *saved = *eff;
+        }
+        Ok(())
+    })
 }
 
-fn get_res(sc: &Sc<'_>, ptrs: [u64; 3], ids: IdSel) -> KResult<u64> {
+fn get_res(sc: &Sc<'_>, ptrs: [u64; 3], w: Which) -> KResult<u64> {
     let mut c = sc.task.creds();
-    let (r, e, s) = ids(&mut c);
+    let (r, e, s) = ids_of(&mut c, w);
     for (p, v) in ptrs.into_iter().zip([*r, *e, *s]) {
         sc.task.mm().write_val(p, &v)?;
     }
@@ -117,32 +154,32 @@ fn get_res(sc: &Sc<'_>, ptrs: [u64; 3], ids: IdSel) -> KResult<u64> {
 
 /// Implements setresuid(2).
 pub fn sys_setresuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    set_res(sc, [a[0], a[1], a[2]], uids)
+    set_res(sc, [a[0], a[1], a[2]], Which::Uid)
 }
 
 /// Implements setresgid(2).
 pub fn sys_setresgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    set_res(sc, [a[0], a[1], a[2]], gids)
+    set_res(sc, [a[0], a[1], a[2]], Which::Gid)
 }
 
 /// Implements setreuid(2).
 pub fn sys_setreuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    set_re(sc, a[0], a[1], uids)
+    set_re(sc, a[0], a[1], Which::Uid)
 }
 
 /// Implements setregid(2).
 pub fn sys_setregid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    set_re(sc, a[0], a[1], gids)
+    set_re(sc, a[0], a[1], Which::Gid)
 }
 
 /// Implements getresuid(2).
 pub fn sys_getresuid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    get_res(sc, [a[0], a[1], a[2]], uids)
+    get_res(sc, [a[0], a[1], a[2]], Which::Uid)
 }
 
 /// Implements getresgid(2).
 pub fn sys_getresgid(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    get_res(sc, [a[0], a[1], a[2]], gids)
+    get_res(sc, [a[0], a[1], a[2]], Which::Gid)
 }
 
 /// Implements getgroups(2).
@@ -167,11 +204,10 @@ pub fn sys_setgroups(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let v: Vec<u32> = sc.task.mm().read_vec(a[1], a[0] as usize)?;
-    let mut c = sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner());
-    if c.euid != 0 {
+    if !may_set(sc.task, Which::Gid) {
         return Err(Errno::EPERM);
     }
-    c.groups = v;
+    sc.task.tg.creds.lock().unwrap_or_else(|e| e.into_inner()).groups = v;
     Ok(0)
 }
 

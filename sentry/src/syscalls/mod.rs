@@ -10,6 +10,7 @@ pub mod futex;
 pub mod ids;
 pub mod ipc;
 pub mod mm;
+pub mod msg;
 pub mod poll;
 pub mod process;
 pub mod sched;

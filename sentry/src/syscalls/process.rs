@@ -290,6 +290,7 @@ pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
     *t.tg.comm.lock().unwrap_or_else(|e| e.into_inner()) = loaded.comm;
     t.clear_child_tid.store(0, Ordering::SeqCst);
     t.tg.did_exec.store(true, Ordering::Relaxed);
+    exec_capabilities(&t.tg);
     let mut cpu = CpuState::default();
     cpu.regs = platform::Regs { cs: 0x33, ss: 0x2b, eflags: 0x202, ..Default::default() };
     cpu.regs.rip = loaded.entry;
@@ -300,6 +301,27 @@ pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
         v.release();
     }
     Err(JUST_RETURN)
+}
+
+/// Capabilities across execve without file capabilities: a process
+/// whose real or effective uid is 0 gets the bounding set as permitted
+/// (effective too if its effective uid is 0); anyone else gets none.
+/// PR_SET_KEEPCAPS is cleared.
+fn exec_capabilities(tg: &crate::kernel::task::ThreadGroup) {
+    tg.keepcaps.store(false, Ordering::Relaxed);
+    let (uid, euid) = {
+        let c = tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+        (c.uid, c.euid)
+    };
+    let bset = tg.capbset.load(Ordering::Relaxed);
+    let mut caps = tg.caps.lock().unwrap_or_else(|e| e.into_inner());
+    if uid == 0 || euid == 0 {
+        caps.1 = bset | (caps.2 & bset);
+        caps.0 = if euid == 0 { caps.1 } else { 0 };
+    } else {
+        caps.0 = 0;
+        caps.1 = 0;
+    }
 }
 
 /// Implements exit(2).
@@ -427,6 +449,13 @@ pub fn sys_arch_prctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     }
 }
 
+/// CAP_LAST_CAP on Linux 6.x.
+const LAST_CAP: u64 = 40;
+
+fn has_cap(sc: &Sc<'_>, cap: u32) -> bool {
+    sc.task.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << cap) != 0
+}
+
 /// Implements prctl(2).
 pub fn sys_prctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     match a[0] {
@@ -470,6 +499,71 @@ pub fn sys_prctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         37 => {
             sc.task.mm().write_val(a[1], &(sc.task.tg.subreaper.load(Ordering::Relaxed) as i32))?;
             Ok(0)
+        }
+        7 => Ok(sc.task.tg.keepcaps.load(Ordering::Relaxed) as u64),
+        8 => {
+            // PR_SET_KEEPCAPS
+            if a[1] > 1 {
+                return Err(Errno::EINVAL);
+            }
+            sc.task.tg.keepcaps.store(a[1] == 1, Ordering::Relaxed);
+            Ok(0)
+        }
+        23 => {
+            // PR_CAPBSET_READ
+            if a[1] > LAST_CAP {
+                return Err(Errno::EINVAL);
+            }
+            Ok((sc.task.tg.capbset.load(Ordering::Relaxed) >> a[1]) & 1)
+        }
+        24 => {
+            // PR_CAPBSET_DROP needs CAP_SETPCAP.
+            if a[1] > LAST_CAP {
+                return Err(Errno::EINVAL);
+            }
+            if !has_cap(sc, 8) {
+                return Err(Errno::EPERM);
+            }
+            sc.task.tg.capbset.fetch_and(!(1 << a[1]), Ordering::Relaxed);
+            Ok(0)
+        }
+        27 => Ok(sc.task.tg.securebits.load(Ordering::Relaxed)),
+        28 => {
+            // PR_SET_SECUREBITS: the six defined bits, with CAP_SETPCAP.
+            if a[1] & !0x3f != 0 {
+                return Err(Errno::EINVAL);
+            }
+            if !has_cap(sc, 8) {
+                return Err(Errno::EPERM);
+            }
+            sc.task.tg.securebits.store(a[1], Ordering::Relaxed);
+            Ok(0)
+        }
+        29 => {
+            // PR_SET_TIMERSLACK: 0 restores the default.
+            let v = if a[1] == 0 { 50_000 } else { a[1] };
+            sc.task.timerslack.store(v, Ordering::Relaxed);
+            Ok(0)
+        }
+        30 => Ok(sc.task.timerslack.load(Ordering::Relaxed)),
+        40 => {
+            // PR_GET_TID_ADDRESS
+            sc.task.mm().write_val(a[1], &sc.task.clear_child_tid.load(Ordering::SeqCst))?;
+            Ok(0)
+        }
+        41 => {
+            // PR_SET_THP_DISABLE
+            if a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            sc.task.tg.thp_disable.store(a[1] != 0, Ordering::Relaxed);
+            Ok(0)
+        }
+        42 => {
+            if a[1] != 0 || a[2] != 0 || a[3] != 0 || a[4] != 0 {
+                return Err(Errno::EINVAL);
+            }
+            Ok(sc.task.tg.thp_disable.load(Ordering::Relaxed) as u64)
         }
         38 => {
             // PR_SET_NO_NEW_PRIVS: only ever set, never cleared.

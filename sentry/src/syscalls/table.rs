@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, ipc, sched, futex, ids, mm, poll, process, signal, socket, stat, time, wait, Handler};
+use super::{attr, dir, epoll, file, ipc, sched, futex, ids, mm, msg, poll, process, signal, socket, stat, time, wait, Handler};
 
 /// How completely a syscall is served.
 #[derive(Clone, Copy, Debug)]
@@ -115,10 +115,10 @@ table! {
     65 semop => Some(ipc::sys_semop), Full;
     66 semctl => Some(ipc::sys_semctl), Partial("IPC_STAT, IPC_RMID, GET/SET VAL and ALL, GETPID, GETNCNT, GETZCNT; no IPC_SET/IPC_INFO");
     67 shmdt => Some(ipc::sys_shmdt), Full;
-    68 msgget => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    69 msgsnd => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    70 msgrcv => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    71 msgctl => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
+    68 msgget => Some(msg::sys_msgget), Full;
+    69 msgsnd => Some(msg::sys_msgsnd), Full;
+    70 msgrcv => Some(msg::sys_msgrcv), Full;
+    71 msgctl => Some(msg::sys_msgctl), Full;
     72 fcntl => Some(file::sys_fcntl), Partial("no locks, no leases");
     73 flock => NOSYS, Unimplemented("locks come with the filesystem issue");
     74 fsync => Some(file::sys_fsync), Full;

@@ -250,6 +250,9 @@ impl Pty {
             TIOCGPTN | TIOCSPTLCK | TIOCGPTLCK | TIOCPKT | TIOCGPKT | TIOCGPTPEER if master => {
                 self.master_ioctl(task, cmd, arg)
             }
+            // Linux's tty_ioctl answers this on any tty end, and a replica
+            // is not a master.
+            TIOCGPTPEER => Err(Errno::EIO),
             _ => Err(Errno::ENOTTY),
         }
     }

@@ -60,7 +60,6 @@ pub mod cflag {
     pub const CBAUD: u32 = 0o10017;
     pub const CS8: u32 = 0o60;
     pub const CREAD: u32 = 0o200;
-    pub const HUPCL: u32 = 0o2000;
     pub const BOTHER: u32 = 0o10000;
 }
 
@@ -106,7 +105,7 @@ pub struct Termios {
 }
 
 impl Default for Termios {
-    /// Linux's `tty_std_termios`, as a new pty replica starts.
+    /// Linux's `tty_std_termios` as a new pty replica starts (no HUPCL).
     fn default() -> Self {
         use cc::*;
         let mut c = [0u8; NCCS];
@@ -126,7 +125,7 @@ impl Default for Termios {
         Termios {
             iflag: iflag::ICRNL | iflag::IXON,
             oflag: oflag::OPOST | oflag::ONLCR,
-            cflag: cflag::B38400 | cflag::CS8 | cflag::CREAD | cflag::HUPCL,
+            cflag: cflag::B38400 | cflag::CS8 | cflag::CREAD,
             lflag: lflag::ISIG
                 | lflag::ICANON
                 | lflag::ECHO
