@@ -662,7 +662,7 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
     let status = tg.st().group_exit.unwrap_or(0);
     drop(mm);
     crate::fs::tty::disassociate(&kernel, &tg, true);
-    kernel.timers.set_real(&kernel, tg.tgid, std::time::Duration::ZERO, std::time::Duration::ZERO);
+    kernel.timers.process_exit(&kernel, tg.tgid);
     let ids: Vec<i32> = tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).drain().map(|(id, _)| id).collect();
     for id in ids {
         kernel.timers.set(&kernel, super::timers::TimerKey::Posix(tg.tgid, id), Duration::ZERO, Duration::ZERO);

@@ -2,6 +2,8 @@
 
 use std::sync::atomic::Ordering;
 
+use std::sync::Arc;
+
 use super::Sc;
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::{Creds, Rlimit, ThreadGroup};
@@ -309,10 +311,24 @@ pub fn sys_getrlimit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     Ok(0)
 }
 
+/// CAP_SYS_RESOURCE: raise hard limits.
+fn may_raise(sc: &Sc<'_>) -> bool {
+    sc.task.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << 24) != 0
+}
+
+/// After a limit changed: RLIMIT_CPU is enforced by the timer thread.
+fn rlimit_changed(sc: &Sc<'_>, tg: &ThreadGroup, r: u64) {
+    if r == 0 {
+        let finite = tg.rlimit(0).cur != crate::kernel::task::RLIM_INFINITY;
+        sc.task.kernel.timers.watch_rlimit_cpu(&sc.task.kernel, tg.tgid, finite);
+    }
+}
+
 /// Implements setrlimit(2).
 pub fn sys_setrlimit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let new: [u64; 2] = sc.task.mm().read_val(a[1])?;
-    rlimit_set(&sc.task.tg, a[0], new, sc.task.creds().euid == 0)?;
+    rlimit_set(&sc.task.tg, a[0], new, may_raise(sc))?;
+    rlimit_changed(sc, &sc.task.tg, a[0]);
     Ok(0)
 }
 
@@ -323,11 +339,22 @@ pub fn sys_prlimit64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let new = if a[2] != 0 { Some(sc.task.mm().read_val::<[u64; 2]>(a[2])?) } else { None };
+    if !Arc::ptr_eq(&tg, &sc.task.tg) && !may_raise(sc) {
+        // Linux's check_prlimit_permission: all of the target's ids must
+        // be the caller's real ids.
+        let (me, them) = (sc.task.creds(), tg.creds.lock().unwrap_or_else(|e| e.into_inner()).clone());
+        let same = [them.uid, them.euid, them.suid].iter().all(|&u| u == me.uid)
+            && [them.gid, them.egid, them.sgid].iter().all(|&g| g == me.gid);
+        if !same {
+            return Err(Errno::EPERM);
+        }
+    }
     if a[3] != 0 {
         rlimit_get(sc, &tg, a[1], a[3])?;
     }
     if let Some(n) = new {
-        rlimit_set(&tg, a[1], n, sc.task.creds().euid == 0)?;
+        rlimit_set(&tg, a[1], n, may_raise(sc))?;
+        rlimit_changed(sc, &tg, a[1]);
     }
     Ok(0)
 }

@@ -125,6 +125,9 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
         if flags & CLONE_SIGHAND != 0 {
             *g.sighand.lock().unwrap_or_else(|e| e.into_inner()) = t.tg.handlers();
         }
+        if g.rlimit(0).cur != crate::kernel::task::RLIM_INFINITY {
+            k.timers.watch_rlimit_cpu(&k, g.tgid, true);
+        }
         let parent = if flags & CLONE_PARENT != 0 { k.group(ppid) } else { Some(t.tg.clone()) };
         if let Some(p) = parent {
             p.children.lock().unwrap_or_else(|e| e.into_inner()).push(g.clone());

@@ -159,10 +159,10 @@ pub fn sys_clock_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if a[1] & !1 != 0 {
         return Err(Errno::EINVAL);
     }
-    clock_now(id).map_err(|_| Errno::EINVAL)?;
-    if id == 2 || id == 3 {
-        return Err(Errno::EOPNOTSUPP);
+    if let Some(clock) = cpu_clock_of(sc.task, id)? {
+        return cpu_sleep(sc, clock, a[1] & 1 != 0, a[2], a[3]);
     }
+    clock_now(id).map_err(|_| Errno::EINVAL)?;
     let d = read_timespec(sc.task, a[2])?;
     if a[1] & 1 != 0 {
         let now = clock_now(id)?;
@@ -172,6 +172,35 @@ pub fn sys_clock_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Ok(0);
     }
     sleep(sc, d, a[3])
+}
+
+/// clock_nanosleep on a CPU-time clock: sleep (sampling the clock) until
+/// it reaches the deadline. The caller's own thread clock never advances
+/// while it sleeps, so Linux refuses it (EINVAL).
+fn cpu_sleep(sc: &mut Sc<'_>, clock: CpuClock, abs: bool, req: u64, rem: u64) -> KResult<u64> {
+    let t = sc.task;
+    if matches!(clock, CpuClock::Thread { tid, .. } if tid == t.tid) {
+        return Err(Errno::EINVAL);
+    }
+    let d = read_timespec(t, req)?;
+    let now = clock.now(&t.kernel).ok_or(Errno::EINVAL)?;
+    let target = if abs { d } else { now + d };
+    loop {
+        let Some(now) = clock.now(&t.kernel) else { return Ok(0) };
+        if now >= target {
+            return Ok(0);
+        }
+        match t.sleep_until(deadline_after(Duration::from_millis(4))) {
+            Ok(()) => {}
+            Err(e) => {
+                if !abs && rem != 0 {
+                    let left = target.saturating_sub(now);
+                    t.mm().write_val(rem, &[left.as_secs() as i64, left.subsec_nanos() as i64])?;
+                }
+                return Err(e);
+            }
+        }
+    }
 }
 
 /// A `struct rusage` with user and system time (the other fields zero,
@@ -253,28 +282,35 @@ fn write_itimerval(t: &Task, addr: u64, (left, interval): (Duration, Duration)) 
     t.mm().write_val(addr, &v)
 }
 
-/// ITIMER_VIRTUAL and ITIMER_PROF count CPU time, which is not accounted
-/// yet: they are refused rather than run on the wall clock.
-fn check_which(which: u64) -> KResult<()> {
+/// The timer and clock setitimer's `which` names.
+fn itimer(t: &Task, which: u64) -> KResult<(TimerKey, Option<CpuClock>)> {
+    let tgid = t.tg.tgid;
     match which {
-        0 => Ok(()),
+        0 => Ok((TimerKey::Real(tgid), None)),
+        1 => Ok((TimerKey::Virtual(tgid), Some(CpuClock::Process { tgid, user_only: true }))),
+        2 => Ok((TimerKey::Prof(tgid), Some(CpuClock::Process { tgid, user_only: false }))),
         _ => Err(Errno::EINVAL),
     }
 }
 
 /// Implements getitimer(2).
 pub fn sys_getitimer(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    check_which(a[0])?;
-    let cur = sc.task.kernel.timers.get_real(sc.task.tg.tgid);
+    let (key, _) = itimer(sc.task, a[0])?;
+    let cur = sc.task.kernel.timers.get(key);
     write_itimerval(sc.task, a[1], cur)?;
     Ok(0)
 }
 
-/// Implements setitimer(2) for ITIMER_REAL.
+/// Implements setitimer(2): ITIMER_REAL counts wall time, ITIMER_VIRTUAL
+/// the process's user time, ITIMER_PROF its user and system time.
 pub fn sys_setitimer(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    check_which(a[0])?;
+    let (key, clock) = itimer(sc.task, a[0])?;
     let (interval, value) = if a[1] != 0 { read_itimerval(sc.task, a[1])? } else { (Duration::ZERO, Duration::ZERO) };
-    let old = sc.task.kernel.timers.set_real(&sc.task.kernel, sc.task.tg.tgid, value, interval);
+    let k = &sc.task.kernel;
+    let old = match clock {
+        None => k.timers.set(k, key, value, interval),
+        Some(c) => k.timers.set_cpu(k, key, c, value, interval),
+    };
     if a[2] != 0 {
         write_itimerval(sc.task, a[2], old)?;
     }
@@ -296,17 +332,39 @@ pub fn sys_alarm(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     Ok(s)
 }
 
-use crate::kernel::timers::{PosixTimer, TimerKey, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD_ID};
+use crate::kernel::timers::{CpuClock, PosixTimer, TimerKey, SIGEV_NONE, SIGEV_SIGNAL, SIGEV_THREAD_ID};
 
-/// Implements timer_create(2) on CLOCK_REALTIME, CLOCK_MONOTONIC and
-/// CLOCK_BOOTTIME (CPU-time clocks are EINVAL for now).
+/// The CPU-time clock a clock id names for a timer or a sleep: 2 (this
+/// process), 3 (this thread) or a clock_getcpuclockid/pthread_getcpuclockid
+/// id. None for wall clocks; EINVAL for ids naming nothing.
+fn cpu_clock_of(t: &Task, id: i32) -> KResult<Option<CpuClock>> {
+    match id {
+        2 => Ok(Some(CpuClock::Process { tgid: t.tg.tgid, user_only: false })),
+        3 => Ok(Some(CpuClock::Thread { tid: t.tid, user_only: false })),
+        id if id < 0 => {
+            cpu_clock(t, id)?;
+            let pid = !(id >> 3);
+            let user_only = id & 3 == 1;
+            Ok(Some(if id & 4 != 0 {
+                CpuClock::Thread { tid: if pid == 0 { t.tid } else { pid }, user_only }
+            } else {
+                CpuClock::Process { tgid: if pid == 0 { t.tg.tgid } else { pid }, user_only }
+            }))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Implements timer_create(2) on CLOCK_REALTIME, CLOCK_MONOTONIC,
+/// CLOCK_BOOTTIME and the CPU-time clocks.
 pub fn sys_timer_create(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let clock = a[0] as i32;
-    if ![0, 1, 7].contains(&clock) {
+    let t = sc.task;
+    let cpu = cpu_clock_of(t, clock)?;
+    if cpu.is_none() && ![0, 1, 7].contains(&clock) {
         return Err(Errno::EINVAL);
     }
-    let t = sc.task;
-    let mut pt = PosixTimer { clock, notify: SIGEV_SIGNAL, signo: crate::kernel::signal::sig::SIGALRM, value: 0, tid: 0 };
+    let mut pt = PosixTimer { clock, notify: SIGEV_SIGNAL, signo: crate::kernel::signal::sig::SIGALRM, value: 0, tid: 0, cpu };
     if a[1] != 0 {
         // struct sigevent: sigval, signo, notify, then the thread id.
         let ev: [u8; 20] = t.mm().read_val(a[1])?;
@@ -361,10 +419,20 @@ pub fn sys_timer_settime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let interval = read_timespec(t, a[2])?;
     let mut value = read_timespec(t, a[2] + 16)?;
     if a[1] & 1 != 0 && !value.is_zero() {
-        let now = clock_now(pt.clock)?;
-        value = value.saturating_sub(Duration::new(now.0 as u64, now.1 as u32)).max(Duration::from_nanos(1));
+        let now = match pt.cpu {
+            Some(c) => c.now(&t.kernel).unwrap_or_default(),
+            None => {
+                let now = clock_now(pt.clock)?;
+                Duration::new(now.0 as u64, now.1 as u32)
+            }
+        };
+        value = value.saturating_sub(now).max(Duration::from_nanos(1));
     }
-    let old = t.kernel.timers.set(&t.kernel, TimerKey::Posix(t.tg.tgid, a[0] as i32), value, interval);
+    let key = TimerKey::Posix(t.tg.tgid, a[0] as i32);
+    let old = match pt.cpu {
+        Some(c) => t.kernel.timers.set_cpu(&t.kernel, key, c, value, interval),
+        None => t.kernel.timers.set(&t.kernel, key, value, interval),
+    };
     if a[3] != 0 {
         write_itimerspec(t, a[3], old)?;
     }
