@@ -259,4 +259,7 @@ impl Terminal for HostTty {
         crate::sys::ioctl_buf(self.fd.as_raw_fd(), TCGETS, &mut b) == 0
             && termios::Termios::from_bytes(&b, false).l(termios::lflag::TOSTOP)
     }
+    fn rdev(&self) -> u64 {
+        self.rdev
+    }
 }

@@ -137,8 +137,8 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
                 let threads = t.tg.st().threads.len();
                 let rss = t.mm().resident_pages() * 4;
                 Ok(format!(
-                    "Name:\t{comm}\nUmask:\t{:04o}\nState:\tR (running)\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{u}\t{eu}\t{su}\t{eu}\nGid:\t{g}\t{eg}\t{sg}\t{eg}\nFDSize:\t64\nGroups:\t\nVmRSS:\t{rss} kB\nThreads:\t{threads}\nSigBlk:\t{:016x}\nSeccomp:\t0\n",
-                    t.fs().umask, t.tg.tgid, t.tid, t.tg.ppid.load(std::sync::atomic::Ordering::Relaxed),
+                    "Name:\t{comm}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{u}\t{eu}\t{su}\t{eu}\nGid:\t{g}\t{eg}\t{sg}\t{eg}\nFDSize:\t64\nGroups:\t\nVmRSS:\t{rss} kB\nThreads:\t{threads}\nSigBlk:\t{:016x}\nSeccomp:\t0\n",
+                    t.fs().umask, state(&t).0, state(&t).1, t.tg.tgid, t.tid, t.tg.ppid.load(std::sync::atomic::Ordering::Relaxed),
                     t.sigmask.load(std::sync::atomic::Ordering::Relaxed),
                     u = c.uid, eu = c.euid, su = c.suid, g = c.gid, eg = c.egid, sg = c.sgid
                 ).into_bytes())
@@ -148,14 +148,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
             "stat",
             SynthFile::new(move || {
                 let t = t7()?;
-                let comm = String::from_utf8_lossy(&t.tg.comm.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
-                let ppid = t.tg.ppid.load(std::sync::atomic::Ordering::Relaxed);
-                let threads = t.tg.st().threads.len();
-                let rss = t.mm().resident_pages();
-                Ok(format!(
-                    "{} ({}) R {} {} {} 0 -1 0 0 0 0 0 0 0 0 0 20 0 {} 0 0 0 {} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
-                    t.tid, comm, ppid, t.tg.pgid(), t.tg.sid.load(std::sync::atomic::Ordering::Relaxed), threads, rss
-                ).into_bytes())
+                Ok(stat_line(&t).into_bytes())
             }),
         ),
         (
@@ -167,15 +160,75 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
                     "Max file locks", "Max pending signals", "Max msgqueue size", "Max nice priority",
                     "Max realtime priority", "Max realtime timeout"];
                 let mut s = format!("{:<25} {:<20} {:<20} {:<10}\n", "Limit", "Soft Limit", "Hard Limit", "Units");
-                for (i, n) in names.iter().enumerate() {
+                let units = ["seconds", "bytes", "bytes", "bytes", "bytes", "bytes", "processes", "files", "bytes", "bytes",
+                    "locks", "signals", "bytes", "", "", "us"];
+                for (i, (n, unit)) in names.iter().zip(units).enumerate() {
                     let l = t.tg.rlimit(i);
                     let f = |v: u64| if v == u64::MAX { "unlimited".to_string() } else { v.to_string() };
-                    s.push_str(&format!("{:<25} {:<20} {:<20}\n", n, f(l.cur), f(l.max)));
+                    s.push_str(&format!("{:<25} {:<20} {:<20} {:<10}\n", n, f(l.cur), f(l.max), unit));
                 }
                 Ok(s.into_bytes())
             }),
         ),
     ])
+}
+
+/// The task's state letter and name: zombie, stopped by job control,
+/// asleep in the sentry, or running.
+fn state(t: &crate::kernel::task::Task) -> (char, &'static str) {
+    let st = t.tg.st();
+    if st.zombie {
+        ('Z', "zombie")
+    } else if st.stopped {
+        ('T', "stopped")
+    } else if t.waker.sleeping() {
+        ('S', "sleeping")
+    } else {
+        ('R', "running")
+    }
+}
+
+/// Clock ticks (USER_HZ, 100 per second) in a duration.
+fn ticks(d: std::time::Duration) -> u128 {
+    d.as_millis() / 10
+}
+
+/// /proc/[pid]/stat: the 52 fields of Linux's do_task_stat.
+fn stat_line(t: &crate::kernel::task::Task) -> String {
+    use std::sync::atomic::Ordering::Relaxed;
+    let tg = &t.tg;
+    let comm = String::from_utf8_lossy(&tg.comm.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    let (tty_nr, tpgid) = match crate::fs::tty::ctty_of(tg) {
+        Some(term) => {
+            let rdev = term.rdev();
+            // new_encode_dev: minor low byte, major, then high minor bits.
+            let (major, minor) = ((rdev >> 8) & 0xfff, (rdev & 0xff) | ((rdev >> 12) & !0xff));
+            ((minor & 0xff) | (major << 8) | ((minor & !0xff) << 12), term.ctl().get().1)
+        }
+        None => (0, -1),
+    };
+    let (u, s) = tg.cpu_times(&t.kernel);
+    let (cu, cs) = *tg.cpu_children.lock().unwrap_or_else(|e| e.into_inner());
+    let threads = tg.st().threads.len();
+    let mm = t.mm();
+    let vsize: u64 = mm.vmas().iter().map(|(start, v)| v.end - start).sum();
+    let rss = mm.resident_pages();
+    let nice = tg.nice.load(Relaxed);
+    let rlim = tg.rlimit(5).cur;
+    format!(
+        "{pid} ({comm}) {st} {ppid} {pgrp} {sid} {tty_nr} {tpgid} 4194304 0 0 0 0 {u} {s} {cu} {cs} {prio} {nice} {threads} 0 {start} {vsize} {rss} {rlim} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+        pid = t.tid,
+        st = state(t).0,
+        ppid = tg.ppid.load(Relaxed),
+        pgrp = tg.pgid(),
+        sid = tg.sid.load(Relaxed),
+        u = ticks(u),
+        s = ticks(s),
+        cu = ticks(cu),
+        cs = ticks(cs),
+        prio = 20 + nice,
+        start = ticks(tg.start),
+    )
 }
 
 /// The bytes of a range of the task's memory the loader recorded (argv or

@@ -134,6 +134,8 @@ pub struct ThreadGroup {
     pub did_exec: AtomicBool,
     /// PR_SET_KEEPCAPS: leaving uid 0 keeps the permitted capabilities.
     pub keepcaps: AtomicBool,
+    /// Time since boot when it was created (/proc/[pid]/stat starttime).
+    pub start: Duration,
     /// The capability bounding set (PR_CAPBSET_READ/DROP).
     pub capbset: AtomicU64,
     /// PR_SET_SECUREBITS.
@@ -339,6 +341,7 @@ impl Task {
             ctty: Mutex::new(parent.and_then(crate::fs::tty::ctty_of)),
             did_exec: AtomicBool::new(false),
             keepcaps: AtomicBool::new(parent.is_some_and(|p| p.keepcaps.load(Ordering::Relaxed))),
+            start: super::uptime(),
             capbset: AtomicU64::new(parent.map_or(ALL_CAPS.1, |p| p.capbset.load(Ordering::Relaxed))),
             securebits: AtomicU64::new(parent.map_or(0, |p| p.securebits.load(Ordering::Relaxed))),
             thp_disable: AtomicBool::new(parent.is_some_and(|p| p.thp_disable.load(Ordering::Relaxed))),

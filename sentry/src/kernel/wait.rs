@@ -17,6 +17,8 @@ pub fn deadline_after(d: Duration) -> Option<Instant> {
 pub struct Waker {
     gen: Mutex<u64>,
     cv: Condvar,
+    /// The task is asleep in `wait` (state S in /proc).
+    sleeping: std::sync::atomic::AtomicBool,
 }
 
 impl Waker {
@@ -34,6 +36,17 @@ impl Waker {
 
     /// Sleep until the generation differs from `seen` or `deadline` passes.
     pub fn wait(&self, seen: u64, deadline: Option<Instant>) {
+        self.sleeping.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.wait_inner(seen, deadline);
+        self.sleeping.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Asleep in `wait`.
+    pub fn sleeping(&self) -> bool {
+        self.sleeping.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn wait_inner(&self, seen: u64, deadline: Option<Instant>) {
         let mut g = self.gen.lock().unwrap_or_else(|e| e.into_inner());
         while *g == seen {
             match deadline {

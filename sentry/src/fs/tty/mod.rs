@@ -109,6 +109,8 @@ pub trait Terminal: Send + Sync {
     fn reopen(self: Arc<Self>, task: &Task, flags: u32) -> KResult<Arc<dyn FileOps>>;
     /// TOSTOP is set: background writes raise SIGTTOU.
     fn tostop(&self) -> bool;
+    /// Device number (/proc/[pid]/stat tty_nr).
+    fn rdev(&self) -> u64;
 }
 
 /// Same terminal (pointer identity of the trait objects' data).

@@ -312,6 +312,9 @@ impl Terminal for Pty {
     fn tostop(&self) -> bool {
         self.lock().ld.t.l(super::termios::lflag::TOSTOP)
     }
+    fn rdev(&self) -> u64 {
+        self.node.stat().map(|a| a.rdev).unwrap_or(0)
+    }
 }
 
 /// The master side, as an open file.
