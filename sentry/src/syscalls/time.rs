@@ -159,6 +159,10 @@ pub fn sys_clock_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if a[1] & !1 != 0 {
         return Err(Errno::EINVAL);
     }
+    if id == 3 {
+        // CLOCK_THREAD_CPUTIME_ID has no nanosleep in Linux.
+        return Err(Errno::EOPNOTSUPP);
+    }
     if let Some(clock) = cpu_clock_of(sc.task, id)? {
         return cpu_sleep(sc, clock, a[1] & 1 != 0, a[2], a[3]);
     }
