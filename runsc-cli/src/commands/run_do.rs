@@ -90,6 +90,14 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
                 platform_ptrace::injected_syscalls()
             );
             tracing::debug!("injected by syscall number: {:?}", platform_ptrace::injected_by_nr());
+            let st = &kernel.stats;
+            let ms = |ns: u64| ns as f64 / 1e6;
+            tracing::debug!(
+                "time: application {:.2} ms, faults {:.2} ms, syscalls (number, count, ms): {:?}",
+                ms(st.app_ns.load(std::sync::atomic::Ordering::Relaxed)),
+                ms(st.fault_ns.load(std::sync::atomic::Ordering::Relaxed)),
+                st.top_syscalls(12).iter().map(|&(nr, n, ns)| (nr, n, (ms(ns) * 100.0).round() / 100.0)).collect::<Vec<_>>()
+            );
             if status & 0x7f == 0 {
                 (status >> 8) & 0xff
             } else {

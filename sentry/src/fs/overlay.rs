@@ -215,27 +215,26 @@ impl Node {
     fn fill_from_lower(&self, st: &mut State, off: u64, n: usize) -> KResult<()> {
         let mf = self.fs.mf.clone();
         let missing: Vec<usize> = (0..n).filter(|i| !st.cache.contains_key(&(off + *i as u64 * PAGE))).collect();
-        let (Some(&lo), Some(&hi)) = (missing.first(), missing.last()) else { return Ok(()) };
-        let mut buf = vec![0u8; (hi - lo + 1) * PAGE as usize];
-        if !st.upper {
-            let span_off = off + lo as u64 * PAGE;
-            let fd = self.host_fd(st)?;
-            let mut done = 0;
-            while done < buf.len() {
-                match nix::sys::uio::pread(&*fd, &mut buf[done..], (span_off + done as u64) as i64) {
-                    Ok(0) => break,
-                    Ok(k) => done += k,
-                    Err(nix::errno::Errno::EINTR) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
+        if missing.is_empty() {
+            return Ok(());
         }
         let frames = mf.alloc_contiguous(missing.len())?;
-        for (&i, &f) in missing.iter().zip(&frames) {
-            let at = (i - lo) * PAGE as usize;
-            if !st.upper {
-                mf.write(f, &buf[at..at + PAGE as usize]);
+        if !st.upper {
+            // One pread per run of pages that are consecutive both in the
+            // file and in the memory file, straight into the frames.
+            let fd = self.host_fd(st)?;
+            let mut k = 0;
+            while k < missing.len() {
+                let mut end = k + 1;
+                while end < missing.len() && missing[end] == missing[end - 1] + 1 && frames[end] == frames[end - 1] + PAGE {
+                    end += 1;
+                }
+                let len = (end - k) * PAGE as usize;
+                mf.fill_from(frames[k], len, std::os::fd::AsFd::as_fd(&*fd), off + missing[k] as u64 * PAGE)?;
+                k = end;
             }
+        }
+        for (&i, &f) in missing.iter().zip(&frames) {
             st.cache.insert(off + i as u64 * PAGE, f);
         }
         Ok(())

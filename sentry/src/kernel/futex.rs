@@ -1,6 +1,8 @@
 //! Futexes, keyed by (address space, address) for private futexes and by
-//! memory-file offset for shared ones... for now both use the address space
-//! and address, which serves threads of one process.
+//! memory-file offset for shared ones. Priority-inheritance futexes
+//! (FUTEX_LOCK_PI and friends) share the table: their waiters are marked
+//! `pi`, and being woken means the lock was handed to them. Priorities are
+//! not boosted (the sentry has no real-time scheduling to boost).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,13 +12,51 @@ use super::wait::Waker;
 
 /// A futex waiter.
 pub struct FutexWaiter {
-    /// Set when woken.
+    /// Set when woken (for a PI waiter: the lock is now its own).
     pub woken: AtomicBool,
     /// The waiting task's waker.
     pub waker: Arc<Waker>,
     /// FUTEX_WAIT_BITSET mask.
     pub bitset: u32,
+    /// The waiting thread.
+    pub tid: i32,
+    /// Waits for a PI lock (LOCK_PI, or requeued there by CMP_REQUEUE_PI).
+    pub pi: AtomicBool,
+    /// A PI waiter must look at the lock word again (its owner died).
+    pub retry: AtomicBool,
+    /// FUTEX_WAIT_REQUEUE_PI: the PI futex it may be requeued to.
+    pub requeue_to: Option<(usize, u64)>,
+    /// For a PI waiter: the owner it is waiting for.
+    pub owner: std::sync::atomic::AtomicI32,
 }
+
+impl FutexWaiter {
+    /// A waiter for the calling thread.
+    pub fn new(waker: Arc<Waker>, tid: i32, bitset: u32, pi: bool, requeue_to: Option<(usize, u64)>) -> Arc<FutexWaiter> {
+        Arc::new(FutexWaiter {
+            woken: AtomicBool::new(false),
+            waker,
+            bitset,
+            tid,
+            pi: AtomicBool::new(pi),
+            retry: AtomicBool::new(false),
+            requeue_to,
+            owner: std::sync::atomic::AtomicI32::new(0),
+        })
+    }
+
+    fn wake(&self) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.waker.notify();
+    }
+}
+
+/// The bits of a PI futex word.
+pub const FUTEX_WAITERS: u32 = 0x8000_0000;
+/// The owner died (robust futexes).
+pub const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
+/// The owner's tid.
+pub const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
 
 /// The futex table.
 #[derive(Default)]
@@ -46,17 +86,23 @@ impl Futexes {
         }
     }
 
-    /// Wake up to `n` waiters whose bitset intersects `bitset`.
+    /// Wake up to `n` waiters whose bitset intersects `bitset`. PI
+    /// waiters are never handed a lock this way: they look again at the
+    /// lock word (a robust owner's death).
     pub fn wake(&self, key: (usize, u64), n: usize, bitset: u32) -> usize {
         let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
         let mut woken = 0;
         if let Some(v) = m.get_mut(&key) {
             let mut i = 0;
             while i < v.len() && woken < n {
-                if v[i].bitset & bitset != 0 {
+                if v[i].pi.load(Ordering::SeqCst) {
+                    v[i].retry.store(true, Ordering::SeqCst);
+                    v[i].waker.notify();
+                    woken += 1;
+                    i += 1;
+                } else if v[i].bitset & bitset != 0 {
                     let w = v.remove(i);
-                    w.woken.store(true, Ordering::SeqCst);
-                    w.waker.notify();
+                    w.wake();
                     woken += 1;
                 } else {
                     i += 1;
@@ -81,11 +127,28 @@ impl Futexes {
         m.entry(to).or_default().extend(moved);
         k
     }
+
+    /// Run `f` on the waiters of `key` (and the table) under the table
+    /// lock: the PI operations read and write the lock word there, so that
+    /// a waiter's check and an unlock's handover cannot interleave.
+    pub fn with_queue<R>(&self, f: impl FnOnce(&mut HashMap<(usize, u64), Vec<Arc<FutexWaiter>>>) -> R) -> R {
+        let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut m)
+    }
+
+    /// Tell the PI waiters whose lock `tid` held that it died: they take
+    /// the lock over with FUTEX_OWNER_DIED (Linux's exit_pi_state_list).
+    pub fn pi_owner_exited(&self, tid: i32) {
+        let m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        for w in m.values().flatten() {
+            if w.pi.load(Ordering::SeqCst) && w.owner.load(Ordering::SeqCst) == tid {
+                w.retry.store(true, Ordering::SeqCst);
+                w.waker.notify();
+            }
+        }
+    }
 }
 
-const FUTEX_WAITERS: u32 = 0x8000_0000;
-const FUTEX_OWNER_DIED: u32 = 0x4000_0000;
-const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
 /// Entries walked at most (Linux's ROBUST_LIST_LIMIT).
 const ROBUST_LIST_LIMIT: usize = 2048;
 

@@ -44,12 +44,47 @@ pub fn fill_random(b: &mut [u8]) {
 pub const MAX_TASKS: usize = 4096;
 
 /// Event counters, reported with --debug.
-#[derive(Default, Debug)]
+#[derive(Debug)]
 pub struct Stats {
     /// Syscalls served.
     pub syscalls: std::sync::atomic::AtomicU64,
     /// Page faults handled (mapped, not signalled).
     pub faults: std::sync::atomic::AtomicU64,
+    /// Wall time (ns) in the application, including the trip to it and back.
+    pub app_ns: std::sync::atomic::AtomicU64,
+    /// Wall time (ns) serving page faults.
+    pub fault_ns: std::sync::atomic::AtomicU64,
+    /// Wall time (ns) serving each syscall number (and how many).
+    pub syscall_ns: [std::sync::atomic::AtomicU64; 512],
+    #[allow(missing_docs)]
+    pub syscall_n: [std::sync::atomic::AtomicU64; 512],
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            syscalls: Default::default(),
+            faults: Default::default(),
+            app_ns: Default::default(),
+            fault_ns: Default::default(),
+            syscall_ns: std::array::from_fn(|_| Default::default()),
+            syscall_n: std::array::from_fn(|_| Default::default()),
+        }
+    }
+}
+
+impl Stats {
+    /// The syscalls that took the most time: (number, count, total ns).
+    pub fn top_syscalls(&self, n: usize) -> Vec<(usize, u64, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut v: Vec<(usize, u64, u64)> = (0..512)
+            .map(|i| (i, self.syscall_n[i].load(Relaxed), self.syscall_ns[i].load(Relaxed)))
+            .filter(|x| x.1 > 0)
+            .collect();
+        v.sort_by_key(|x| std::cmp::Reverse(x.2));
+        v.truncate(n);
+        v
+    }
 }
 
 /// Options the sandbox was started with.

@@ -241,6 +241,10 @@ pub struct Task {
     pub clear_child_tid: AtomicU64,
     /// set_robust_list head.
     pub robust_list: AtomicU64,
+    /// Its futexes are released (robust list walked, PI locks given up):
+    /// a PI lock word naming it is an owner that died (Linux's
+    /// FUTEX_STATE_DEAD), even while the task is still in the table.
+    pub futex_dead: AtomicBool,
     /// Wakes this task from blocking waits.
     pub waker: Arc<Waker>,
     interrupter: Mutex<Option<Interrupter>>,
@@ -285,6 +289,7 @@ impl Task {
             pending: Mutex::new(Pending::default()),
             clear_child_tid: AtomicU64::new(0),
             robust_list: AtomicU64::new(0),
+            futex_dead: AtomicBool::new(false),
             waker: Arc::new(Waker::default()),
             interrupter: Mutex::new(None),
             killed: AtomicBool::new(false),
@@ -559,21 +564,29 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
             break;
         }
         let mm = task.mm();
+        let stats = &task.kernel.stats;
+        let t0 = Instant::now();
         let exit = ctx.switch(&mm.as_, &mut cpu);
+        let t1 = Instant::now();
+        stats.app_ns.fetch_add((t1 - t0).as_nanos() as u64, Ordering::Relaxed);
         match exit {
             Ok(Exit::Syscall) => {
                 last_fault = (0, 0);
-                task.kernel.stats.syscalls.fetch_add(1, Ordering::Relaxed);
-                crate::syscalls::dispatch(&task, &mut cpu, &mut ctx)
+                stats.syscalls.fetch_add(1, Ordering::Relaxed);
+                let nr = (cpu.regs.orig_rax as usize) & 511;
+                crate::syscalls::dispatch(&task, &mut cpu, &mut ctx);
+                stats.syscall_n[nr].fetch_add(1, Ordering::Relaxed);
+                stats.syscall_ns[nr].fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
             Ok(Exit::Fault { addr, ip, .. }) => {
                 let repeated = last_fault == (addr, ip);
-                task.kernel.stats.faults.fetch_add(1, Ordering::Relaxed);
+                stats.faults.fetch_add(1, Ordering::Relaxed);
                 last_fault = (addr, ip);
                 if let Err(code) = mm.handle_fault(addr, repeated) {
                     tracing::debug!("task {}: SIGSEGV at {addr:#x} ip {ip:#x} code {}", task.tid, code.0);
                     force_signal(&task, QueuedSignal { signo: sig::SIGSEGV, code: code.0, addr, ..Default::default() });
                 }
+                stats.fault_ns.fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
             Ok(Exit::Signal(si)) => {
                 tracing::debug!("task {}: trap {:?} at ip {:#x}", task.tid, si, cpu.regs.rip);
@@ -633,6 +646,10 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
     let mm = task.mm();
     let robust = task.robust_list.swap(0, Ordering::SeqCst);
     super::futex::exit_robust_list(&task.kernel, &mm, task.tid, robust);
+    // As Linux's futex_exit_release: PI waiters take the lock over before
+    // anyone woken by clear_child_tid can look at a lock word.
+    task.futex_dead.store(true, Ordering::SeqCst);
+    task.kernel.futexes.pi_owner_exited(task.tid);
     let ctid = task.clear_child_tid.load(Ordering::SeqCst);
     if ctid != 0 && mm.write_val(ctid, &0u32).is_ok() {
         if let Ok(k) = mm.futex_key(ctid, false) {

@@ -224,6 +224,28 @@ impl MemoryFile {
         unsafe { std::ptr::copy_nonoverlapping(self.base.add(off as usize), buf.as_mut_ptr(), buf.len()) }
     }
 
+    /// Fill `[off, off + len)` of the file from the host fd `fd` at
+    /// `file_off` with pread, straight into our mapping (no bounce buffer).
+    /// Returns the bytes read; the rest is left as it was (freshly
+    /// allocated frames are zero).
+    pub fn fill_from(&self, off: u64, len: usize, fd: std::os::fd::BorrowedFd<'_>, file_off: u64) -> KResult<usize> {
+        self.check(off, len);
+        let mut done = 0;
+        while done < len {
+            // SAFETY: the range is inside our shared mapping (checked above),
+            // which lives as long as `self`; the frames were just allocated
+            // and nothing else references them yet.
+            let dst = unsafe { std::slice::from_raw_parts_mut(self.base.add(off as usize + done), len - done) };
+            match nix::sys::uio::pread(fd, dst, (file_off + done as u64) as i64) {
+                Ok(0) => break,
+                Ok(k) => done += k,
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(done)
+    }
+
     /// Copy bytes into the file at `off`.
     pub fn write(&self, off: u64, buf: &[u8]) {
         self.check(off, buf.len());

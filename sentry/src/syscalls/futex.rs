@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::Sc;
 use crate::kernel::wait::deadline_after;
 use crate::errno::{Errno, KResult};
-use crate::kernel::futex::FutexWaiter;
+use crate::kernel::futex::{FutexWaiter, FUTEX_OWNER_DIED, FUTEX_TID_MASK, FUTEX_WAITERS};
 
 /// Implements futex(2).
 pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
@@ -45,7 +45,7 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             } else {
                 None
             };
-            let w = Arc::new(FutexWaiter { woken: Default::default(), waker: t.waker.clone(), bitset });
+            let w = FutexWaiter::new(t.waker.clone(), t.tid, bitset, false, None);
             let k = key(uaddr)?;
             let mut bad = None;
             let queued = t.kernel.futexes.enqueue(k, &w, || match mm.read_val::<u32>(uaddr) {
@@ -135,8 +135,303 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             let m = if ok { t.kernel.futexes.wake(key(uaddr2)?, timeout as usize, u32::MAX) } else { 0 };
             Ok((n + m) as u64)
         }
-        6..=8 | 11 | 12 => Err(Errno::ENOSYS),
+        6 | 13 => {
+            // LOCK_PI's timeout is absolute on CLOCK_REALTIME; LOCK_PI2's
+            // on CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME.
+            let deadline = abs_deadline(t, timeout, cmd == 6 || realtime)?;
+            let w = FutexWaiter::new(t.waker.clone(), t.tid, u32::MAX, true, None);
+            lock_pi(t, &mm, uaddr, key(uaddr)?, &w, deadline)
+        }
+        7 => unlock_pi(t, &mm, uaddr, key(uaddr)?),
+        8 => {
+            let k = key(uaddr)?;
+            match t.kernel.futexes.with_queue(|m| try_acquire(t, &mm, uaddr, k, m, None)) {
+                Ok(true) => Ok(0),
+                // Linux answers EWOULDBLOCK, not futex(2)'s EBUSY.
+                Ok(false) => Err(Errno::EAGAIN),
+                Err(e) => Err(e),
+            }
+        }
+        11 => {
+            // WAIT_REQUEUE_PI: wait on uaddr until CMP_REQUEUE_PI moves us to
+            // the PI futex uaddr2 (and we own it on return).
+            let (k1, k2) = (key(uaddr)?, key(uaddr2)?);
+            if k1 == k2 {
+                return Err(Errno::EINVAL);
+            }
+            let deadline = abs_deadline(t, timeout, realtime)?;
+            let w = FutexWaiter::new(t.waker.clone(), t.tid, u32::MAX, false, Some(k2));
+            let mut bad = None;
+            let queued = t.kernel.futexes.enqueue(k1, &w, || match mm.read_val::<u32>(uaddr) {
+                Ok(v) => v == val,
+                Err(e) => {
+                    bad = Some(e);
+                    false
+                }
+            });
+            if let Some(e) = bad {
+                return Err(e);
+            }
+            if !queued {
+                return Err(Errno::EAGAIN);
+            }
+            loop {
+                let g = t.waker.gen();
+                let requeued = w.pi.load(Ordering::SeqCst);
+                if w.woken.load(Ordering::SeqCst) {
+                    // Handed the PI lock, or woken by a plain FUTEX_WAKE.
+                    return if requeued { Ok(0) } else { Err(Errno::EAGAIN) };
+                }
+                if requeued {
+                    // Now a waiter of the PI futex: wait for it as LOCK_PI.
+                    return lock_pi(t, &mm, uaddr2, k2, &w, deadline);
+                }
+                let stop = if t.has_pending_signal() {
+                    Some(Errno::ERESTARTSYS)
+                } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                    Some(Errno::ETIMEDOUT)
+                } else {
+                    None
+                };
+                if let Some(e) = stop {
+                    t.kernel.futexes.dequeue(k1, &w);
+                    if w.pi.load(Ordering::SeqCst) {
+                        // Requeued meanwhile: leave the PI queue too.
+                        t.kernel.futexes.dequeue(k2, &w);
+                        if w.woken.load(Ordering::SeqCst) {
+                            return Ok(0);
+                        }
+                    }
+                    return Err(e);
+                }
+                t.waker.wait(g, deadline);
+            }
+        }
+        12 => cmp_requeue_pi(t, &mm, (uaddr, key(uaddr)?), (uaddr2, key(uaddr2)?), val, timeout, val3),
         _ => Err(Errno::ENOSYS),
     }
+}
+
+/// An absolute futex timeout (None: no timeout).
+fn abs_deadline(t: &crate::kernel::task::Task, timeout: u64, realtime: bool) -> KResult<Option<Instant>> {
+    if timeout == 0 {
+        return Ok(None);
+    }
+    let d = super::time::read_timespec(t, timeout)?;
+    let now = if realtime {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
+    } else {
+        let n = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)?;
+        Duration::new(n.tv_sec() as u64, n.tv_nsec() as u32)
+    };
+    Ok(deadline_after(d.saturating_sub(now)))
+}
+
+type Queues = std::collections::HashMap<(usize, u64), Vec<Arc<FutexWaiter>>>;
+
+/// Other PI waiters queued on `k` than `me`.
+fn pi_waiters(m: &Queues, k: (usize, u64), me: i32) -> usize {
+    m.get(&k).map_or(0, |v| v.iter().filter(|w| w.pi.load(Ordering::SeqCst) && !w.woken.load(Ordering::SeqCst) && w.tid != me).count())
+}
+
+/// One attempt to take the PI lock at `uaddr` for `t` (under the table
+/// lock). Ok(true): taken. Ok(false): owned by someone else, and when
+/// `queue` is given, FUTEX_WAITERS is set and the waiter queued.
+fn try_acquire(
+    t: &crate::kernel::task::Task,
+    mm: &crate::mm::MemoryManager,
+    uaddr: u64,
+    k: (usize, u64),
+    m: &mut Queues,
+    queue: Option<&Arc<FutexWaiter>>,
+) -> KResult<bool> {
+    let tid = t.tid as u32;
+    let mut val: u32 = mm.read_val(uaddr)?;
+    loop {
+        let owner = val & FUTEX_TID_MASK;
+        let retry = queue.is_some_and(|w| w.retry.swap(false, Ordering::SeqCst));
+        let owner_gone = owner != 0 && t.kernel.task(owner as i32).is_none_or(|o| o.futex_dead.load(Ordering::SeqCst));
+        let new = if owner == 0 || (owner_gone && (retry || val & FUTEX_OWNER_DIED != 0)) {
+            // Free, or its owner died: ours (a dead owner leaves OWNER_DIED).
+            let died = if owner_gone { FUTEX_OWNER_DIED } else { val & FUTEX_OWNER_DIED };
+            let waiters = if pi_waiters(m, k, t.tid) > 0 { FUTEX_WAITERS } else { 0 };
+            tid | died | waiters
+        } else if owner == tid {
+            return Err(Errno::EDEADLK);
+        } else if owner_gone {
+            return Err(Errno::ESRCH);
+        } else {
+            let Some(w) = queue else { return Ok(false) };
+            if val & FUTEX_WAITERS == 0 {
+                let found = mm.cmpxchg_u32(uaddr, val, val | FUTEX_WAITERS)?;
+                if found != val {
+                    val = found;
+                    continue;
+                }
+            }
+            w.owner.store(owner as i32, Ordering::SeqCst);
+            let q = m.entry(k).or_default();
+            if !q.iter().any(|x| Arc::ptr_eq(x, w)) {
+                q.push(w.clone());
+            }
+            return Ok(false);
+        };
+        let found = mm.cmpxchg_u32(uaddr, val, new)?;
+        if found == val {
+            return Ok(true);
+        }
+        val = found;
+    }
+}
+
+/// FUTEX_LOCK_PI: take the lock or wait until an unlock hands it over.
+/// A signal restarts the call (ERESTARTNOINTR), as in Linux.
+fn lock_pi(
+    t: &crate::kernel::task::Task,
+    mm: &crate::mm::MemoryManager,
+    uaddr: u64,
+    k: (usize, u64),
+    w: &Arc<FutexWaiter>,
+    deadline: Option<Instant>,
+) -> KResult<u64> {
+    let futexes = &t.kernel.futexes;
+    loop {
+        if w.woken.load(Ordering::SeqCst) {
+            return Ok(0);
+        }
+        if futexes.with_queue(|m| try_acquire(t, mm, uaddr, k, m, Some(w)))? {
+            futexes.dequeue(k, w);
+            return Ok(0);
+        }
+        loop {
+            let g = t.waker.gen();
+            if w.woken.load(Ordering::SeqCst) {
+                return Ok(0);
+            }
+            if w.retry.load(Ordering::SeqCst) {
+                break;
+            }
+            let stop = if t.has_pending_signal() {
+                Some(Errno::ERESTARTNOINTR)
+            } else if deadline.is_some_and(|d| Instant::now() >= d) {
+                Some(Errno::ETIMEDOUT)
+            } else {
+                None
+            };
+            if let Some(e) = stop {
+                futexes.dequeue(k, w);
+                return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(e) };
+            }
+            t.waker.wait(g, deadline);
+        }
+    }
+}
+
+/// FUTEX_UNLOCK_PI: hand the lock to the first PI waiter, or free it.
+fn unlock_pi(t: &crate::kernel::task::Task, mm: &crate::mm::MemoryManager, uaddr: u64, k: (usize, u64)) -> KResult<u64> {
+    t.kernel.futexes.with_queue(|m| {
+        let mut val: u32 = mm.read_val(uaddr)?;
+        loop {
+            if val & FUTEX_TID_MASK != t.tid as u32 {
+                return Err(Errno::EPERM);
+            }
+            let next = m.get(&k).and_then(|v| v.iter().position(|w| w.pi.load(Ordering::SeqCst) && !w.woken.load(Ordering::SeqCst)));
+            let new = match next {
+                // As Linux's wake_futex_pi: FUTEX_WAITERS stays set while
+                // the lock is handed over, waiters or not, so the heir's
+                // unlock comes back to the kernel.
+                Some(i) => m[&k][i].tid as u32 | FUTEX_WAITERS,
+                None => 0,
+            };
+            let found = mm.cmpxchg_u32(uaddr, val, new)?;
+            if found != val {
+                val = found;
+                continue;
+            }
+            if let (Some(i), Some(v)) = (next, m.get_mut(&k)) {
+                let w = v.remove(i);
+                w.woken.store(true, Ordering::SeqCst);
+                w.waker.notify();
+                if v.is_empty() {
+                    m.remove(&k);
+                }
+            }
+            return Ok(0);
+        }
+    })
+}
+
+/// FUTEX_CMP_REQUEUE_PI: take the PI futex at `to` for the first waiter of
+/// `from` if it is free (waking it), and move up to `nr_requeue` others
+/// (or all, first included, when it is not) to wait for it.
+fn cmp_requeue_pi(
+    t: &crate::kernel::task::Task,
+    mm: &crate::mm::MemoryManager,
+    (uaddr, k1): (u64, (usize, u64)),
+    (uaddr2, k2): (u64, (usize, u64)),
+    nr_wake: u32,
+    nr_requeue: u64,
+    val3: u32,
+) -> KResult<u64> {
+    if nr_wake != 1 || (nr_requeue as i32) < 0 || k1 == k2 {
+        return Err(Errno::EINVAL);
+    }
+    let nr_requeue = nr_requeue as i32 as usize;
+    t.kernel.futexes.with_queue(|m| {
+        if mm.read_val::<u32>(uaddr)? != val3 {
+            return Err(Errno::EAGAIN);
+        }
+        let waiters: Vec<Arc<FutexWaiter>> = m.get(&k1).cloned().unwrap_or_default();
+        if waiters.iter().any(|w| w.requeue_to != Some(k2)) {
+            return Err(Errno::EINVAL);
+        }
+        let mut done = 0;
+        let mut rest = waiters.as_slice();
+        if let Some(first) = waiters.first() {
+            // Take uaddr2 for the first waiter if it is free.
+            let mut val: u32 = mm.read_val(uaddr2)?;
+            while val & FUTEX_TID_MASK == 0 {
+                // Linux's proxy lock always sets FUTEX_WAITERS.
+                let new = first.tid as u32 | (val & FUTEX_OWNER_DIED) | FUTEX_WAITERS;
+                let found = mm.cmpxchg_u32(uaddr2, val, new)?;
+                if found == val {
+                    first.pi.store(true, Ordering::SeqCst);
+                    first.woken.store(true, Ordering::SeqCst);
+                    first.waker.notify();
+                    done = 1;
+                    rest = &waiters[1..];
+                    break;
+                }
+                val = found;
+            }
+        }
+        let moving: Vec<Arc<FutexWaiter>> = rest.iter().take(nr_requeue + usize::from(done == 0)).cloned().collect();
+        if !moving.is_empty() {
+            // The PI futex gets FUTEX_WAITERS.
+            let mut val: u32 = mm.read_val(uaddr2)?;
+            while val & FUTEX_WAITERS == 0 {
+                let found = mm.cmpxchg_u32(uaddr2, val, val | FUTEX_WAITERS)?;
+                if found == val {
+                    break;
+                }
+                val = found;
+            }
+            let owner = (val & FUTEX_TID_MASK) as i32;
+            for w in &moving {
+                w.owner.store(owner, Ordering::SeqCst);
+                w.pi.store(true, Ordering::SeqCst);
+                w.waker.notify();
+            }
+        }
+        let gone: Vec<Arc<FutexWaiter>> = waiters.iter().take(done + moving.len()).cloned().collect();
+        if let Some(v) = m.get_mut(&k1) {
+            v.retain(|w| !gone.iter().any(|g| Arc::ptr_eq(g, w)));
+            if v.is_empty() {
+                m.remove(&k1);
+            }
+        }
+        m.entry(k2).or_default().extend(moving.iter().cloned());
+        Ok((done + moving.len()) as u64)
+    })
 }
 

@@ -63,7 +63,7 @@ table! {
     13 rt_sigaction => Some(signal::sys_rt_sigaction), Full;
     14 rt_sigprocmask => Some(signal::sys_rt_sigprocmask), Full;
     15 rt_sigreturn => Some(signal::sys_rt_sigreturn), Full;
-    16 ioctl => Some(file::sys_ioctl), Partial("terminal queries on host ttys, FIONREAD, FIOCLEX");
+    16 ioctl => Some(file::sys_ioctl), Partial("terminals (termios, winsize, job control, pty master requests), FIONREAD, FIONBIO, FIOCLEX/FIONCLEX; TIOCVHANGUP and modem-line requests are ENOTTY");
     17 pread64 => Some(file::sys_pread64), Full;
     18 pwrite64 => Some(file::sys_pwrite64), Full;
     19 readv => Some(file::sys_readv), Full;
@@ -83,9 +83,9 @@ table! {
     33 dup2 => Some(file::sys_dup2), Full;
     34 pause => Some(signal::sys_pause), Full;
     35 nanosleep => Some(time::sys_nanosleep), Full;
-    36 getitimer => Some(time::sys_getitimer), Partial("ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL until CPU time is accounted");
+    36 getitimer => Some(time::sys_getitimer), Full;
     37 alarm => Some(time::sys_alarm), Full;
-    38 setitimer => Some(time::sys_setitimer), Partial("ITIMER_REAL; ITIMER_VIRTUAL and ITIMER_PROF are EINVAL until CPU time is accounted");
+    38 setitimer => Some(time::sys_setitimer), Partial("CPU-time timers are sampled every 4 ms");
     39 getpid => Some(process::sys_getpid), Full;
     40 sendfile => NOSYS, Unimplemented("comes with the filesystem issue");
     41 socket => Some(socket::sys_socket), Partial("AF_UNIX only: paths and abstract names; other families EAFNOSUPPORT");
@@ -204,7 +204,7 @@ table! {
     154 modify_ldt => NOSYS, Unimplemented("not served yet");
     155 pivot_root => NOSYS, Unimplemented("comes with the filesystem issue");
     156 _sysctl => NOSYS, Unimplemented("not served yet");
-    157 prctl => Some(process::sys_prctl), Partial("NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, NO_NEW_PRIVS, CHILD_SUBREAPER (adopts orphans); other options EINVAL");
+    157 prctl => Some(process::sys_prctl), Partial("NAME, PDEATHSIG (sent when the parent process exits), DUMPABLE, NO_NEW_PRIVS, CHILD_SUBREAPER (adopts orphans), KEEPCAPS, CAPBSET_READ/DROP, SECUREBITS, TIMERSLACK, GET_TID_ADDRESS, THP_DISABLE; other options EINVAL");
     158 arch_prctl => Some(process::sys_arch_prctl), Partial("FS/GS base only");
     159 adjtimex => NOSYS, Unimplemented("not served yet");
     160 setrlimit => Some(ids::sys_setrlimit), Full;
@@ -249,7 +249,7 @@ table! {
     199 fremovexattr => NOSYS, Unimplemented("comes with the filesystem issue");
     200 tkill => Some(signal::sys_tkill), Full;
     201 time => Some(time::sys_time), Full;
-    202 futex => Some(futex::sys_futex), Partial("WAIT, WAKE, BITSET, REQUEUE, CMP_REQUEUE, WAKE_OP; no PI operations");
+    202 futex => Some(futex::sys_futex), Partial("every operation; PI futexes hand locks over but do not boost priorities");
     203 sched_setaffinity => Some(sched::sys_sched_setaffinity), Partial("recorded and read back; host threads keep the host's scheduling");
     204 sched_getaffinity => Some(sched::sys_sched_getaffinity), Full;
     205 set_thread_area => NOSYS, Unimplemented("not served yet");
@@ -269,7 +269,7 @@ table! {
     219 restart_syscall => NOSYS, Unimplemented("not served yet");
     220 semtimedop => Some(ipc::sys_semtimedop), Full;
     221 fadvise64 => Some(file::sys_fadvise64), Full;
-    222 timer_create => Some(time::sys_timer_create), Partial("REALTIME, MONOTONIC and BOOTTIME clocks; SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE");
+    222 timer_create => Some(time::sys_timer_create), Partial("REALTIME, MONOTONIC, BOOTTIME and CPU-time clocks (sampled every 4 ms); SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE; no *_ALARM clocks");
     223 timer_settime => Some(time::sys_timer_settime), Full;
     224 timer_gettime => Some(time::sys_timer_gettime), Full;
     225 timer_getoverrun => Some(time::sys_timer_getoverrun), Partial("overruns are not counted: 0");
