@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use crate::inject::{self, Seen};
-use crate::stub::STUB_MEMFD;
 use crate::sys::{self, Tid};
 use crate::Shared;
 use platform::{AddressSpace, Error, Prot, Result};
@@ -154,10 +153,24 @@ impl AddressSpace for PtraceAddressSpace {
         let r = self.syscall(
             "mmap",
             libc::SYS_mmap,
-            [addr, len, prot.bits(), flags, STUB_MEMFD as u64, offset],
+            [addr, len, prot.bits(), flags, self.shared.memfd as u64, offset],
         )?;
         if r != addr {
             return Err(Error::Injected { op: "mmap", errno: libc::EFAULT });
+        }
+        Ok(())
+    }
+
+    fn map_host(&self, addr: u64, len: u64, fd: i32, offset: u64, prot: Prot) -> Result<()> {
+        if prot.write {
+            return Err(Error::Injected { op: "mmap(host file)", errno: libc::EACCES });
+        }
+        // Stub processes share the sentry's fd table (see stub.rs), so the
+        // sentry's fd number is valid in the stub.
+        let flags = (libc::MAP_PRIVATE | libc::MAP_FIXED) as u64;
+        let r = self.syscall("mmap(host file)", libc::SYS_mmap, [addr, len, prot.bits(), flags, fd as u64, offset])?;
+        if r != addr {
+            return Err(Error::Injected { op: "mmap(host file)", errno: libc::EFAULT });
         }
         Ok(())
     }

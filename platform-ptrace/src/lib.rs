@@ -43,6 +43,9 @@ struct NewProcess {
 /// State shared by everything of one platform instance.
 pub(crate) struct Shared {
     layout: stub::Layout,
+    /// The memory file's fd, the same number in the sentry and in every
+    /// stub process (they share one fd table).
+    memfd: i32,
     factory: Mutex<mpsc::Sender<NewProcess>>,
     /// CPUs the sandbox may use, handed to contexts in turn.
     cpus: Vec<usize>,
@@ -82,12 +85,13 @@ impl PtracePlatform {
         let (ready_tx, ready_rx) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("stub-factory".into())
-            .spawn(move || factory(memfd, layout, rx, ready_tx))
+            .spawn(move || factory(layout, rx, ready_tx))
             .map_err(|_| Error::Host { op: "spawn factory thread", errno: libc::EAGAIN })?;
         ready_rx.recv().map_err(|_| Error::StubDied(0))??;
         Ok(PtracePlatform {
             shared: Arc::new(Shared {
                 layout,
+                memfd,
                 factory: Mutex::new(tx),
                 cpus: sys::allowed_cpus(),
                 next_cpu: std::sync::atomic::AtomicUsize::new(0),
@@ -101,12 +105,11 @@ impl PtracePlatform {
 /// processes from it on request. It lives as long as the sentry, since the
 /// stubs' parent-death signal fires when it exits.
 fn factory(
-    memfd: i32,
     layout: stub::Layout,
     rx: mpsc::Receiver<NewProcess>,
     ready: mpsc::SyncSender<Result<()>>,
 ) {
-    let master = match stub::fork_master(memfd) {
+    let master = match stub::fork_master() {
         Ok(pid) => {
             let _ = ready.send(Ok(()));
             pid
@@ -118,7 +121,9 @@ fn factory(
     };
     for req in rx {
         let mut seen = inject::Seen::default();
-        let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as u64;
+        // CLONE_FILES: every stub process shares the master's fd table,
+        // which is the sentry's (see stub::fork_master).
+        let flags = (libc::CLONE_PARENT | libc::CLONE_FILES | libc::SIGCHLD) as u64;
         let r = inject::clone(master, &layout, flags, &mut seen);
         let _ = req.reply.send(r);
     }

@@ -2,7 +2,11 @@
 //! process, and the master stub from which all stub processes are cloned.
 //!
 //! Stub processes contain nothing but this page and the application's
-//! mappings of the memory file (always at fd [`STUB_MEMFD`]). Application
+//! mappings (of the memory file, and of read-only host files). They share
+//! the sentry's fd table (CLONE_FILES, as gVisor's ptrace stubs do), so an
+//! injected mmap names the sentry's own fd numbers and no fd ever has to
+//! be passed to a stub. This gives the application no host access: under
+//! PTRACE_SYSEMU no `syscall` it executes reaches the host. Application
 //! code runs in them under PTRACE_SYSEMU, so every `syscall` it executes
 //! stops for the sentry and is never run by the host. The only system calls
 //! the host executes on a stub's behalf are the ones the platform injects at
@@ -16,8 +20,6 @@ use platform::{Error, Result};
 pub const STUB_ADDR: u64 = platform::MAX_USER_ADDR;
 /// Size of the stub region.
 pub const STUB_LEN: u64 = 0x1000;
-/// The fd number of the memory file inside stub processes.
-pub const STUB_MEMFD: i32 = 3;
 /// Linux's TASK_SIZE on x86-64 with 4-level paging.
 const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
@@ -140,12 +142,16 @@ pub fn install() -> Result<Layout> {
 }
 
 /// Fork the master stub from the calling thread, which becomes its tracer.
-/// The master holds only the stub page and the memory file at STUB_MEMFD.
+/// The master holds only the stub page and shares the sentry's fd table.
 /// Returns once the master has stopped itself, ready for injection.
-pub fn fork_master(memfd: i32) -> Result<sys::Tid> {
-    // SAFETY: the child only makes async-signal-safe raw system calls and
-    // then jumps into the stub page, never returning into Rust.
-    let pid = unsafe { libc::fork() };
+pub fn fork_master() -> Result<sys::Tid> {
+    // SAFETY: a fork-like clone (no CLONE_VM: the child gets a copy of our
+    // memory) that also shares the fd table; the child only makes
+    // async-signal-safe raw system calls and then jumps into the stub page,
+    // never returning into Rust, and closes no fd (the table is ours).
+    let pid = unsafe {
+        libc::syscall(libc::SYS_clone, (libc::CLONE_FILES | libc::SIGCHLD) as u64, 0u64, 0u64, 0u64, 0u64)
+    } as i32;
     if pid < 0 {
         return Err(Error::Host { op: "fork(master stub)", errno: libc::EAGAIN });
     }
@@ -154,13 +160,6 @@ pub fn fork_master(memfd: i32) -> Result<sys::Tid> {
         // the jump target is the stub code installed before the fork.
         unsafe {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            if memfd != STUB_MEMFD {
-                libc::dup2(memfd, STUB_MEMFD);
-            }
-            libc::syscall(libc::SYS_close_range, (STUB_MEMFD + 1) as u32, u32::MAX, 0u32);
-            libc::close(0);
-            libc::close(1);
-            libc::close(2);
             // The child inherits glibc's rseq registration, whose area is
             // about to be unmapped: the kernel would then kill the stub with
             // SIGSEGV the first time it returns to it after being scheduled.

@@ -222,6 +222,13 @@ pub trait AddressSpace: Send + Sync {
     /// Map `[offset, offset+len)` of the memory file at `addr` with `prot`,
     /// replacing whatever was mapped there.
     fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()>;
+    /// Map `[offset, offset+len)` of the sentry's host file `fd` at `addr`,
+    /// private (copy-on-write) and never writable, replacing whatever was
+    /// mapped there. The host pages it in on demand from its own page
+    /// cache; a page past the end of the file is the host's SIGBUS, which
+    /// the platform reports as [`Exit::Signal`]. `fd` need only stay open
+    /// for the duration of the call.
+    fn map_host(&self, addr: u64, len: u64, fd: i32, offset: u64, prot: Prot) -> Result<()>;
     /// Unmap `[addr, addr+len)`.
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
     /// Change the protection of mapped pages in `[addr, addr+len)`.

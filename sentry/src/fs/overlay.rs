@@ -642,4 +642,15 @@ impl Mappable for OvMapping {
         let a = self.node.lock().attr;
         (a.dev, a.ino)
     }
+
+    fn host_fd(&self) -> Option<Arc<OwnedFd>> {
+        // Only a lower regular file that was never copied up: its content
+        // is the host file's. A later copy-up leaves existing mappings on
+        // the lower file, as Linux's overlayfs does.
+        let mut st = self.node.lock();
+        if st.upper || st.attr.kind() != vfs::mode::S_IFREG {
+            return None;
+        }
+        self.node.host_fd(&mut st).ok()
+    }
 }

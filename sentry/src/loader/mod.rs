@@ -76,6 +76,9 @@ impl Mappable for NamedMapping {
     fn map_ids(&self) -> (u64, u64) {
         self.inner.map_ids()
     }
+    fn host_fd(&self) -> Option<Arc<std::os::fd::OwnedFd>> {
+        self.inner.host_fd()
+    }
 }
 
 fn open_exec(task: &Task, path: &[u8]) -> KResult<(Arc<File>, Location)> {

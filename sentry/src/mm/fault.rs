@@ -116,6 +116,23 @@ impl MemoryManager {
         if vma.prot == Prot::NONE {
             return Err(SegvCode(2)); // SEGV_ACCERR
         }
+        if let (Some(fd), Backing::File(_, off)) = (&vma.direct, &vma.backing) {
+            if vma.host_mapped {
+                // The host serves this mapping: a write or exec it refused
+                // (or, the first time, a race with another thread that has
+                // just mapped it).
+                return if repeated { Err(SegvCode(2)) } else { Ok(()) };
+            }
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&**fd);
+            let v = m.vmas.get_mut(&start).ok_or(SegvCode(1))?;
+            if self.as_.map_host(start, vma.end - start, fd, *off, vma.prot).is_ok() {
+                v.host_mapped = true;
+                return Ok(());
+            }
+            // The host refused (a noexec mount, say): serve it from the
+            // page cache like any private file mapping.
+            v.direct = None;
+        }
         let page = page_down(addr);
         match m.pages.get(&page).copied() {
             None => {

@@ -33,6 +33,14 @@ pub trait Mappable: Send + Sync {
     fn map_ids(&self) -> (u64, u64) {
         (0, 0)
     }
+    /// A host fd whose content is this file's and stays so (a lower file
+    /// of the overlay that was not copied up). Read-only private mappings
+    /// of such a file are mapped from it directly by the platform: the
+    /// host pages them in from its own page cache, with no copy into the
+    /// memory file and no exit to the sentry per fault window.
+    fn host_fd(&self) -> Option<Arc<std::os::fd::OwnedFd>> {
+        None
+    }
 }
 
 /// Frames of a MAP_SHARED anonymous region (or a System V segment),
@@ -78,6 +86,12 @@ pub struct Vma {
     pub name: Option<&'static str>,
     /// What fork does with it (madvise).
     pub fork: ForkAdvice,
+    /// A read-only private file mapping served straight from this host fd
+    /// (see [`Mappable::host_fd`]); its pages never enter `pages` except
+    /// as the sentry's own copies for copy-in.
+    pub direct: Option<Arc<std::os::fd::OwnedFd>>,
+    /// The direct mapping is established in the platform.
+    pub host_mapped: bool,
 }
 
 /// madvise's fork advice for a mapping; DONTFORK wins over WIPEONFORK.
@@ -228,12 +242,12 @@ impl MemoryManager {
         Self::split_at(m, start);
         Self::split_at(m, end);
         let keys: Vec<u64> = m.vmas.range(start..end).map(|(k, _)| *k).collect();
+        let mut any_mapped = false;
         for k in keys {
-            m.vmas.remove(&k);
+            any_mapped |= m.vmas.remove(&k).is_some_and(|v| v.host_mapped);
         }
         let pages: Vec<(u64, Pte)> = m.pages.range(start..end).map(|(k, p)| (*k, *p)).collect();
         let mut frames = Vec::with_capacity(pages.len());
-        let mut any_mapped = false;
         for (k, p) in pages {
             m.pages.remove(&k);
             frames.push(p.frame);
@@ -308,7 +322,16 @@ impl MemoryManager {
         } else {
             Self::find_free(&m, len)?
         };
-        m.vmas.insert(start, Vma { end: start + len, prot, shared, backing, name, fork: ForkAdvice::default() });
+        // Read-only private mappings of unchanging host files are mapped
+        // from the host fd on their first fault.
+        let direct = match &backing {
+            Backing::File(f, _) if !shared && !prot.write => f.host_fd(),
+            _ => None,
+        };
+        m.vmas.insert(
+            start,
+            Vma { end: start + len, prot, shared, backing, name, fork: ForkAdvice::default(), direct, host_mapped: false },
+        );
         Ok(start)
     }
 
@@ -338,12 +361,19 @@ impl MemoryManager {
         Self::check_mapped(&m, addr, end)?;
         Self::split_at(&mut m, addr);
         Self::split_at(&mut m, end);
+        let mut any = false;
         for (_, v) in m.vmas.range_mut(addr..end) {
             v.prot = prot;
+            // A direct mapping made writable becomes an ordinary private
+            // file mapping: its pages come through the page cache now.
+            if prot.write {
+                v.direct = None;
+            }
+            any |= v.host_mapped;
+            v.host_mapped = false;
         }
         // Drop platform mappings of the range; they are re-established with
         // the new protection on the next fault.
-        let mut any = false;
         for (_, p) in m.pages.range_mut(addr..end) {
             any |= p.mapped.is_some();
             p.mapped = None;
@@ -393,6 +423,27 @@ impl MemoryManager {
         }
         if cur < end {
             return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
+    /// EFAULT unless every byte of `[addr, addr+len)` lies in a mapping
+    /// that permits the access (a write, or a read). Checked before a read
+    /// consumes data it could not deliver (a pipe's bytes stay queued when
+    /// the buffer is bad, as in Linux).
+    pub fn check_access(&self, addr: u64, len: usize, write: bool) -> KResult<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let m = self.lock();
+        let mut cur = addr;
+        while cur < end {
+            let (_, v) = Self::vma_at(&m, cur).ok_or(Errno::EFAULT)?;
+            if (write && !v.prot.write) || (!write && !v.prot.read && !v.prot.exec) {
+                return Err(Errno::EFAULT);
+            }
+            cur = v.end;
         }
         Ok(())
     }
@@ -480,8 +531,14 @@ impl MemoryManager {
             && old.checked_add(new_len).is_some_and(|e| e <= platform::MAX_USER_ADDR)
             && Self::is_free(&m, vma.end, old + new_len)
         {
+            let mut host_mapped = false;
             if let Some(v) = m.vmas.get_mut(&vstart) {
                 v.end = old + new_len;
+                host_mapped = std::mem::take(&mut v.host_mapped);
+            }
+            if host_mapped {
+                // The direct mapping is made again, whole, on the next fault.
+                self.as_.unmap(vstart, old + old_len - vstart)?;
             }
             return Ok(old);
         }
@@ -501,9 +558,9 @@ impl MemoryManager {
         Self::split_at(m, old + len);
         let mut moved = if keep_old { m.vmas.get(&old).cloned() } else { m.vmas.remove(&old) }.ok_or(Errno::EFAULT)?;
         moved.end = new + new_len;
+        let mut any = std::mem::take(&mut moved.host_mapped);
         m.vmas.insert(new, moved);
         let pages: Vec<(u64, Pte)> = m.pages.range(old..old + len).map(|(k, p)| (*k, *p)).collect();
-        let mut any = false;
         for (k, p) in pages {
             m.pages.remove(&k);
             any |= p.mapped.is_some();
@@ -533,7 +590,16 @@ impl MemoryManager {
             }
             m.vmas.insert(
                 old_top,
-                Vma { end: new_top, prot: Prot::RW, shared: false, backing: Backing::Anon, name: Some("[heap]"), fork: ForkAdvice::default() },
+                Vma {
+                    end: new_top,
+                    prot: Prot::RW,
+                    shared: false,
+                    backing: Backing::Anon,
+                    name: Some("[heap]"),
+                    fork: ForkAdvice::default(),
+                    direct: None,
+                    host_mapped: false,
+                },
             );
             // Merge with the previous heap VMA for a tidy maps listing.
             Self::merge_heap(&mut m, old_top);
@@ -607,7 +673,12 @@ impl MemoryManager {
     pub fn fork_into(&self, child: &MemoryManager) -> KResult<()> {
         let mut m = self.lock();
         let mut c = child.lock();
-        c.vmas = m.vmas.iter().filter(|(_, v)| !v.fork.dontfork).map(|(s, v)| (*s, v.clone())).collect();
+        c.vmas = m
+            .vmas
+            .iter()
+            .filter(|(_, v)| !v.fork.dontfork)
+            .map(|(s, v)| (*s, Vma { host_mapped: false, ..v.clone() }))
+            .collect();
         c.brk_start = m.brk_start;
         c.brk = m.brk;
         c.mmap_base = m.mmap_base;

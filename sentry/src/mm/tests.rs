@@ -24,6 +24,13 @@ impl AddressSpace for FakeAs {
         }
         Ok(())
     }
+    fn map_host(&self, addr: u64, len: u64, _fd: i32, offset: u64, prot: Prot) -> platform::Result<()> {
+        let mut m = self.mapped.lock().unwrap();
+        for i in 0..len / PAGE {
+            m.insert(addr + i * PAGE, (u64::MAX - offset - i * PAGE, prot));
+        }
+        Ok(())
+    }
     fn unmap(&self, addr: u64, len: u64) -> platform::Result<()> {
         let mut m = self.mapped.lock().unwrap();
         let keys: Vec<u64> = m.range(addr..addr + len).map(|(k, _)| *k).collect();

@@ -202,6 +202,7 @@ fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResul
     }
     let len = len.min(0x7fff_f000) as usize;
     let mut kbuf = vec![0u8; len.min(1 << 20)];
+    t.mm().check_access(buf, kbuf.len(), true)?;
     let seekable = f.ops.seekable();
     let mut off_guard = if pos.is_none() && seekable { Some(f.offset.lock().unwrap_or_else(|e| e.into_inner())) } else { None };
     let off = pos.unwrap_or_else(|| off_guard.as_deref().copied().unwrap_or(0));
