@@ -65,5 +65,28 @@ int main(void)
 	EXPECT_ERR("signalfd_bad_size_einval", syscall(SYS_signalfd4, -1, &m, 4, 0), EINVAL);
 	EXPECT_ERR("signalfd_not_signalfd_einval", signalfd(t, &m, 0), EINVAL);
 	EXPECT_ERR("signalfd_efault", signalfd(-1, (void *)1, 0), EFAULT);
+
+	/* sigqueue's value arrives as ssi_int and ssi_ptr. */
+	sigprocmask(SIG_BLOCK, &m, NULL);
+	union sigval v = { .sival_ptr = (void *)0x1234567890abcdefUL };
+	sigqueue(getpid(), SIGUSR2, v);
+	EXPECT_EQ("signalfd_sigqueue_read", read(s, &si, sizeof(si)), (long)sizeof(si));
+	CHECKF("signalfd_sigqueue_fields",
+	       si.ssi_signo == SIGUSR2 && si.ssi_code == SI_QUEUE && si.ssi_ptr == 0x1234567890abcdefUL &&
+		       si.ssi_int == (int32_t)0x90abcdef && si.ssi_pid == (uint32_t)getpid(),
+	       "code %d ptr %#llx int %#x", si.ssi_code, (unsigned long long)si.ssi_ptr, (unsigned)si.ssi_int);
+
+	/* SIGCHLD: the child's pid and exit status. */
+	sigaddset(&m, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &m, NULL);
+	signalfd(s, &m, 0);
+	pid_t c = h_spawn_exit(7);
+	struct pollfd cpf = { .fd = s, .events = POLLIN };
+	poll(&cpf, 1, 5000);
+	EXPECT_EQ("signalfd_sigchld_read", read(s, &si, sizeof(si)), (long)sizeof(si));
+	CHECKF("signalfd_sigchld_fields",
+	       si.ssi_signo == SIGCHLD && si.ssi_code == CLD_EXITED && si.ssi_pid == (uint32_t)c && si.ssi_status == 7,
+	       "signo %u code %d pid %u status %d", si.ssi_signo, si.ssi_code, si.ssi_pid, si.ssi_status);
+	waitpid(c, NULL, 0);
 	return 0;
 }

@@ -375,9 +375,7 @@ impl FileOps for SignalFd {
         loop {
             let g = task.waker.gen();
             while n + 128 <= buf.len() {
-                let q = task.pending.lock().unwrap_or_else(|e| e.into_inner()).take(!mask);
-                let q = q.or_else(|| task.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).take(!mask));
-                let Some(q) = q else { break };
+                let Some(q) = task.take_pending(!mask) else { break };
                 buf[n..n + 128].copy_from_slice(&signalfd_siginfo(&q));
                 n += 128;
             }
@@ -418,11 +416,19 @@ fn signalfd_siginfo(q: &crate::kernel::signal::QueuedSignal) -> [u8; 128] {
     let mut b = [0u8; 128];
     b[0..4].copy_from_slice(&(q.signo as u32).to_ne_bytes());
     b[8..12].copy_from_slice(&q.code.to_ne_bytes());
-    b[12..16].copy_from_slice(&(q.pid as u32).to_ne_bytes());
-    b[16..20].copy_from_slice(&q.uid.to_ne_bytes());
-    b[48..52].copy_from_slice(&q.status.to_ne_bytes());
+    if q.code == crate::kernel::timers::SI_TIMER {
+        // ssi_tid (the timer id) and ssi_overrun.
+        b[24..28].copy_from_slice(&(q.pid as u32).to_ne_bytes());
+        b[32..36].copy_from_slice(&q.uid.to_ne_bytes());
+    } else {
+        b[12..16].copy_from_slice(&(q.pid as u32).to_ne_bytes());
+        b[16..20].copy_from_slice(&q.uid.to_ne_bytes());
+    }
+    b[40..44].copy_from_slice(&q.status.to_ne_bytes());
+    // ssi_int and ssi_ptr both carry si_value.
+    b[44..48].copy_from_slice(&(q.value as u32).to_ne_bytes());
+    b[48..56].copy_from_slice(&q.value.to_ne_bytes());
     b[72..80].copy_from_slice(&q.addr.to_ne_bytes());
-    b[56..64].copy_from_slice(&q.value.to_ne_bytes());
     b
 }
 

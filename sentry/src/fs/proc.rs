@@ -138,7 +138,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
                 let rss = t.mm().resident_pages() * 4;
                 Ok(format!(
                     "Name:\t{comm}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{u}\t{eu}\t{su}\t{eu}\nGid:\t{g}\t{eg}\t{sg}\t{eg}\nFDSize:\t64\nGroups:\t\nVmRSS:\t{rss} kB\nThreads:\t{threads}\nSigBlk:\t{:016x}\nSeccomp:\t0\n",
-                    t.fs().umask, state(&t).0, state(&t).1, t.tg.tgid, t.tid, t.tg.ppid.load(std::sync::atomic::Ordering::Relaxed),
+                    t.fs().umask, state(&t).0, state(&t).1, t.tg.tgid, t.tid(), t.tg.ppid.load(std::sync::atomic::Ordering::Relaxed),
                     t.sigmask.load(std::sync::atomic::Ordering::Relaxed),
                     u = c.uid, eu = c.euid, su = c.suid, g = c.gid, eg = c.egid, sg = c.sgid
                 ).into_bytes())
@@ -217,7 +217,7 @@ fn stat_line(t: &crate::kernel::task::Task) -> String {
     let rlim = tg.rlimit(5).cur;
     format!(
         "{pid} ({comm}) {st} {ppid} {pgrp} {sid} {tty_nr} {tpgid} 4194304 0 0 0 0 {u} {s} {cu} {cs} {prio} {nice} {threads} 0 {start} {vsize} {rss} {rlim} 0 0 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-        pid = t.tid,
+        pid = t.tid(),
         st = state(t).0,
         ppid = tg.ppid.load(Relaxed),
         pgrp = tg.pgid(),

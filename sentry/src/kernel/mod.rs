@@ -179,10 +179,19 @@ impl Kernel {
 
     /// Register a task.
     pub fn add_task(&self, t: &Arc<Task>) {
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).insert(t.tid, t.clone());
-        if t.tid == t.tg.tgid {
-            self.groups.lock().unwrap_or_else(|e| e.into_inner()).insert(t.tid, t.tg.clone());
+        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).insert(t.tid(), t.clone());
+        if t.tid() == t.tg.tgid {
+            self.groups.lock().unwrap_or_else(|e| e.into_inner()).insert(t.tid(), t.tg.clone());
         }
+    }
+
+    /// Move a task to thread id `tid` (a non-leader thread that execs
+    /// takes over its leader's id once the leader is gone).
+    pub fn retid(&self, t: &Arc<Task>, tid: i32) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.remove(&t.tid());
+        t.set_tid(tid);
+        tasks.insert(tid, t.clone());
     }
 
     /// Unregister a task.
@@ -219,7 +228,7 @@ impl Kernel {
     /// Every live task.
     pub fn all_tasks(&self) -> Vec<Arc<Task>> {
         let mut v: Vec<Arc<Task>> = self.tasks.lock().unwrap_or_else(|e| e.into_inner()).values().cloned().collect();
-        v.sort_by_key(|t| t.tid);
+        v.sort_by_key(|t| t.tid());
         v
     }
 

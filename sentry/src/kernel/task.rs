@@ -76,6 +76,20 @@ pub struct TgState {
     pub cont_event: bool,
 }
 
+/// What an interrupted syscall resumes with when restarted through
+/// restart_syscall(2) after a signal that ran no handler.
+#[derive(Clone, Copy, Debug)]
+pub enum RestartBlock {
+    /// A relative nanosleep/clock_nanosleep: sleep on to the same end,
+    /// writing the time left to `rem` (when not 0) if interrupted again.
+    Sleep {
+        /// When the sleep ends.
+        deadline: Option<Instant>,
+        /// The application's `rem` pointer.
+        rem: u64,
+    },
+}
+
 /// A thread group (process).
 pub struct ThreadGroup {
     /// Process id.
@@ -94,6 +108,9 @@ pub struct ThreadGroup {
     pub state: Mutex<TgState>,
     /// Notified when a child changes state.
     pub child_wq: WaitQueue,
+    /// Notified when one of its threads exits (an execve waits there for
+    /// the others to go).
+    pub thread_exit_wq: WaitQueue,
     /// Children.
     pub children: Mutex<Vec<Arc<ThreadGroup>>>,
     /// Signal sent to the parent at exit.
@@ -222,8 +239,9 @@ impl VforkDone {
 
 /// An application thread.
 pub struct Task {
-    /// Thread id.
-    pub tid: i32,
+    /// Thread id (changes once, when a non-leader thread execs and takes
+    /// over the leader's id).
+    tid_: AtomicI32,
     /// Its thread group.
     pub tg: Arc<ThreadGroup>,
     /// The kernel.
@@ -260,6 +278,9 @@ pub struct Task {
     pub no_new_privs: AtomicBool,
     /// PR_SET_TIMERSLACK, in ns.
     pub timerslack: AtomicU64,
+    /// How restart_syscall(2) resumes the syscall that was interrupted
+    /// with ERESTART_RESTARTBLOCK (Linux's restart_block).
+    pub restart_block: Mutex<Option<RestartBlock>>,
     /// Reads the CPU time of the task's application code.
     app_cpu: Mutex<Option<Arc<dyn platform::AppCpuTime>>>,
     /// The host thread serving the task (its time is the task's system time).
@@ -267,6 +288,59 @@ pub struct Task {
 }
 
 impl Task {
+    /// Thread id.
+    pub fn tid(&self) -> i32 {
+        self.tid_.load(Ordering::Relaxed)
+    }
+
+    /// Linux's de_thread, for execve: kill every other thread of the
+    /// group and wait until they are gone (only the caller's own death
+    /// interrupts the wait: EINTR, and the caller dies); a caller that is
+    /// not the leader then takes over the leader's thread id.
+    pub fn de_thread(self: &Arc<Task>) -> KResult<()> {
+        let tg = &self.tg;
+        tg.thread_exit_wq.add(&self.waker);
+        let r = loop {
+            let g = self.waker.gen();
+            if self.killed.load(Ordering::SeqCst) || tg.st().group_exit.is_some() {
+                break Err(Errno::EINTR);
+            }
+            let others: Vec<i32> = tg.st().threads.iter().copied().filter(|&x| x != self.tid()).collect();
+            if others.is_empty() {
+                break Ok(());
+            }
+            // Threads created meanwhile are caught on the next round.
+            for tid in others {
+                if let Some(o) = self.kernel.task(tid) {
+                    o.killed.store(true, Ordering::SeqCst);
+                    o.kick();
+                }
+            }
+            self.waker.wait(g, super::wait::deadline_after(Duration::from_millis(50)));
+        };
+        tg.thread_exit_wq.remove(&self.waker);
+        r?;
+        let old = self.tid();
+        if old != tg.tgid {
+            self.kernel.retid(self, tg.tgid);
+            let mut st = tg.st();
+            for t in st.threads.iter_mut() {
+                if *t == old {
+                    *t = tg.tgid;
+                }
+            }
+            drop(st);
+            crate::fs::proc::CURRENT.with(|c| c.set(tg.tgid));
+        }
+        Ok(())
+    }
+
+    /// Change the thread id (only [`Kernel::retid`] does, under the task
+    /// table's lock).
+    pub(super) fn set_tid(&self, tid: i32) {
+        self.tid_.store(tid, Ordering::SeqCst);
+    }
+
     /// A new task.
     pub fn new(
         tid: i32,
@@ -278,7 +352,7 @@ impl Task {
         sigmask: u64,
     ) -> Arc<Task> {
         Arc::new(Task {
-            tid,
+            tid_: AtomicI32::new(tid),
             tg,
             kernel,
             mm: Mutex::new(mm),
@@ -298,6 +372,7 @@ impl Task {
             pdeathsig: AtomicI32::new(0),
             no_new_privs: AtomicBool::new(false),
             timerslack: AtomicU64::new(50_000),
+            restart_block: Mutex::new(None),
             app_cpu: Mutex::new(None),
             host_tid: AtomicI32::new(0),
         })
@@ -326,6 +401,7 @@ impl Task {
             pending: Mutex::new(Pending::default()),
             state: Mutex::new(TgState::default()),
             child_wq: WaitQueue::default(),
+            thread_exit_wq: WaitQueue::default(),
             children: Mutex::new(Vec::new()),
             exit_signal: AtomicI32::new(exit_signal),
             creds: Mutex::new(creds),
@@ -415,7 +491,16 @@ impl Task {
     /// thread's own queue first, then the process's.
     pub fn take_pending(&self, blocked: u64) -> Option<QueuedSignal> {
         let q = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take(blocked);
-        q.or_else(|| self.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).take(blocked))
+        let mut q = q.or_else(|| self.tg.pending.lock().unwrap_or_else(|e| e.into_inner()).take(blocked))?;
+        if q.code == super::timers::SI_TIMER {
+            // The timer's overruns go out with its signal (si_overrun).
+            if let Some(pt) = self.tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).get_mut(&q.pid) {
+                q.uid = pt.overrun;
+                pt.overrun_last = pt.overrun;
+                pt.overrun = 0;
+            }
+        }
+        Some(q)
     }
 
     /// Whether an unblocked signal is pending (or the task must exit).
@@ -552,7 +637,7 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
     task.set_interrupter(ctx.interrupter());
     *task.app_cpu.lock().unwrap_or_else(|e| e.into_inner()) = Some(ctx.cpu_time());
     task.host_tid.store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
-    crate::fs::proc::CURRENT.with(|c| c.set(task.tid));
+    crate::fs::proc::CURRENT.with(|c| c.set(task.tid()));
     let mut last_fault = (0u64, 0u64);
     loop {
         if task.killed.load(Ordering::SeqCst) {
@@ -583,18 +668,18 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
                 stats.faults.fetch_add(1, Ordering::Relaxed);
                 last_fault = (addr, ip);
                 if let Err(code) = mm.handle_fault(addr, repeated) {
-                    tracing::debug!("task {}: SIGSEGV at {addr:#x} ip {ip:#x} code {}", task.tid, code.0);
+                    tracing::debug!("task {}: SIGSEGV at {addr:#x} ip {ip:#x} code {}", task.tid(), code.0);
                     force_signal(&task, QueuedSignal { signo: sig::SIGSEGV, code: code.0, addr, ..Default::default() });
                 }
                 stats.fault_ns.fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
             }
             Ok(Exit::Signal(si)) => {
-                tracing::debug!("task {}: trap {:?} at ip {:#x}", task.tid, si, cpu.regs.rip);
+                tracing::debug!("task {}: trap {:?} at ip {:#x}", task.tid(), si, cpu.regs.rip);
                 force_signal(&task, QueuedSignal { signo: si.signo, code: si.code, addr: si.addr, ..Default::default() })
             }
             Ok(Exit::Interrupted) => {}
             Err(e) => {
-                tracing::error!("task {}: platform failure: {e}", task.tid);
+                tracing::error!("task {}: platform failure: {e}", task.tid());
                 kill_group(&task.kernel, &task.tg, sig::SIGKILL);
             }
         }
@@ -645,11 +730,11 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
     }
     let mm = task.mm();
     let robust = task.robust_list.swap(0, Ordering::SeqCst);
-    super::futex::exit_robust_list(&task.kernel, &mm, task.tid, robust);
+    super::futex::exit_robust_list(&task.kernel, &mm, task.tid(), robust);
     // As Linux's futex_exit_release: PI waiters take the lock over before
     // anyone woken by clear_child_tid can look at a lock word.
     task.futex_dead.store(true, Ordering::SeqCst);
-    task.kernel.futexes.pi_owner_exited(task.tid);
+    task.kernel.futexes.pi_owner_exited(task.tid());
     let ctid = task.clear_child_tid.load(Ordering::SeqCst);
     if ctid != 0 && mm.write_val(ctid, &0u32).is_ok() {
         if let Ok(k) = mm.futex_key(ctid, false) {
@@ -667,16 +752,17 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
         v.release();
     }
     let kernel = task.kernel.clone();
-    kernel.remove_task(task.tid);
+    kernel.remove_task(task.tid());
     task.set_fds(Arc::new(FdTable::default()));
     let tg = task.tg.clone();
     let last = {
         let mut st = tg.st();
         st.live -= 1;
-        st.threads.retain(|&t| t != task.tid);
+        st.threads.retain(|&t| t != task.tid());
         st.live == 0
     };
     if !last {
+        tg.thread_exit_wq.notify_all();
         return;
     }
     let status = tg.st().group_exit.unwrap_or(0);

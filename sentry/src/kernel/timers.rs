@@ -286,19 +286,35 @@ fn fire_timer(kernel: &Arc<Kernel>, key: TimerKey) {
         }
         TimerKey::Posix(tgid, id) => {
             let Some(tg) = kernel.group(tgid) else { return };
-            let Some(pt) = tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner()).get(&id).copied() else { return };
+            let mut timers = tg.posix_timers.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(pt) = timers.get_mut(&id) else { return };
             if pt.notify == SIGEV_NONE {
                 return;
             }
-            // SI_TIMER
-            let q = QueuedSignal { signo: pt.signo, code: -2, pid: id, value: pt.value, ..Default::default() };
-            match (pt.notify & SIGEV_THREAD_ID != 0).then(|| kernel.task(pt.tid)).flatten() {
+            // While its signal is still queued, an expiry is an overrun,
+            // reported with the signal when it is taken (Linux's it_overrun).
+            let queued = |p: &crate::kernel::signal::Pending| p.queue.iter().any(|q| q.code == SI_TIMER && q.pid == id);
+            let target = (pt.notify & SIGEV_THREAD_ID != 0).then(|| kernel.task(pt.tid)).flatten();
+            let pending = queued(&tg.pending.lock().unwrap_or_else(|e| e.into_inner()))
+                || target.as_ref().is_some_and(|t| queued(&t.pending.lock().unwrap_or_else(|e| e.into_inner())));
+            if pending {
+                pt.overrun = pt.overrun.saturating_add(1).min(i32::MAX as u32);
+                return;
+            }
+            let pt = *pt;
+            drop(timers);
+            let q = QueuedSignal { signo: pt.signo, code: SI_TIMER, pid: id, value: pt.value, ..Default::default() };
+            match target {
                 Some(t) => t.send_signal_thread(q),
                 None => send_group(kernel, &tg, q),
             }
         }
     }
 }
+
+/// si_code of a POSIX timer's signal (its si_tid is the timer id, its
+/// si_overrun the overruns).
+pub const SI_TIMER: i32 = -2;
 
 /// sigev_notify values.
 pub const SIGEV_SIGNAL: i32 = 0;
@@ -322,6 +338,10 @@ pub struct PosixTimer {
     pub tid: i32,
     /// For a timer on a CPU-time clock: what it measures.
     pub cpu: Option<CpuClock>,
+    /// Expiries while its signal was queued, not yet reported.
+    pub overrun: u32,
+    /// The overruns reported with the last signal taken (timer_getoverrun).
+    pub overrun_last: u32,
 }
 
 fn run(k: Weak<Kernel>) {

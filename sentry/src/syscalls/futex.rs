@@ -45,7 +45,7 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             } else {
                 None
             };
-            let w = FutexWaiter::new(t.waker.clone(), t.tid, bitset, false, None);
+            let w = FutexWaiter::new(t.waker.clone(), t.tid(), bitset, false, None);
             let k = key(uaddr)?;
             let mut bad = None;
             let queued = t.kernel.futexes.enqueue(k, &w, || match mm.read_val::<u32>(uaddr) {
@@ -139,7 +139,7 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             // LOCK_PI's timeout is absolute on CLOCK_REALTIME; LOCK_PI2's
             // on CLOCK_MONOTONIC unless FUTEX_CLOCK_REALTIME.
             let deadline = abs_deadline(t, timeout, cmd == 6 || realtime)?;
-            let w = FutexWaiter::new(t.waker.clone(), t.tid, u32::MAX, true, None);
+            let w = FutexWaiter::new(t.waker.clone(), t.tid(), u32::MAX, true, None);
             lock_pi(t, &mm, uaddr, key(uaddr)?, &w, deadline)
         }
         7 => unlock_pi(t, &mm, uaddr, key(uaddr)?),
@@ -160,7 +160,7 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
                 return Err(Errno::EINVAL);
             }
             let deadline = abs_deadline(t, timeout, realtime)?;
-            let w = FutexWaiter::new(t.waker.clone(), t.tid, u32::MAX, false, Some(k2));
+            let w = FutexWaiter::new(t.waker.clone(), t.tid(), u32::MAX, false, Some(k2));
             let mut bad = None;
             let queued = t.kernel.futexes.enqueue(k1, &w, || match mm.read_val::<u32>(uaddr) {
                 Ok(v) => v == val,
@@ -245,7 +245,7 @@ fn try_acquire(
     m: &mut Queues,
     queue: Option<&Arc<FutexWaiter>>,
 ) -> KResult<bool> {
-    let tid = t.tid as u32;
+    let tid = t.tid() as u32;
     let mut val: u32 = mm.read_val(uaddr)?;
     loop {
         let owner = val & FUTEX_TID_MASK;
@@ -254,7 +254,7 @@ fn try_acquire(
         let new = if owner == 0 || (owner_gone && (retry || val & FUTEX_OWNER_DIED != 0)) {
             // Free, or its owner died: ours (a dead owner leaves OWNER_DIED).
             let died = if owner_gone { FUTEX_OWNER_DIED } else { val & FUTEX_OWNER_DIED };
-            let waiters = if pi_waiters(m, k, t.tid) > 0 { FUTEX_WAITERS } else { 0 };
+            let waiters = if pi_waiters(m, k, t.tid()) > 0 { FUTEX_WAITERS } else { 0 };
             tid | died | waiters
         } else if owner == tid {
             return Err(Errno::EDEADLK);
@@ -332,7 +332,7 @@ fn unlock_pi(t: &crate::kernel::task::Task, mm: &crate::mm::MemoryManager, uaddr
     t.kernel.futexes.with_queue(|m| {
         let mut val: u32 = mm.read_val(uaddr)?;
         loop {
-            if val & FUTEX_TID_MASK != t.tid as u32 {
+            if val & FUTEX_TID_MASK != t.tid() as u32 {
                 return Err(Errno::EPERM);
             }
             let next = m.get(&k).and_then(|v| v.iter().position(|w| w.pi.load(Ordering::SeqCst) && !w.woken.load(Ordering::SeqCst)));

@@ -37,7 +37,7 @@ const NAMESPACES: u64 = 0x7e02_0000;
 /// leaving the other tasks to hang on a half-updated kernel.
 pub fn spawn(t: Arc<Task>, cpu: CpuState) -> KResult<()> {
     let ctx = t.kernel.platform.new_context()?;
-    let (kernel, tid) = (t.kernel.clone(), t.tid);
+    let (kernel, tid) = (t.kernel.clone(), t.tid());
     std::thread::Builder::new()
         .name(format!("task-{tid}"))
         .stack_size(1 << 20)
@@ -268,19 +268,33 @@ pub fn sys_execve(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> KResult<u64> {
     let t = sc.task;
     let (new_mm, loaded) = crate::loader::exec(t, path, argv, envp)?;
+    // The point of no return: the other threads go, then the old image.
+    t.de_thread()?;
+    {
+        // Robust futexes of the old image are released as at exit.
+        let old_mm = t.mm();
+        let robust = t.robust_list.swap(0, Ordering::SeqCst);
+        crate::kernel::futex::exit_robust_list(&t.kernel, &old_mm, t.tid(), robust);
+    }
     let old = t.set_mm(new_mm);
     sc.ctx.release(&old.as_);
     drop(old);
-    // Threads of this group other than the caller are not killed yet.
+    // A table shared with another process (CLONE_FILES) is unshared first.
+    if Arc::strong_count(&t.fds()) > 2 {
+        t.set_fds(Arc::new(t.fds().fork()));
+    }
     t.fds().close_on_exec();
     {
-        let h = t.tg.handlers();
-        let mut h = h.lock().unwrap_or_else(|e| e.into_inner());
+        // Handlers shared with another process (CLONE_SIGHAND) are
+        // unshared; handled signals go back to their default action.
+        let mut sh = t.tg.sighand.lock().unwrap_or_else(|e| e.into_inner());
+        let mut h = *sh.lock().unwrap_or_else(|e| e.into_inner());
         for a in h.iter_mut() {
             if a.handler != SIG_IGN {
                 *a = SigAction::default();
             }
         }
+        *sh = Arc::new(std::sync::Mutex::new(h));
     }
     *t.altstack.lock().unwrap_or_else(|e| e.into_inner()) = (0, 2, 0);
     // POSIX timers do not survive execve (interval timers do).
@@ -358,13 +372,13 @@ pub fn sys_getppid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
 
 /// Implements gettid(2).
 pub fn sys_gettid(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
-    Ok(sc.task.tid as u64)
+    Ok(sc.task.tid() as u64)
 }
 
 /// Implements set_tid_address(2).
 pub fn sys_set_tid_address(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     sc.task.clear_child_tid.store(a[0], Ordering::SeqCst);
-    Ok(sc.task.tid as u64)
+    Ok(sc.task.tid() as u64)
 }
 
 /// Implements set_robust_list(2).

@@ -217,7 +217,7 @@ pub fn sys_capget(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// inheritable | permitted.
 pub fn sys_capset(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let (words, pid) = cap_header(sc, a[0])?;
-    if pid != 0 && pid != sc.task.tid {
+    if pid != 0 && pid != sc.task.tid() {
         return Err(Errno::EPERM);
     }
     let raw: Vec<u32> = sc.task.mm().read_vec(a[1], 3 * words)?;

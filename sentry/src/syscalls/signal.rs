@@ -365,7 +365,8 @@ fn restart(cpu: &mut CpuState, handler: Option<&SigAction>) {
         }
     };
     if do_restart {
-        cpu.regs.rax = cpu.regs.orig_rax;
+        // ERESTART_RESTARTBLOCK resumes through restart_syscall(2).
+        cpu.regs.rax = if e as i32 == Errno::ERESTART_RESTARTBLOCK.0 { 219 } else { cpu.regs.orig_rax };
         cpu.regs.rip -= 2;
     } else {
         cpu.regs.rax = Errno::EINTR.ret();

@@ -166,5 +166,5 @@ pub fn log(t: &Task, entry: Option<&Entry>, nr: u64, decoded: &str, res: &Result
             format!("-1 {e:?} ({})", text.split(" (os error").next().unwrap_or(&text))
         }
     };
-    tracing::info!(target: "strace", "[{:>4}] {name}({decoded}) = {shown}", t.tid);
+    tracing::info!(target: "strace", "[{:>4}] {name}({decoded}) = {shown}", t.tid());
 }

@@ -106,7 +106,7 @@ table! {
     56 clone => Some(process::sys_clone), Partial("namespace flags are EPERM");
     57 fork => Some(process::sys_fork), Full;
     58 vfork => Some(process::sys_vfork), Full;
-    59 execve => Some(process::sys_execve), Partial("other threads of a multi-threaded caller are not killed");
+    59 execve => Some(process::sys_execve), Full;
     60 exit => Some(process::sys_exit), Full;
     61 wait4 => Some(wait::sys_wait4), Partial("rusage: user and system time only");
     62 kill => Some(signal::sys_kill), Full;
@@ -266,13 +266,13 @@ table! {
     216 remap_file_pages => NOSYS, Unimplemented("not served yet");
     217 getdents64 => Some(dir::sys_getdents64), Full;
     218 set_tid_address => Some(process::sys_set_tid_address), Full;
-    219 restart_syscall => NOSYS, Unimplemented("not served yet");
+    219 restart_syscall => Some(time::sys_restart_syscall), Partial("resumes interrupted relative sleeps (nanosleep, clock_nanosleep); anything else is EINTR");
     220 semtimedop => Some(ipc::sys_semtimedop), Full;
     221 fadvise64 => Some(file::sys_fadvise64), Full;
     222 timer_create => Some(time::sys_timer_create), Partial("REALTIME, MONOTONIC, BOOTTIME and CPU-time clocks (sampled every 4 ms); SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE; no *_ALARM clocks");
     223 timer_settime => Some(time::sys_timer_settime), Full;
     224 timer_gettime => Some(time::sys_timer_gettime), Full;
-    225 timer_getoverrun => Some(time::sys_timer_getoverrun), Partial("overruns are not counted: 0");
+    225 timer_getoverrun => Some(time::sys_timer_getoverrun), Full;
     226 timer_delete => Some(time::sys_timer_delete), Full;
     227 clock_settime => Some(time::sys_clock_settime), Partial("the host clock is never set: EPERM for CLOCK_REALTIME");
     228 clock_gettime => Some(time::sys_clock_gettime), Full;

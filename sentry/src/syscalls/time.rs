@@ -34,7 +34,7 @@ fn cpu_clock(t: &Task, id: i32) -> KResult<Duration> {
                 return Err(Errno::EINVAL);
             }
             let (u, s) = if thread {
-                let task = if pid == 0 { t.kernel.task(t.tid) } else { t.kernel.task(pid) };
+                let task = if pid == 0 { t.kernel.task(t.tid()) } else { t.kernel.task(pid) };
                 let task = task.filter(|x| x.tg.tgid == t.tg.tgid).ok_or(Errno::EINVAL)?;
                 task.cpu_times()
             } else {
@@ -134,16 +134,36 @@ pub fn read_timespec(t: &Task, addr: u64) -> KResult<Duration> {
 }
 
 fn sleep(sc: &mut Sc<'_>, d: Duration, rem: u64) -> KResult<u64> {
-    let deadline = deadline_after(d);
+    sleep_to(sc, deadline_after(d), rem)
+}
+
+/// Sleep until `deadline`. Interrupted, the time left goes to `rem` and
+/// the sleep ends with ERESTART_RESTARTBLOCK: EINTR if a handler runs,
+/// else restart_syscall(2) sleeps on to the same end (as after a stop and
+/// a continue), as in Linux.
+fn sleep_to(sc: &mut Sc<'_>, deadline: Option<Instant>, rem: u64) -> KResult<u64> {
     match sc.task.sleep_until(deadline) {
         Ok(()) => Ok(0),
-        Err(e) => {
+        Err(_) => {
             if rem != 0 {
-                let left = deadline.map_or(d, |dl| dl.saturating_duration_since(Instant::now()));
-                sc.task.mm().write_val(rem, &[left.as_secs() as i64, left.subsec_nanos() as i64])?;
+                let left = deadline.map_or(Duration::MAX, |dl| dl.saturating_duration_since(Instant::now()));
+                let secs = left.as_secs().min(i64::MAX as u64) as i64;
+                sc.task.mm().write_val(rem, &[secs, left.subsec_nanos() as i64])?;
             }
-            Err(e)
+            *sc.task.restart_block.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(crate::kernel::task::RestartBlock::Sleep { deadline, rem });
+            Err(Errno::ERESTART_RESTARTBLOCK)
         }
+    }
+}
+
+/// Implements restart_syscall(2): resume the interrupted syscall's
+/// restart block; with none, EINTR (as Linux's do_no_restart_syscall).
+pub fn sys_restart_syscall(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    let block = sc.task.restart_block.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match block {
+        Some(crate::kernel::task::RestartBlock::Sleep { deadline, rem }) => sleep_to(sc, deadline, rem),
+        None => Err(Errno::EINTR),
     }
 }
 
@@ -172,8 +192,11 @@ pub fn sys_clock_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         let now = clock_now(id)?;
         let now = Duration::new(now.0 as u64, now.1 as u32);
         let rel = d.saturating_sub(now);
-        sc.task.sleep_until(deadline_after(rel))?;
-        return Ok(0);
+        // An absolute sleep restarts with the same arguments.
+        return match sc.task.sleep_until(deadline_after(rel)) {
+            Ok(()) => Ok(0),
+            Err(_) => Err(Errno::ERESTARTNOHAND),
+        };
     }
     sleep(sc, d, a[3])
 }
@@ -183,7 +206,7 @@ pub fn sys_clock_nanosleep(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// while it sleeps, so Linux refuses it (EINVAL).
 fn cpu_sleep(sc: &mut Sc<'_>, clock: CpuClock, abs: bool, req: u64, rem: u64) -> KResult<u64> {
     let t = sc.task;
-    if matches!(clock, CpuClock::Thread { tid, .. } if tid == t.tid) {
+    if matches!(clock, CpuClock::Thread { tid, .. } if tid == t.tid()) {
         return Err(Errno::EINVAL);
     }
     let d = read_timespec(t, req)?;
@@ -344,13 +367,13 @@ use crate::kernel::timers::{CpuClock, PosixTimer, TimerKey, SIGEV_NONE, SIGEV_SI
 fn cpu_clock_of(t: &Task, id: i32) -> KResult<Option<CpuClock>> {
     match id {
         2 => Ok(Some(CpuClock::Process { tgid: t.tg.tgid, user_only: false })),
-        3 => Ok(Some(CpuClock::Thread { tid: t.tid, user_only: false })),
+        3 => Ok(Some(CpuClock::Thread { tid: t.tid(), user_only: false })),
         id if id < 0 => {
             cpu_clock(t, id)?;
             let pid = !(id >> 3);
             let user_only = id & 3 == 1;
             Ok(Some(if id & 4 != 0 {
-                CpuClock::Thread { tid: if pid == 0 { t.tid } else { pid }, user_only }
+                CpuClock::Thread { tid: if pid == 0 { t.tid() } else { pid }, user_only }
             } else {
                 CpuClock::Process { tgid: if pid == 0 { t.tg.tgid } else { pid }, user_only }
             }))
@@ -368,7 +391,7 @@ pub fn sys_timer_create(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if cpu.is_none() && ![0, 1, 7].contains(&clock) {
         return Err(Errno::EINVAL);
     }
-    let mut pt = PosixTimer { clock, notify: SIGEV_SIGNAL, signo: crate::kernel::signal::sig::SIGALRM, value: 0, tid: 0, cpu };
+    let mut pt = PosixTimer { clock, notify: SIGEV_SIGNAL, signo: crate::kernel::signal::sig::SIGALRM, value: 0, tid: 0, cpu, overrun: 0, overrun_last: 0 };
     if a[1] != 0 {
         // struct sigevent: sigval, signo, notify, then the thread id.
         let ev: [u8; 20] = t.mm().read_val(a[1])?;
@@ -451,10 +474,9 @@ pub fn sys_timer_gettime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     Ok(0)
 }
 
-/// Implements timer_getoverrun(2): overruns are not counted yet (0).
+/// Implements timer_getoverrun(2): the overruns of the last signal taken.
 pub fn sys_timer_getoverrun(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    posix_timer(sc.task, a[0])?;
-    Ok(0)
+    Ok(posix_timer(sc.task, a[0])?.overrun_last as u64)
 }
 
 /// Implements timer_delete(2).
