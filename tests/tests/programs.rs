@@ -1,7 +1,8 @@
 //! Real interpreters and toolchains through the sandbox, compared with the
 //! same command run natively (issue 4's list): bash job control and traps,
 //! python3 subprocess/threading/multiprocessing/asyncio/socketpair, perl
-//! fork, sqlite3, gcc, make, git, node, timeout(1), xargs -P.
+//! fork, sqlite3, gcc, make, git, node, timeout(1), xargs -P, ps -ef, top,
+//! pgrep and job specs (`kill %1`).
 
 use tests::{assert_same, require_tool, run, sandboxed};
 
@@ -136,4 +137,36 @@ fn ps_shows_the_sandbox_processes() {
     let lines: Vec<String> = out.stdout_str().lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
     assert_eq!(lines.first().map(String::as_str), Some("1 0 sh"), "{lines:?}");
     assert!(lines.iter().any(|l| l.ends_with(" 1 ps")), "{lines:?}");
+}
+
+/// `ps -ef`, `top -b -n 1` and `pgrep` inside see the sandbox's own
+/// processes by the sandbox's pids.
+#[test]
+fn ps_ef_top_and_pgrep_inside() {
+    if !require_tool("ps_ef_top_and_pgrep_inside", "top", "apt-get install procps") {
+        return;
+    }
+    let script = "sleep 3 & ps -ef; echo ---; top -b -n 1; echo ---; pgrep -l sleep; echo rc $?; kill $!";
+    let out = run(&mut sandboxed(&["sh", "-c", script]));
+    assert_eq!(out.status, 0, "stderr: {}", out.stderr_str());
+    let text = out.stdout_str();
+    let parts: Vec<&str> = text.split("---\n").collect();
+    assert_eq!(parts.len(), 3, "{text}");
+    let ps: Vec<Vec<&str>> = parts[0].lines().map(|l| l.split_whitespace().collect()).collect();
+    assert_eq!(ps[0][..3], ["UID", "PID", "PPID"], "{text}");
+    assert!(ps.iter().any(|f| f[1] == "1" && f[2] == "0" && f[7..].join(" ").starts_with("sh -c sleep 3")), "{text}");
+    assert!(ps.iter().any(|f| f[2] == "1" && f[7..] == ["sleep", "3"]), "{text}");
+    assert!(ps.iter().any(|f| f[2] == "1" && f[7..] == ["ps", "-ef"]), "{text}");
+    let top = parts[1];
+    assert!(top.lines().any(|l| l.starts_with("Tasks:")), "{top}");
+    assert!(top.lines().any(|l| l.split_whitespace().next() == Some("1") && l.ends_with(" sh")), "{top}");
+    assert!(top.lines().any(|l| l.ends_with(" top")), "{top}");
+    let sleep_pid = ps.iter().find(|f| f[7..] == ["sleep", "3"]).map(|f| f[1]).unwrap_or("?");
+    assert_eq!(parts[2], format!("{sleep_pid} sleep\nrc 0\n"), "{text}");
+}
+
+/// Job control from a script: `kill %1` and `wait`, as natively.
+#[test]
+fn bash_kill_job_spec() {
+    assert_same(&["bash", "-c", "set -m; sleep 5 & sleep 0.2; kill %1; sleep 0.3; wait; echo status $?; jobs; sleep 0.2 & wait %1; echo waited $?"]);
 }
