@@ -89,11 +89,13 @@ send("sleep 30 &\n")
 until(rb"\$ ", "prompt after &")
 send("jobs; echo M$((1))\n")
 print("jobs:", jobs(until(rb"\nM1", "M1")))
+until(rb"\$ ", "prompt after M1")
 send("sleep 20\n")
 end = time.time() + 15
 while os.tcgetpgrp(fd) == pid and time.time() < end:
     time.sleep(0.01)
 print("foreground job has its own group:", os.tcgetpgrp(fd) != pid)
+time.sleep(0.3)
 send("\x1a")
 print("stopped:", jobs(until(rb"Stopped[^\n]*\n", "Stopped")))
 send("jobs; echo M$((2))\n")

@@ -88,6 +88,19 @@ pub enum RestartBlock {
         /// The application's `rem` pointer.
         rem: u64,
     },
+    /// A timed FUTEX_WAIT: wait on to the same deadline.
+    Futex {
+        /// The futex word.
+        uaddr: u64,
+        /// The value it was expected to hold.
+        val: u32,
+        /// FUTEX_WAIT_BITSET mask.
+        bitset: u32,
+        /// FUTEX_PRIVATE_FLAG.
+        private: bool,
+        /// When the wait times out.
+        deadline: Option<Instant>,
+    },
 }
 
 /// A thread group (process).

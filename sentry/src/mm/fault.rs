@@ -99,6 +99,22 @@ impl MemoryManager {
         Ok(())
     }
 
+    /// Map every direct mapping not yet in the platform (those the host
+    /// refuses fall back to the page cache).
+    fn map_direct_all(&self, m: &mut MmInner) {
+        let todo: Vec<u64> = m.vmas.iter().filter(|(_, v)| v.direct.is_some() && !v.host_mapped && v.prot != Prot::NONE).map(|(s, _)| *s).collect();
+        for start in todo {
+            let Some(v) = m.vmas.get_mut(&start) else { continue };
+            let (Some(fd), Backing::File(_, off)) = (&v.direct, &v.backing) else { continue };
+            let fd = std::os::fd::AsRawFd::as_raw_fd(&**fd);
+            if self.as_.map_host(start, v.end - start, fd, *off, v.prot).is_ok() {
+                v.host_mapped = true;
+            } else {
+                v.direct = None;
+            }
+        }
+    }
+
     /// Handle an application page fault at `addr`. `Err(SegvCode)` means
     /// the application gets SIGSEGV with that si_code.
     ///
@@ -124,14 +140,21 @@ impl MemoryManager {
                 return if repeated { Err(SegvCode(2)) } else { Ok(()) };
             }
             let fd = std::os::fd::AsRawFd::as_raw_fd(&**fd);
-            let v = m.vmas.get_mut(&start).ok_or(SegvCode(1))?;
             if self.as_.map_host(start, vma.end - start, fd, *off, vma.prot).is_ok() {
-                v.host_mapped = true;
+                if let Some(v) = m.vmas.get_mut(&start) {
+                    v.host_mapped = true;
+                }
+                // The other direct mappings (a program's and its
+                // libraries' text and read-only data, mapped at exec) are
+                // mapped now too: one exit instead of one each.
+                self.map_direct_all(&mut m);
                 return Ok(());
             }
             // The host refused (a noexec mount, say): serve it from the
             // page cache like any private file mapping.
-            v.direct = None;
+            if let Some(v) = m.vmas.get_mut(&start) {
+                v.direct = None;
+            }
         }
         let page = page_down(addr);
         match m.pages.get(&page).copied() {

@@ -45,37 +45,7 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             } else {
                 None
             };
-            let w = FutexWaiter::new(t.waker.clone(), t.tid(), bitset, false, None);
-            let k = key(uaddr)?;
-            let mut bad = None;
-            let queued = t.kernel.futexes.enqueue(k, &w, || match mm.read_val::<u32>(uaddr) {
-                Ok(v) => v == val,
-                Err(e) => {
-                    bad = Some(e);
-                    false
-                }
-            });
-            if let Some(e) = bad {
-                return Err(e);
-            }
-            if !queued {
-                return Err(Errno::EAGAIN);
-            }
-            loop {
-                let g = t.waker.gen();
-                if w.woken.load(Ordering::SeqCst) {
-                    return Ok(0);
-                }
-                if t.has_pending_signal() {
-                    t.kernel.futexes.dequeue(k, &w);
-                    return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ERESTARTSYS) };
-                }
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    t.kernel.futexes.dequeue(k, &w);
-                    return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ETIMEDOUT) };
-                }
-                t.waker.wait(g, deadline);
-            }
+            futex_wait(t, uaddr, val, bitset, private, deadline, timeout != 0)
         }
         1 | 10 => {
             let bitset = if cmd == 10 { val3 } else { u32::MAX };
@@ -232,6 +202,61 @@ type Queues = std::collections::HashMap<(usize, u64), Vec<Arc<FutexWaiter>>>;
 /// Other PI waiters queued on `k` than `me`.
 fn pi_waiters(m: &Queues, k: (usize, u64), me: i32) -> usize {
     m.get(&k).map_or(0, |v| v.iter().filter(|w| w.pi.load(Ordering::SeqCst) && !w.woken.load(Ordering::SeqCst) && w.tid != me).count())
+}
+
+/// FUTEX_WAIT and WAIT_BITSET: sleep while the word at `uaddr` is `val`.
+/// A signal ends an untimed wait with ERESTARTSYS (restarted under
+/// SA_RESTART) and a timed one with ERESTART_RESTARTBLOCK (EINTR after a
+/// handler, else resumed to the same deadline), as in Linux.
+pub fn futex_wait(
+    t: &crate::kernel::task::Task,
+    uaddr: u64,
+    val: u32,
+    bitset: u32,
+    private: bool,
+    deadline: Option<Instant>,
+    timed: bool,
+) -> KResult<u64> {
+    let mm = t.mm();
+    let w = FutexWaiter::new(t.waker.clone(), t.tid(), bitset, false, None);
+    let k = mm.futex_key(uaddr, private)?;
+    let mut bad = None;
+    let queued = t.kernel.futexes.enqueue(k, &w, || match mm.read_val::<u32>(uaddr) {
+        Ok(v) => v == val,
+        Err(e) => {
+            bad = Some(e);
+            false
+        }
+    });
+    if let Some(e) = bad {
+        return Err(e);
+    }
+    if !queued {
+        return Err(Errno::EAGAIN);
+    }
+    loop {
+        let g = t.waker.gen();
+        if w.woken.load(Ordering::SeqCst) {
+            return Ok(0);
+        }
+        if t.has_pending_signal() {
+            t.kernel.futexes.dequeue(k, &w);
+            if w.woken.load(Ordering::SeqCst) {
+                return Ok(0);
+            }
+            if !timed {
+                return Err(Errno::ERESTARTSYS);
+            }
+            *t.restart_block.lock().unwrap_or_else(|e| e.into_inner()) =
+                Some(crate::kernel::task::RestartBlock::Futex { uaddr, val, bitset, private, deadline });
+            return Err(Errno::ERESTART_RESTARTBLOCK);
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            t.kernel.futexes.dequeue(k, &w);
+            return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(Errno::ETIMEDOUT) };
+        }
+        t.waker.wait(g, deadline);
+    }
 }
 
 /// One attempt to take the PI lock at `uaddr` for `t` (under the table

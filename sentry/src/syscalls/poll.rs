@@ -113,10 +113,19 @@ fn read_timespec(t: &Task, addr: u64) -> KResult<Option<Duration>> {
     super::time::read_timespec(t, addr).map(Some)
 }
 
-/// Implements ppoll(2).
+fn write_timespec(t: &Task, addr: u64, d: Duration) -> KResult<()> {
+    t.mm().write_val(addr, &[d.as_secs() as i64, d.subsec_nanos() as i64])
+}
+
+/// Implements ppoll(2). As Linux, the time left is written back.
 pub fn sys_ppoll(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let timeout = read_timespec(sc.task, a[2])?;
-    with_sigmask(sc, a[3], || do_poll(sc.task, a[0], a[1], timeout))
+    let start = Instant::now();
+    let r = with_sigmask(sc, a[3], || do_poll(sc.task, a[0], a[1], timeout));
+    if let Some(d) = timeout {
+        write_timespec(sc.task, a[2], d.saturating_sub(start.elapsed()))?;
+    }
+    r
 }
 
 pub(super) fn with_sigmask(sc: &Sc<'_>, maskp: u64, f: impl FnOnce() -> KResult<u64>) -> KResult<u64> {
@@ -208,12 +217,26 @@ pub fn sys_select(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         }
         Some(Duration::new(tv[0] as u64, tv[1] as u32 * 1000))
     };
-    do_select(sc.task, a[0], [a[1], a[2], a[3]], timeout)
+    let start = Instant::now();
+    let r = do_select(sc.task, a[0], [a[1], a[2], a[3]], timeout);
+    // As Linux, the time left goes back to the timeval, whatever the outcome.
+    if let Some(d) = timeout {
+        let left = d.saturating_sub(start.elapsed());
+        let tv: [i64; 2] = [left.as_secs() as i64, left.subsec_micros() as i64];
+        sc.task.mm().write_val(a[4], &tv)?;
+    }
+    r
 }
 
 /// Implements pselect6(2).
 pub fn sys_pselect6(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let timeout = read_timespec(sc.task, a[4])?;
     let maskp = if a[5] != 0 { sc.task.mm().read_val::<u64>(a[5])? } else { 0 };
-    with_sigmask(sc, maskp, || do_select(sc.task, a[0], [a[1], a[2], a[3]], timeout))
+    let start = Instant::now();
+    let r = with_sigmask(sc, maskp, || do_select(sc.task, a[0], [a[1], a[2], a[3]], timeout));
+    if let Some(d) = timeout {
+        let left = d.saturating_sub(start.elapsed());
+        write_timespec(sc.task, a[4], left)?;
+    }
+    r
 }

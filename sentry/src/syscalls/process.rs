@@ -289,9 +289,13 @@ pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
         // unshared; handled signals go back to their default action.
         let mut sh = t.tg.sighand.lock().unwrap_or_else(|e| e.into_inner());
         let mut h = *sh.lock().unwrap_or_else(|e| e.into_inner());
+        // As Linux's flush_signal_handlers: an ignored signal stays
+        // ignored, but every action loses its flags, mask and restorer.
         for a in h.iter_mut() {
-            if a.handler != SIG_IGN {
-                *a = SigAction::default();
+            let ignored = a.handler == SIG_IGN;
+            *a = SigAction::default();
+            if ignored {
+                a.handler = SIG_IGN;
             }
         }
         *sh = Arc::new(std::sync::Mutex::new(h));

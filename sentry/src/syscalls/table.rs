@@ -266,7 +266,7 @@ table! {
     216 remap_file_pages => NOSYS, Unimplemented("not served yet");
     217 getdents64 => Some(dir::sys_getdents64), Full;
     218 set_tid_address => Some(process::sys_set_tid_address), Full;
-    219 restart_syscall => Some(time::sys_restart_syscall), Partial("resumes interrupted relative sleeps (nanosleep, clock_nanosleep); anything else is EINTR");
+    219 restart_syscall => Some(time::sys_restart_syscall), Partial("resumes interrupted relative sleeps (nanosleep, clock_nanosleep) and timed futex waits; poll and select restart with their full timeout");
     220 semtimedop => Some(ipc::sys_semtimedop), Full;
     221 fadvise64 => Some(file::sys_fadvise64), Full;
     222 timer_create => Some(time::sys_timer_create), Partial("REALTIME, MONOTONIC, BOOTTIME and CPU-time clocks (sampled every 4 ms); SIGEV_SIGNAL, SIGEV_THREAD_ID, SIGEV_NONE; no *_ALARM clocks");

@@ -163,6 +163,9 @@ pub fn sys_restart_syscall(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
     let block = sc.task.restart_block.lock().unwrap_or_else(|e| e.into_inner()).take();
     match block {
         Some(crate::kernel::task::RestartBlock::Sleep { deadline, rem }) => sleep_to(sc, deadline, rem),
+        Some(crate::kernel::task::RestartBlock::Futex { uaddr, val, bitset, private, deadline }) => {
+            super::futex::futex_wait(sc.task, uaddr, val, bitset, private, deadline, true)
+        }
         None => Err(Errno::EINTR),
     }
 }
