@@ -7,7 +7,7 @@ use crate::address_space::{signal_thread, OwnedStub, PtraceAddressSpace, OWNED};
 use crate::inject::{self, Seen};
 use crate::sys;
 use crate::Shared;
-use platform::{Access, AddressSpace, AppCpuTime, Context, CpuState, Error, Exit, Interrupt, Interrupter, Result, SigInfo};
+use platform::{Access, AddressSpace, AppCpuTime, Context, CpuState, Error, Exit, Interrupt, Interrupter, Regs, Result, SigInfo};
 
 /// Interrupts a context by sending SIGSTOP to its current stub thread; the
 /// stop is swallowed and reported as [`Exit::Interrupted`].
@@ -49,12 +49,16 @@ pub struct PtraceContext {
     intr: Arc<StubInterrupter>,
     cpu: Option<usize>,
     host_pinned: bool,
+    /// The registers last read from a stub thread at its stop, while no
+    /// injection has overwritten them: a syscall that only set `rax`
+    /// resumes with one POKEUSER instead of a SETREGS.
+    last: Option<(sys::Tid, Regs)>,
 }
 
 impl PtraceContext {
     pub(crate) fn new(shared: Arc<Shared>) -> PtraceContext {
         let cpu = shared.pick_cpu();
-        PtraceContext { shared, intr: Arc::new(StubInterrupter::default()), cpu, host_pinned: false }
+        PtraceContext { shared, intr: Arc::new(StubInterrupter::default()), cpu, host_pinned: false, last: None }
     }
 
     /// This host thread's stub thread in `as_`, created on first use.
@@ -91,15 +95,18 @@ impl Context for PtraceContext {
             self.host_pinned = true;
         }
         let my_cpu = self.cpu;
-        let (tid, injected_intr) = OWNED.with(|o| {
+        let (tid, injected_intr, clobbered) = OWNED.with(|o| {
             let mut o = o.borrow_mut();
             let s = o.get_mut(&pas.id).expect("stub thread registered above");
             if let (Some(c), false) = (my_cpu, s.pinned) {
                 sys::pin(s.tid, c);
                 s.pinned = true;
             }
-            (s.tid, std::mem::take(&mut s.seen.interrupted))
+            (s.tid, std::mem::take(&mut s.seen.interrupted), std::mem::take(&mut s.seen.clobbered))
         });
+        if clobbered {
+            self.last = None;
+        }
         self.intr.pid.store(pas.pid, Ordering::SeqCst);
         self.intr.tid.store(tid, Ordering::SeqCst);
         if self.intr.pending.swap(false, Ordering::SeqCst) || injected_intr {
@@ -109,9 +116,20 @@ impl Context for PtraceContext {
             sys::set_fpregs(tid, &cpu.fp)?;
             cpu.fp_dirty = false;
         }
-        let mut regs = cpu.regs;
-        regs.orig_rax = u64::MAX;
-        sys::set_regs(tid, &regs)?;
+        // Only rax changed (a syscall's result): the thread's orig_rax
+        // stays the syscall number, harmless since rax is never one of the
+        // kernel's restart codes (the sentry resolves those).
+        let only_rax = self.last.take().is_some_and(|(t, mut last): (sys::Tid, Regs)| {
+            last.rax = cpu.regs.rax;
+            t == tid && bytemuck::bytes_of(&last) == bytemuck::bytes_of(&cpu.regs)
+        });
+        if only_rax {
+            sys::set_rax(tid, cpu.regs.rax)?;
+        } else {
+            let mut regs = cpu.regs;
+            regs.orig_rax = u64::MAX;
+            sys::set_regs(tid, &regs)?;
+        }
         sys::resume(libc::PTRACE_SYSEMU, tid, 0)?;
         let status = sys::wait(tid)?;
         if libc::WIFEXITED(status) || libc::WIFSIGNALED(status) {
@@ -123,6 +141,7 @@ impl Context for PtraceContext {
             return Err(Error::StubDied(tid));
         }
         sys::get_regs(tid, &mut cpu.regs)?;
+        self.last = Some((tid, cpu.regs));
         let sig = libc::WSTOPSIG(status);
         if sig == libc::SIGTRAP | 0x80 {
             return Ok(Exit::Syscall);

@@ -18,6 +18,8 @@ pub fn user_regs() -> Regs {
 pub struct Seen {
     /// An interrupting SIGSTOP arrived (and was swallowed) meanwhile.
     pub interrupted: bool,
+    /// The thread's registers were overwritten by an injection.
+    pub clobbered: bool,
 }
 
 /// Syscalls injected so far (for --debug statistics).
@@ -33,6 +35,7 @@ pub fn raw(tid: Tid, site: u64, nr: i64, args: [u64; 6], seen: &mut Seen) -> Res
     if let Some(c) = BY_NR.get(nr as usize) {
         c.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
+    seen.clobbered = true;
     let mut regs = user_regs();
     regs.rip = site;
     regs.rcx = site;
