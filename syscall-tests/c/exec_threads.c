@@ -54,24 +54,6 @@ static int count_tasks(void)
 	return n;
 }
 
-/* Waits (at most ~1 s in all) until thread `tid` is asleep. */
-static void wait_blocked(pid_t tid, long long deadline)
-{
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	while (h_now_ns() < deadline) {
-		int fd = open(path, O_RDONLY);
-		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-		if (fd >= 0)
-			close(fd);
-		buf[n > 0 ? n : 0] = 0;
-		char *p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] == 'S')
-			break;
-		usleep(2000);
-	}
-}
-
 /* Thread bodies: 1 nanosleep, 2 pause, 3 futex wait, 4 count forever. */
 static void *sleeper(void *a)
 {
@@ -102,7 +84,7 @@ static void start_sleepers(void)
 	while (ready < 3 && h_now_ns() < deadline)
 		usleep(1000);
 	for (int i = 1; i <= 3; i++)
-		wait_blocked(tids[i], deadline);
+		h_wait_thread_sleeping(tids[i], deadline);
 	usleep(20000);
 }
 

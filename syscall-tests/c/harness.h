@@ -177,6 +177,26 @@ static long long h_now_ns(void)
 
 /* Forks a child that runs fn(arg) and _exits with its return value; returns
  * the raw wait status, or -1 when fork/wait fails. */
+/* Wait until thread `tid` of this process is asleep (state S in
+ * /proc/self/task/TID/stat), or until h_now_ns() reaches `deadline`. */
+static void h_wait_thread_sleeping(pid_t tid, long long deadline) __attribute__((unused));
+static void h_wait_thread_sleeping(pid_t tid, long long deadline)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	while (h_now_ns() < deadline) {
+		int fd = open(path, O_RDONLY);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		buf[n > 0 ? n : 0] = 0;
+		char *p = strrchr(buf, ')');
+		if (p && p[1] == ' ' && p[2] == 'S')
+			return;
+		usleep(2000);
+	}
+}
+
 /* Fork a child that exits at once with `code`; returns its pid. */
 static pid_t h_spawn_exit(int code) __attribute__((unused));
 static pid_t h_spawn_exit(int code)

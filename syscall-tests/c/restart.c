@@ -28,25 +28,6 @@ static void handle(int flags)
 	hits = 0;
 }
 
-/* Waits (at most 1 s) until thread `tid` of this process is asleep. */
-static void wait_sleeping(pid_t tid)
-{
-	char path[64], buf[512];
-	long long deadline = h_now_ns() + 1000 * MS;
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	while (h_now_ns() < deadline) {
-		int fd = open(path, O_RDONLY);
-		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-		if (fd >= 0)
-			close(fd);
-		buf[n > 0 ? n : 0] = 0;
-		char *p = strrchr(buf, ')');
-		if (p && p[1] == ' ' && p[2] == 'S')
-			return;
-		usleep(2000);
-	}
-}
-
 /* Helper thread: ~100 ms after start (and once the main thread sleeps)
  * sends SIGUSR1 to it; `poke_ms` later writes a byte to `fd` and/or wakes
  * `futex`. Should the main thread still be blocked, it signals and pokes
@@ -71,7 +52,7 @@ static void *shooter(void *a)
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	usleep(100000);
-	wait_sleeping(s->tid);
+	h_wait_thread_sleeping(s->tid, h_now_ns() + 1000 * MS);
 	for (int i = 0; i < 10 && !s->done; i++) {
 		if (i == 0 || !s->poke_ms)
 			syscall(SYS_tgkill, getpid(), s->tid, SIGUSR1);

@@ -51,7 +51,7 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
     let platform = Arc::new(platform_ptrace::PtracePlatform::new(mf.fd()).context("starting the ptrace platform")?);
     tracing::debug!("platform ready at {:?}", t0.elapsed());
     let hostname = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into());
-    let opts = sentry::kernel::Options { strace: cli.strace, hostname };
+    let opts = sentry::kernel::Options { strace: cli.strace, timing: cli.debug, hostname };
     let kernel = sentry::new_kernel(platform, mf, client, opts).map_err(|e| anyhow::anyhow!("building the kernel: {e}"))?;
 
     let cwd = match &a.cwd {

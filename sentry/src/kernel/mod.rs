@@ -92,6 +92,9 @@ impl Stats {
 pub struct Options {
     /// Log every syscall.
     pub strace: bool,
+    /// Time the application, faults and each syscall number for the
+    /// --debug report (three clock reads per exit otherwise skipped).
+    pub timing: bool,
     /// The initial hostname.
     pub hostname: String,
 }

@@ -652,6 +652,7 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
     task.host_tid.store(nix::unistd::gettid().as_raw(), Ordering::Relaxed);
     crate::fs::proc::CURRENT.with(|c| c.set(task.tid()));
     let mut last_fault = (0u64, 0u64);
+    let timing = task.kernel.opts.timing;
     loop {
         if task.killed.load(Ordering::SeqCst) {
             break;
@@ -663,18 +664,24 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
         }
         let mm = task.mm();
         let stats = &task.kernel.stats;
-        let t0 = Instant::now();
+        // Only --debug reads the clock around each exit.
+        let t0 = timing.then(Instant::now);
         let exit = ctx.switch(&mm.as_, &mut cpu);
-        let t1 = Instant::now();
-        stats.app_ns.fetch_add((t1 - t0).as_nanos() as u64, Ordering::Relaxed);
+        let t1 = t0.map(|t0| {
+            let t1 = Instant::now();
+            stats.app_ns.fetch_add((t1 - t0).as_nanos() as u64, Ordering::Relaxed);
+            t1
+        });
         match exit {
             Ok(Exit::Syscall) => {
                 last_fault = (0, 0);
                 stats.syscalls.fetch_add(1, Ordering::Relaxed);
                 let nr = (cpu.regs.orig_rax as usize) & 511;
                 crate::syscalls::dispatch(&task, &mut cpu, &mut ctx);
-                stats.syscall_n[nr].fetch_add(1, Ordering::Relaxed);
-                stats.syscall_ns[nr].fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                if let Some(t1) = t1 {
+                    stats.syscall_n[nr].fetch_add(1, Ordering::Relaxed);
+                    stats.syscall_ns[nr].fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                }
             }
             Ok(Exit::Fault { addr, ip, .. }) => {
                 let repeated = last_fault == (addr, ip);
@@ -684,7 +691,9 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
                     tracing::debug!("task {}: SIGSEGV at {addr:#x} ip {ip:#x} code {}", task.tid(), code.0);
                     force_signal(&task, QueuedSignal { signo: sig::SIGSEGV, code: code.0, addr, ..Default::default() });
                 }
-                stats.fault_ns.fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                if let Some(t1) = t1 {
+                    stats.fault_ns.fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                }
             }
             Ok(Exit::Signal(si)) => {
                 tracing::debug!("task {}: trap {:?} at ip {:#x}", task.tid(), si, cpu.regs.rip);

@@ -132,28 +132,21 @@ impl MemoryManager {
         if vma.prot == Prot::NONE {
             return Err(SegvCode(2)); // SEGV_ACCERR
         }
-        if let (Some(fd), Backing::File(_, off)) = (&vma.direct, &vma.backing) {
+        if vma.direct.is_some() {
             if vma.host_mapped {
                 // The host serves this mapping: a write or exec it refused
                 // (or, the first time, a race with another thread that has
                 // just mapped it).
                 return if repeated { Err(SegvCode(2)) } else { Ok(()) };
             }
-            let fd = std::os::fd::AsRawFd::as_raw_fd(&**fd);
-            if self.as_.map_host(start, vma.end - start, fd, *off, vma.prot).is_ok() {
-                if let Some(v) = m.vmas.get_mut(&start) {
-                    v.host_mapped = true;
-                }
-                // The other direct mappings (a program's and its
-                // libraries' text and read-only data, mapped at exec) are
-                // mapped now too: one exit instead of one each.
-                self.map_direct_all(&mut m);
+            // Map it, and with it the address space's other direct
+            // mappings (a program's and its libraries' text and read-only
+            // data, mapped at exec): one exit instead of one each. One the
+            // host refused (a noexec mount, say) is served from the page
+            // cache below like any private file mapping.
+            self.map_direct_all(&mut m);
+            if m.vmas.get(&start).is_some_and(|v| v.host_mapped) {
                 return Ok(());
-            }
-            // The host refused (a noexec mount, say): serve it from the
-            // page cache like any private file mapping.
-            if let Some(v) = m.vmas.get_mut(&start) {
-                v.direct = None;
             }
         }
         let page = page_down(addr);

@@ -28,20 +28,12 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             if bitset == 0 {
                 return Err(Errno::EINVAL);
             }
-            let deadline = if timeout != 0 {
-                let d = super::time::read_timespec(t, timeout)?;
-                if cmd == 9 {
-                    // Absolute on CLOCK_MONOTONIC or CLOCK_REALTIME.
-                    let now = if realtime {
-                        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default()
-                    } else {
-                        let n = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)?;
-                        Duration::new(n.tv_sec() as u64, n.tv_nsec() as u32)
-                    };
-                    deadline_after(d.saturating_sub(now))
-                } else {
-                    deadline_after(d)
-                }
+            // WAIT_BITSET's timeout is absolute (CLOCK_MONOTONIC or
+            // CLOCK_REALTIME), WAIT's relative.
+            let deadline = if cmd == 9 {
+                abs_deadline(t, timeout, realtime)?
+            } else if timeout != 0 {
+                deadline_after(super::time::read_timespec(t, timeout)?)
             } else {
                 None
             };
@@ -131,20 +123,7 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             }
             let deadline = abs_deadline(t, timeout, realtime)?;
             let w = FutexWaiter::new(t.waker.clone(), t.tid(), u32::MAX, false, Some(k2));
-            let mut bad = None;
-            let queued = t.kernel.futexes.enqueue(k1, &w, || match mm.read_val::<u32>(uaddr) {
-                Ok(v) => v == val,
-                Err(e) => {
-                    bad = Some(e);
-                    false
-                }
-            });
-            if let Some(e) = bad {
-                return Err(e);
-            }
-            if !queued {
-                return Err(Errno::EAGAIN);
-            }
+            enqueue_if_equal(t, &mm, uaddr, val, k1, &w)?;
             loop {
                 let g = t.waker.gen();
                 let requeued = w.pi.load(Ordering::SeqCst);
@@ -204,6 +183,31 @@ fn pi_waiters(m: &Queues, k: (usize, u64), me: i32) -> usize {
     m.get(&k).map_or(0, |v| v.iter().filter(|w| w.pi.load(Ordering::SeqCst) && !w.woken.load(Ordering::SeqCst) && w.tid != me).count())
 }
 
+/// Queue `w` on `k` if the word at `uaddr` still holds `val` (checked
+/// under the table lock): EAGAIN if not, EFAULT if unreadable.
+fn enqueue_if_equal(
+    t: &crate::kernel::task::Task,
+    mm: &crate::mm::MemoryManager,
+    uaddr: u64,
+    val: u32,
+    k: (usize, u64),
+    w: &Arc<FutexWaiter>,
+) -> KResult<()> {
+    let mut bad = None;
+    let queued = t.kernel.futexes.enqueue(k, w, || match mm.read_val::<u32>(uaddr) {
+        Ok(v) => v == val,
+        Err(e) => {
+            bad = Some(e);
+            false
+        }
+    });
+    match (bad, queued) {
+        (Some(e), _) => Err(e),
+        (None, false) => Err(Errno::EAGAIN),
+        (None, true) => Ok(()),
+    }
+}
+
 /// FUTEX_WAIT and WAIT_BITSET: sleep while the word at `uaddr` is `val`.
 /// A signal ends an untimed wait with ERESTARTSYS (restarted under
 /// SA_RESTART) and a timed one with ERESTART_RESTARTBLOCK (EINTR after a
@@ -220,20 +224,7 @@ pub fn futex_wait(
     let mm = t.mm();
     let w = FutexWaiter::new(t.waker.clone(), t.tid(), bitset, false, None);
     let k = mm.futex_key(uaddr, private)?;
-    let mut bad = None;
-    let queued = t.kernel.futexes.enqueue(k, &w, || match mm.read_val::<u32>(uaddr) {
-        Ok(v) => v == val,
-        Err(e) => {
-            bad = Some(e);
-            false
-        }
-    });
-    if let Some(e) = bad {
-        return Err(e);
-    }
-    if !queued {
-        return Err(Errno::EAGAIN);
-    }
+    enqueue_if_equal(t, &mm, uaddr, val, k, &w)?;
     loop {
         let g = t.waker.gen();
         if w.woken.load(Ordering::SeqCst) {
