@@ -3,6 +3,7 @@
 //! Lock order: Kernel::tasks, then ThreadGroup::state, then Task state locks;
 //! MemoryManager locks are leaves with respect to these.
 
+mod exec;
 pub mod futex;
 pub mod ipc;
 pub mod jobctl;

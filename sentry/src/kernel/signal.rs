@@ -1,6 +1,7 @@
 //! Signal numbers, actions, sets, and the x86-64 signal frame.
 
 use bytemuck::{Pod, Zeroable};
+use std::time::Instant;
 
 /// Number of signals (1..=64).
 pub const NSIG: usize = 64;
@@ -122,6 +123,33 @@ pub struct QueuedSignal {
     pub status: i32,
     /// si_value (sigqueue, timers).
     pub value: u64,
+}
+
+/// What an interrupted syscall resumes with when restarted through
+/// restart_syscall(2) after a signal that ran no handler.
+#[derive(Clone, Copy, Debug)]
+pub enum RestartBlock {
+    /// A relative nanosleep/clock_nanosleep: sleep on to the same end,
+    /// writing the time left to `rem` (when not 0) if interrupted again.
+    Sleep {
+        /// When the sleep ends.
+        deadline: Option<Instant>,
+        /// The application's `rem` pointer.
+        rem: u64,
+    },
+    /// A timed FUTEX_WAIT: wait on to the same deadline.
+    Futex {
+        /// The futex word.
+        uaddr: u64,
+        /// The value it was expected to hold.
+        val: u32,
+        /// FUTEX_WAIT_BITSET mask.
+        bitset: u32,
+        /// FUTEX_PRIVATE_FLAG.
+        private: bool,
+        /// When the wait times out.
+        deadline: Option<Instant>,
+    },
 }
 
 /// Pending signals.

@@ -76,32 +76,7 @@ pub struct TgState {
     pub cont_event: bool,
 }
 
-/// What an interrupted syscall resumes with when restarted through
-/// restart_syscall(2) after a signal that ran no handler.
-#[derive(Clone, Copy, Debug)]
-pub enum RestartBlock {
-    /// A relative nanosleep/clock_nanosleep: sleep on to the same end,
-    /// writing the time left to `rem` (when not 0) if interrupted again.
-    Sleep {
-        /// When the sleep ends.
-        deadline: Option<Instant>,
-        /// The application's `rem` pointer.
-        rem: u64,
-    },
-    /// A timed FUTEX_WAIT: wait on to the same deadline.
-    Futex {
-        /// The futex word.
-        uaddr: u64,
-        /// The value it was expected to hold.
-        val: u32,
-        /// FUTEX_WAIT_BITSET mask.
-        bitset: u32,
-        /// FUTEX_PRIVATE_FLAG.
-        private: bool,
-        /// When the wait times out.
-        deadline: Option<Instant>,
-    },
-}
+pub use super::signal::RestartBlock;
 
 /// A thread group (process).
 pub struct ThreadGroup {
@@ -304,48 +279,6 @@ impl Task {
     /// Thread id.
     pub fn tid(&self) -> i32 {
         self.tid_.load(Ordering::Relaxed)
-    }
-
-    /// Linux's de_thread, for execve: kill every other thread of the
-    /// group and wait until they are gone (only the caller's own death
-    /// interrupts the wait: EINTR, and the caller dies); a caller that is
-    /// not the leader then takes over the leader's thread id.
-    pub fn de_thread(self: &Arc<Task>) -> KResult<()> {
-        let tg = &self.tg;
-        tg.thread_exit_wq.add(&self.waker);
-        let r = loop {
-            let g = self.waker.gen();
-            if self.killed.load(Ordering::SeqCst) || tg.st().group_exit.is_some() {
-                break Err(Errno::EINTR);
-            }
-            let others: Vec<i32> = tg.st().threads.iter().copied().filter(|&x| x != self.tid()).collect();
-            if others.is_empty() {
-                break Ok(());
-            }
-            // Threads created meanwhile are caught on the next round.
-            for tid in others {
-                if let Some(o) = self.kernel.task(tid) {
-                    o.killed.store(true, Ordering::SeqCst);
-                    o.kick();
-                }
-            }
-            self.waker.wait(g, super::wait::deadline_after(Duration::from_millis(50)));
-        };
-        tg.thread_exit_wq.remove(&self.waker);
-        r?;
-        let old = self.tid();
-        if old != tg.tgid {
-            self.kernel.retid(self, tg.tgid);
-            let mut st = tg.st();
-            for t in st.threads.iter_mut() {
-                if *t == old {
-                    *t = tg.tgid;
-                }
-            }
-            drop(st);
-            crate::fs::proc::CURRENT.with(|c| c.set(tg.tgid));
-        }
-        Ok(())
     }
 
     /// Change the thread id (only [`Kernel::retid`] does, under the task
