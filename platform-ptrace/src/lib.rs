@@ -14,9 +14,11 @@
 
 mod address_space;
 mod context;
-mod inject;
+#[doc(hidden)]
+pub mod inject;
 mod stub;
-mod sys;
+#[doc(hidden)]
+pub mod sys;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};

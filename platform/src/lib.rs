@@ -266,6 +266,6 @@ pub trait Platform: Send + Sync {
 pub const MIN_USER_ADDR: u64 = 0x10000;
 /// One past the highest address an application may map (the platform keeps
 /// the pages above for itself).
-pub const MAX_USER_ADDR: u64 = 0x7fff_fff0_0000;
+pub const MAX_USER_ADDR: u64 = 0x7fff_f000_0000;
 /// Page size.
 pub const PAGE_SIZE: u64 = 4096;

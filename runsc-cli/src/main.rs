@@ -9,8 +9,9 @@ use clap::{Parser, Subcommand};
 #[derive(Parser, Debug)]
 #[command(name = "runsc", version, disable_help_subcommand = true)]
 pub struct Cli {
-    /// Platform that runs application code.
-    #[arg(long, global = true, default_value = "ptrace")]
+    /// Platform that runs application code: systrap (the default) or
+    /// ptrace.
+    #[arg(long, global = true, default_value = "systrap")]
     pub platform: String,
     /// Log debug messages.
     #[arg(long, global = true)]

@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 
 /// Platforms the suite runs under, in order. Add new ones here and teach
 /// [`platform_unavailable`] how to tell whether the machine has them.
-const PLATFORMS: &[&str] = &["ptrace"];
+const PLATFORMS: &[&str] = &["ptrace", "systrap"];
 
 /// Time limit for one run of one program (native or sandboxed).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -330,6 +330,11 @@ fn platform_unavailable(platform: &str) -> Option<String> {
                 )),
             }
         }
+        "systrap" => match std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail") {
+            Ok(s) if s.split_whitespace().any(|a| a == "trap") => platform_unavailable("ptrace"),
+            Ok(s) => Some(format!("seccomp has no trap action here (actions: {})", s.trim())),
+            Err(e) => Some(format!("no seccomp filters here: {e}")),
+        },
         other => Some(format!("no availability check for platform {other:?}")),
     }
 }

@@ -25,8 +25,8 @@ pub struct DoArgs {
 /// Run the command; returns its exit status (128+N if killed by signal N).
 pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
     super::init_logging(cli, "do");
-    if cli.platform != "ptrace" {
-        bail!("platform {:?} is not available (available: ptrace)", cli.platform);
+    if !["ptrace", "systrap"].contains(&cli.platform.as_str()) {
+        bail!("platform {:?} is not available (available: ptrace, systrap)", cli.platform);
     }
     // The gofer: a separate process that alone sees the host's files.
     let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
@@ -48,7 +48,11 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
 
     let mf = Arc::new(sentry::mm::MemoryFile::new().map_err(|e| anyhow::anyhow!("memory file: {e}"))?);
     tracing::debug!("gofer started in {:?}", t0.elapsed());
-    let platform = Arc::new(platform_ptrace::PtracePlatform::new(mf.fd()).context("starting the ptrace platform")?);
+    let platform: Arc<dyn platform::Platform> = if cli.platform == "systrap" {
+        Arc::new(platform_systrap::SystrapPlatform::new(mf.fd()).context("starting the systrap platform")?)
+    } else {
+        Arc::new(platform_ptrace::PtracePlatform::new(mf.fd()).context("starting the ptrace platform")?)
+    };
     tracing::debug!("platform ready at {:?}", t0.elapsed());
     let hostname = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into());
     let opts = sentry::kernel::Options { strace: cli.strace, timing: cli.debug, hostname };
@@ -87,7 +91,7 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
                 "sandbox done: {} syscalls, {} faults, {} injected host syscalls",
                 kernel.stats.syscalls.load(std::sync::atomic::Ordering::Relaxed),
                 kernel.stats.faults.load(std::sync::atomic::Ordering::Relaxed),
-                platform_ptrace::injected_syscalls()
+                platform_ptrace::injected_syscalls() + platform_systrap::COMMANDS.load(std::sync::atomic::Ordering::Relaxed)
             );
             tracing::debug!("injected by syscall number: {:?}", platform_ptrace::injected_by_nr());
             let st = &kernel.stats;

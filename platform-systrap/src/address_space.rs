@@ -1,0 +1,271 @@
+//! An address space: one stub process. Its first thread (slot 0) does
+//! nothing but execute commands: syscalls for sentry threads that have no
+//! stub thread of their own here, and the clones of new stub threads.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+
+use crate::frame::Frame;
+use crate::msg::{self, Msg};
+use crate::{filter, FactoryRequest, Shared, COMMANDS};
+use platform::{AddressSpace, Error, Prot, Result};
+use platform_ptrace::sys::{self, Tid};
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SlotState {
+    /// The area is mapped and no thread uses it.
+    Free,
+    Used,
+    /// Its thread was told to exit; free once the kernel clears its ctid.
+    Dying,
+}
+
+/// What the address space and its owned stub threads share.
+pub(crate) struct AsInner {
+    pub id: u64,
+    pub pid: Tid,
+    pub shared: Arc<Shared>,
+    /// Serializes commands to slot 0.
+    leader: Mutex<()>,
+    /// Chunk and state of every slot; slot 0 is the leader's.
+    slots: Mutex<Vec<(u32, SlotState)>>,
+}
+
+/// A stub thread owned by the current host thread.
+pub(crate) struct Owned {
+    pub slot: u32,
+    pub chunk: u32,
+    pub tid: Tid,
+    pub inner: Arc<AsInner>,
+}
+
+impl Owned {
+    pub fn msg(&self) -> Msg {
+        self.inner.msg(self.slot, self.chunk)
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        // Make the thread exit; its slot is reused once the kernel has
+        // cleared its ctid.
+        let m = self.msg();
+        m.set(msg::M_NR, libc::SYS_exit as u64);
+        m.set(msg::M_ARGS, 0);
+        m.post(msg::C_SYSCALL);
+        let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(s) = slots.get_mut(self.slot as usize) {
+            s.1 = SlotState::Dying;
+        }
+    }
+}
+
+thread_local! {
+    /// The stub threads this host thread owns, by address-space id.
+    pub(crate) static OWNED: RefCell<HashMap<u64, Owned>> = RefCell::new(HashMap::new());
+}
+
+/// Whether host thread `tid` of process `pid` still runs.
+pub(crate) fn alive(pid: Tid, tid: Tid) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")) {
+        Ok(s) => !matches!(s.rsplit(')').next().and_then(|r| r.split_whitespace().next()), Some("Z" | "X")),
+        Err(_) => false,
+    }
+}
+
+impl AsInner {
+    pub fn msg(&self, slot: u32, chunk: u32) -> Msg {
+        self.shared.msgs.msg(chunk, slot)
+    }
+
+    /// Give the stub thread of `m` (host thread `tid`) command `cmd` with
+    /// syscall `nr(args)` and wait for its result.
+    pub fn command(&self, m: &Msg, tid: Tid, cmd: u32, nr: i64, args: [u64; 6]) -> Result<i64> {
+        COMMANDS.fetch_add(1, Ordering::Relaxed);
+        m.set(msg::M_NR, nr as u64);
+        for (i, a) in args.into_iter().enumerate() {
+            m.set(msg::M_ARGS + 8 * i as u64, a);
+        }
+        m.post(cmd);
+        let pid = self.pid;
+        let s = m.wait_while(cmd, self.shared.spin_sentry, &|| alive(pid, tid)).map_err(|_| Error::StubDied(tid))?;
+        if s != msg::S_DONE {
+            return Err(Error::StubDied(tid));
+        }
+        Ok(m.get(msg::M_RET) as i64)
+    }
+
+    /// A command to the leader.
+    fn leader(&self, cmd: u32, nr: i64, args: [u64; 6]) -> Result<i64> {
+        let _g = self.leader.lock().map_err(|_| Error::StubDied(self.pid))?;
+        let chunk = self.slots.lock().unwrap_or_else(|e| e.into_inner())[0].0;
+        self.command(&self.msg(0, chunk), self.pid, cmd, nr, args)
+    }
+
+    /// Wait for the thread being born in `m` to trap at the stub's `ud2`.
+    fn wait_born(&self, m: &Msg, tid: Tid) -> Result<()> {
+        let pid = self.pid;
+        let s = m.wait_while(0, self.shared.spin_sentry, &|| alive(pid, tid))?;
+        let mut regs = platform::Regs::default();
+        if s == msg::S_TRAPPED {
+            Frame::of(m)?.read_regs(&mut regs);
+            if m.get32(msg::M_SIGNO) == libc::SIGILL as u32 && regs.rip == self.shared.layout.born {
+                return Ok(());
+            }
+        }
+        tracing::error!("systrap: stub thread {tid} was not born (state {s}, signal {}, rip {:#x})", m.get32(msg::M_SIGNO), regs.rip);
+        Err(Error::StubDied(tid))
+    }
+
+    /// A new stub thread, owned by the caller from now on.
+    pub fn new_thread(self: &Arc<Self>) -> Result<Owned> {
+        let (slot, chunk, fresh) = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            let reusable = slots.iter().position(|&(c, st)| {
+                st == SlotState::Free || (st == SlotState::Dying && self.msg(0, c).get32(msg::M_CTID) == 0)
+            });
+            match reusable {
+                Some(i) => {
+                    slots[i].1 = SlotState::Used;
+                    (i as u32, slots[i].0, false)
+                }
+                None => {
+                    if slots.len() as u32 >= msg::MAX_SLOTS {
+                        return Err(Error::Host { op: "new stub thread", errno: libc::EAGAIN });
+                    }
+                    let c = self.shared.msgs.alloc()?;
+                    slots.push((c, SlotState::Used));
+                    ((slots.len() - 1) as u32, c, true)
+                }
+            }
+        };
+        let fail = |e: Error| {
+            self.slots.lock().unwrap_or_else(|e| e.into_inner())[slot as usize].1 = SlotState::Free;
+            e
+        };
+        let area = msg::area_addr(slot);
+        if fresh {
+            let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+            let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+            let args = [area, msg::AREA_SIZE, prot, flags, self.shared.msgs.fd as u64, msg::MsgFile::offset(chunk)];
+            let r = self.leader(msg::C_SYSCALL, libc::SYS_mmap, args).map_err(fail)?;
+            if r as u64 != area {
+                return Err(fail(Error::Injected { op: "mmap(stub area)", errno: (-r) as i32 }));
+            }
+        }
+        let m = self.msg(slot, chunk);
+        m.init(self.shared.fsgs, self.shared.spin_stub);
+        let args = [filter::THREAD_CLONE_FLAGS, area + msg::AREA_SIZE - 64, 0, area + msg::M_CTID, 0, 0];
+        let r = self.leader(msg::C_CLONE, libc::SYS_clone, args).map_err(fail)?;
+        if r <= 0 {
+            return Err(fail(Error::Injected { op: "clone(stub thread)", errno: (-r) as i32 }));
+        }
+        let tid = r as Tid;
+        let owned = Owned { slot, chunk, tid, inner: self.clone() };
+        self.wait_born(&m, tid)?;
+        Ok(owned)
+    }
+}
+
+impl Drop for AsInner {
+    fn drop(&mut self) {
+        let chunks = self.slots.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|s| s.0).collect();
+        let _ = self.shared.factory(FactoryRequest::Reap { pid: self.pid, chunks });
+    }
+}
+
+/// The systrap address space.
+pub struct SystrapAddressSpace {
+    pub(crate) inner: Arc<AsInner>,
+}
+
+impl SystrapAddressSpace {
+    pub(crate) fn new(shared: Arc<Shared>) -> Result<SystrapAddressSpace> {
+        let chunk = shared.msgs.alloc()?;
+        let m = shared.msgs.msg(chunk, 0);
+        m.init(shared.fsgs, shared.spin_stub);
+        let (tx, rx) = mpsc::sync_channel(1);
+        let sent = shared.factory(FactoryRequest::NewProcess { chunk, reply: tx });
+        let pid = match sent.and_then(|()| rx.recv().map_err(|_| Error::StubDied(0))?) {
+            Ok(pid) => pid,
+            Err(e) => {
+                shared.msgs.release(&[chunk]);
+                return Err(e);
+            }
+        };
+        let inner = Arc::new(AsInner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            pid,
+            shared,
+            leader: Mutex::new(()),
+            slots: Mutex::new(vec![(chunk, SlotState::Used)]),
+        });
+        inner.wait_born(&m, pid)?;
+        Ok(SystrapAddressSpace { inner })
+    }
+
+    /// Execute a syscall in the stub process: in this host thread's own
+    /// stub thread if it has one (it is trapped, waiting for the sentry),
+    /// else in the leader.
+    fn syscall(&self, op: &'static str, nr: i64, args: [u64; 6]) -> Result<u64> {
+        let id = self.inner.id;
+        let direct = OWNED.with(|o| o.borrow().get(&id).map(|s| (s.msg(), s.tid)));
+        let r = match direct {
+            Some((m, tid)) => self.inner.command(&m, tid, msg::C_SYSCALL, nr, args)?,
+            None => self.inner.leader(msg::C_SYSCALL, nr, args)?,
+        };
+        if (-4095..0).contains(&r) {
+            return Err(Error::Injected { op, errno: -r as i32 });
+        }
+        Ok(r as u64)
+    }
+}
+
+impl AddressSpace for SystrapAddressSpace {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()> {
+        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+        let r = self.syscall("mmap", libc::SYS_mmap, [addr, len, prot.bits(), flags, self.inner.shared.memfd as u64, offset])?;
+        if r != addr {
+            return Err(Error::Injected { op: "mmap", errno: libc::EFAULT });
+        }
+        Ok(())
+    }
+
+    fn map_host(&self, addr: u64, len: u64, fd: i32, offset: u64, prot: Prot) -> Result<()> {
+        if prot.write {
+            return Err(Error::Injected { op: "mmap(host file)", errno: libc::EACCES });
+        }
+        // Stub processes share the sentry's fd table: the fd is valid there.
+        let flags = (libc::MAP_PRIVATE | libc::MAP_FIXED) as u64;
+        let r = self.syscall("mmap(host file)", libc::SYS_mmap, [addr, len, prot.bits(), flags, fd as u64, offset])?;
+        if r != addr {
+            return Err(Error::Injected { op: "mmap(host file)", errno: libc::EFAULT });
+        }
+        Ok(())
+    }
+
+    fn unmap(&self, addr: u64, len: u64) -> Result<()> {
+        self.syscall("munmap", libc::SYS_munmap, [addr, len, 0, 0, 0, 0]).map(|_| ())
+    }
+
+    fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()> {
+        self.syscall("mprotect", libc::SYS_mprotect, [addr, len, prot.bits(), 0, 0, 0]).map(|_| ())
+    }
+}
+
+impl Drop for SystrapAddressSpace {
+    fn drop(&mut self) {
+        // The application must stop at once; the factory reaps the process
+        // when the last owned stub thread lets go of it.
+        let _ = OWNED.try_with(|o| o.borrow_mut().remove(&self.inner.id));
+        sys::kill_process(self.inner.pid);
+    }
+}

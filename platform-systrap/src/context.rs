@@ -1,0 +1,158 @@
+//! The execution context of one application thread.
+
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::address_space::{alive, SystrapAddressSpace, OWNED};
+use crate::frame::Frame;
+use crate::msg::{self, Msg};
+use crate::stub::SIG_INTR;
+use crate::Shared;
+use platform::{Access, AddressSpace, AppCpuTime, Context, CpuState, Error, Exit, Interrupt, Interrupter, Result, SigInfo};
+use platform_ptrace::sys::{self, Tid};
+
+/// Interrupts a context by sending [`SIG_INTR`] to its stub thread while
+/// it runs application code; the trap is reported as
+/// [`Exit::Interrupted`].
+#[derive(Default)]
+struct StubInterrupter {
+    pid: AtomicI32,
+    tid: AtomicI32,
+    pending: AtomicBool,
+    /// The stub thread runs the application (between post and trap).
+    running: AtomicBool,
+    /// CPU time of stub threads this context no longer uses, in ns.
+    retired_ns: AtomicU64,
+}
+
+impl AppCpuTime for StubInterrupter {
+    fn app_cpu_time(&self) -> std::time::Duration {
+        let (pid, tid) = (self.pid.load(Ordering::SeqCst), self.tid.load(Ordering::SeqCst));
+        let live = if tid != 0 { sys::thread_cpu_ns(pid, tid) } else { 0 };
+        std::time::Duration::from_nanos(self.retired_ns.load(Ordering::SeqCst) + live)
+    }
+}
+
+impl Interrupt for StubInterrupter {
+    fn interrupt(&self) {
+        self.pending.store(true, Ordering::SeqCst);
+        if self.running.load(Ordering::SeqCst) {
+            let tid = self.tid.load(Ordering::SeqCst);
+            if tid != 0 {
+                sys::tgkill(self.pid.load(Ordering::SeqCst), tid, SIG_INTR);
+            }
+        }
+    }
+}
+
+/// A systrap context.
+pub struct SystrapContext {
+    shared: Arc<Shared>,
+    intr: Arc<StubInterrupter>,
+}
+
+impl SystrapContext {
+    pub(crate) fn new(shared: Arc<Shared>) -> SystrapContext {
+        SystrapContext { shared, intr: Arc::new(StubInterrupter::default()) }
+    }
+}
+
+fn downcast(as_: &Arc<dyn AddressSpace>) -> &SystrapAddressSpace {
+    as_.as_any()
+        .downcast_ref::<SystrapAddressSpace>()
+        .expect("systrap context switched into a foreign address space")
+}
+
+/// This host thread's stub thread in `sas`, created on first use.
+fn own(sas: &SystrapAddressSpace) -> Result<(Msg, Tid)> {
+    let id = sas.inner.id;
+    if let Some(x) = OWNED.with(|o| o.borrow().get(&id).map(|s| (s.msg(), s.tid))) {
+        return Ok(x);
+    }
+    let owned = sas.inner.new_thread()?;
+    let x = (owned.msg(), owned.tid);
+    OWNED.with(|o| o.borrow_mut().insert(id, owned));
+    Ok(x)
+}
+
+impl Context for SystrapContext {
+    fn switch(&mut self, as_: &Arc<dyn AddressSpace>, cpu: &mut CpuState) -> Result<Exit> {
+        let sas = downcast(as_);
+        let (m, tid) = own(sas)?;
+        let pid = sas.inner.pid;
+        self.intr.pid.store(pid, Ordering::SeqCst);
+        self.intr.tid.store(tid, Ordering::SeqCst);
+        self.intr.running.store(true, Ordering::SeqCst);
+        if self.intr.pending.swap(false, Ordering::SeqCst) {
+            self.intr.running.store(false, Ordering::SeqCst);
+            return Ok(Exit::Interrupted);
+        }
+        let frame = Frame::of(&m).map_err(|_| Error::StubDied(tid))?;
+        frame.write_regs(&cpu.regs);
+        if cpu.fp_dirty {
+            frame.write_fp(&cpu.fp);
+            cpu.fp_dirty = false;
+        }
+        m.set(msg::M_FS_NEW, cpu.regs.fs_base);
+        m.post(msg::C_RUN);
+        let s = m.wait_while(msg::C_RUN, self.shared.spin_sentry, &|| alive(pid, tid));
+        self.intr.running.store(false, Ordering::SeqCst);
+        if s.map_err(|_| Error::StubDied(tid))? != msg::S_TRAPPED {
+            return Err(Error::StubDied(tid));
+        }
+        let frame = Frame::of(&m).map_err(|_| Error::StubDied(tid))?;
+        frame.read_regs(&mut cpu.regs);
+        cpu.regs.fs_base = m.get(msg::M_FS);
+        let signo = m.get32(msg::M_SIGNO) as i32;
+        let (code, addr) = frame.siginfo();
+        if signo == libc::SIGSYS && code == 1 {
+            // SYS_SECCOMP: the kernel rolled rax back to the number.
+            cpu.regs.orig_rax = cpu.regs.rax;
+            return Ok(Exit::Syscall);
+        }
+        cpu.regs.orig_rax = u64::MAX;
+        if signo == SIG_INTR {
+            self.intr.pending.store(false, Ordering::SeqCst);
+            return Ok(Exit::Interrupted);
+        }
+        if signo == libc::SIGSEGV && (code == 1 || code == 2) {
+            let err = frame.err();
+            let access = if err & 0x10 != 0 {
+                Access::Exec
+            } else if err & 0x2 != 0 {
+                Access::Write
+            } else {
+                Access::Read
+            };
+            return Ok(Exit::Fault { addr, access, ip: cpu.regs.rip });
+        }
+        Ok(Exit::Signal(SigInfo { signo, code, addr }))
+    }
+
+    fn load_fp(&mut self, as_: &Arc<dyn AddressSpace>, cpu: &mut CpuState) -> Result<()> {
+        if cpu.fp_dirty {
+            return Ok(());
+        }
+        let (m, tid) = own(downcast(as_))?;
+        Frame::of(&m).map_err(|_| Error::StubDied(tid))?.read_fp(&mut cpu.fp);
+        cpu.fp_dirty = true;
+        Ok(())
+    }
+
+    fn interrupter(&self) -> Interrupter {
+        self.intr.clone()
+    }
+
+    fn cpu_time(&self) -> Arc<dyn AppCpuTime> {
+        self.intr.clone()
+    }
+
+    fn release(&mut self, as_: &Arc<dyn AddressSpace>) {
+        let sas = downcast(as_);
+        if let Some(tid) = OWNED.with(|o| o.borrow().get(&sas.inner.id).map(|s| s.tid)) {
+            self.intr.retired_ns.fetch_add(sys::thread_cpu_ns(sas.inner.pid, tid), Ordering::SeqCst);
+        }
+        self.intr.tid.store(0, Ordering::SeqCst);
+        let _ = OWNED.try_with(|o| o.borrow_mut().remove(&sas.inner.id));
+    }
+}

@@ -1,0 +1,199 @@
+//! The systrap platform.
+//!
+//! Application threads run in stub processes as on the ptrace platform, but
+//! nothing traces them: a seccomp filter turns each of their system calls
+//! into SIGSYS, the stub's signal handler posts the trap in the thread's
+//! message area (shared memory, see [`msg`]), and the sentry host thread
+//! that runs the application thread, spinning briefly and then sleeping on
+//! a futex, reads and rewrites the registers in the signal frame itself.
+//! Faults and other traps come the same way. Mapping changes are executed
+//! by the trapped stub thread itself on command (or by the process's first
+//! thread, which does nothing else), so they cost a hand-off through shared
+//! memory rather than a ptrace round trip.
+//!
+//! Only the creation of a stub process uses ptrace: the factory thread
+//! clones it from the master stub by injection, as the ptrace platform
+//! does.
+
+mod address_space;
+mod context;
+pub mod filter;
+mod frame;
+mod msg;
+mod stub;
+
+use std::sync::atomic::AtomicU64;
+use std::sync::{mpsc, Arc, Mutex};
+
+pub use address_space::SystrapAddressSpace;
+pub use context::SystrapContext;
+use platform::{AddressSpace, Context, Error, Platform, Result};
+use platform_ptrace::inject::{self, Seen};
+use platform_ptrace::sys::{self, Tid};
+
+/// Hand-offs to a stub thread through its message so far (--debug).
+pub static COMMANDS: AtomicU64 = AtomicU64::new(0);
+
+/// Requests to the factory thread, which owns the master stub.
+enum FactoryRequest {
+    /// A new stub process whose first thread's area is chunk `chunk`.
+    NewProcess { chunk: u32, reply: mpsc::SyncSender<Result<Tid>> },
+    /// Kill and reap a stub process, then free its chunks.
+    Reap { pid: Tid, chunks: Vec<u32> },
+}
+
+/// State shared by everything of one platform instance.
+pub(crate) struct Shared {
+    layout: stub::Layout,
+    /// The memory file's fd, the same number in the sentry and in every
+    /// stub process (they share one fd table).
+    memfd: i32,
+    msgs: Arc<msg::MsgFile>,
+    factory: Mutex<mpsc::Sender<FactoryRequest>>,
+    /// WRFSBASE/RDFSBASE are usable in user mode.
+    fsgs: bool,
+    /// Spin rounds before sleeping: the stub's, the sentry's.
+    spin_stub: u32,
+    spin_sentry: u32,
+}
+
+impl Shared {
+
+    fn factory(&self, req: FactoryRequest) -> Result<()> {
+        self.factory.lock().map_err(|_| Error::StubDied(0))?.send(req).map_err(|_| Error::StubDied(0))
+    }
+}
+
+/// The systrap platform.
+pub struct SystrapPlatform {
+    shared: Arc<Shared>,
+}
+
+/// Whether the host can run this platform: seccomp filters with
+/// SECCOMP_RET_TRAP.
+pub fn available() -> std::result::Result<(), String> {
+    match std::fs::read_to_string("/proc/sys/kernel/seccomp/actions_avail") {
+        Ok(s) if s.split_whitespace().any(|a| a == "trap") => Ok(()),
+        Ok(s) => Err(format!("seccomp has no trap action here (actions: {})", s.trim())),
+        Err(e) => Err(format!("no seccomp filters here (/proc/sys/kernel/seccomp/actions_avail: {e})")),
+    }
+}
+
+impl SystrapPlatform {
+    /// Start the platform over the memory file `memfd`: install the stub
+    /// page and start the factory thread with its master stub.
+    pub fn new(memfd: i32) -> Result<SystrapPlatform> {
+        available().map_err(|why| {
+            tracing::error!("systrap: {why}");
+            Error::Host { op: "seccomp trap", errno: libc::ENOSYS }
+        })?;
+        let layout = stub::install()?;
+        let msgs = Arc::new(msg::MsgFile::new(msg::MAX_SLOTS.min(8192))?);
+        let (tx, rx) = mpsc::channel::<FactoryRequest>();
+        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+        let msgs2 = msgs.clone();
+        std::thread::Builder::new()
+            .name("systrap-factory".into())
+            .spawn(move || factory(layout, msgs2, rx, ready_tx))
+            .map_err(|_| Error::Host { op: "spawn factory thread", errno: libc::EAGAIN })?;
+        ready_rx.recv().map_err(|_| Error::StubDied(0))??;
+        // SAFETY: getauxval only reads the auxiliary vector.
+        let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
+        let fsgs = hwcap2 & 2 != 0; // HWCAP2_FSGSBASE
+        let per_us = spins_per_us();
+        let spin_us: u32 = std::env::var("RUNSC_SYSTRAP_SPIN_US").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
+        let sentry_us: u32 = std::env::var("RUNSC_SYSTRAP_SENTRY_SPIN_US").ok().and_then(|v| v.parse().ok()).unwrap_or(spin_us);
+        let shared = Arc::new(Shared {
+            layout,
+            memfd,
+            msgs,
+            factory: Mutex::new(tx),
+            fsgs,
+            spin_stub: (per_us * spin_us).min(10_000_000),
+            spin_sentry: (per_us * sentry_us).min(10_000_000),
+        });
+        tracing::debug!("systrap: fsgsbase {fsgs}, {per_us} spins per us");
+        Ok(SystrapPlatform { shared })
+    }
+}
+
+/// How many rounds of a pause loop take a microsecond here.
+fn spins_per_us() -> u32 {
+    let n = 20_000u32;
+    let t = std::time::Instant::now();
+    for _ in 0..n {
+        std::hint::spin_loop();
+        std::hint::black_box(());
+    }
+    let ns = t.elapsed().as_nanos().max(1) as u64;
+    ((n as u64 * 1000 / ns) as u32).max(1)
+}
+
+/// The factory thread: forks the master stub (so this thread is its tracer
+/// and the parent thread of every stub process), clones new stub processes
+/// from it on request, and reaps them.
+fn factory(
+    layout: stub::Layout,
+    msgs: Arc<msg::MsgFile>,
+    rx: mpsc::Receiver<FactoryRequest>,
+    ready: mpsc::SyncSender<Result<()>>,
+) {
+    let master = match stub::fork_master(&layout) {
+        Ok(pid) => {
+            let _ = ready.send(Ok(()));
+            pid
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return;
+        }
+    };
+    let mut seen = Seen::default();
+    for req in rx {
+        match req {
+            FactoryRequest::NewProcess { chunk, reply } => {
+                let r = new_process(master, &layout, msgs.fd, chunk, &mut seen);
+                let _ = reply.send(r);
+            }
+            FactoryRequest::Reap { pid, chunks } => {
+                sys::kill_process(pid);
+                while sys::wait(pid).is_ok() {}
+                msgs.release(&chunks);
+            }
+        }
+    }
+    sys::kill_process(master);
+    let _ = sys::wait(master);
+}
+
+/// Clone a stub process from the master with chunk `chunk` as its first
+/// thread's area (mapped in the master first, so the child inherits it).
+fn new_process(master: Tid, layout: &stub::Layout, msgs_fd: i32, chunk: u32, seen: &mut Seen) -> Result<Tid> {
+    let area = msg::area_addr(0);
+    let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
+    let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
+    let r = inject::raw(master, layout.inject, libc::SYS_mmap, [area, msg::AREA_SIZE, prot, flags, msgs_fd as u64, msg::MsgFile::offset(chunk)], seen)?;
+    if r as u64 != area {
+        return Err(Error::Injected { op: "mmap(stub area)", errno: (-r) as i32 });
+    }
+    let top = area + msg::AREA_SIZE - 64;
+    let r = inject::raw(master, layout.inject_clone, libc::SYS_clone, [filter::PROCESS_CLONE_FLAGS, top, 0, 0, 0, 0], seen)?;
+    if r <= 0 {
+        return Err(Error::Injected { op: "clone(stub process)", errno: (-r) as i32 });
+    }
+    Ok(r as Tid)
+}
+
+impl Platform for SystrapPlatform {
+    fn name(&self) -> &'static str {
+        "systrap"
+    }
+
+    fn new_address_space(&self) -> Result<Arc<dyn AddressSpace>> {
+        Ok(Arc::new(SystrapAddressSpace::new(self.shared.clone())?))
+    }
+
+    fn new_context(&self) -> Result<Box<dyn Context>> {
+        Ok(Box::new(SystrapContext::new(self.shared.clone())))
+    }
+}

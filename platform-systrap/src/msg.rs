@@ -1,0 +1,290 @@
+//! The message area shared by one stub thread and the sentry.
+//!
+//! Every stub thread owns an *area* of [`AREA_SIZE`] bytes in its process,
+//! at [`area_addr`] of its slot: the first page is the message (below), the
+//! rest is the thread's signal stack, on which the kernel builds the signal
+//! frame of every trap. The area is a chunk of the platform's message file,
+//! mapped shared in the stub and (all chunks at once) in the sentry, so the
+//! sentry reads and writes the trapped registers, FPU state and siginfo
+//! straight in the signal frame, and the stub returns to the application
+//! with rt_sigreturn.
+//!
+//! The application can write its own areas (they are in its address space):
+//! everything read from an area is untrusted, checked against the area's
+//! bounds, and can only hurt the application's own threads.
+
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::time::Duration;
+
+use platform::{Error, Result};
+
+/// Size of one stub thread's area: the message page and a signal stack.
+pub const AREA_SIZE: u64 = 0x8000;
+/// Size of the message at the start of an area.
+pub const MSG_SIZE: u64 = 0x1000;
+/// Where the stub code page lives in every stub process.
+pub const STUB_ADDR: u64 = platform::MAX_USER_ADDR;
+/// Size of the stub code region.
+pub const STUB_LEN: u64 = 0x1000;
+/// Where slot 0's area starts; slot `i`'s is `i * AREA_SIZE` above.
+pub const AREAS_BASE: u64 = STUB_ADDR + 0x10000;
+/// Linux's TASK_SIZE on x86-64 with 4-level paging.
+pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+/// Number of slots that fit below TASK_SIZE.
+pub const MAX_SLOTS: u32 = ((TASK_SIZE - AREAS_BASE) / AREA_SIZE) as u32;
+
+/// The stub address of slot `i`'s area.
+pub const fn area_addr(i: u32) -> u64 {
+    AREAS_BASE + i as u64 * AREA_SIZE
+}
+
+// Offsets of the message fields (the stub's assembly uses the same).
+/// u32, the futex word: the state below.
+pub const M_STATE: u64 = 0;
+/// u32, nonzero while the stub sleeps on the state.
+pub const M_STUB_SLEEP: u64 = 4;
+/// u32, nonzero while the sentry sleeps on the state.
+pub const M_SENTRY_SLEEP: u64 = 8;
+/// u32, the signal number of the trap.
+pub const M_SIGNO: u64 = 12;
+/// u64, stub address of the trap's ucontext.
+pub const M_UC: u64 = 16;
+/// u64, stub address of the trap's siginfo.
+pub const M_INFO: u64 = 24;
+/// u64, the thread's fs base as the stub last read or set it.
+pub const M_FS: u64 = 32;
+/// u64, the fs base to run with.
+pub const M_FS_NEW: u64 = 40;
+/// u32, nonzero when the CPU has RDFSBASE/WRFSBASE for user code.
+pub const M_FSGS: u64 = 48;
+/// u32, spin iterations before the stub sleeps.
+pub const M_SPIN: u64 = 52;
+/// u64, the number of a syscall the stub is to execute.
+pub const M_NR: u64 = 56;
+/// u64 x 6, its arguments.
+pub const M_ARGS: u64 = 64;
+/// u64, its result.
+pub const M_RET: u64 = 112;
+/// u32, the thread id (CLONE_CHILD_SETTID), cleared by the kernel when the
+/// thread exits (CLONE_CHILD_CLEARTID).
+pub const M_CTID: u64 = 120;
+/// stack_t for sigaltstack.
+pub const M_SS: u64 = 128;
+/// 8 zero bytes: the empty signal mask.
+pub const M_ZERO: u64 = 160;
+
+/// Stub to sentry: a trap; its frame is described by signo/uc/info.
+pub const S_TRAPPED: u32 = 1;
+/// Stub to sentry: the syscall asked for is done, its result in M_RET.
+pub const S_DONE: u32 = 2;
+/// Sentry to stub: return to the application.
+pub const C_RUN: u32 = 3;
+/// Sentry to stub: execute syscall M_NR(M_ARGS).
+pub const C_SYSCALL: u32 = 4;
+/// Sentry to stub: clone(M_ARGS) at the clone site; the child is born.
+pub const C_CLONE: u32 = 5;
+
+/// One chunk of the message file as the sentry sees it.
+#[derive(Clone, Copy)]
+pub struct Msg {
+    base: *mut u8,
+    /// The stub address the chunk is mapped at.
+    stub: u64,
+}
+
+// SAFETY: a Msg points into the message file's mapping, which lives as long
+// as the platform and is only accessed through atomics and volatile copies.
+unsafe impl Send for Msg {}
+// SAFETY: as above.
+unsafe impl Sync for Msg {}
+
+/// The result of translating a stub address: a sentry pointer valid for
+/// `len` bytes.
+impl Msg {
+    /// `base` must point to AREA_SIZE bytes of the message file that stay
+    /// mapped for the life of the returned value.
+    pub(crate) fn new(base: *mut u8, stub: u64) -> Msg {
+        Msg { base, stub }
+    }
+
+    fn u32_at(&self, off: u64) -> &AtomicU32 {
+        // SAFETY: off is one of the M_* offsets, 4-aligned and inside the
+        // message page of a live mapping (see `new`).
+        unsafe { &*(self.base.add(off as usize) as *const AtomicU32) }
+    }
+
+    fn u64_at(&self, off: u64) -> &AtomicU64 {
+        // SAFETY: as for u32_at, 8-aligned.
+        unsafe { &*(self.base.add(off as usize) as *const AtomicU64) }
+    }
+
+    pub fn state(&self) -> &AtomicU32 {
+        self.u32_at(M_STATE)
+    }
+    pub fn get(&self, off: u64) -> u64 {
+        self.u64_at(off).load(Ordering::Relaxed)
+    }
+    pub fn set(&self, off: u64, v: u64) {
+        self.u64_at(off).store(v, Ordering::Relaxed)
+    }
+    pub fn get32(&self, off: u64) -> u32 {
+        self.u32_at(off).load(Ordering::Relaxed)
+    }
+    pub fn set32(&self, off: u64, v: u32) {
+        self.u32_at(off).store(v, Ordering::Relaxed)
+    }
+
+    /// Reset the message for a thread about to be born in it.
+    pub fn init(&self, fsgs: bool, spin: u32) {
+        for off in (0..M_ZERO + 8).step_by(8) {
+            self.set(off, 0);
+        }
+        self.set(M_FS, u64::MAX);
+        self.set32(M_FSGS, fsgs as u32);
+        self.set32(M_SPIN, spin);
+    }
+
+    /// The sentry pointer for `len` bytes at stub address `addr`, if they
+    /// lie inside this area (the address comes from the stub, untrusted).
+    pub fn translate(&self, addr: u64, len: u64) -> Option<*mut u8> {
+        let off = addr.checked_sub(self.stub)?;
+        (off.checked_add(len)? <= AREA_SIZE).then(|| {
+            // SAFETY: off + len is inside the area's AREA_SIZE bytes.
+            unsafe { self.base.add(off as usize) }
+        })
+    }
+
+    /// Hand the stub command `cmd`.
+    pub fn post(&self, cmd: u32) {
+        self.state().swap(cmd, Ordering::SeqCst);
+        if self.u32_at(M_STUB_SLEEP).load(Ordering::SeqCst) != 0 {
+            futex_wake(self.state());
+        }
+    }
+
+    /// Wait while the state is `v`: spin `spin` rounds, then sleep on the
+    /// futex, asking `alive` whether the stub thread still exists whenever
+    /// a sleep times out. Returns the new state.
+    pub fn wait_while(&self, v: u32, spin: u32, alive: &dyn Fn() -> bool) -> Result<u32> {
+        for _ in 0..spin {
+            let s = self.state().load(Ordering::Acquire);
+            if s != v {
+                return Ok(s);
+            }
+            std::hint::spin_loop();
+        }
+        let sleep = self.u32_at(M_SENTRY_SLEEP);
+        loop {
+            sleep.swap(1, Ordering::SeqCst);
+            let s = self.state().load(Ordering::SeqCst);
+            if s != v {
+                sleep.store(0, Ordering::Relaxed);
+                return Ok(s);
+            }
+            let timed_out = futex_wait(self.state(), v, Duration::from_millis(200));
+            sleep.store(0, Ordering::Relaxed);
+            let s = self.state().load(Ordering::SeqCst);
+            if s != v {
+                return Ok(s);
+            }
+            if timed_out && !alive() {
+                return Err(Error::StubDied(0));
+            }
+        }
+    }
+}
+
+/// FUTEX_WAKE on a word of shared memory (not FUTEX_PRIVATE: the stub
+/// waits on its own mapping of the same file page).
+fn futex_wake(word: &AtomicU32) {
+    // SAFETY: the address is a live, aligned u32; the kernel only uses it
+    // as a futex key.
+    unsafe {
+        libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAKE, 1, 0usize, 0usize, 0u32);
+    }
+}
+
+/// FUTEX_WAIT while `*word == v`, at most `limit`; true if it timed out.
+fn futex_wait(word: &AtomicU32, v: u32, limit: Duration) -> bool {
+    let ts = libc::timespec { tv_sec: limit.as_secs() as _, tv_nsec: limit.subsec_nanos() as _ };
+    // SAFETY: the address is a live, aligned u32 and ts a live timespec.
+    let r = unsafe { libc::syscall(libc::SYS_futex, word.as_ptr(), libc::FUTEX_WAIT, v, &ts as *const libc::timespec, 0usize, 0u32) };
+    r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::ETIMEDOUT)
+}
+
+/// The message file: one chunk of AREA_SIZE per live stub thread of the
+/// sandbox, mapped once in the sentry.
+pub struct MsgFile {
+    pub fd: i32,
+    base: *mut u8,
+    free: std::sync::Mutex<Vec<u32>>,
+    next: AtomicU32,
+    chunks: u32,
+}
+
+// SAFETY: the mapping is shared memory accessed only through Msg (atomics);
+// the allocator state is behind a mutex or atomic.
+unsafe impl Send for MsgFile {}
+// SAFETY: as above.
+unsafe impl Sync for MsgFile {}
+
+impl MsgFile {
+    /// Create the file with room for `chunks` stub threads and map it.
+    pub fn new(chunks: u32) -> Result<MsgFile> {
+        let host = |op| Error::Host { op, errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) };
+        // SAFETY: the name is a NUL-terminated literal.
+        let fd = unsafe { libc::memfd_create(c"runsc-systrap".as_ptr(), libc::MFD_CLOEXEC) };
+        if fd < 0 {
+            return Err(host("memfd_create(message file)"));
+        }
+        let len = chunks as u64 * AREA_SIZE;
+        // SAFETY: fd is the memfd just created.
+        if unsafe { libc::ftruncate(fd, len as i64) } != 0 {
+            return Err(host("ftruncate(message file)"));
+        }
+        // SAFETY: a fresh shared mapping of our own memfd; nothing else is
+        // at the address the kernel picks.
+        let p = unsafe { libc::mmap(std::ptr::null_mut(), len as usize, libc::PROT_READ | libc::PROT_WRITE, libc::MAP_SHARED, fd, 0) };
+        if p == libc::MAP_FAILED {
+            return Err(host("mmap(message file)"));
+        }
+        Ok(MsgFile { fd, base: p.cast(), free: std::sync::Mutex::new(Vec::new()), next: AtomicU32::new(0), chunks })
+    }
+
+    /// A free chunk.
+    pub fn alloc(&self) -> Result<u32> {
+        if let Some(c) = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(c);
+        }
+        let c = self.next.fetch_add(1, Ordering::Relaxed);
+        if c >= self.chunks {
+            return Err(Error::Host { op: "allocate a stub thread area", errno: libc::EAGAIN });
+        }
+        Ok(c)
+    }
+
+    /// Return chunks whose stub threads are all gone, zeroed and their
+    /// memory given back.
+    pub fn release(&self, chunks: &[u32]) {
+        for &c in chunks {
+            // SAFETY: fd is our memfd; punching a hole only zeroes and frees
+            // the chunk's pages.
+            unsafe {
+                libc::fallocate(self.fd, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, c as i64 * AREA_SIZE as i64, AREA_SIZE as i64);
+            }
+        }
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(chunks);
+    }
+
+    /// Chunk `c` as mapped in the stub at slot `slot`'s area.
+    pub fn msg(&self, c: u32, slot: u32) -> Msg {
+        assert!(c < self.chunks);
+        // SAFETY: c is below the number of chunks the mapping holds.
+        Msg::new(unsafe { self.base.add(c as usize * AREA_SIZE as usize) }, area_addr(slot))
+    }
+
+    /// The file offset of chunk `c`.
+    pub fn offset(c: u32) -> u64 {
+        c as u64 * AREA_SIZE
+    }
+}

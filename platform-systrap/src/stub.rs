@@ -1,0 +1,391 @@
+//! The systrap stub: a page of machine code at [`STUB_ADDR`] in every stub
+//! process, its signal handler, and the master stub all stub processes are
+//! cloned from.
+//!
+//! A stub process runs under a seccomp filter (see [`filter`]) that lets
+//! only system calls made from this page through, and turns every other
+//! one into SIGSYS. Every trap of the application (SIGSYS for a syscall,
+//! SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, and our interrupt signal)
+//! enters [`handler`](runsc_systrap_handler) on the thread's signal stack,
+//! which lies in the thread's area of the message file. The handler only
+//! records where the frame is and waits for a command: run (rt_sigreturn
+//! from the frame the sentry has rewritten), execute a syscall, or clone a
+//! new stub thread.
+//!
+//! New stub processes are cloned from the master by the factory thread
+//! through ptrace injection, exactly as on the ptrace platform; that is the
+//! only use of ptrace here. A new thread or process starts at `birth`,
+//! which sets its signal stack and executes `ud2`: its first trap tells the
+//! sentry it is ready.
+
+use crate::msg::*;
+use platform::{Error, Result};
+use platform_ptrace::sys;
+
+/// The signal the sentry sends to a stub thread to interrupt it.
+pub const SIG_INTR: i32 = libc::SIGUSR2;
+
+/// Signals whose handler is the stub's.
+pub const TRAP_SIGNALS: [i32; 7] =
+    [libc::SIGSYS, libc::SIGSEGV, libc::SIGBUS, libc::SIGILL, libc::SIGFPE, libc::SIGTRAP, SIG_INTR];
+
+std::arch::global_asm!(
+    ".pushsection .text.runsc_systrap, \"ax\"",
+    ".balign 16",
+    ".globl runsc_systrap_start",
+    "runsc_systrap_start:",
+    // Master entry: drop every mapping but the stub page.
+    "mov eax, 11",
+    "xor edi, edi",
+    "movabs rsi, {stub_addr}",
+    "syscall",
+    "mov eax, 11",
+    "movabs rdi, {stub_end}",
+    "movabs rsi, {upper_len}",
+    "syscall",
+    // Stop for the factory thread, which injects from here on.
+    "int3",
+    "20:",
+    "mov eax, 34",
+    "syscall",
+    "jmp 20b",
+    // Injection site for the factory.
+    ".globl runsc_systrap_inject",
+    "runsc_systrap_inject:",
+    "syscall",
+    "int3",
+    // Injection site for clone of a new process: the child is born.
+    ".globl runsc_systrap_inject_clone",
+    "runsc_systrap_inject_clone:",
+    "syscall",
+    "test rax, rax",
+    "jz 21f",
+    "int3",
+    "21:",
+    // A new process dies with the sentry.
+    "mov eax, 157",
+    "mov edi, 1",
+    "mov esi, 9",
+    "syscall",
+    // Birth of a stub thread. rsp is the top of its area, below which the
+    // message lies; r12 = the area.
+    ".globl runsc_systrap_birth",
+    "runsc_systrap_birth:",
+    "mov r12, rsp",
+    "and r12, {area_mask}",
+    // rt_sigprocmask(SIG_SETMASK, &zero, NULL, 8): a thread cloned inside
+    // the handler starts with every signal blocked.
+    "lea rsi, [r12 + {m_zero}]",
+    "mov eax, 14",
+    "mov edi, 2",
+    "xor edx, edx",
+    "mov r10d, 8",
+    "syscall",
+    // sigaltstack({area + MSG_SIZE, 0, AREA_SIZE - MSG_SIZE}, NULL).
+    "lea rax, [r12 + {msg_size}]",
+    "mov [r12 + {m_ss}], rax",
+    "mov qword ptr [r12 + {m_ss} + 8], 0",
+    "mov qword ptr [r12 + {m_ss} + 16], {stack_size}",
+    "lea rdi, [r12 + {m_ss}]",
+    "xor esi, esi",
+    "mov eax, 131",
+    "syscall",
+    ".globl runsc_systrap_born",
+    "runsc_systrap_born:",
+    "ud2",
+    // The signal handler: rdi = signo, rsi = siginfo, rdx = ucontext, on
+    // the area's signal stack.
+    ".balign 16",
+    ".globl runsc_systrap_handler",
+    "runsc_systrap_handler:",
+    "mov r12, rsp",
+    "and r12, {area_mask}",
+    "mov r13, rdx",
+    "mov [r12 + {m_signo}], edi",
+    "mov [r12 + {m_info}], rsi",
+    "mov [r12 + {m_uc}], rdx",
+    "cmp dword ptr [r12 + {m_fsgs}], 0",
+    "je 2f",
+    "rdfsbase rax",
+    "mov [r12 + {m_fs}], rax",
+    "2:",
+    "mov ebx, {s_trapped}",
+    // Post ebx and wake the sentry if it sleeps.
+    "3:",
+    "mov eax, ebx",
+    "xchg [r12 + {m_state}], eax",
+    "cmp dword ptr [r12 + {m_sentry_sleep}], 0",
+    "je 4f",
+    "lea rdi, [r12 + {m_state}]",
+    "mov esi, 1",
+    "mov edx, 1",
+    "mov eax, 202",
+    "syscall",
+    // Wait while the state is ebx: spin, then sleep on the futex.
+    "4:",
+    "mov ecx, [r12 + {m_spin}]",
+    "5:",
+    "mov eax, [r12 + {m_state}]",
+    "cmp eax, ebx",
+    "jne 7f",
+    "test ecx, ecx",
+    "jz 6f",
+    "pause",
+    "dec ecx",
+    "jmp 5b",
+    "6:",
+    "mov dword ptr [r12 + {m_stub_sleep}], 1",
+    "mfence",
+    "mov eax, [r12 + {m_state}]",
+    "cmp eax, ebx",
+    "jne 8f",
+    "lea rdi, [r12 + {m_state}]",
+    "xor esi, esi",
+    "mov edx, ebx",
+    "xor r10d, r10d",
+    "mov eax, 202",
+    "syscall",
+    "8:",
+    "mov dword ptr [r12 + {m_stub_sleep}], 0",
+    "jmp 4b",
+    // A command.
+    "7:",
+    "cmp eax, {c_run}",
+    "je 10f",
+    "cmp eax, {c_syscall}",
+    "je 11f",
+    "cmp eax, {c_clone}",
+    "je 12f",
+    // Not a command (S_TRAPPED, S_DONE written by the application, say):
+    // wait for the state to change again.
+    "mov ebx, eax",
+    "jmp 4b",
+    // Execute a syscall.
+    "11:",
+    "mov rax, [r12 + {m_nr}]",
+    "mov rdi, [r12 + {m_args}]",
+    "mov rsi, [r12 + {m_args} + 8]",
+    "mov rdx, [r12 + {m_args} + 16]",
+    "mov r10, [r12 + {m_args} + 24]",
+    "mov r8, [r12 + {m_args} + 32]",
+    "mov r9, [r12 + {m_args} + 40]",
+    "syscall",
+    "mov [r12 + {m_ret}], rax",
+    "mov ebx, {s_done}",
+    "jmp 3b",
+    // Clone a stub thread: the child is born on the stack it is given.
+    "12:",
+    "mov eax, 56",
+    "mov rdi, [r12 + {m_args}]",
+    "mov rsi, [r12 + {m_args} + 8]",
+    "mov rdx, [r12 + {m_args} + 16]",
+    "mov r10, [r12 + {m_args} + 24]",
+    "mov r8, [r12 + {m_args} + 32]",
+    "syscall",
+    "test rax, rax",
+    "jz runsc_systrap_birth",
+    "mov [r12 + {m_ret}], rax",
+    "mov ebx, {s_done}",
+    "jmp 3b",
+    // Run: set the fs base if it changed, then return from the frame the
+    // sentry rewrote.
+    "10:",
+    "mov rax, [r12 + {m_fs_new}]",
+    "cmp rax, [r12 + {m_fs}]",
+    "je 14f",
+    "mov [r12 + {m_fs}], rax",
+    "cmp dword ptr [r12 + {m_fsgs}], 0",
+    "je 13f",
+    "wrfsbase rax",
+    "jmp 14f",
+    "13:",
+    "mov rsi, rax",
+    "mov edi, 0x1002",
+    "mov eax, 158",
+    "syscall",
+    "14:",
+    "mov rsp, r13",
+    ".globl runsc_systrap_restorer",
+    "runsc_systrap_restorer:",
+    "mov eax, 15",
+    "syscall",
+    "ud2",
+    ".globl runsc_systrap_end",
+    "runsc_systrap_end:",
+    ".popsection",
+    stub_addr = const STUB_ADDR,
+    stub_end = const STUB_ADDR + STUB_LEN,
+    upper_len = const TASK_SIZE - (STUB_ADDR + STUB_LEN),
+    area_mask = const -(AREA_SIZE as i64),
+    msg_size = const MSG_SIZE,
+    stack_size = const AREA_SIZE - MSG_SIZE,
+    m_state = const M_STATE,
+    m_stub_sleep = const M_STUB_SLEEP,
+    m_sentry_sleep = const M_SENTRY_SLEEP,
+    m_signo = const M_SIGNO,
+    m_uc = const M_UC,
+    m_info = const M_INFO,
+    m_fs = const M_FS,
+    m_fs_new = const M_FS_NEW,
+    m_fsgs = const M_FSGS,
+    m_spin = const M_SPIN,
+    m_nr = const M_NR,
+    m_args = const M_ARGS,
+    m_ret = const M_RET,
+    m_ss = const M_SS,
+    m_zero = const M_ZERO,
+    s_trapped = const S_TRAPPED,
+    s_done = const S_DONE,
+    c_run = const C_RUN,
+    c_syscall = const C_SYSCALL,
+    c_clone = const C_CLONE,
+);
+
+extern "C" {
+    /// glibc: offset of this thread's rseq area from the thread pointer.
+    static __rseq_offset: isize;
+    static runsc_systrap_start: u8;
+    static runsc_systrap_inject: u8;
+    static runsc_systrap_inject_clone: u8;
+    static runsc_systrap_born: u8;
+    static runsc_systrap_handler: u8;
+    static runsc_systrap_restorer: u8;
+    static runsc_systrap_end: u8;
+}
+
+/// Addresses inside the stub page, valid in every stub process.
+#[derive(Clone, Copy, Debug)]
+pub struct Layout {
+    /// `syscall; int3`, for the factory's injections into the master.
+    pub inject: u64,
+    /// clone of a new process from the master.
+    pub inject_clone: u64,
+    /// The `ud2` a new stub thread traps on when it is ready.
+    pub born: u64,
+    /// The signal handler.
+    pub handler: u64,
+    /// An rt_sigreturn (the handlers' SA_RESTORER, never used).
+    pub restorer: u64,
+}
+
+fn code() -> (&'static [u8], Layout) {
+    // SAFETY: the symbols are labels in the global_asm block above, in one
+    // section, start first and end last; we only take their addresses.
+    unsafe {
+        let start = &raw const runsc_systrap_start as usize;
+        let at = |p: usize| STUB_ADDR + (p - start) as u64;
+        let end = &raw const runsc_systrap_end as usize;
+        let layout = Layout {
+            inject: at(&raw const runsc_systrap_inject as usize),
+            inject_clone: at(&raw const runsc_systrap_inject_clone as usize),
+            born: at(&raw const runsc_systrap_born as usize),
+            handler: at(&raw const runsc_systrap_handler as usize),
+            restorer: at(&raw const runsc_systrap_restorer as usize),
+        };
+        // SAFETY: [start, end) is the assembled code, readable text.
+        (std::slice::from_raw_parts(start as *const u8, end - start), layout)
+    }
+}
+
+/// Map the stub page at [`STUB_ADDR`] in this (the sentry's) process, so
+/// that a forked master inherits it. Returns the layout.
+pub fn install() -> Result<Layout> {
+    let (bytes, layout) = code();
+    assert!(bytes.len() as u64 <= STUB_LEN);
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; the
+    // new anonymous page belongs to nobody else.
+    let p = unsafe {
+        libc::mmap(
+            STUB_ADDR as *mut libc::c_void,
+            STUB_LEN as usize,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED || p as u64 != STUB_ADDR {
+        return Err(Error::Host { op: "mmap(systrap stub page)", errno: libc::EEXIST });
+    }
+    // SAFETY: p is a fresh writable mapping of STUB_LEN >= bytes.len().
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p as *mut u8, bytes.len()) };
+    // SAFETY: p is the mapping we just made.
+    if unsafe { libc::mprotect(p, STUB_LEN as usize, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
+        return Err(Error::Host { op: "mprotect(systrap stub page)", errno: libc::EINVAL });
+    }
+    Ok(layout)
+}
+
+/// SA_RESTORER: x86-64 requires a restorer address in every sigaction.
+const SA_RESTORER: i32 = 0x0400_0000;
+
+/// The kernel's struct sigaction on x86-64.
+#[repr(C)]
+struct KernelSigaction {
+    handler: u64,
+    flags: u64,
+    restorer: u64,
+    mask: u64,
+}
+
+/// Fork the master stub from the calling thread, which becomes its tracer.
+/// The master shares the sentry's fd table, has the stub's signal handlers
+/// and runs under the stub filter. Returns once it has stopped itself.
+pub fn fork_master(layout: &Layout) -> Result<sys::Tid> {
+    let prog = crate::filter::program();
+    let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut libc::sock_filter };
+    let act = KernelSigaction {
+        handler: layout.handler,
+        flags: (libc::SA_SIGINFO | libc::SA_ONSTACK | SA_RESTORER) as u64,
+        restorer: layout.restorer,
+        mask: !0,
+    };
+    // SAFETY: a fork-like clone (no CLONE_VM: the child gets a copy of our
+    // memory, including `prog` and `act`) that shares the fd table; the
+    // child only makes raw system calls and then jumps into the stub page,
+    // never returning into Rust, and closes no fd (the table is ours).
+    let pid = unsafe {
+        libc::syscall(libc::SYS_clone, (libc::CLONE_FILES | libc::SIGCHLD) as u64, 0u64, 0u64, 0u64, 0u64)
+    } as i32;
+    if pid < 0 {
+        return Err(Error::Host { op: "fork(systrap master)", errno: libc::EAGAIN });
+    }
+    if pid == 0 {
+        // SAFETY: raw syscalls with integer arguments or pointers to the
+        // child's copies of `act` and `fprog`; the jump target is the stub
+        // code installed before the fork. Nothing here returns.
+        unsafe {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // The inherited rseq area is about to be unmapped (see the
+            // ptrace platform's stub).
+            let tp: usize;
+            std::arch::asm!("mov {}, fs:0", out(reg) tp);
+            let area = tp.wrapping_add_signed(__rseq_offset);
+            for len in [32u32, 20] {
+                if libc::syscall(libc::SYS_rseq, area, len, 1u32, 0x5305_3053u32) == 0 {
+                    break;
+                }
+            }
+            for sig in TRAP_SIGNALS {
+                if libc::syscall(libc::SYS_rt_sigaction, sig, &act as *const KernelSigaction, 0usize, 8usize) != 0 {
+                    libc::_exit(120);
+                }
+            }
+            libc::ptrace(libc::PTRACE_TRACEME, 0, 0usize, 0usize);
+            if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                libc::_exit(121);
+            }
+            // From here on only the stub page may make system calls.
+            if libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0u32, &fprog as *const libc::sock_fprog) != 0 {
+                libc::_exit(122);
+            }
+            std::arch::asm!("jmp {}", in(reg) STUB_ADDR, options(noreturn));
+        }
+    }
+    let status = sys::wait(pid)?;
+    if !libc::WIFSTOPPED(status) || libc::WSTOPSIG(status) != libc::SIGTRAP {
+        tracing::error!("systrap master stub failed to start: wait status {status:#x}");
+        return Err(Error::StubDied(pid));
+    }
+    Ok(pid)
+}
