@@ -17,8 +17,11 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SlotState {
-    /// The area is mapped and no thread uses it.
+    /// The area is mapped and has no thread.
     Free,
+    /// Its thread waits in the stub's handler and no context owns it: the
+    /// next new thread takes it over without a command.
+    Idle,
     Used,
     /// Its thread was told to exit; free once the kernel clears its ctid.
     Dying,
@@ -35,11 +38,16 @@ pub(crate) struct AsInner {
     slots: Mutex<Vec<(u32, SlotState)>>,
 }
 
+/// Idle stub threads an address space keeps for its next new threads.
+const MAX_IDLE: usize = 2;
+
 /// A stub thread owned by the current host thread.
 pub(crate) struct Owned {
     pub slot: u32,
     pub chunk: u32,
     pub tid: Tid,
+    /// It ran for another context before (its CPU time is not all ours).
+    pub reused: bool,
     pub inner: Arc<AsInner>,
 }
 
@@ -51,15 +59,22 @@ impl Owned {
 
 impl Drop for Owned {
     fn drop(&mut self) {
-        // Make the thread exit; its slot is reused once the kernel has
-        // cleared its ctid.
-        let m = self.msg();
-        m.set(msg::M_NR, libc::SYS_exit as u64);
-        m.set(msg::M_ARGS, 0);
-        m.post(msg::C_SYSCALL);
+        // Keep the thread for the next new thread of this address space,
+        // or make it exit; its slot is reused once the kernel has cleared
+        // its ctid.
         let mut slots = self.inner.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let idle = slots.iter().filter(|s| s.1 == SlotState::Idle).count();
+        let state = if idle < MAX_IDLE {
+            SlotState::Idle
+        } else {
+            let m = self.msg();
+            m.set(msg::M_NR, libc::SYS_exit as u64);
+            m.set(msg::M_ARGS, 0);
+            m.post(msg::C_SYSCALL);
+            SlotState::Dying
+        };
         if let Some(s) = slots.get_mut(self.slot as usize) {
-            s.1 = SlotState::Dying;
+            s.1 = state;
         }
     }
 }
@@ -106,10 +121,14 @@ impl AsInner {
         self.command(&self.msg(0, chunk), self.pid, cmd, nr, args)
     }
 
-    /// Wait for the thread being born in `m` to trap at the stub's `ud2`.
+    /// Wait for the thread being born in `m` to trap at the stub's `ud2`
+    /// (`tid` 0: the thread is the one whose tid the kernel stores in the
+    /// message's ctid).
     fn wait_born(&self, m: &Msg, tid: Tid) -> Result<()> {
         let pid = self.pid;
-        let s = m.wait_while(0, self.shared.spin_sentry, &|| alive(pid, tid))?;
+        let tid_now = || if tid != 0 { tid } else { m.get32(msg::M_CTID) as Tid };
+        let s = m.wait_while(0, self.shared.spin_sentry, &|| tid_now() != 0 && alive(pid, tid_now()))?;
+        let tid = tid_now();
         let mut regs = platform::Regs::default();
         if s == msg::S_TRAPPED {
             Frame::of(m)?.read_regs(&mut regs);
@@ -125,6 +144,12 @@ impl AsInner {
     pub fn new_thread(self: &Arc<Self>) -> Result<Owned> {
         let (slot, chunk, fresh) = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = slots.iter().position(|s| s.1 == SlotState::Idle) {
+                slots[i].1 = SlotState::Used;
+                let (slot, chunk) = (i as u32, slots[i].0);
+                let tid = self.msg(slot, chunk).get32(msg::M_CTID) as Tid;
+                return Ok(Owned { slot, chunk, tid, reused: true, inner: self.clone() });
+            }
             let reusable = slots.iter().position(|&(c, st)| {
                 st == SlotState::Free || (st == SlotState::Dying && self.msg(0, c).get32(msg::M_CTID) == 0)
             });
@@ -165,7 +190,7 @@ impl AsInner {
             return Err(fail(Error::Injected { op: "clone(stub thread)", errno: (-r) as i32 }));
         }
         let tid = r as Tid;
-        let owned = Owned { slot, chunk, tid, inner: self.clone() };
+        let owned = Owned { slot, chunk, tid, reused: false, inner: self.clone() };
         self.wait_born(&m, tid)?;
         Ok(owned)
     }
@@ -173,8 +198,10 @@ impl AsInner {
 
 impl Drop for AsInner {
     fn drop(&mut self) {
-        let chunks = self.slots.lock().unwrap_or_else(|e| e.into_inner()).iter().map(|s| s.0).collect();
-        let _ = self.shared.factory(FactoryRequest::Reap { pid: self.pid, chunks });
+        let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+        let pair = slots[0].0;
+        let chunks = slots.iter().skip(2).map(|s| s.0).collect();
+        let _ = self.shared.factory(FactoryRequest::Reap { pid: self.pid, pair, chunks });
     }
 }
 
@@ -185,15 +212,18 @@ pub struct SystrapAddressSpace {
 
 impl SystrapAddressSpace {
     pub(crate) fn new(shared: Arc<Shared>) -> Result<SystrapAddressSpace> {
-        let chunk = shared.msgs.alloc()?;
-        let m = shared.msgs.msg(chunk, 0);
-        m.init(shared.fsgs, shared.spin_stub);
+        // The process is born with two threads: the leader in slot 0 and
+        // the first application thread's in slot 1.
+        let pair = shared.msgs.alloc_pair()?;
+        let (m0, m1) = (shared.msgs.msg(pair, 0), shared.msgs.msg(pair + 1, 1));
+        m0.init(shared.fsgs, shared.spin_stub);
+        m1.init(shared.fsgs, shared.spin_stub);
         let (tx, rx) = mpsc::sync_channel(1);
-        let sent = shared.factory(FactoryRequest::NewProcess { chunk, reply: tx });
+        let sent = shared.factory(FactoryRequest::NewProcess { pair, reply: tx });
         let pid = match sent.and_then(|()| rx.recv().map_err(|_| Error::StubDied(0))?) {
             Ok(pid) => pid,
             Err(e) => {
-                shared.msgs.release(&[chunk]);
+                shared.msgs.release_pair(pair);
                 return Err(e);
             }
         };
@@ -202,9 +232,13 @@ impl SystrapAddressSpace {
             pid,
             shared,
             leader: Mutex::new(()),
-            slots: Mutex::new(vec![(chunk, SlotState::Used)]),
+            slots: Mutex::new(vec![(pair, SlotState::Used), (pair + 1, SlotState::Free)]),
         });
-        inner.wait_born(&m, pid)?;
+        inner.wait_born(&m0, pid)?;
+        // Slot 1's thread, whose tid the kernel stores in its ctid when it
+        // first runs. If the leader's clone failed, the slot is unusable.
+        let s1 = if inner.wait_born(&m1, 0).is_ok() { SlotState::Idle } else { SlotState::Used };
+        inner.slots.lock().unwrap_or_else(|e| e.into_inner())[1].1 = s1;
         Ok(SystrapAddressSpace { inner })
     }
 

@@ -23,13 +23,22 @@ struct StubInterrupter {
     running: AtomicBool,
     /// CPU time of stub threads this context no longer uses, in ns.
     retired_ns: AtomicU64,
+    /// CPU time the current stub thread had run for other contexts.
+    base_ns: AtomicU64,
+}
+
+impl StubInterrupter {
+    /// CPU time of the current stub thread for this context, in ns.
+    fn live_ns(&self) -> u64 {
+        let (pid, tid) = (self.pid.load(Ordering::SeqCst), self.tid.load(Ordering::SeqCst));
+        let live = if tid != 0 { sys::thread_cpu_ns(pid, tid) } else { 0 };
+        live.saturating_sub(self.base_ns.load(Ordering::SeqCst))
+    }
 }
 
 impl AppCpuTime for StubInterrupter {
     fn app_cpu_time(&self) -> std::time::Duration {
-        let (pid, tid) = (self.pid.load(Ordering::SeqCst), self.tid.load(Ordering::SeqCst));
-        let live = if tid != 0 { sys::thread_cpu_ns(pid, tid) } else { 0 };
-        std::time::Duration::from_nanos(self.retired_ns.load(Ordering::SeqCst) + live)
+        std::time::Duration::from_nanos(self.retired_ns.load(Ordering::SeqCst) + self.live_ns())
     }
 }
 
@@ -63,14 +72,15 @@ fn downcast(as_: &Arc<dyn AddressSpace>) -> &SystrapAddressSpace {
         .expect("systrap context switched into a foreign address space")
 }
 
-/// This host thread's stub thread in `sas`, created on first use.
-fn own(sas: &SystrapAddressSpace) -> Result<(Msg, Tid)> {
+/// This host thread's stub thread in `sas`, created (or taken over) on
+/// first use: its message, its tid, and whether it ran for another context.
+fn own(sas: &SystrapAddressSpace) -> Result<(Msg, Tid, bool)> {
     let id = sas.inner.id;
-    if let Some(x) = OWNED.with(|o| o.borrow().get(&id).map(|s| (s.msg(), s.tid))) {
+    if let Some(x) = OWNED.with(|o| o.borrow().get(&id).map(|s| (s.msg(), s.tid, s.reused))) {
         return Ok(x);
     }
     let owned = sas.inner.new_thread()?;
-    let x = (owned.msg(), owned.tid);
+    let x = (owned.msg(), owned.tid, owned.reused);
     OWNED.with(|o| o.borrow_mut().insert(id, owned));
     Ok(x)
 }
@@ -78,8 +88,12 @@ fn own(sas: &SystrapAddressSpace) -> Result<(Msg, Tid)> {
 impl Context for SystrapContext {
     fn switch(&mut self, as_: &Arc<dyn AddressSpace>, cpu: &mut CpuState) -> Result<Exit> {
         let sas = downcast(as_);
-        let (m, tid) = own(sas)?;
+        let (m, tid, reused) = own(sas)?;
         let pid = sas.inner.pid;
+        if self.intr.tid.load(Ordering::SeqCst) != tid || self.intr.pid.load(Ordering::SeqCst) != pid {
+            let base = if reused { sys::thread_cpu_ns(pid, tid) } else { 0 };
+            self.intr.base_ns.store(base, Ordering::SeqCst);
+        }
         self.intr.pid.store(pid, Ordering::SeqCst);
         self.intr.tid.store(tid, Ordering::SeqCst);
         self.intr.running.store(true, Ordering::SeqCst);
@@ -133,7 +147,7 @@ impl Context for SystrapContext {
         if cpu.fp_dirty {
             return Ok(());
         }
-        let (m, tid) = own(downcast(as_))?;
+        let (m, tid, _) = own(downcast(as_))?;
         Frame::of(&m).map_err(|_| Error::StubDied(tid))?.read_fp(&mut cpu.fp);
         cpu.fp_dirty = true;
         Ok(())
@@ -149,8 +163,8 @@ impl Context for SystrapContext {
 
     fn release(&mut self, as_: &Arc<dyn AddressSpace>) {
         let sas = downcast(as_);
-        if let Some(tid) = OWNED.with(|o| o.borrow().get(&sas.inner.id).map(|s| s.tid)) {
-            self.intr.retired_ns.fetch_add(sys::thread_cpu_ns(sas.inner.pid, tid), Ordering::SeqCst);
+        if OWNED.with(|o| o.borrow().contains_key(&sas.inner.id)) && self.intr.tid.load(Ordering::SeqCst) != 0 {
+            self.intr.retired_ns.fetch_add(self.intr.live_ns(), Ordering::SeqCst);
         }
         self.intr.tid.store(0, Ordering::SeqCst);
         let _ = OWNED.try_with(|o| o.borrow_mut().remove(&sas.inner.id));

@@ -37,6 +37,7 @@ const STUB_SYSCALLS: &[(i64, &str)] = &[
     (libc::SYS_rt_sigreturn, "return to the application from a trap"),
     (libc::SYS_sigaltstack, "a new thread sets its signal stack in its area"),
     (libc::SYS_futex, "sleep and wake on the message state"),
+    (libc::SYS_sched_yield, "let other threads run while spinning on the message state"),
     (libc::SYS_arch_prctl, "set the fs base without WRFSBASE"),
     (libc::SYS_prctl, "a new process dies with the sentry (PR_SET_PDEATHSIG)"),
     (libc::SYS_pause, "the master idles between injections"),

@@ -36,10 +36,12 @@ pub static COMMANDS: AtomicU64 = AtomicU64::new(0);
 
 /// Requests to the factory thread, which owns the master stub.
 enum FactoryRequest {
-    /// A new stub process whose first thread's area is chunk `chunk`.
-    NewProcess { chunk: u32, reply: mpsc::SyncSender<Result<Tid>> },
-    /// Kill and reap a stub process, then free its chunks.
-    Reap { pid: Tid, chunks: Vec<u32> },
+    /// A new stub process whose first two threads' areas are chunks
+    /// `pair` and `pair + 1`.
+    NewProcess { pair: u32, reply: mpsc::SyncSender<Result<Tid>> },
+    /// Kill and reap a stub process, then free its chunks (the pair of its
+    /// first two areas, and the others).
+    Reap { pid: Tid, pair: u32, chunks: Vec<u32> },
 }
 
 /// State shared by everything of one platform instance.
@@ -58,6 +60,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+
 
     fn factory(&self, req: FactoryRequest) -> Result<()> {
         self.factory.lock().map_err(|_| Error::StubDied(0))?.send(req).map_err(|_| Error::StubDied(0))
@@ -101,15 +104,20 @@ impl SystrapPlatform {
         let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
         let fsgs = hwcap2 & 2 != 0; // HWCAP2_FSGSBASE
         let per_us = spins_per_us();
-        let spin_us: u32 = std::env::var("RUNSC_SYSTRAP_SPIN_US").ok().and_then(|v| v.parse().ok()).unwrap_or(40);
-        let sentry_us: u32 = std::env::var("RUNSC_SYSTRAP_SENTRY_SPIN_US").ok().and_then(|v| v.parse().ok()).unwrap_or(spin_us);
+        // How long each side spins for the other before sleeping on the
+        // futex: a futex wake-up of a thread on another CPU costs 50-100 us
+        // on a VM like this one's, a spin round trip 5. Both spins yield
+        // the CPU every 64 rounds. (Knobs for measuring, in microseconds.)
+        let knob = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
+        let stub_us = knob("RUNSC_SYSTRAP_STUB_SPIN_US", 100);
+        let sentry_us = knob("RUNSC_SYSTRAP_SENTRY_SPIN_US", 200);
         let shared = Arc::new(Shared {
             layout,
             memfd,
             msgs,
             factory: Mutex::new(tx),
             fsgs,
-            spin_stub: (per_us * spin_us).min(10_000_000),
+            spin_stub: (per_us * stub_us).min(10_000_000),
             spin_sentry: (per_us * sentry_us).min(10_000_000),
         });
         tracing::debug!("systrap: fsgsbase {fsgs}, {per_us} spins per us");
@@ -151,13 +159,14 @@ fn factory(
     let mut seen = Seen::default();
     for req in rx {
         match req {
-            FactoryRequest::NewProcess { chunk, reply } => {
-                let r = new_process(master, &layout, msgs.fd, chunk, &mut seen);
+            FactoryRequest::NewProcess { pair, reply } => {
+                let r = new_process(master, &layout, msgs.fd, pair, &mut seen);
                 let _ = reply.send(r);
             }
-            FactoryRequest::Reap { pid, chunks } => {
+            FactoryRequest::Reap { pid, pair, chunks } => {
                 sys::kill_process(pid);
                 while sys::wait(pid).is_ok() {}
+                msgs.release_pair(pair);
                 msgs.release(&chunks);
             }
         }
@@ -166,13 +175,15 @@ fn factory(
     let _ = sys::wait(master);
 }
 
-/// Clone a stub process from the master with chunk `chunk` as its first
-/// thread's area (mapped in the master first, so the child inherits it).
-fn new_process(master: Tid, layout: &stub::Layout, msgs_fd: i32, chunk: u32, seen: &mut Seen) -> Result<Tid> {
+/// Clone a stub process from the master with chunks `pair` and `pair + 1`
+/// as its first two threads' areas (mapped in the master first, so the
+/// child inherits them).
+fn new_process(master: Tid, layout: &stub::Layout, msgs_fd: i32, pair: u32, seen: &mut Seen) -> Result<Tid> {
     let area = msg::area_addr(0);
     let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
     let prot = (libc::PROT_READ | libc::PROT_WRITE) as u64;
-    let r = inject::raw(master, layout.inject, libc::SYS_mmap, [area, msg::AREA_SIZE, prot, flags, msgs_fd as u64, msg::MsgFile::offset(chunk)], seen)?;
+    let args = [area, 2 * msg::AREA_SIZE, prot, flags, msgs_fd as u64, msg::MsgFile::offset(pair)];
+    let r = inject::raw(master, layout.inject, libc::SYS_mmap, args, seen)?;
     if r as u64 != area {
         return Err(Error::Injected { op: "mmap(stub area)", errno: (-r) as i32 });
     }

@@ -166,12 +166,16 @@ impl Msg {
     /// futex, asking `alive` whether the stub thread still exists whenever
     /// a sleep times out. Returns the new state.
     pub fn wait_while(&self, v: u32, spin: u32, alive: &dyn Fn() -> bool) -> Result<u32> {
-        for _ in 0..spin {
+        for i in 0..spin {
             let s = self.state().load(Ordering::Acquire);
             if s != v {
                 return Ok(s);
             }
             std::hint::spin_loop();
+            // Never keep a runnable thread off this CPU for long.
+            if i % 64 == 63 {
+                std::thread::yield_now();
+            }
         }
         let sleep = self.u32_at(M_SENTRY_SLEEP);
         loop {
@@ -218,6 +222,8 @@ pub struct MsgFile {
     pub fd: i32,
     base: *mut u8,
     free: std::sync::Mutex<Vec<u32>>,
+    /// Free pairs of chunks (c, c+1), by their first.
+    free_pairs: std::sync::Mutex<Vec<u32>>,
     next: AtomicU32,
     chunks: u32,
 }
@@ -248,7 +254,14 @@ impl MsgFile {
         if p == libc::MAP_FAILED {
             return Err(host("mmap(message file)"));
         }
-        Ok(MsgFile { fd, base: p.cast(), free: std::sync::Mutex::new(Vec::new()), next: AtomicU32::new(0), chunks })
+        Ok(MsgFile {
+            fd,
+            base: p.cast(),
+            free: std::sync::Mutex::new(Vec::new()),
+            free_pairs: std::sync::Mutex::new(Vec::new()),
+            next: AtomicU32::new(0),
+            chunks,
+        })
     }
 
     /// A free chunk.
@@ -263,9 +276,33 @@ impl MsgFile {
         Ok(c)
     }
 
+    /// Two consecutive free chunks (a new process's first two areas, mapped
+    /// with one mmap); returns the first.
+    pub fn alloc_pair(&self) -> Result<u32> {
+        if let Some(c) = self.free_pairs.lock().unwrap_or_else(|e| e.into_inner()).pop() {
+            return Ok(c);
+        }
+        let c = self.next.fetch_add(2, Ordering::Relaxed);
+        if c + 1 >= self.chunks {
+            return Err(Error::Host { op: "allocate a stub process's areas", errno: libc::EAGAIN });
+        }
+        Ok(c)
+    }
+
+    /// Return a pair from [`alloc_pair`](Self::alloc_pair), as `release`.
+    pub fn release_pair(&self, c: u32) {
+        self.punch(&[c, c + 1]);
+        self.free_pairs.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+    }
+
     /// Return chunks whose stub threads are all gone, zeroed and their
     /// memory given back.
     pub fn release(&self, chunks: &[u32]) {
+        self.punch(chunks);
+        self.free.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(chunks);
+    }
+
+    fn punch(&self, chunks: &[u32]) {
         for &c in chunks {
             // SAFETY: fd is our memfd; punching a hole only zeroes and frees
             // the chunk's pages.
@@ -273,7 +310,6 @@ impl MsgFile {
                 libc::fallocate(self.fd, libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, c as i64 * AREA_SIZE as i64, AREA_SIZE as i64);
             }
         }
-        self.free.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(chunks);
     }
 
     /// Chunk `c` as mapped in the stub at slot `slot`'s area.

@@ -67,6 +67,15 @@ std::arch::global_asm!(
     "mov edi, 1",
     "mov esi, 9",
     "syscall",
+    // It starts with a second thread in slot 1, the first application
+    // thread's: both are born (a failed clone leaves slot 1's ctid 0).
+    "mov eax, 56",
+    "mov edi, {thread_flags}",
+    "movabs rsi, {area1_top}",
+    "xor edx, edx",
+    "movabs r10, {area1_ctid}",
+    "xor r8d, r8d",
+    "syscall",
     // Birth of a stub thread. rsp is the top of its area, below which the
     // message lies; r12 = the area.
     ".globl runsc_systrap_birth",
@@ -122,16 +131,22 @@ std::arch::global_asm!(
     "mov eax, 202",
     "syscall",
     // Wait while the state is ebx: spin, then sleep on the futex.
+    // (Every 64 rounds the spin yields the CPU, so that a spinning stub
+    // never keeps a runnable sentry or application thread waiting.)
     "4:",
-    "mov ecx, [r12 + {m_spin}]",
+    "mov r14d, [r12 + {m_spin}]",
     "5:",
     "mov eax, [r12 + {m_state}]",
     "cmp eax, ebx",
     "jne 7f",
-    "test ecx, ecx",
+    "test r14d, r14d",
     "jz 6f",
     "pause",
-    "dec ecx",
+    "dec r14d",
+    "test r14d, 63",
+    "jnz 5b",
+    "mov eax, 24",
+    "syscall",
     "jmp 5b",
     "6:",
     "mov dword ptr [r12 + {m_stub_sleep}], 1",
@@ -214,6 +229,9 @@ std::arch::global_asm!(
     "runsc_systrap_end:",
     ".popsection",
     stub_addr = const STUB_ADDR,
+    thread_flags = const crate::filter::THREAD_CLONE_FLAGS,
+    area1_top = const area_addr(1) + AREA_SIZE - 64,
+    area1_ctid = const area_addr(1) + M_CTID,
     stub_end = const STUB_ADDR + STUB_LEN,
     upper_len = const TASK_SIZE - (STUB_ADDR + STUB_LEN),
     area_mask = const -(AREA_SIZE as i64),
