@@ -25,6 +25,8 @@ struct StubInterrupter {
     retired_ns: AtomicU64,
     /// CPU time the current stub thread had run for other contexts.
     base_ns: AtomicU64,
+    /// The current stub thread's message.
+    msg: std::sync::Mutex<Option<Msg>>,
 }
 
 impl StubInterrupter {
@@ -43,6 +45,20 @@ impl AppCpuTime for StubInterrupter {
 }
 
 impl Interrupt for StubInterrupter {
+    fn idle(&self) {
+        // Only the context's own host thread calls this, and only between
+        // switches, so the stub thread waits in its handler; a spinning one
+        // (it last posted a trap or a result) goes to sleep at once.
+        if let Some(m) = *self.msg.lock().unwrap_or_else(|e| e.into_inner()) {
+            let st = m.state();
+            for from in [msg::S_TRAPPED, msg::S_DONE] {
+                if st.compare_exchange(from, msg::C_SLEEP, Ordering::SeqCst, Ordering::SeqCst).is_ok() {
+                    break;
+                }
+            }
+        }
+    }
+
     fn interrupt(&self) {
         self.pending.store(true, Ordering::SeqCst);
         if self.running.load(Ordering::SeqCst) {
@@ -93,6 +109,9 @@ impl Context for SystrapContext {
         if self.intr.tid.load(Ordering::SeqCst) != tid || self.intr.pid.load(Ordering::SeqCst) != pid {
             let base = if reused { sys::thread_cpu_ns(pid, tid) } else { 0 };
             self.intr.base_ns.store(base, Ordering::SeqCst);
+        }
+        if self.intr.tid.load(Ordering::SeqCst) != tid {
+            *self.intr.msg.lock().unwrap_or_else(|e| e.into_inner()) = Some(m);
         }
         self.intr.pid.store(pid, Ordering::SeqCst);
         self.intr.tid.store(tid, Ordering::SeqCst);
@@ -167,6 +186,7 @@ impl Context for SystrapContext {
             self.intr.retired_ns.fetch_add(self.intr.live_ns(), Ordering::SeqCst);
         }
         self.intr.tid.store(0, Ordering::SeqCst);
+        *self.intr.msg.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let _ = OWNED.try_with(|o| o.borrow_mut().remove(&sas.inner.id));
     }
 }

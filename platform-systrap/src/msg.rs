@@ -83,6 +83,9 @@ pub const C_RUN: u32 = 3;
 pub const C_SYSCALL: u32 = 4;
 /// Sentry to stub: clone(M_ARGS) at the clone site; the child is born.
 pub const C_CLONE: u32 = 5;
+/// Sentry to stub: stop spinning and sleep until the next command (the
+/// sentry thread is about to block).
+pub const C_SLEEP: u32 = 6;
 
 /// One chunk of the message file as the sentry sees it.
 #[derive(Clone, Copy)]

@@ -171,6 +171,12 @@ std::arch::global_asm!(
     "je 11f",
     "cmp eax, {c_clone}",
     "je 12f",
+    // Sleep at once: wait, without spinning, for the state to change.
+    "cmp eax, {c_sleep}",
+    "jne 15f",
+    "mov ebx, eax",
+    "jmp 6b",
+    "15:",
     // Not a command (S_TRAPPED, S_DONE written by the application, say):
     // wait for the state to change again.
     "mov ebx, eax",
@@ -257,6 +263,7 @@ std::arch::global_asm!(
     c_run = const C_RUN,
     c_syscall = const C_SYSCALL,
     c_clone = const C_CLONE,
+    c_sleep = const C_SLEEP,
 );
 
 extern "C" {

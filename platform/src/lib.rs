@@ -203,6 +203,10 @@ pub enum Exit {
 pub trait Interrupt: Send + Sync {
     /// Request the interruption; harmless if the thread is not running.
     fn interrupt(&self);
+    /// Called by the thread's own host thread when it is about to block in
+    /// the kernel: the platform may stop keeping the application thread
+    /// ready to run at once (systrap stops its stub thread's spin).
+    fn idle(&self) {}
 }
 
 /// A handle that interrupts one context from any thread.

@@ -407,6 +407,7 @@ impl Task {
 
     /// Install the interrupter of the running context.
     pub fn set_interrupter(&self, i: Interrupter) {
+        self.waker.set_idle_hook(i.clone());
         *self.interrupter.lock().unwrap_or_else(|e| e.into_inner()) = Some(i);
     }
 

@@ -19,6 +19,8 @@ pub struct Waker {
     cv: Condvar,
     /// The task is asleep in `wait` (state S in /proc).
     sleeping: std::sync::atomic::AtomicBool,
+    /// The task's platform interrupter, told when the task blocks.
+    idle: Mutex<Option<platform::Interrupter>>,
 }
 
 impl Waker {
@@ -34,8 +36,24 @@ impl Waker {
         self.cv.notify_all();
     }
 
+    /// Tell `i` whenever the task blocks (see [`platform::Interrupt::idle`]).
+    pub fn set_idle_hook(&self, i: platform::Interrupter) {
+        *self.idle.lock().unwrap_or_else(|e| e.into_inner()) = Some(i);
+    }
+
+    /// The task is about to block.
+    pub fn going_idle(&self) {
+        if let Some(i) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            i.idle();
+        }
+    }
+
     /// Sleep until the generation differs from `seen` or `deadline` passes.
     pub fn wait(&self, seen: u64, deadline: Option<Instant>) {
+        if *self.gen.lock().unwrap_or_else(|e| e.into_inner()) != seen {
+            return;
+        }
+        self.going_idle();
         self.sleeping.store(true, std::sync::atomic::Ordering::Relaxed);
         self.wait_inner(seen, deadline);
         self.sleeping.store(false, std::sync::atomic::Ordering::Relaxed);

@@ -176,6 +176,7 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
         t.mm().write_val(pidfd_out, &(fd as i32))?;
     }
     if let Some(v) = vfork {
+        t.waker.going_idle();
         v.wait();
     }
     Ok(tid as u64)
