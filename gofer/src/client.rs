@@ -10,6 +10,11 @@ use crate::error::Error;
 use crate::protocol::*;
 use crate::sys;
 
+/// How long each side of the protocol polls for the other before it
+/// sleeps: most requests take the gofer a few microseconds, and a wake-up
+/// across CPUs costs tens on a VM.
+pub const POLL: std::time::Duration = std::time::Duration::from_micros(50);
+
 /// A connection to a gofer server.
 pub struct Client {
     inner: Mutex<Inner>,
@@ -57,7 +62,7 @@ impl Client {
             nix::errno::Errno::EPIPE | nix::errno::Errno::ECONNRESET => Error::Disconnected,
             e => Error::transport(e),
         })?;
-        let got = sys::recv(sock.as_fd(), buf, 1).map_err(Error::transport)?;
+        let got = sys::recv_polling(sock.as_fd(), buf, 1, POLL).map_err(Error::transport)?;
         if got.len == 0 {
             return Err(Error::Disconnected);
         }

@@ -129,12 +129,31 @@ pub struct Received {
 /// descriptors (any beyond that are discarded by the kernel). Retries on
 /// EINTR.
 pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize) -> nix::Result<Received> {
+    recv_flags(sock, buf, max_fds, MsgFlags::empty())
+}
+
+/// As [`recv`], but first polls without blocking for up to `spin`
+/// (yielding the CPU between polls): the other side of a request is
+/// usually that quick, and waking a sleeping thread on another CPU costs
+/// far more on a VM than a short poll.
+pub fn recv_polling(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize, spin: std::time::Duration) -> nix::Result<Received> {
+    let start = std::time::Instant::now();
+    loop {
+        match recv_flags(sock, buf, max_fds, MsgFlags::MSG_DONTWAIT) {
+            Err(Errno::EAGAIN) if start.elapsed() < spin => std::thread::yield_now(),
+            Err(Errno::EAGAIN) => return recv(sock, buf, max_fds),
+            r => return r,
+        }
+    }
+}
+
+fn recv_flags(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize, flags: MsgFlags) -> nix::Result<Received> {
     // Room for up to four descriptors; callers ask for at most one.
     let mut cmsg_buf = nix::cmsg_space!([RawFd; 4]);
     loop {
         let mut iov = [IoSliceMut::new(buf)];
         let cmsg = if max_fds > 0 { Some(&mut cmsg_buf) } else { None };
-        let msg = match recvmsg::<()>(sock.as_raw_fd(), &mut iov, cmsg, MsgFlags::MSG_CMSG_CLOEXEC) {
+        let msg = match recvmsg::<()>(sock.as_raw_fd(), &mut iov, cmsg, MsgFlags::MSG_CMSG_CLOEXEC | flags) {
             Err(Errno::EINTR) => continue,
             Err(e) => return Err(e),
             Ok(msg) => msg,

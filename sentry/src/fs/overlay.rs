@@ -31,6 +31,9 @@ pub struct OverlayFs {
     mf: Arc<MemoryFile>,
 }
 
+/// Most missing names a directory remembers.
+const MAX_NEGATIVE: usize = 4096;
+
 #[derive(Default)]
 struct State {
     attr: Attr,
@@ -46,6 +49,10 @@ struct State {
     /// unlink or rename knows whether to leave a whiteout without asking
     /// the gofer again.
     in_lower: BTreeSet<Vec<u8>>,
+    /// Names this directory's lower was asked for and lacks (the lower is
+    /// read-only beneath the sandbox): a repeated lookup of a missing name,
+    /// which interpreters do all the time, is not another gofer round trip.
+    not_in_lower: BTreeSet<Vec<u8>>,
     lower_list: Option<Vec<DirEntry>>,
     /// The page cache of a regular file: file offset -> frame (the cache
     /// holds one reference), shared by every private mapping of the file.
@@ -169,7 +176,19 @@ impl Node {
             return Err(Errno::ENOENT);
         }
         let Some(fid) = st.lower else { return Err(Errno::ENOENT) };
-        let (cfid, a) = self.client()?.walk(fid, name)?;
+        if st.not_in_lower.contains(name) {
+            return Err(Errno::ENOENT);
+        }
+        let (cfid, a) = match self.client()?.walk(fid, name).map_err(Errno::from) {
+            Ok(x) => x,
+            Err(Errno::ENOENT) => {
+                if st.not_in_lower.len() < MAX_NEGATIVE {
+                    st.not_in_lower.insert(name.to_vec());
+                }
+                return Err(Errno::ENOENT);
+            }
+            Err(e) => return Err(e),
+        };
         let node = Arc::new(Node {
             fs: self.fs.clone(),
             st: Mutex::new(State { attr: attr_from(&a), lower: Some(cfid), ..State::default() }),

@@ -45,6 +45,17 @@ impl MemoryManager {
         Ok(copies)
     }
 
+    /// New private frames holding `n` pages of host file `fd` from `off`
+    /// (zeros past its end).
+    fn read_private(&self, fd: &std::os::fd::OwnedFd, off: u64, n: usize) -> KResult<Vec<u64>> {
+        let frames = self.mf.alloc(n)?;
+        if let Err(e) = self.mf.read_host(&frames, std::os::fd::AsFd::as_fd(fd), off) {
+            self.mf.decref_all(&frames);
+            return Err(e);
+        }
+        Ok(frames)
+    }
+
     /// Make the private page at `page` exclusively ours (break COW).
     /// Returns true if its frame changed.
     pub(super) fn make_private(&self, m: &mut MmInner, page: u64) -> KResult<bool> {
@@ -177,12 +188,21 @@ impl MemoryManager {
                             end += PAGE;
                         }
                         let Backing::File(file, off) = vma.backing_at(start, p) else { unreachable!() };
-                        let got = file.frames(&self.mf, off, ((end - p) / PAGE) as usize);
+                        let n = ((end - p) / PAGE) as usize;
                         // A writable private mapping gets its own copies at
                         // once: ptrace does not tell reads from writes, and
                         // mapping the shared frames read-only would cost a
-                        // second fault at the first write.
-                        let got = if vma.prot.write && !vma.shared { got.and_then(|f| self.private_copies(f)) } else { got };
+                        // second fault at the first write. Copies of a host
+                        // file are read straight into them, not through the
+                        // page cache (one copy instead of two).
+                        let got = if vma.prot.write && !vma.shared {
+                            match file.host_fd() {
+                                Some(fd) => self.read_private(&fd, off, n),
+                                None => file.frames(&self.mf, off, n).and_then(|f| self.private_copies(f)),
+                            }
+                        } else {
+                            file.frames(&self.mf, off, n)
+                        };
                         match got {
                             Ok(frames) => {
                                 for (i, f) in frames.into_iter().enumerate() {

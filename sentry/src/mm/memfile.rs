@@ -246,6 +246,59 @@ impl MemoryFile {
         Ok(done)
     }
 
+    /// Read host file `fd` from `file_off` into `frames` (zero-filled
+    /// frames: bytes past the end of the file stay zero). The data goes
+    /// through a small buffer and pwrite into the memory file, which
+    /// allocates its pages without faulting them into our mapping: about
+    /// half the cost of reading into the mapping on a VM.
+    pub fn read_host(&self, frames: &[u64], fd: std::os::fd::BorrowedFd<'_>, file_off: u64) -> KResult<()> {
+        const CHUNK: usize = 64 * 1024;
+        thread_local! {
+            static BUF: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; CHUNK]);
+        }
+        BUF.with(|b| {
+            let mut buf = b.borrow_mut();
+            let mut i = 0;
+            while i < frames.len() {
+                // A run of contiguous frames, at most CHUNK bytes.
+                let mut j = i + 1;
+                while j < frames.len() && frames[j] == frames[j - 1] + PAGE && (j - i + 1) * PAGE as usize <= CHUNK {
+                    j += 1;
+                }
+                let len = (j - i) * PAGE as usize;
+                let at = file_off + i as u64 * PAGE;
+                let mut got = 0;
+                while got < len {
+                    match nix::sys::uio::pread(fd, &mut buf[got..len], (at + got as u64) as i64) {
+                        Ok(0) => break,
+                        Ok(k) => got += k,
+                        Err(nix::errno::Errno::EINTR) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                if got == 0 {
+                    break;
+                }
+                self.check(frames[i], got);
+                // SAFETY: self.fd() is our memfd, open for the life of self.
+                let mfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd()) };
+                let mut put = 0;
+                while put < got {
+                    match nix::sys::uio::pwrite(mfd, &buf[put..got], (frames[i] + put as u64) as i64) {
+                        Ok(k) => put += k,
+                        Err(nix::errno::Errno::EINTR) => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                if got < len {
+                    break;
+                }
+                i = j;
+            }
+            Ok(())
+        })
+    }
+
     /// Copy bytes into the file at `off`.
     pub fn write(&self, off: u64, buf: &[u8]) {
         self.check(off, buf.len());
