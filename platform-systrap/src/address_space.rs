@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
+
 use crate::frame::Frame;
 use crate::msg::{self, Msg};
 use crate::{filter, FactoryRequest, Shared, COMMANDS};
@@ -84,6 +85,24 @@ thread_local! {
     pub(crate) static OWNED: RefCell<HashMap<u64, Owned>> = RefCell::new(HashMap::new());
 }
 
+/// Wait for the thread being born in `m` (in process `pid`) to trap at the
+/// stub's `ud2`, at `born` (`tid` 0: the thread is the one whose tid the
+/// kernel stores in the message's ctid).
+pub(crate) fn wait_born(m: &Msg, pid: Tid, tid: Tid, spin: u32, born: u64) -> Result<()> {
+    let tid_now = || if tid != 0 { tid } else { m.get32(msg::M_CTID) as Tid };
+    let s = m.wait_while(0, spin, &|| tid_now() != 0 && alive(pid, tid_now()))?;
+    let tid = tid_now();
+    let mut regs = platform::Regs::default();
+    if s == msg::S_TRAPPED {
+        Frame::of(m)?.read_regs(&mut regs);
+        if m.get32(msg::M_SIGNO) == libc::SIGILL as u32 && regs.rip == born {
+            return Ok(());
+        }
+    }
+    tracing::error!("systrap: stub thread {tid} was not born (state {s}, signal {}, rip {:#x})", m.get32(msg::M_SIGNO), regs.rip);
+    Err(Error::StubDied(tid))
+}
+
 /// Whether host thread `tid` of process `pid` still runs.
 pub(crate) fn alive(pid: Tid, tid: Tid) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")) {
@@ -119,25 +138,6 @@ impl AsInner {
         let _g = self.leader.lock().map_err(|_| Error::StubDied(self.pid))?;
         let chunk = self.slots.lock().unwrap_or_else(|e| e.into_inner())[0].0;
         self.command(&self.msg(0, chunk), self.pid, cmd, nr, args)
-    }
-
-    /// Wait for the thread being born in `m` to trap at the stub's `ud2`
-    /// (`tid` 0: the thread is the one whose tid the kernel stores in the
-    /// message's ctid).
-    fn wait_born(&self, m: &Msg, tid: Tid) -> Result<()> {
-        let pid = self.pid;
-        let tid_now = || if tid != 0 { tid } else { m.get32(msg::M_CTID) as Tid };
-        let s = m.wait_while(0, self.shared.spin_sentry, &|| tid_now() != 0 && alive(pid, tid_now()))?;
-        let tid = tid_now();
-        let mut regs = platform::Regs::default();
-        if s == msg::S_TRAPPED {
-            Frame::of(m)?.read_regs(&mut regs);
-            if m.get32(msg::M_SIGNO) == libc::SIGILL as u32 && regs.rip == self.shared.layout.born {
-                return Ok(());
-            }
-        }
-        tracing::error!("systrap: stub thread {tid} was not born (state {s}, signal {}, rip {:#x})", m.get32(msg::M_SIGNO), regs.rip);
-        Err(Error::StubDied(tid))
     }
 
     /// A new stub thread, owned by the caller from now on.
@@ -191,7 +191,7 @@ impl AsInner {
         }
         let tid = r as Tid;
         let owned = Owned { slot, chunk, tid, reused: false, inner: self.clone() };
-        self.wait_born(&m, tid)?;
+        wait_born(&m, self.pid, tid, self.shared.spin_sentry, self.shared.layout.born)?;
         Ok(owned)
     }
 }
@@ -212,33 +212,17 @@ pub struct SystrapAddressSpace {
 
 impl SystrapAddressSpace {
     pub(crate) fn new(shared: Arc<Shared>) -> Result<SystrapAddressSpace> {
-        // The process is born with two threads: the leader in slot 0 and
-        // the first application thread's in slot 1.
-        let pair = shared.msgs.alloc_pair()?;
-        let (m0, m1) = (shared.msgs.msg(pair, 0), shared.msgs.msg(pair + 1, 1));
-        m0.init(shared.fsgs, shared.spin_stub);
-        m1.init(shared.fsgs, shared.spin_stub);
         let (tx, rx) = mpsc::sync_channel(1);
-        let sent = shared.factory(FactoryRequest::NewProcess { pair, reply: tx });
-        let pid = match sent.and_then(|()| rx.recv().map_err(|_| Error::StubDied(0))?) {
-            Ok(pid) => pid,
-            Err(e) => {
-                shared.msgs.release_pair(pair);
-                return Err(e);
-            }
-        };
+        shared.factory(FactoryRequest::NewProcess { reply: tx })?;
+        let born = rx.recv().map_err(|_| Error::StubDied(0))??;
+        let s1 = if born.slot1 { SlotState::Idle } else { SlotState::Used };
         let inner = Arc::new(AsInner {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            pid,
+            pid: born.pid,
             shared,
             leader: Mutex::new(()),
-            slots: Mutex::new(vec![(pair, SlotState::Used), (pair + 1, SlotState::Free)]),
+            slots: Mutex::new(vec![(born.pair, SlotState::Used), (born.pair + 1, s1)]),
         });
-        inner.wait_born(&m0, pid)?;
-        // Slot 1's thread, whose tid the kernel stores in its ctid when it
-        // first runs. If the leader's clone failed, the slot is unusable.
-        let s1 = if inner.wait_born(&m1, 0).is_ok() { SlotState::Idle } else { SlotState::Used };
-        inner.slots.lock().unwrap_or_else(|e| e.into_inner())[1].1 = s1;
         Ok(SystrapAddressSpace { inner })
     }
 

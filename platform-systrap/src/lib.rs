@@ -36,12 +36,29 @@ pub static COMMANDS: AtomicU64 = AtomicU64::new(0);
 
 /// Requests to the factory thread, which owns the master stub.
 enum FactoryRequest {
-    /// A new stub process whose first two threads' areas are chunks
-    /// `pair` and `pair + 1`.
-    NewProcess { pair: u32, reply: mpsc::SyncSender<Result<Tid>> },
+    /// A new stub process, its threads born.
+    NewProcess { reply: mpsc::SyncSender<Result<Born>> },
     /// Kill and reap a stub process, then free its chunks (the pair of its
     /// first two areas, and the others).
     Reap { pid: Tid, pair: u32, chunks: Vec<u32> },
+}
+
+/// A new stub process whose two first threads are born and wait in the
+/// stub's handler.
+pub(crate) struct Born {
+    pub pid: Tid,
+    /// Chunks `pair` (the leader's, slot 0) and `pair + 1` (slot 1).
+    pub pair: u32,
+    /// Slot 1's thread exists (the leader's clone of it succeeded).
+    pub slot1: bool,
+}
+
+/// What the factory needs to prepare a stub process's messages.
+#[derive(Clone, Copy)]
+struct Tuning {
+    fsgs: bool,
+    spin_stub: u32,
+    spin_sentry: u32,
 }
 
 /// State shared by everything of one platform instance.
@@ -92,14 +109,6 @@ impl SystrapPlatform {
         })?;
         let layout = stub::install()?;
         let msgs = Arc::new(msg::MsgFile::new(msg::MAX_SLOTS.min(8192))?);
-        let (tx, rx) = mpsc::channel::<FactoryRequest>();
-        let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-        let msgs2 = msgs.clone();
-        std::thread::Builder::new()
-            .name("systrap-factory".into())
-            .spawn(move || factory(layout, msgs2, rx, ready_tx))
-            .map_err(|_| Error::Host { op: "spawn factory thread", errno: libc::EAGAIN })?;
-        ready_rx.recv().map_err(|_| Error::StubDied(0))??;
         // SAFETY: getauxval only reads the auxiliary vector.
         let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
         let fsgs = hwcap2 & 2 != 0; // HWCAP2_FSGSBASE
@@ -111,14 +120,27 @@ impl SystrapPlatform {
         let knob = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
         let stub_us = knob("RUNSC_SYSTRAP_STUB_SPIN_US", 100);
         let sentry_us = knob("RUNSC_SYSTRAP_SENTRY_SPIN_US", 200);
+        let tuning = Tuning {
+            fsgs,
+            spin_stub: (per_us * stub_us).min(10_000_000),
+            spin_sentry: (per_us * sentry_us).min(10_000_000),
+        };
+        let (tx, rx) = mpsc::channel::<FactoryRequest>();
+        let msgs2 = msgs.clone();
+        std::thread::Builder::new()
+            .name("systrap-factory".into())
+            .spawn(move || factory(layout, msgs2, tuning, rx))
+            .map_err(|_| Error::Host { op: "spawn factory thread", errno: libc::EAGAIN })?;
+        // The master is forked and the first stub process made while the
+        // sentry goes on starting; a failure there fails the first request.
         let shared = Arc::new(Shared {
             layout,
             memfd,
             msgs,
             factory: Mutex::new(tx),
             fsgs,
-            spin_stub: (per_us * stub_us).min(10_000_000),
-            spin_sentry: (per_us * sentry_us).min(10_000_000),
+            spin_stub: tuning.spin_stub,
+            spin_sentry: tuning.spin_sentry,
         });
         tracing::debug!("systrap: fsgsbase {fsgs}, {per_us} spins per us");
         Ok(SystrapPlatform { shared })
@@ -127,7 +149,7 @@ impl SystrapPlatform {
 
 /// How many rounds of a pause loop take a microsecond here.
 fn spins_per_us() -> u32 {
-    let n = 20_000u32;
+    let n = 2_000u32;
     let t = std::time::Instant::now();
     for _ in 0..n {
         std::hint::spin_loop();
@@ -139,40 +161,79 @@ fn spins_per_us() -> u32 {
 
 /// The factory thread: forks the master stub (so this thread is its tracer
 /// and the parent thread of every stub process), clones new stub processes
-/// from it on request, and reaps them.
+/// from it on request, and reaps them. The first process is made at once,
+/// while the sentry is still starting. (Keeping one ready ahead of every
+/// request was slower here: on two CPUs, making it in the background takes
+/// the CPU from the process that was just started.)
 fn factory(
     layout: stub::Layout,
     msgs: Arc<msg::MsgFile>,
+    tuning: Tuning,
     rx: mpsc::Receiver<FactoryRequest>,
-    ready: mpsc::SyncSender<Result<()>>,
 ) {
     let master = match stub::fork_master(&layout) {
-        Ok(pid) => {
-            let _ = ready.send(Ok(()));
-            pid
-        }
+        Ok(pid) => pid,
         Err(e) => {
-            let _ = ready.send(Err(e));
+            tracing::error!("systrap: cannot start the master stub: {e}");
+            // Fail every request (the channel closes when we return).
+            for req in rx {
+                if let FactoryRequest::NewProcess { reply } = req {
+                    let _ = reply.send(Err(Error::Host { op: "start the systrap master stub", errno: libc::EIO }));
+                }
+            }
             return;
         }
     };
     let mut seen = Seen::default();
+    let mut first = make_process(master, &layout, &msgs, tuning, &mut seen).ok();
     for req in rx {
         match req {
-            FactoryRequest::NewProcess { pair, reply } => {
-                let r = new_process(master, &layout, msgs.fd, pair, &mut seen);
+            FactoryRequest::NewProcess { reply } => {
+                let r = match first.take() {
+                    Some(b) => Ok(b),
+                    None => make_process(master, &layout, &msgs, tuning, &mut seen),
+                };
                 let _ = reply.send(r);
             }
-            FactoryRequest::Reap { pid, pair, chunks } => {
-                sys::kill_process(pid);
-                while sys::wait(pid).is_ok() {}
-                msgs.release_pair(pair);
-                msgs.release(&chunks);
-            }
+            FactoryRequest::Reap { pid, pair, chunks } => reap(&msgs, pid, pair, &chunks),
         }
+    }
+    if let Some(b) = first {
+        reap(&msgs, b.pid, b.pair, &[]);
     }
     sys::kill_process(master);
     let _ = sys::wait(master);
+}
+
+/// Kill and reap stub process `pid`, then free its chunks.
+fn reap(msgs: &msg::MsgFile, pid: Tid, pair: u32, chunks: &[u32]) {
+    sys::kill_process(pid);
+    while sys::wait(pid).is_ok() {}
+    msgs.release_pair(pair);
+    msgs.release(chunks);
+}
+
+/// A new stub process, its two first threads born.
+fn make_process(master: Tid, layout: &stub::Layout, msgs: &msg::MsgFile, tuning: Tuning, seen: &mut Seen) -> Result<Born> {
+    let pair = msgs.alloc_pair()?;
+    let (m0, m1) = (msgs.msg(pair, 0), msgs.msg(pair + 1, 1));
+    m0.init(tuning.fsgs, tuning.spin_stub);
+    m1.init(tuning.fsgs, tuning.spin_stub);
+    let pid = match new_process(master, layout, msgs.fd, pair, seen) {
+        Ok(pid) => pid,
+        Err(e) => {
+            msgs.release_pair(pair);
+            return Err(e);
+        }
+    };
+    if let Err(e) = address_space::wait_born(&m0, pid, pid, tuning.spin_sentry, layout.born) {
+        reap(msgs, pid, pair, &[]);
+        return Err(e);
+    }
+    // Slot 1's thread, whose tid the kernel stores in its ctid when it
+    // first runs. If the leader's clone of it failed, the slot is unusable.
+    let slot1 = address_space::wait_born(&m1, pid, 0, tuning.spin_sentry, layout.born).is_ok();
+    Ok(Born { pid, pair, slot1 })
 }
 
 /// Clone a stub process from the master with chunks `pair` and `pair + 1`
