@@ -7,10 +7,13 @@
 #   - native getppid (bench/getppid.c, raw syscall(SYS_getppid) in a loop)
 #   - the raw PTRACE_SYSEMU round trip (bench/raw_sysemu.c: the least a
 #     ptrace sandbox can do per system call; the floor for our ptrace platform)
-#   - getppid under our runsc:   target/release/runsc --platform=ptrace do ./getppid N
+#   - getppid under our runsc:   target/release/runsc --platform=systrap do ./getppid N
+#     (the default platform) and --platform=ptrace
 #   - getppid under gVisor:      /usr/bin/runsc --network=none --platform=ptrace do ./getppid N
-# and start to exit of `do /bin/true` (median of $RUNS runs) for native,
-# ours and gVisor, then the ratios.
+# and start to exit of `do /bin/true`, `python3 -c pass` and 50 fork+exec
+# of /bin/true from sh (medians of $RUNS runs) for native, ours (systrap
+# and ptrace) and gVisor, then the ratios. "ours" is the default platform,
+# systrap.
 #
 # Debian's gVisor binary is also called runsc: ours is always called by its
 # full path ($RUNSC, default <repo>/target/release/runsc), gVisor by
@@ -70,7 +73,8 @@ elif [[ $(readlink -f "$GVISOR") == $(readlink -f "$RUNSC" 2>/dev/null) ]]; then
     exit 1
 fi
 
-ours=("$RUNSC" --platform=ptrace do)
+ours=("$RUNSC" --platform=systrap do)
+ours_pt=("$RUNSC" --platform=ptrace do)
 gvisor=("$GVISOR" --network=none --platform=ptrace do)
 
 # ---------------------------------------------------------------- helpers
@@ -131,13 +135,15 @@ raw_cross=$(per_call_us ./raw_sysemu "$N")
 raw_call=-
 command -v taskset >/dev/null && raw_call=$(per_call_us taskset -c 0 ./raw_sysemu "$N")
 [[ $raw_call == - ]] && raw_call=$raw_cross
-ours_call=-; gvisor_call=-
+ours_call=-; ours_pt_call=-; gvisor_call=-
 ((ours_ok)) && ours_call=$(per_call_us "${ours[@]}" ./getppid "$N")
+((ours_ok)) && ours_pt_call=$(per_call_us "${ours_pt[@]}" ./getppid "$N")
 ((gvisor_ok)) && gvisor_call=$(per_call_us "${gvisor[@]}" ./getppid "$N")
 
 native_start=$(median_ms /bin/true)
-ours_start=-; gvisor_start=-
+ours_start=-; ours_pt_start=-; gvisor_start=-
 ((ours_ok)) && ours_start=$(median_ms "${ours[@]}" /bin/true)
+((ours_ok)) && ours_pt_start=$(median_ms "${ours_pt[@]}" /bin/true)
 ((gvisor_ok)) && gvisor_start=$(median_ms "${gvisor[@]}" /bin/true)
 
 # Whole programs (issue 4's targets): Debian's python3 starting and exiting,
@@ -147,9 +153,11 @@ PY=${PY:-/usr/bin/python3}
 FORKS='for i in $(seq 50); do /bin/true; done'
 native_py=$(median_ms "$PY" -c pass)
 native_fork=$(median_ms sh -c "$FORKS")
-ours_py=-; ours_fork=-; gvisor_py=-; gvisor_fork=-
+ours_py=-; ours_fork=-; ours_pt_py=-; ours_pt_fork=-; gvisor_py=-; gvisor_fork=-
 ((ours_ok)) && ours_py=$(median_ms "${ours[@]}" "$PY" -c pass)
 ((ours_ok)) && ours_fork=$(median_ms "${ours[@]}" sh -c "$FORKS")
+((ours_ok)) && ours_pt_py=$(median_ms "${ours_pt[@]}" "$PY" -c pass)
+((ours_ok)) && ours_pt_fork=$(median_ms "${ours_pt[@]}" sh -c "$FORKS")
 ((gvisor_ok)) && gvisor_py=$(RUNS=5 median_ms "${gvisor[@]}" "$PY" -c pass)
 ((gvisor_ok)) && gvisor_fork=$(RUNS=5 median_ms "${gvisor[@]}" sh -c "$FORKS")
 
@@ -163,35 +171,42 @@ getppid round trip (us per call)
   native getppid                 $native_call
   raw PTRACE_SYSEMU, one CPU     $raw_call
   raw PTRACE_SYSEMU, unpinned    $raw_cross
-  ours   (runsc, ptrace)         $ours_call
+  ours   (runsc, systrap)        $ours_call
+  ours   (runsc, ptrace)         $ours_pt_call
   gVisor (Debian runsc, ptrace)  $gvisor_call
 
 do /bin/true, start to exit (ms, median of $RUNS)
   native                         $native_start
-  ours                           $ours_start
+  ours (systrap)                 $ours_start
+  ours (ptrace)                  $ours_pt_start
   gVisor                         $gvisor_start
 
 python3 -c pass (ms, median)
   native                         $native_py
-  ours                           $ours_py
+  ours (systrap)                 $ours_py
+  ours (ptrace)                  $ours_pt_py
   gVisor                         $gvisor_py
 
 50 fork+exec of /bin/true from sh (ms, median)
   native                         $native_fork
-  ours                           $ours_fork
+  ours (systrap)                 $ours_fork
+  ours (ptrace)                  $ours_pt_fork
   gVisor                         $gvisor_fork
 
 ratios
-  getppid   ours / raw SYSEMU    $(ratio "$ours_call" "$raw_call")   (target: within 1.15x)
+  getppid   systrap / raw SYSEMU $(ratio "$ours_call" "$raw_call")
+  getppid   ptrace / raw SYSEMU  $(ratio "$ours_pt_call" "$raw_call")   (target: within 1.15x)
   getppid   gVisor / raw SYSEMU  $(ratio "$gvisor_call" "$raw_call")
-  getppid   ours / raw unpinned  $(ratio "$ours_call" "$raw_cross")
+  getppid   ptrace / raw unpinned $(ratio "$ours_pt_call" "$raw_cross")
   getppid   ours / gVisor        $(ratio "$ours_call" "$gvisor_call")
   getppid   ours / native        $(ratio "$ours_call" "$native_call")
   /bin/true ours / native        $(ratio "$ours_start" "$native_start")
   /bin/true gVisor / native      $(ratio "$gvisor_start" "$native_start")
   /bin/true ours / gVisor        $(ratio "$ours_start" "$gvisor_start")
   python3   ours / native        $(ratio "$ours_py" "$native_py")   (target: at most 2x)
+  python3   ptrace / native      $(ratio "$ours_pt_py" "$native_py")
   python3   gVisor / native      $(ratio "$gvisor_py" "$native_py")
   fork+exec ours / native        $(ratio "$ours_fork" "$native_fork")   (target: at most 3x)
+  fork+exec ptrace / native      $(ratio "$ours_pt_fork" "$native_fork")
   fork+exec gVisor / native      $(ratio "$gvisor_fork" "$native_fork")
 EOF

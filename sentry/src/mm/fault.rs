@@ -126,6 +126,24 @@ impl MemoryManager {
         }
     }
 
+    /// Map the VMA at `start` in the platform now if the host serves it
+    /// (see [`Vma::direct`]); a mapping the host refuses is served from the
+    /// page cache on its faults.
+    pub fn map_direct_now(&self, start: u64) {
+        let mut m = self.lock();
+        let Some(v) = m.vmas.get_mut(&start) else { return };
+        let (Some(fd), Backing::File(_, off)) = (&v.direct, &v.backing) else { return };
+        if v.host_mapped || v.prot == Prot::NONE {
+            return;
+        }
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&**fd);
+        if self.as_.map_host(start, v.end - start, fd, *off, v.prot).is_ok() {
+            v.host_mapped = true;
+        } else {
+            v.direct = None;
+        }
+    }
+
     /// Handle an application page fault at `addr`. `Err(SegvCode)` means
     /// the application gets SIGSEGV with that si_code.
     ///

@@ -361,25 +361,53 @@ impl MemoryManager {
         Self::check_mapped(&m, addr, end)?;
         Self::split_at(&mut m, addr);
         Self::split_at(&mut m, end);
+        if !prot.write {
+            return self.reduce_prot(&mut m, addr, end, prot);
+        }
         let mut any = false;
         for (_, v) in m.vmas.range_mut(addr..end) {
             v.prot = prot;
             // A direct mapping made writable becomes an ordinary private
             // file mapping: its pages come through the page cache now.
-            if prot.write {
-                v.direct = None;
-            }
+            v.direct = None;
             any |= v.host_mapped;
             v.host_mapped = false;
         }
         // Drop platform mappings of the range; they are re-established with
-        // the new protection on the next fault.
+        // the new protection (and copy-on-write) on the next fault.
         for (_, p) in m.pages.range_mut(addr..end) {
             any |= p.mapped.is_some();
             p.mapped = None;
         }
         if any {
             self.as_.unmap(addr, end - addr)?;
+        }
+        Ok(())
+    }
+
+    /// mprotect to a protection without write (a RELRO segment, a guard
+    /// page): every page mapped in the platform stays mapped, with `prot`
+    /// (which needs no copy-on-write care), changed run by run; nothing
+    /// faults again.
+    fn reduce_prot(&self, m: &mut MmInner, addr: u64, end: u64, prot: Prot) -> KResult<()> {
+        let mut runs: Vec<(u64, u64)> = Vec::new();
+        for (&s, v) in m.vmas.range_mut(addr..end) {
+            v.prot = prot;
+            if v.host_mapped {
+                runs.push((s, v.end));
+            }
+        }
+        for (&k, p) in m.pages.range_mut(addr..end) {
+            if p.mapped.is_some() {
+                p.mapped = Some(prot);
+                match runs.last_mut() {
+                    Some(r) if r.1 == k => r.1 = k + PAGE,
+                    _ => runs.push((k, k + PAGE)),
+                }
+            }
+        }
+        for (s, e) in runs {
+            self.as_.protect(s, e - s, prot)?;
         }
         Ok(())
     }

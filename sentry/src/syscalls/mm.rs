@@ -73,7 +73,16 @@ pub fn sys_mmap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             (Backing::File(named, off), shared)
         }
     };
-    mm.mmap(addr, len, p, fixed, flags & MAP_FIXED_NOREPLACE != 0, shared, backing, None)
+    let start = mm.mmap(addr, len, p, fixed, flags & MAP_FIXED_NOREPLACE != 0, shared, backing, None)?;
+    // Program text the host serves from a host file is mapped now, by the
+    // calling thread's own stub thread: cheaper than the fault that would
+    // come at its first touch. (Read-only data stays lazy: a program often
+    // never touches a library's, and the eager mapping costs as much as
+    // the fault it saves.)
+    if p.exec {
+        mm.map_direct_now(start);
+    }
+    Ok(start)
 }
 
 /// Implements munmap(2).
