@@ -18,6 +18,9 @@ pub const POLL: std::time::Duration = std::time::Duration::from_micros(50);
 /// A connection to a gofer server.
 pub struct Client {
     inner: Mutex<Inner>,
+    /// Round trips made and their total time in ns (for --debug).
+    pub calls: std::sync::atomic::AtomicU64,
+    pub call_ns: std::sync::atomic::AtomicU64,
 }
 
 struct Inner {
@@ -47,12 +50,24 @@ impl Client {
     /// Wraps one end of a SOCK_SEQPACKET socketpair whose other end is
     /// served by [`crate::serve`].
     pub fn new(sock: OwnedFd) -> Client {
-        Client { inner: Mutex::new(Inner { sock, buf: vec![0; MAX_MESSAGE + 1] }) }
+        Client {
+            inner: Mutex::new(Inner { sock, buf: vec![0; MAX_MESSAGE + 1] }),
+            calls: Default::default(),
+            call_ns: Default::default(),
+        }
     }
 
     /// One exchange. Returns the reply and the donated fd, if any; an
     /// `Error` reply becomes `Err(Error::Errno)`.
     fn call(&self, req: &Request) -> Result<(Response, Option<OwnedFd>), Error> {
+        let t0 = std::time::Instant::now();
+        let r = self.call_inner(req);
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.call_ns.fetch_add(t0.elapsed().as_nanos() as u64, std::sync::atomic::Ordering::Relaxed);
+        r
+    }
+
+    fn call_inner(&self, req: &Request) -> Result<(Response, Option<OwnedFd>), Error> {
         let bytes = encode_request(req)?;
         // A poisoned lock only means another thread panicked between
         // exchanges; the socket itself is still in step.

@@ -45,6 +45,7 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
     let mut gofer_child = gofer_cmd.stdin(std::process::Stdio::null()).spawn().context("starting the gofer")?;
     drop(theirs);
     let client = Arc::new(gofer::Client::new(ours));
+    let gofer_stats = client.clone();
 
     let mf = Arc::new(sentry::mm::MemoryFile::new().map_err(|e| anyhow::anyhow!("memory file: {e}"))?);
     tracing::debug!("gofer started in {:?}", t0.elapsed());
@@ -92,6 +93,11 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
                 kernel.stats.syscalls.load(std::sync::atomic::Ordering::Relaxed),
                 kernel.stats.faults.load(std::sync::atomic::Ordering::Relaxed),
                 platform_ptrace::injected_syscalls() + platform_systrap::COMMANDS.load(std::sync::atomic::Ordering::Relaxed)
+            );
+            tracing::debug!(
+                "gofer: {} round trips, {:.2} ms",
+                gofer_stats.calls.load(std::sync::atomic::Ordering::Relaxed),
+                gofer_stats.call_ns.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1e6
             );
             tracing::debug!("injected by syscall number: {:?}", platform_ptrace::injected_by_nr());
             let st = &kernel.stats;
