@@ -76,9 +76,10 @@ pub fn runsc_path() -> &'static Path {
     })
 }
 
-/// The platform the sandbox runs on (`$RUNSC_PLATFORM`, default `ptrace`).
+/// The platform the sandbox runs on (`$RUNSC_PLATFORM`, default `systrap`,
+/// the default platform of runsc).
 pub fn platform() -> String {
-    std::env::var("RUNSC_PLATFORM").unwrap_or_else(|_| "ptrace".to_string())
+    std::env::var("RUNSC_PLATFORM").unwrap_or_else(|_| "systrap".to_string())
 }
 
 /// The per-command timeout (`$RUNSC_E2E_TIMEOUT` seconds, default 30).

@@ -1,5 +1,6 @@
 //! End-to-end: real programs run natively and through
-//! `runsc --platform=ptrace do`, with stdout and exit status compared.
+//! `runsc --platform=P do` (P: `$RUNSC_PLATFORM`, default systrap), with
+//! stdout and exit status compared.
 //!
 //! Needs the runsc binary (`cargo build --release` first, or RUNSC_BIN) and
 //! gcc; busybox (package busybox-static) is optional and its test is skipped
@@ -11,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use tests::{
-    assert_same, assert_same_with, compile_c, require_tool, run, run_with_timeout, runsc_command, sandboxed,
+    assert_same, assert_same_with, compile_c, platform, require_tool, run, run_with_timeout, runsc_command, sandboxed,
 };
 
 fn tmpdir() -> PathBuf {
@@ -348,4 +349,49 @@ fn garbage_syscalls_leave_the_sandbox_serving() {
     let out = run_with_timeout(&mut sandboxed(&[exe]), Duration::from_secs(240));
     assert_eq!(out.stdout_str(), "alive\n", "stderr: {}", out.stderr_str());
     assert_eq!(out.status, 7, "stderr: {}", out.stderr_str());
+}
+
+// ---------------------------------------------------------------- confinement
+
+/// A program that finds a `syscall` instruction in the systrap stub page
+/// (mapped read + execute above the application's addresses) and jumps to
+/// it with getpid's number: only the stub's own system calls may be made
+/// from there, so the stub filter kills the process. Nothing it does after
+/// the jump runs; the sandbox goes on.
+const STUB_JUMP_C: &str = r#"
+#include <stdio.h>
+int main(void) {
+    volatile unsigned char *page = (volatile unsigned char *)0x7ffff0000000UL;
+    unsigned long site = 0;
+    for (int i = 0; i < 4095; i++)
+        if (page[i] == 0x0f && page[i + 1] == 0x05) { site = (unsigned long)(page + i); break; }
+    if (!site) { puts("no syscall instruction in the stub page"); return 2; }
+    puts("jumping"); fflush(stdout);
+    long r;
+    __asm__ volatile("call *%1" : "=a"(r) : "r"(site), "a"(39L) : "rcx", "r11", "memory");
+    printf("returned %ld\n", r);
+    return 0;
+}
+"#;
+
+#[test]
+fn systrap_stub_page_syscalls_are_confined() {
+    if platform() != "systrap" {
+        println!("skipped: the stub filter is systrap's (platform {})", platform());
+        return;
+    }
+    let exe = compile_c(&tmpdir(), "stub_jump", STUB_JUMP_C, &[]);
+    let script = format!("{}; echo status=$?; echo alive", exe.display());
+    let out = run(&mut sandboxed(&["sh", "-c", &script]));
+    let stdout = out.stdout_str();
+    assert_eq!(out.status, 0, "the sandbox must go on: {out:?}");
+    assert!(stdout.contains("jumping"), "{stdout}");
+    assert!(!stdout.contains("returned"), "a syscall from the stub page came back: {stdout}");
+    assert!(stdout.contains("alive"), "{stdout}");
+    let status: i32 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("status="))
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {stdout}"));
+    assert!(status > 128, "the program must be killed, got status {status}");
 }
