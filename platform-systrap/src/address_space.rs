@@ -37,6 +37,9 @@ pub(crate) struct AsInner {
     leader: Mutex<()>,
     /// Chunk and state of every slot; slot 0 is the leader's.
     slots: Mutex<Vec<(u32, SlotState)>>,
+    /// Slots 0 and 1 (the threads the process is born with) whose birth
+    /// nobody has waited for yet.
+    unborn: Mutex<[bool; 2]>,
 }
 
 /// Idle stub threads an address space keeps for its next new threads.
@@ -137,7 +140,20 @@ impl AsInner {
     fn leader(&self, cmd: u32, nr: i64, args: [u64; 6]) -> Result<i64> {
         let _g = self.leader.lock().map_err(|_| Error::StubDied(self.pid))?;
         let chunk = self.slots.lock().unwrap_or_else(|e| e.into_inner())[0].0;
-        self.command(&self.msg(0, chunk), self.pid, cmd, nr, args)
+        let m = self.msg(0, chunk);
+        self.born(0, &m, self.pid)?;
+        self.command(&m, self.pid, cmd, nr, args)
+    }
+
+    /// Wait for slot `slot`'s first thread (0 or 1) to be born, the first
+    /// time only; `tid` 0 for the thread whose tid the kernel stores in the
+    /// slot's ctid.
+    fn born(&self, slot: usize, m: &Msg, tid: Tid) -> Result<()> {
+        let first = std::mem::take(&mut self.unborn.lock().unwrap_or_else(|e| e.into_inner())[slot]);
+        if first {
+            wait_born(m, self.pid, tid, self.shared.spin_sentry, self.shared.layout.born)?;
+        }
+        Ok(())
     }
 
     /// A new stub thread, owned by the caller from now on.
@@ -147,7 +163,19 @@ impl AsInner {
             if let Some(i) = slots.iter().position(|s| s.1 == SlotState::Idle) {
                 slots[i].1 = SlotState::Used;
                 let (slot, chunk) = (i as u32, slots[i].0);
-                let tid = self.msg(slot, chunk).get32(msg::M_CTID) as Tid;
+                drop(slots);
+                let m = self.msg(slot, chunk);
+                if slot == 1 {
+                    // The process's first application thread: if the
+                    // leader's clone of it failed, the slot stays unusable
+                    // and a thread is made like any other.
+                    if self.born(1, &m, 0).is_err() {
+                        return self.new_thread();
+                    }
+                    let tid = m.get32(msg::M_CTID) as Tid;
+                    return Ok(Owned { slot, chunk, tid, reused: false, inner: self.clone() });
+                }
+                let tid = m.get32(msg::M_CTID) as Tid;
                 return Ok(Owned { slot, chunk, tid, reused: true, inner: self.clone() });
             }
             let reusable = slots.iter().position(|&(c, st)| {
@@ -215,13 +243,13 @@ impl SystrapAddressSpace {
         let (tx, rx) = mpsc::sync_channel(1);
         shared.factory(FactoryRequest::NewProcess { reply: tx })?;
         let born = rx.recv().map_err(|_| Error::StubDied(0))??;
-        let s1 = if born.slot1 { SlotState::Idle } else { SlotState::Used };
         let inner = Arc::new(AsInner {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             pid: born.pid,
             shared,
             leader: Mutex::new(()),
-            slots: Mutex::new(vec![(born.pair, SlotState::Used), (born.pair + 1, s1)]),
+            slots: Mutex::new(vec![(born.pair, SlotState::Used), (born.pair + 1, SlotState::Idle)]),
+            unborn: Mutex::new([true, true]),
         });
         Ok(SystrapAddressSpace { inner })
     }

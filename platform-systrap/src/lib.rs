@@ -43,14 +43,13 @@ enum FactoryRequest {
     Reap { pid: Tid, pair: u32, chunks: Vec<u32> },
 }
 
-/// A new stub process whose two first threads are born and wait in the
-/// stub's handler.
+/// A new stub process, cloned from the master; its two first threads are
+/// being born (the address space waits for each before its first use, so
+/// the sentry goes on loading the program meanwhile).
 pub(crate) struct Born {
     pub pid: Tid,
     /// Chunks `pair` (the leader's, slot 0) and `pair + 1` (slot 1).
     pub pair: u32,
-    /// Slot 1's thread exists (the leader's clone of it succeeded).
-    pub slot1: bool,
 }
 
 /// What the factory needs to prepare a stub process's messages.
@@ -213,27 +212,19 @@ fn reap(msgs: &msg::MsgFile, pid: Tid, pair: u32, chunks: &[u32]) {
     msgs.release(chunks);
 }
 
-/// A new stub process, its two first threads born.
+/// A new stub process, its two first threads on their way to birth.
 fn make_process(master: Tid, layout: &stub::Layout, msgs: &msg::MsgFile, tuning: Tuning, seen: &mut Seen) -> Result<Born> {
     let pair = msgs.alloc_pair()?;
     let (m0, m1) = (msgs.msg(pair, 0), msgs.msg(pair + 1, 1));
     m0.init(tuning.fsgs, tuning.spin_stub);
     m1.init(tuning.fsgs, tuning.spin_stub);
-    let pid = match new_process(master, layout, msgs.fd, pair, seen) {
-        Ok(pid) => pid,
+    match new_process(master, layout, msgs.fd, pair, seen) {
+        Ok(pid) => Ok(Born { pid, pair }),
         Err(e) => {
             msgs.release_pair(pair);
-            return Err(e);
+            Err(e)
         }
-    };
-    if let Err(e) = address_space::wait_born(&m0, pid, pid, tuning.spin_sentry, layout.born) {
-        reap(msgs, pid, pair, &[]);
-        return Err(e);
     }
-    // Slot 1's thread, whose tid the kernel stores in its ctid when it
-    // first runs. If the leader's clone of it failed, the slot is unusable.
-    let slot1 = address_space::wait_born(&m1, pid, 0, tuning.spin_sentry, layout.born).is_ok();
-    Ok(Born { pid, pair, slot1 })
 }
 
 /// Clone a stub process from the master with chunks `pair` and `pair + 1`
