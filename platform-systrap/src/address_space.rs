@@ -16,8 +16,8 @@ use platform_ptrace::sys::{self, Tid};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum SlotState {
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SlotState {
     /// The area is mapped and has no thread.
     Free,
     /// Its thread waits in the stub's handler and no context owns it: the
@@ -40,7 +40,19 @@ pub(crate) struct AsInner {
     /// Slots 0 and 1 (the threads the process is born with) whose birth
     /// nobody has waited for yet.
     unborn: Mutex<[bool; 2]>,
+    /// The process went back to the platform for reuse: not to be reaped.
+    recycled: std::sync::atomic::AtomicBool,
 }
+
+/// A stub process kept for reuse (see [`SystrapAddressSpace`]'s drop).
+pub(crate) struct Recycled {
+    pid: Tid,
+    slots: Vec<(u32, SlotState)>,
+    unborn: [bool; 2],
+}
+
+/// Most stub processes kept for reuse.
+const MAX_RECYCLED: usize = 2;
 
 /// Idle stub threads an address space keeps for its next new threads.
 const MAX_IDLE: usize = 2;
@@ -226,6 +238,9 @@ impl AsInner {
 
 impl Drop for AsInner {
     fn drop(&mut self) {
+        if self.recycled.load(Ordering::Relaxed) {
+            return;
+        }
         let slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
         let pair = slots[0].0;
         let chunks = slots.iter().skip(2).map(|s| s.0).collect();
@@ -240,6 +255,19 @@ pub struct SystrapAddressSpace {
 
 impl SystrapAddressSpace {
     pub(crate) fn new(shared: Arc<Shared>) -> Result<SystrapAddressSpace> {
+        let reuse = shared.recycled.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        if let Some(r) = reuse {
+            let inner = Arc::new(AsInner {
+                id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+                pid: r.pid,
+                shared,
+                leader: Mutex::new(()),
+                slots: Mutex::new(r.slots),
+                unborn: Mutex::new(r.unborn),
+                recycled: Default::default(),
+            });
+            return Ok(SystrapAddressSpace { inner });
+        }
         let (tx, rx) = mpsc::sync_channel(1);
         shared.factory(FactoryRequest::NewProcess { reply: tx })?;
         let born = rx.recv().map_err(|_| Error::StubDied(0))??;
@@ -250,6 +278,7 @@ impl SystrapAddressSpace {
             leader: Mutex::new(()),
             slots: Mutex::new(vec![(born.pair, SlotState::Used), (born.pair + 1, SlotState::Idle)]),
             unborn: Mutex::new([true, true]),
+            recycled: Default::default(),
         });
         Ok(SystrapAddressSpace { inner })
     }
@@ -307,11 +336,47 @@ impl AddressSpace for SystrapAddressSpace {
     }
 }
 
+impl SystrapAddressSpace {
+    /// Keep the stub process for the next address space if every thread
+    /// of the application is gone from it: unmap the application's memory
+    /// and leave the threads idle. Creating a process (two injections into
+    /// the master, a clone, two births) and reaping one cost more on the
+    /// critical path of a fork+exec than one munmap.
+    fn recycle(&self) -> bool {
+        let inner = &self.inner;
+        // An owner elsewhere still holds the stub thread it runs in.
+        if Arc::strong_count(inner) != 1 {
+            return false;
+        }
+        if inner.shared.recycled.lock().unwrap_or_else(|e| e.into_inner()).len() >= MAX_RECYCLED {
+            return false;
+        }
+        let mut slots = inner.slots.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        for (i, s) in slots.iter_mut().enumerate().skip(1) {
+            match s.1 {
+                SlotState::Idle | SlotState::Free => {}
+                SlotState::Dying if inner.msg(i as u32, s.0).get32(msg::M_CTID) == 0 => s.1 = SlotState::Free,
+                _ => return false,
+            }
+        }
+        let (lo, hi) = (platform::PAGE_SIZE, platform::MAX_USER_ADDR);
+        if !matches!(inner.leader(msg::C_SYSCALL, libc::SYS_munmap, [lo, hi - lo, 0, 0, 0, 0]), Ok(0)) {
+            return false;
+        }
+        let unborn = *inner.unborn.lock().unwrap_or_else(|e| e.into_inner());
+        inner.recycled.store(true, Ordering::Relaxed);
+        inner.shared.recycled.lock().unwrap_or_else(|e| e.into_inner()).push(Recycled { pid: inner.pid, slots, unborn });
+        true
+    }
+}
+
 impl Drop for SystrapAddressSpace {
     fn drop(&mut self) {
-        // The application must stop at once; the factory reaps the process
-        // when the last owned stub thread lets go of it.
         let _ = OWNED.try_with(|o| o.borrow_mut().remove(&self.inner.id));
-        sys::kill_process(self.inner.pid);
+        // Else the application must stop at once; the factory reaps the
+        // process when the last owned stub thread lets go of it.
+        if !self.recycle() {
+            sys::kill_process(self.inner.pid);
+        }
     }
 }

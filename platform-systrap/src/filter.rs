@@ -39,7 +39,6 @@ const STUB_SYSCALLS: &[(i64, &str)] = &[
     (libc::SYS_futex, "sleep and wake on the message state"),
     (libc::SYS_sched_yield, "let other threads run while spinning on the message state"),
     (libc::SYS_arch_prctl, "set the fs base without WRFSBASE"),
-    (libc::SYS_prctl, "a new process dies with the sentry (PR_SET_PDEATHSIG)"),
     (libc::SYS_pause, "the master idles between injections"),
     (libc::SYS_exit, "a stub thread ends"),
 ];
@@ -53,6 +52,8 @@ const RET_KILL_PROCESS: u32 = 0x8000_0000;
 #[derive(Clone, Copy)]
 enum To {
     Next,
+    /// Skip that many instructions after the next one.
+    Skip(usize),
     Allow,
     Trap,
     Kill,
@@ -81,6 +82,7 @@ impl Asm {
         let target = |i: usize, to: To| -> u8 {
             let abs = match to {
                 To::Next => i + 1,
+                To::Skip(k) => i + 1 + k,
                 To::Allow => n,
                 To::Trap => n + 1,
                 To::Kill => n + 2,
@@ -117,6 +119,12 @@ pub fn program() -> Vec<libc::sock_filter> {
     for &(nr, _why) in STUB_SYSCALLS {
         a.jeq(nr as u32, To::Allow, To::Next);
     }
+    // prctl only to die with the sentry: PR_SET_PDEATHSIG.
+    a.jeq(libc::SYS_prctl as u32, To::Next, To::Skip(4));
+    a.ld(20);
+    a.jeq(0, To::Next, To::Kill);
+    a.ld(16);
+    a.jeq(libc::PR_SET_PDEATHSIG as u32, To::Allow, To::Kill);
     // clone only with the platform's two flag sets.
     a.jeq(libc::SYS_clone as u32, To::Next, To::Kill);
     a.ld(20);
@@ -130,6 +138,7 @@ pub fn program() -> Vec<libc::sock_filter> {
 /// The rule list, for documentation: (syscall number, why).
 pub fn rules() -> Vec<(i64, &'static str)> {
     let mut v = STUB_SYSCALLS.to_vec();
+    v.push((libc::SYS_prctl, "a new process dies with the sentry (PR_SET_PDEATHSIG only)"));
     v.push((libc::SYS_clone, "a new stub thread or process, with the platform's flags only"));
     v
 }

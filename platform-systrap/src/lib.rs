@@ -73,11 +73,12 @@ pub(crate) struct Shared {
     /// Spin rounds before sleeping: the stub's, the sentry's.
     spin_stub: u32,
     spin_sentry: u32,
+    /// Stub processes whose application has gone, its memory unmapped,
+    /// their threads idle: the next address spaces.
+    pub(crate) recycled: Mutex<Vec<address_space::Recycled>>,
 }
 
 impl Shared {
-
-
     fn factory(&self, req: FactoryRequest) -> Result<()> {
         self.factory.lock().map_err(|_| Error::StubDied(0))?.send(req).map_err(|_| Error::StubDied(0))
     }
@@ -140,6 +141,7 @@ impl SystrapPlatform {
             fsgs,
             spin_stub: tuning.spin_stub,
             spin_sentry: tuning.spin_sentry,
+            recycled: Mutex::new(Vec::new()),
         });
         tracing::debug!("systrap: fsgsbase {fsgs}, {per_us} spins per us");
         Ok(SystrapPlatform { shared })
