@@ -13,7 +13,14 @@ use crate::sys;
 /// How long each side of the protocol polls for the other before it
 /// sleeps: most requests take the gofer a few microseconds, and a wake-up
 /// across CPUs costs tens on a VM.
-pub const POLL: std::time::Duration = std::time::Duration::from_micros(50);
+/// (`RUNSC_GOFER_POLL_US` sets it, for measuring.)
+pub fn poll() -> std::time::Duration {
+    static POLL: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+    *POLL.get_or_init(|| {
+        let us = std::env::var("RUNSC_GOFER_POLL_US").ok().and_then(|v| v.parse().ok()).unwrap_or(50);
+        std::time::Duration::from_micros(us)
+    })
+}
 
 /// A connection to a gofer server.
 pub struct Client {
@@ -77,7 +84,7 @@ impl Client {
             nix::errno::Errno::EPIPE | nix::errno::Errno::ECONNRESET => Error::Disconnected,
             e => Error::transport(e),
         })?;
-        let got = sys::recv_polling(sock.as_fd(), buf, 1, POLL).map_err(Error::transport)?;
+        let got = sys::recv_polling(sock.as_fd(), buf, 1, poll()).map_err(Error::transport)?;
         if got.len == 0 {
             return Err(Error::Disconnected);
         }

@@ -57,7 +57,7 @@ pub fn serve(sock: OwnedFd, root: &Path, opts: ServerOptions) -> Result<(), Erro
     let mut server = Server { root: Rc::new(root_fd), read_only: opts.read_only, nodes: HashMap::new(), next_fid: 1 };
     let mut buf = vec![0u8; MAX_MESSAGE + 1];
     loop {
-        let got = match sys::recv_polling(sock.as_fd(), &mut buf, 0, crate::client::POLL) {
+        let got = match sys::recv_polling(sock.as_fd(), &mut buf, 0, crate::client::poll()) {
             Ok(got) => got,
             Err(Errno::ECONNRESET) => return Ok(()),
             Err(e) => return Err(Error::transport(e)),

@@ -73,6 +73,8 @@ pub(crate) struct Shared {
     /// Spin rounds before sleeping: the stub's, the sentry's.
     spin_stub: u32,
     spin_sentry: u32,
+    /// The host's vDSO, moved into every stub process.
+    vdso: Option<stub::VdsoMove>,
     /// Stub processes whose application has gone, its memory unmapped,
     /// their threads idle: the next address spaces.
     pub(crate) recycled: Mutex<Vec<address_space::Recycled>>,
@@ -108,6 +110,10 @@ impl SystrapPlatform {
             Error::Host { op: "seccomp trap", errno: libc::ENOSYS }
         })?;
         let layout = stub::install()?;
+        let vdso = stub::plan_vdso();
+        if vdso.is_none() {
+            tracing::debug!("systrap: the host vDSO cannot be moved into stubs; the sentry's is used");
+        }
         let msgs = Arc::new(msg::MsgFile::new(msg::MAX_SLOTS.min(8192))?);
         // SAFETY: getauxval only reads the auxiliary vector.
         let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
@@ -127,9 +133,10 @@ impl SystrapPlatform {
         };
         let (tx, rx) = mpsc::channel::<FactoryRequest>();
         let msgs2 = msgs.clone();
+        let vdso2 = vdso.clone();
         std::thread::Builder::new()
             .name("systrap-factory".into())
-            .spawn(move || factory(layout, msgs2, tuning, rx))
+            .spawn(move || factory(layout, vdso2, msgs2, tuning, rx))
             .map_err(|_| Error::Host { op: "spawn factory thread", errno: libc::EAGAIN })?;
         // The master is forked and the first stub process made while the
         // sentry goes on starting; a failure there fails the first request.
@@ -142,6 +149,7 @@ impl SystrapPlatform {
             spin_stub: tuning.spin_stub,
             spin_sentry: tuning.spin_sentry,
             recycled: Mutex::new(Vec::new()),
+            vdso,
         });
         tracing::debug!("systrap: fsgsbase {fsgs}, {per_us} spins per us");
         Ok(SystrapPlatform { shared })
@@ -168,11 +176,12 @@ fn spins_per_us() -> u32 {
 /// the CPU from the process that was just started.)
 fn factory(
     layout: stub::Layout,
+    vdso: Option<stub::VdsoMove>,
     msgs: Arc<msg::MsgFile>,
     tuning: Tuning,
     rx: mpsc::Receiver<FactoryRequest>,
 ) {
-    let master = match stub::fork_master(&layout) {
+    let master = match stub::fork_master(&layout, vdso.as_ref()) {
         Ok(pid) => pid,
         Err(e) => {
             tracing::error!("systrap: cannot start the master stub: {e}");
@@ -260,5 +269,10 @@ impl Platform for SystrapPlatform {
 
     fn new_context(&self) -> Result<Box<dyn Context>> {
         Ok(Box::new(SystrapContext::new(self.shared.clone())))
+    }
+
+    fn host_vdso(&self) -> Option<platform::HostVdso> {
+        let v = self.shared.vdso.as_ref()?;
+        Some(platform::HostVdso { base: v.base, maps: v.moves.iter().map(|m| (m.2, m.2 + m.1, m.3, m.4.clone())).collect() })
     }
 }

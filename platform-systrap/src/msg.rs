@@ -26,6 +26,11 @@ pub const MSG_SIZE: u64 = 0x1000;
 pub const STUB_ADDR: u64 = platform::MAX_USER_ADDR;
 /// Size of the stub code region.
 pub const STUB_LEN: u64 = 0x1000;
+/// The window between the stub page and the areas where the host's vDSO
+/// and its data pages are moved in every stub process.
+pub const VDSO_WINDOW: u64 = STUB_ADDR + 0x2000;
+/// Its size.
+pub const VDSO_WINDOW_LEN: u64 = 0xe000;
 /// Where slot 0's area starts; slot `i`'s is `i * AREA_SIZE` above.
 pub const AREAS_BASE: u64 = STUB_ADDR + 0x10000;
 /// Linux's TASK_SIZE on x86-64 with 4-level paging.

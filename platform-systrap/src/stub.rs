@@ -34,13 +34,18 @@ std::arch::global_asm!(
     ".balign 16",
     ".globl runsc_systrap_start",
     "runsc_systrap_start:",
-    // Master entry: drop every mapping but the stub page.
+    // Master entry: drop every mapping but the stub page and the vDSO
+    // window (which holds the host's vDSO, or nothing).
     "mov eax, 11",
     "xor edi, edi",
     "movabs rsi, {stub_addr}",
     "syscall",
     "mov eax, 11",
     "movabs rdi, {stub_end}",
+    "movabs rsi, {gap_len}",
+    "syscall",
+    "mov eax, 11",
+    "movabs rdi, {areas_base}",
     "movabs rsi, {upper_len}",
     "syscall",
     // Stop for the factory thread, which injects from here on.
@@ -239,7 +244,9 @@ std::arch::global_asm!(
     area1_top = const area_addr(1) + AREA_SIZE - 64,
     area1_ctid = const area_addr(1) + M_CTID,
     stub_end = const STUB_ADDR + STUB_LEN,
-    upper_len = const TASK_SIZE - (STUB_ADDR + STUB_LEN),
+    gap_len = const VDSO_WINDOW - (STUB_ADDR + STUB_LEN),
+    areas_base = const AREAS_BASE,
+    upper_len = const TASK_SIZE - AREAS_BASE,
     area_mask = const -(AREA_SIZE as i64),
     msg_size = const MSG_SIZE,
     stack_size = const AREA_SIZE - MSG_SIZE,
@@ -353,10 +360,60 @@ struct KernelSigaction {
     mask: u64,
 }
 
+/// The host's vDSO and its data pages in this process, and where they go
+/// in the vDSO window of every stub process.
+#[derive(Clone, Debug, Default)]
+pub struct VdsoMove {
+    /// (current start, length, target start, permissions, name).
+    pub moves: Vec<(u64, u64, u64, &'static str, String)>,
+    /// The vDSO image's target address.
+    pub base: u64,
+}
+
+/// Find the host's vDSO and data pages ([vvar], [vvar_vclock], [vdso]) in
+/// our own maps and plan their move into the vDSO window, keeping their
+/// distances (the vDSO code finds its data pages by offset). None if they
+/// do not fit or the window is not free here.
+pub fn plan_vdso() -> Option<VdsoMove> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    let mut found: Vec<(u64, u64, String)> = Vec::new();
+    for line in maps.lines() {
+        let mut f = line.split_whitespace();
+        let range = f.next()?;
+        let name = line.split_whitespace().nth(5).unwrap_or("");
+        let (a, b) = range.split_once('-')?;
+        let (a, b) = (u64::from_str_radix(a, 16).ok()?, u64::from_str_radix(b, 16).ok()?);
+        // Nothing of ours may be in the window already.
+        if a < VDSO_WINDOW + VDSO_WINDOW_LEN && b > VDSO_WINDOW {
+            return None;
+        }
+        if name.starts_with("[vvar") || name == "[vdso]" {
+            found.push((a, b, name.to_string()));
+        }
+    }
+    let lo = found.iter().map(|f| f.0).min()?;
+    let hi = found.iter().map(|f| f.1).max()?;
+    if hi - lo > VDSO_WINDOW_LEN || !found.iter().any(|f| f.2 == "[vdso]") {
+        return None;
+    }
+    let mut plan = VdsoMove::default();
+    for (a, b, name) in found {
+        let to = VDSO_WINDOW + (a - lo);
+        let perms = if name == "[vdso]" { "r-xp" } else { "r--p" };
+        if name == "[vdso]" {
+            plan.base = to;
+        }
+        plan.moves.push((a, b - a, to, perms, name));
+    }
+    Some(plan)
+}
+
 /// Fork the master stub from the calling thread, which becomes its tracer.
-/// The master shares the sentry's fd table, has the stub's signal handlers
-/// and runs under the stub filter. Returns once it has stopped itself.
-pub fn fork_master(layout: &Layout) -> Result<sys::Tid> {
+/// The master shares the sentry's fd table, has the stub's signal handlers,
+/// the host's vDSO moved as `vdso` plans (if it does), and runs under the
+/// stub filter. Returns once it has stopped itself.
+pub fn fork_master(layout: &Layout, vdso: Option<&VdsoMove>) -> Result<sys::Tid> {
+    let moves: Vec<(u64, u64, u64)> = vdso.map(|v| v.moves.iter().map(|m| (m.0, m.1, m.2)).collect()).unwrap_or_default();
     let prog = crate::filter::program();
     let fprog = libc::sock_fprog { len: prog.len() as u16, filter: prog.as_ptr() as *mut libc::sock_filter };
     let act = KernelSigaction {
@@ -389,6 +446,18 @@ pub fn fork_master(layout: &Layout) -> Result<sys::Tid> {
             for len in [32u32, 20] {
                 if libc::syscall(libc::SYS_rseq, area, len, 1u32, 0x5305_3053u32) == 0 {
                     break;
+                }
+            }
+            // The host's vDSO into the window (else the window is emptied:
+            // nothing of the sentry's may stay in a stub).
+            if moves.is_empty() {
+                libc::munmap(VDSO_WINDOW as *mut libc::c_void, VDSO_WINDOW_LEN as usize);
+            }
+            for &(from, len, to) in &moves {
+                let flags = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
+                let r = libc::syscall(libc::SYS_mremap, from, len, len, flags, to);
+                if r as u64 != to {
+                    libc::_exit(123);
                 }
             }
             for sig in TRAP_SIGNALS {

@@ -254,8 +254,26 @@ pub trait Context: Send {
     fn release(&mut self, as_: &Arc<dyn AddressSpace>);
 }
 
+/// A vDSO of the host's kernel that a platform maps in every address space
+/// it makes, above the application's addresses, for applications to use
+/// (as AT_SYSINFO_EHDR): its clocks read the host's clock pages without a
+/// system call, and they are the sentry's clocks.
+#[derive(Clone, Debug)]
+pub struct HostVdso {
+    /// Address of the vDSO's ELF image.
+    pub base: u64,
+    /// Its mappings and their data pages as /proc/[pid]/maps shows them:
+    /// (start, end, permissions, name).
+    pub maps: Vec<(u64, u64, &'static str, String)>,
+}
+
 /// A platform: makes address spaces and contexts.
 pub trait Platform: Send + Sync {
+    /// The host vDSO mapped in every address space, if the platform has
+    /// one; the sentry maps its own vDSO otherwise.
+    fn host_vdso(&self) -> Option<HostVdso> {
+        None
+    }
     /// The platform's name, as `--platform` spells it.
     fn name(&self) -> &'static str;
     /// A new, empty address space.

@@ -125,6 +125,10 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
                         name
                     ));
                 }
+                // The host vDSO the platform maps above the application.
+                for (s, e, perms, name) in t.kernel.platform.host_vdso().map(|v| v.maps).unwrap_or_default() {
+                    out.push_str(&format!("{s:08x}-{e:08x} {perms} 00000000 00:00 {:<10} {name}\n", 0));
+                }
                 Ok(out.into_bytes())
             }),
         ),

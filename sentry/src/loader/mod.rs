@@ -278,12 +278,21 @@ pub fn exec(
             m.brk_start = img.brk;
             m.brk = img.brk;
         }
-        // The vDSO.
-        let vdso = vdso_image::VDSO_IMAGE;
-        let vlen = (vdso.len() as u64).div_ceil(PAGE) * PAGE;
-        // Both fixed mappings refuse to replace anything: an overlap in this
-        // layout is a bug to report, never a mapping to clobber silently.
-        mm.mmap(VDSO_BASE, vlen, Prot::RX, false, true, false, Backing::File(Arc::new(StaticBytes(vdso)), 0), Some("[vdso]"))?;
+        // The vDSO: the host's, when the platform maps it in every address
+        // space (its clocks are the sentry's and need no system call),
+        // else ours.
+        let vdso_base = match task.kernel.platform.host_vdso() {
+            Some(v) => v.base,
+            None => {
+                let vdso = vdso_image::VDSO_IMAGE;
+                let vlen = (vdso.len() as u64).div_ceil(PAGE) * PAGE;
+                // Both fixed mappings refuse to replace anything: an overlap
+                // in this layout is a bug to report, never a mapping to
+                // clobber silently.
+                mm.mmap(VDSO_BASE, vlen, Prot::RX, false, true, false, Backing::File(Arc::new(StaticBytes(vdso)), 0), Some("[vdso]"))?;
+                VDSO_BASE
+            }
+        };
         // The stack.
         let mut rnd = [0u8; 8];
         crate::kernel::fill_random(&mut rnd);
@@ -305,7 +314,7 @@ pub fn exec(
             (16, hwcap()),     // AT_HWCAP
             (17, 100),         // AT_CLKTCK
             (23, 0),           // AT_SECURE
-            (33, VDSO_BASE),   // AT_SYSINFO_EHDR
+            (33, vdso_base),   // AT_SYSINFO_EHDR
         ];
         let sp = build_stack(&mm, top, &argv, &envp, &exe, auxv_base)?;
         return Ok((mm, Loaded { entry, sp, exe, comm }));

@@ -8,9 +8,16 @@ use crate::kernel::wait::deadline_after;
 use crate::errno::{Errno, KResult};
 
 pub(super) fn clock_now(id: i32) -> KResult<(i64, i64)> {
+    // The host's own clocks, each as the host's vDSO reads it (the
+    // application may use that vDSO: both must agree).
     let host = match id {
-        0 | 5 | 8 | 11 => libc::CLOCK_REALTIME,
-        1 | 4 | 6 | 7 | 9 => libc::CLOCK_MONOTONIC,
+        0 | 8 => libc::CLOCK_REALTIME,
+        5 => libc::CLOCK_REALTIME_COARSE,
+        1 => libc::CLOCK_MONOTONIC,
+        4 => libc::CLOCK_MONOTONIC_RAW,
+        6 => libc::CLOCK_MONOTONIC_COARSE,
+        7 | 9 => libc::CLOCK_BOOTTIME,
+        11 => libc::CLOCK_TAI,
         2 | 3 => libc::CLOCK_MONOTONIC,
         _ => return Err(Errno::EINVAL),
     };
