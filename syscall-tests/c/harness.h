@@ -177,13 +177,12 @@ static long long h_now_ns(void)
 
 /* Forks a child that runs fn(arg) and _exits with its return value; returns
  * the raw wait status, or -1 when fork/wait fails. */
-/* Wait until thread `tid` of this process is asleep (state S in
- * /proc/self/task/TID/stat), or until h_now_ns() reaches `deadline`. */
-static void h_wait_thread_sleeping(pid_t tid, long long deadline) __attribute__((unused));
-static void h_wait_thread_sleeping(pid_t tid, long long deadline)
+/* Wait until the task whose stat file is `path` is asleep (state S), or
+ * until h_now_ns() reaches `deadline`. */
+static void h_wait_stat_sleeping(const char *path, long long deadline) __attribute__((unused));
+static void h_wait_stat_sleeping(const char *path, long long deadline)
 {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	char buf[512];
 	while (h_now_ns() < deadline) {
 		int fd = open(path, O_RDONLY);
 		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
@@ -195,6 +194,26 @@ static void h_wait_thread_sleeping(pid_t tid, long long deadline)
 			return;
 		usleep(2000);
 	}
+}
+
+/* Wait until thread `tid` of this process is asleep (state S in
+ * /proc/self/task/TID/stat), or until h_now_ns() reaches `deadline`. */
+static void h_wait_thread_sleeping(pid_t tid, long long deadline) __attribute__((unused));
+static void h_wait_thread_sleeping(pid_t tid, long long deadline)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	h_wait_stat_sleeping(path, deadline);
+}
+
+/* Wait until process `pid` is asleep (state S in /proc/PID/stat), or until
+ * h_now_ns() reaches `deadline`. */
+static void h_wait_process_sleeping(pid_t pid, long long deadline) __attribute__((unused));
+static void h_wait_process_sleeping(pid_t pid, long long deadline)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	h_wait_stat_sleeping(path, deadline);
 }
 
 /* Fork a child that exits at once with `code`; returns its pid. */

@@ -2,7 +2,8 @@
 //! same command run natively (issue 4's list): bash job control and traps,
 //! python3 subprocess/threading/multiprocessing/asyncio/socketpair, perl
 //! fork, sqlite3, gcc, make, git, node, timeout(1), xargs -P, ps -ef, top,
-//! pgrep and job specs (`kill %1`).
+//! pgrep and job specs (`kill %1`); and from issue 5, sqlite3 in WAL mode
+//! from two processes and flock(1).
 
 use tests::{assert_same, require_tool, run, sandboxed};
 
@@ -72,6 +73,27 @@ fn sqlite3_in_memory() {
         return;
     }
     assert_same(&["sqlite3", ":memory:", "create table t(a); insert into t values(1),(2),(3); select sum(a), count(*) from t;"]);
+}
+
+/// Two processes writing one database file in WAL mode: fcntl record
+/// locks and a MAP_SHARED mapping of the -shm file, shared between them.
+#[test]
+fn sqlite3_wal_two_writers() {
+    if !require_tool("sqlite3_wal_two_writers", "sqlite3", "apt-get install sqlite3") {
+        return;
+    }
+    sh(r#"d=/tmp/runsc-wal-$$; mkdir -p $d && cd $d && sqlite3 db "PRAGMA journal_mode=WAL; CREATE TABLE t(x);" >/dev/null &&
+for p in 1 2; do ( for i in $(seq 1 25); do sqlite3 -cmd ".timeout 10000" db "INSERT INTO t VALUES($p$i);" || echo fail; done ) & done; wait;
+sqlite3 db "SELECT count(*), sum(x > 200) FROM t; PRAGMA integrity_check;"; cd /; rm -rf $d"#);
+}
+
+/// flock(1): a lock held by one process, refused to another, then free.
+#[test]
+fn flock_utility() {
+    if !require_tool("flock_utility", "flock", "apt-get install util-linux") {
+        return;
+    }
+    sh(r#"f=/tmp/runsc-flock-$$; ( flock -n 9 && echo got; sleep 0.4 ) 9>$f & sleep 0.2; flock -n $f -c 'echo second'; echo "busy $?"; wait; flock -n $f -c 'echo free'; rm -f $f"#);
 }
 
 #[test]

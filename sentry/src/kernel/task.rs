@@ -768,6 +768,8 @@ pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
         st.zombie = true;
         st.status = status;
     }
+    // Its POSIX record locks go with it.
+    crate::vfs::locks::process_exited(tg.tgid);
     match parent {
         Some(p) if !autoreap => {
             let esig = tg.exit_signal.load(Ordering::Relaxed);

@@ -153,7 +153,8 @@ pub fn sys_openat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 
 /// Implements close(2).
 pub fn sys_close(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    sc.task.fds().remove(a[0] as i32)?;
+    let f = sc.task.fds().remove(a[0] as i32)?;
+    super::lock::closed(sc.task, &f);
     Ok(0)
 }
 
@@ -179,8 +180,8 @@ pub fn sys_close_range(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         if fd_u >= first && fd_u <= last {
             if flags & CLOEXEC != 0 {
                 let _ = fds.set_cloexec(fd, true);
-            } else {
-                let _ = fds.remove(fd);
+            } else if let Ok(f) = fds.remove(fd) {
+                super::lock::closed(sc.task, &f);
             }
         }
     }
@@ -431,8 +432,9 @@ fn dup_to(t: &Task, f: Arc<File>, newfd: u64, cloexec: bool) -> KResult<u64> {
     if newfd as i32 as u64 != newfd || (newfd as i32) < 0 || newfd >= t.tg.rlimit(7).cur {
         return Err(Errno::EBADF);
     }
-    let old = t.fds().install_at(newfd as i32, f, cloexec);
-    drop(old);
+    if let Some(old) = t.fds().install_at(newfd as i32, f, cloexec) {
+        super::lock::closed(t, &old);
+    }
     Ok(newfd)
 }
 
@@ -474,7 +476,7 @@ pub fn sys_fcntl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             f.flags.store((cur & !settable) | (a[2] as u32 & settable), std::sync::atomic::Ordering::Relaxed);
             Ok(0)
         }
-        5..=7 | 36..=38 => Err(Errno::ENOLCK),
+        5..=7 | 36..=38 => super::lock::fcntl_lock(sc, &f, a[1], a[2]),
         1031 | 1032 => {
             // F_SETPIPE_SZ, F_GETPIPE_SZ
             let pipe = f.inode.as_any().downcast_ref::<Pipe>().ok_or(Errno::EBADF)?;

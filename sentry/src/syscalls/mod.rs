@@ -9,6 +9,7 @@ pub mod file;
 pub mod futex;
 pub mod ids;
 pub mod ipc;
+pub mod lock;
 pub mod mm;
 pub mod msg;
 pub mod poll;

@@ -284,7 +284,9 @@ pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec
     if Arc::strong_count(&t.fds()) > 2 {
         t.set_fds(Arc::new(t.fds().fork()));
     }
-    t.fds().close_on_exec();
+    for f in t.fds().close_on_exec() {
+        super::lock::closed(t, &f);
+    }
     {
         // Handlers shared with another process (CLONE_SIGHAND) are
         // unshared; handled signals go back to their default action.

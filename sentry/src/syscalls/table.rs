@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, ipc, sched, futex, ids, mm, msg, poll, process, signal, socket, stat, time, wait, Handler};
+use super::{attr, dir, epoll, file, ipc, sched, futex, ids, lock, mm, msg, poll, process, signal, socket, stat, time, wait, Handler};
 
 /// How completely a syscall is served.
 #[derive(Clone, Copy, Debug)]
@@ -119,8 +119,8 @@ table! {
     69 msgsnd => Some(msg::sys_msgsnd), Full;
     70 msgrcv => Some(msg::sys_msgrcv), Full;
     71 msgctl => Some(msg::sys_msgctl), Full;
-    72 fcntl => Some(file::sys_fcntl), Partial("no locks, no leases");
-    73 flock => NOSYS, Unimplemented("locks come with the filesystem issue");
+    72 fcntl => Some(file::sys_fcntl), Partial("no leases, no seals");
+    73 flock => Some(lock::sys_flock), Full;
     74 fsync => Some(file::sys_fsync), Full;
     75 fdatasync => Some(file::sys_fsync), Full;
     76 truncate => Some(attr::sys_truncate), NO_OWNER_CHECK;

@@ -70,14 +70,11 @@ impl FdTable {
         FdTable { fds: Mutex::new(self.lock().clone()) }
     }
 
-    /// Close every close-on-exec fd (execve).
-    pub fn close_on_exec(&self) {
-        let removed: Vec<Slot> = {
-            let mut t = self.lock();
-            let keys: Vec<i32> = t.iter().filter(|(_, s)| s.cloexec).map(|(k, _)| *k).collect();
-            keys.into_iter().filter_map(|k| t.remove(&k)).collect()
-        };
-        drop(removed);
+    /// Close every close-on-exec fd (execve); returns the files closed.
+    pub fn close_on_exec(&self) -> Vec<Arc<File>> {
+        let mut t = self.lock();
+        let keys: Vec<i32> = t.iter().filter(|(_, s)| s.cloexec).map(|(k, _)| *k).collect();
+        keys.into_iter().filter_map(|k| t.remove(&k)).map(|s| s.file).collect()
     }
 
     /// Every open fd, for /proc/[pid]/fd.

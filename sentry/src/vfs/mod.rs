@@ -2,6 +2,7 @@
 //! path resolution.
 
 pub mod fd;
+pub mod locks;
 pub mod path;
 
 use std::any::Any;
@@ -375,7 +376,10 @@ pub struct File {
     pub offset: Mutex<u64>,
     /// Directory listing snapshot for getdents.
     pub dir_snapshot: Mutex<Option<Vec<DirEntry>>>,
+    /// The description has held an OFD or flock lock (see [`locks`]).
+    pub locked: std::sync::atomic::AtomicBool,
 }
+
 
 impl File {
     /// A new description.
@@ -387,6 +391,7 @@ impl File {
             flags: AtomicU32::new(flags & !oflags::O_CLOEXEC),
             offset: Mutex::new(0),
             dir_snapshot: Mutex::new(None),
+            locked: Default::default(),
         })
     }
 
@@ -420,6 +425,10 @@ impl File {
 
 impl Drop for File {
     fn drop(&mut self) {
+        // The last reference to the description: its OFD and flock locks go.
+        if *self.locked.get_mut() {
+            locks::description_closed(locks::inode_key(self), self as *const File as usize);
+        }
         self.ops.on_close();
     }
 }
