@@ -662,6 +662,10 @@ impl Mappable for OvMapping {
         (a.dev, a.ino)
     }
 
+    fn size(&self) -> Option<u64> {
+        Some(self.node.lock().attr.size)
+    }
+
     fn host_fd(&self) -> Option<Arc<OwnedFd>> {
         // Only a lower regular file that was never copied up: its content
         // is the host file's. A later copy-up leaves existing mappings on

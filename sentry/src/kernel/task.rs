@@ -621,9 +621,9 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
                 let repeated = last_fault == (addr, ip);
                 stats.faults.fetch_add(1, Ordering::Relaxed);
                 last_fault = (addr, ip);
-                if let Err(code) = mm.handle_fault(addr, repeated) {
-                    tracing::debug!("task {}: SIGSEGV at {addr:#x} ip {ip:#x} code {}", task.tid(), code.0);
-                    force_signal(&task, QueuedSignal { signo: sig::SIGSEGV, code: code.0, addr, ..Default::default() });
+                if let Err(f) = mm.handle_fault(addr, repeated) {
+                    tracing::debug!("task {}: signal {} at {addr:#x} ip {ip:#x} code {}", task.tid(), f.signo, f.code);
+                    force_signal(&task, QueuedSignal { signo: f.signo, code: f.code, addr, ..Default::default() });
                 }
                 if let Some(t1) = t1 {
                     stats.fault_ns.fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);

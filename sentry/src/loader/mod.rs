@@ -76,6 +76,9 @@ impl Mappable for NamedMapping {
     fn map_ids(&self) -> (u64, u64) {
         self.inner.map_ids()
     }
+    fn size(&self) -> Option<u64> {
+        self.inner.size()
+    }
     fn host_fd(&self) -> Option<Arc<std::os::fd::OwnedFd>> {
         self.inner.host_fd()
     }

@@ -144,29 +144,29 @@ impl MemoryManager {
         }
     }
 
-    /// Handle an application page fault at `addr`. `Err(SegvCode)` means
+    /// Handle an application page fault at `addr`. `Err(FaultSig)` means
     /// the application gets SIGSEGV with that si_code.
     ///
     /// `repeated` says the same instruction faulted at the same address on
     /// the previous exit: ptrace does not report the access type, so a fault
     /// on a page already mapped with its full protection is taken as a race
     /// with another thread that just mapped it, unless it repeats.
-    pub fn handle_fault(&self, addr: u64, repeated: bool) -> Result<(), SegvCode> {
+    pub fn handle_fault(&self, addr: u64, repeated: bool) -> Result<(), FaultSig> {
         let mut m = self.lock();
         let Some((start, vma)) =
             Self::vma_at(&m, addr)
         else {
-            return Err(SegvCode(1)); // SEGV_MAPERR
+            return Err(FaultSig::segv(1)); // SEGV_MAPERR
         };
         if vma.prot == Prot::NONE {
-            return Err(SegvCode(2)); // SEGV_ACCERR
+            return Err(FaultSig::segv(2)); // SEGV_ACCERR
         }
         if vma.direct.is_some() {
             if vma.host_mapped {
                 // The host serves this mapping: a write or exec it refused
                 // (or, the first time, a race with another thread that has
                 // just mapped it).
-                return if repeated { Err(SegvCode(2)) } else { Ok(()) };
+                return if repeated { Err(FaultSig::segv(2)) } else { Ok(()) };
             }
             // Map it, and with it the address space's other direct
             // mappings (a program's and its libraries' text and read-only
@@ -179,17 +179,29 @@ impl MemoryManager {
             }
         }
         let page = page_down(addr);
+        // A page of a file mapping wholly past the end of the file: SIGBUS
+        // (the window below stops at the end, so that such pages are never
+        // mapped and each access faults).
+        let mut eof = u64::MAX;
+        if let Backing::File(file, off) = &vma.backing {
+            if let Some(size) = file.size() {
+                let end_off = size.div_ceil(PAGE) * PAGE;
+                eof = if end_off > *off { start.saturating_add(end_off - off) } else { start };
+                if page >= eof && !m.pages.contains_key(&page) {
+                    return Err(FaultSig::bus());
+                }
+            }
+        }
         match m.pages.get(&page).copied() {
             None => {
-                // Populate around the fault. Only the faulting page must
-                // succeed (a file page past EOF is SIGBUS in Linux; here the
-                // fill zero-fills).
+                // Populate around the fault, up to the end of the file.
                 let (lo, hi) = Self::fault_window(page, start, &vma);
+                let hi = hi.min(eof.max(page + PAGE));
                 // Allocate anonymous pages of the window in one contiguous batch.
                 if matches!(vma.backing, Backing::Anon) {
                     let missing: Vec<u64> =
                         (lo..hi).step_by(PAGE as usize).filter(|p| !m.pages.contains_key(p)).collect();
-                    let frames = self.mf.alloc(missing.len()).map_err(|_| SegvCode(2))?;
+                    let frames = self.mf.alloc(missing.len()).map_err(|_| FaultSig::segv(2))?;
                     for (p, f) in missing.into_iter().zip(frames) {
                         m.pages.insert(p, Pte { frame: f, mapped: None });
                     }
@@ -228,23 +240,23 @@ impl MemoryManager {
                                 }
                             }
                             Err(_) if !(p..end).contains(&page) => {}
-                            Err(_) => return Err(SegvCode(2)),
+                            Err(_) => return Err(FaultSig::segv(2)),
                         }
                         p = end;
                     }
                 } else {
                     for p in (lo..hi).step_by(PAGE as usize) {
                         if self.populate(&mut m, start, &vma, p).is_err() && p == page {
-                            return Err(SegvCode(2));
+                            return Err(FaultSig::segv(2));
                         }
                     }
                 }
-                self.map_range(&mut m, &vma, lo, hi).map_err(|_| SegvCode(2))
+                self.map_range(&mut m, &vma, lo, hi).map_err(|_| FaultSig::segv(2))
             }
             Some(p) => match p.mapped {
                 None => {
                     let (lo, hi) = Self::fault_window(page, start, &vma);
-                    self.map_range(&mut m, &vma, lo, hi).map_err(|_| SegvCode(2))
+                    self.map_range(&mut m, &vma, lo, hi).map_err(|_| FaultSig::segv(2))
                 }
                 Some(mapped) => {
                     // Mapped already: a write to a read-only mapping of a
@@ -252,17 +264,17 @@ impl MemoryManager {
                     // protection fault.
                     if vma.prot.write && !mapped.write {
                         if !vma.shared {
-                            self.make_private(&mut m, page).map_err(|_| SegvCode(2))?;
+                            self.make_private(&mut m, page).map_err(|_| FaultSig::segv(2))?;
                         }
                         let fr = m.pages[&page].frame;
                         if let Some(pte) = m.pages.get_mut(&page) {
                             pte.mapped = Some(vma.prot);
                         }
-                        self.as_.map_file(page, PAGE, fr, vma.prot).map_err(|_| SegvCode(2))
+                        self.as_.map_file(page, PAGE, fr, vma.prot).map_err(|_| FaultSig::segv(2))
                     } else if mapped == vma.prot && !repeated {
                         Ok(())
                     } else {
-                        Err(SegvCode(2))
+                        Err(FaultSig::segv(2))
                     }
                 }
             },

@@ -41,6 +41,10 @@ pub trait Mappable: Send + Sync {
     fn host_fd(&self) -> Option<Arc<std::os::fd::OwnedFd>> {
         None
     }
+    /// The file's size now, for SIGBUS past its end (None: no such end).
+    fn size(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// Frames of a MAP_SHARED anonymous region (or a System V segment),
@@ -167,9 +171,26 @@ fn page_up(a: u64) -> Option<u64> {
     a.checked_add(PAGE - 1).map(|x| x & !(PAGE - 1))
 }
 
-/// A fault the application must get a SIGSEGV for.
-#[derive(Debug)]
-pub struct SegvCode(pub i32);
+/// A fault the application must get a signal for: SIGSEGV (si_code
+/// SEGV_MAPERR 1, SEGV_ACCERR 2) or SIGBUS (BUS_ADRERR 2: a file page past
+/// the end of the file).
+#[derive(Debug, PartialEq, Eq)]
+pub struct FaultSig {
+    pub signo: i32,
+    pub code: i32,
+}
+
+impl FaultSig {
+    /// SIGSEGV with `code`.
+    pub fn segv(code: i32) -> FaultSig {
+        FaultSig { signo: 11, code }
+    }
+
+    /// SIGBUS BUS_ADRERR.
+    pub fn bus() -> FaultSig {
+        FaultSig { signo: 7, code: 2 }
+    }
+}
 
 impl MemoryManager {
     /// A new, empty address space.

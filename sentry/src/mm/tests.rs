@@ -107,8 +107,8 @@ fn fault_outside_vma_is_maperr_and_in_prot_none_is_accerr() {
     let mf = memfile();
     let (mm, _) = new_mm(&mf);
     mm.mmap(A, PAGE, Prot::NONE, true, false, false, Backing::Anon, None).unwrap();
-    assert_eq!(mm.handle_fault(A + 2 * PAGE, false).unwrap_err().0, 1);
-    assert_eq!(mm.handle_fault(A, false).unwrap_err().0, 2);
+    assert_eq!(mm.handle_fault(A + 2 * PAGE, false).unwrap_err(), FaultSig::segv(1));
+    assert_eq!(mm.handle_fault(A, false).unwrap_err(), FaultSig::segv(2));
 }
 
 #[test]
@@ -119,7 +119,7 @@ fn repeated_fault_on_a_fully_mapped_page_is_accerr() {
     mm.handle_fault(A, false).unwrap();
     // Once: another thread may have just mapped it. Twice: a real violation.
     assert!(mm.handle_fault(A, false).is_ok());
-    assert_eq!(mm.handle_fault(A, true).unwrap_err().0, 2);
+    assert_eq!(mm.handle_fault(A, true).unwrap_err(), FaultSig::segv(2));
 }
 
 #[test]
