@@ -98,6 +98,29 @@ int main(void)
 	munmap(p, 2 * PG);
 	close(fd);
 
+	/* pages already touched are taken away by a truncation too, from a
+	 * shared mapping, a private one and a private copy; extending the file
+	 * again brings zeros */
+	fd = open(path, O_RDWR | O_TRUNC);
+	char three[3 * PG];
+	memset(three, 'T', sizeof(three));
+	EXPECT_EQ("refill", write(fd, three, 3 * PG), 3 * PG);
+	char *sh = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	char *pv = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	CHECK("touched_shared", sh[2 * PG] == 'T');
+	CHECK("touched_private", pv[PG] == 'T');
+	pv[2 * PG] = 'z';
+	EXPECT_EQ("truncate_mapped", ftruncate(fd, PG), 0);
+	EXPECT_EQ("touched_shared_page_sigbus", h_probe_read(sh + 2 * PG), SIGBUS);
+	EXPECT_EQ("touched_private_page_sigbus", h_probe_read(pv + PG), SIGBUS);
+	EXPECT_EQ("private_copy_sigbus", h_probe_read(pv + 2 * PG), SIGBUS);
+	EXPECT_EQ("first_page_kept", h_probe_read(sh), 0);
+	EXPECT_EQ("extend_again", ftruncate(fd, 3 * PG), 0);
+	CHECK("extended_reads_zero", sh[2 * PG] == 0 && pv[PG] == 0);
+	munmap(sh, 3 * PG);
+	munmap(pv, 3 * PG);
+	close(fd);
+
 	free(content);
 	unlink(path);
 	return 0;

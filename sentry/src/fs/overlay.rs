@@ -260,6 +260,42 @@ impl Node {
     }
 
     /// Truncate (or extend) the file to `size`.
+    /// The key naming this file in the mm's reverse map.
+    fn rmap_key(&self) -> usize {
+        self as *const Node as usize
+    }
+
+    /// setattr's work under the node's lock (the caller cuts mappings
+    /// after, unlocked).
+    fn setattr_locked(&self, a: &SetAttr) -> KResult<()> {
+        let mut st = self.lock();
+        if let Some(size) = a.size {
+            if st.attr.is_dir() {
+                return Err(Errno::EISDIR);
+            }
+            self.truncate(&mut st, size)?;
+        }
+        if let Some(m) = a.mode {
+            st.attr.mode = (st.attr.mode & mode::S_IFMT) | (m & 0o7777);
+        }
+        if let Some(u) = a.uid {
+            st.attr.uid = u;
+        }
+        if let Some(g) = a.gid {
+            st.attr.gid = g;
+        }
+        if let Some(t) = a.atime {
+            st.attr.atime = t;
+        }
+        if let Some(t) = a.mtime {
+            st.attr.mtime = t;
+        }
+        st.attr.ctime = vfs::now();
+        Ok(())
+    }
+
+    /// Truncate with the lock held; `truncated` must follow once it is
+    /// released, to cut the file's mappings.
     fn truncate(&self, st: &mut State, size: u64) -> KResult<()> {
         if !st.upper && size == 0 {
             // Nothing of the lower content survives: no need to read it.
@@ -333,6 +369,8 @@ impl Inode for Node {
                     let mut st = self.lock();
                     if flags & vfs::oflags::O_TRUNC != 0 {
                         self.truncate(&mut st, 0)?;
+                        drop(st);
+                        crate::mm::rmap::truncated(self.rmap_key(), 0);
                     } else {
                         self.copy_up(&mut st)?;
                     }
@@ -537,29 +575,10 @@ impl Inode for Node {
     }
 
     fn setattr(&self, a: &SetAttr) -> KResult<()> {
-        let mut st = self.lock();
+        self.setattr_locked(a)?;
         if let Some(size) = a.size {
-            if st.attr.is_dir() {
-                return Err(Errno::EISDIR);
-            }
-            self.truncate(&mut st, size)?;
+            crate::mm::rmap::truncated(self.rmap_key(), size);
         }
-        if let Some(m) = a.mode {
-            st.attr.mode = (st.attr.mode & mode::S_IFMT) | (m & 0o7777);
-        }
-        if let Some(u) = a.uid {
-            st.attr.uid = u;
-        }
-        if let Some(g) = a.gid {
-            st.attr.gid = g;
-        }
-        if let Some(t) = a.atime {
-            st.attr.atime = t;
-        }
-        if let Some(t) = a.mtime {
-            st.attr.mtime = t;
-        }
-        st.attr.ctime = vfs::now();
         Ok(())
     }
 
@@ -664,6 +683,10 @@ impl Mappable for OvMapping {
 
     fn size(&self) -> Option<u64> {
         Some(self.node.lock().attr.size)
+    }
+
+    fn rmap_key(&self) -> Option<usize> {
+        Some(self.node.rmap_key())
     }
 
     fn host_fd(&self) -> Option<Arc<OwnedFd>> {

@@ -79,6 +79,9 @@ impl Mappable for NamedMapping {
     fn size(&self) -> Option<u64> {
         self.inner.size()
     }
+    fn rmap_key(&self) -> Option<usize> {
+        self.inner.rmap_key()
+    }
     fn host_fd(&self) -> Option<Arc<std::os::fd::OwnedFd>> {
         self.inner.host_fd()
     }

@@ -7,6 +7,7 @@
 //! which serializes mapping changes of one address space.
 
 mod fault;
+pub mod rmap;
 pub mod io;
 pub mod memfile;
 #[cfg(test)]
@@ -43,6 +44,10 @@ pub trait Mappable: Send + Sync {
     }
     /// The file's size now, for SIGBUS past its end (None: no such end).
     fn size(&self) -> Option<u64> {
+        None
+    }
+    /// A key naming the file for [`rmap`] (None: it is never truncated).
+    fn rmap_key(&self) -> Option<usize> {
         None
     }
 }

@@ -73,7 +73,14 @@ pub fn sys_mmap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             (Backing::File(named, off), shared)
         }
     };
+    let rmap_key = match &backing {
+        Backing::File(f, _) => f.rmap_key(),
+        _ => None,
+    };
     let start = mm.mmap(addr, len, p, fixed, flags & MAP_FIXED_NOREPLACE != 0, shared, backing, None)?;
+    if let Some(k) = rmap_key {
+        crate::mm::rmap::add(k, &mm);
+    }
     // Program text the host serves from a host file is mapped now, by the
     // calling thread's own stub thread: cheaper than the fault that would
     // come at its first touch. (Read-only data stays lazy: a program often

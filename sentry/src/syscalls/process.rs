@@ -109,6 +109,7 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     } else {
         let child = Arc::new(MemoryManager::new(k.mf.clone(), k.platform.new_address_space()?));
         t.mm().fork_into(&child)?;
+        crate::mm::rmap::add_all(&child);
         child
     };
     let fds = if flags & CLONE_FILES != 0 { t.fds() } else { Arc::new(t.fds().fork()) };
