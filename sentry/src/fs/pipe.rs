@@ -71,6 +71,28 @@ impl Pipe {
     }
 
     /// Open the read end.
+    /// Copy up to `buf.len()` bytes without consuming them (tee), waiting
+    /// for data as a read does; 0 once no writer is left.
+    pub fn peek(&self, task: &Task, buf: &mut [u8], nonblock: bool) -> KResult<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        task.block_on(&self.wq, nonblock, None, || {
+            let st = self.lock();
+            if !st.buf.is_empty() {
+                let n = buf.len().min(st.buf.len());
+                for (d, s) in buf.iter_mut().zip(st.buf.iter()) {
+                    *d = *s;
+                }
+                Some(n)
+            } else if st.writers == 0 {
+                Some(0)
+            } else {
+                None
+            }
+        })
+    }
+
     pub fn reader(self: &Arc<Self>) -> Arc<PipeEnd> {
         self.lock().readers += 1;
         Arc::new(PipeEnd { pipe: self.clone(), write: false })

@@ -225,7 +225,7 @@ fn write_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResu
 
 /// Write `data` at `pos`, or at the file position (the end with O_APPEND),
 /// within RLIMIT_FSIZE for regular files.
-fn write_bytes(t: &Task, f: &File, mut data: Source<'_>, pos: Option<u64>) -> KResult<u64> {
+pub(super) fn write_bytes(t: &Task, f: &File, mut data: Source<'_>, pos: Option<u64>) -> KResult<u64> {
     let seekable = f.ops.seekable();
     let mut off_guard = if pos.is_none() && seekable { Some(f.offset.lock().unwrap_or_else(|e| e.into_inner())) } else { None };
     let mut off = pos.unwrap_or_else(|| off_guard.as_deref().copied().unwrap_or(0));

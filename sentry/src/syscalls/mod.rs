@@ -17,6 +17,7 @@ pub mod process;
 pub mod sched;
 pub mod signal;
 pub mod socket;
+pub mod splice;
 pub mod stat;
 mod strace;
 pub mod table;

@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, ipc, sched, futex, ids, lock, mm, msg, poll, process, signal, socket, stat, time, wait, Handler};
+use super::{attr, dir, epoll, file, ipc, sched, futex, ids, lock, mm, splice, msg, poll, process, signal, socket, stat, time, wait, Handler};
 
 /// How completely a syscall is served.
 #[derive(Clone, Copy, Debug)]
@@ -56,7 +56,7 @@ table! {
     6 lstat => Some(stat::sys_lstat), Full;
     7 poll => Some(poll::sys_poll), Partial("polls host fds and sentry files by readiness, in slices");
     8 lseek => Some(file::sys_lseek), Partial("no SEEK_DATA/SEEK_HOLE");
-    9 mmap => Some(mm::sys_mmap), Partial("no SIGBUS past the end of a file; MAP_SHARED of host stdio files is ENODEV");
+    9 mmap => Some(mm::sys_mmap), Partial("MAP_SHARED of host stdio files is ENODEV");
     10 mprotect => Some(mm::sys_mprotect), Full;
     11 munmap => Some(mm::sys_munmap), Full;
     12 brk => Some(mm::sys_brk), Full;
@@ -87,7 +87,7 @@ table! {
     37 alarm => Some(time::sys_alarm), Full;
     38 setitimer => Some(time::sys_setitimer), Partial("CPU-time timers are sampled every 4 ms");
     39 getpid => Some(process::sys_getpid), Full;
-    40 sendfile => NOSYS, Unimplemented("comes with the filesystem issue");
+    40 sendfile => Some(splice::sys_sendfile), Full;
     41 socket => Some(socket::sys_socket), Partial("AF_UNIX only: paths and abstract names; other families EAFNOSUPPORT");
     42 connect => Some(socket::sys_connect), Partial("AF_UNIX only: paths and abstract names; other families EAFNOSUPPORT");
     43 accept => Some(socket::sys_accept), Full;
@@ -209,7 +209,7 @@ table! {
     159 adjtimex => NOSYS, Unimplemented("not served yet");
     160 setrlimit => Some(ids::sys_setrlimit), Full;
     161 chroot => NOSYS, Unimplemented("comes with the filesystem issue");
-    162 sync => NOSYS, Unimplemented("comes with the filesystem issue");
+    162 sync => Some(splice::sys_sync), Full;
     163 acct => NOSYS, Unimplemented("not served yet");
     164 settimeofday => Some(time::sys_settimeofday), Partial("the host clock is never set: EPERM");
     165 mount => NOSYS, Unimplemented("comes with the filesystem issue");
@@ -322,9 +322,9 @@ table! {
     272 unshare => NOSYS, Unimplemented("not served yet");
     273 set_robust_list => Some(process::sys_set_robust_list), Full;
     274 get_robust_list => Some(process::sys_get_robust_list), Full;
-    275 splice => NOSYS, Unimplemented("comes with the filesystem issue");
-    276 tee => NOSYS, Unimplemented("comes with the filesystem issue");
-    277 sync_file_range => NOSYS, Unimplemented("comes with the filesystem issue");
+    275 splice => Some(splice::sys_splice), Full;
+    276 tee => Some(splice::sys_tee), Full;
+    277 sync_file_range => Some(splice::sys_sync_file_range), Full;
     278 vmsplice => NOSYS, Unimplemented("not served yet");
     279 move_pages => NOSYS, Unimplemented("not served yet");
     280 utimensat => Some(attr::sys_utimensat), NO_OWNER_CHECK;
@@ -353,7 +353,7 @@ table! {
     303 name_to_handle_at => NOSYS, Unimplemented("comes with the filesystem issue");
     304 open_by_handle_at => NOSYS, Unimplemented("comes with the filesystem issue");
     305 clock_adjtime => NOSYS, Unimplemented("not served yet");
-    306 syncfs => NOSYS, Unimplemented("comes with the filesystem issue");
+    306 syncfs => Some(splice::sys_syncfs), Full;
     307 sendmmsg => NOSYS, Unimplemented("sockets come with the process-model and network issues");
     308 setns => NOSYS, Unimplemented("not served yet");
     309 getcpu => Some(process::sys_getcpu), Full;
@@ -373,7 +373,7 @@ table! {
     323 userfaultfd => NOSYS, Unimplemented("not served yet");
     324 membarrier => NOSYS, Unimplemented("not served yet");
     325 mlock2 => NOSYS, Unimplemented("not served yet");
-    326 copy_file_range => NOSYS, Unimplemented("comes with the filesystem issue");
+    326 copy_file_range => Some(splice::sys_copy_file_range), Full;
     327 preadv2 => Some(file::sys_preadv), Partial("RWF_* flags other than RWF_HIPRI are EOPNOTSUPP");
     328 pwritev2 => Some(file::sys_pwritev), Partial("RWF_* flags other than RWF_HIPRI are EOPNOTSUPP");
     329 pkey_mprotect => NOSYS, Unimplemented("not served yet");
