@@ -1,5 +1,6 @@
 /* open/openat/close/dup/dup2/dup3/fcntl. */
 #include "harness.h"
+#include <sys/wait.h>
 
 int main(void)
 {
@@ -115,5 +116,45 @@ int main(void)
 	unlink(sub);
 	rmdir(dir);
 	unlink(path);
+
+	/* Two processes opening the same new names with O_CREAT at once: one
+	 * creates each, the other opens it; neither fails. */
+	{
+		int go[2];
+		pipe(go);
+		pid_t kids[2];
+		for (int k = 0; k < 2; k++) {
+			kids[k] = fork();
+			if (kids[k] == 0) {
+				char x, p[64];
+				read(go[0], &x, 1);
+				int bad = 0;
+				for (int r = 0; r < 500; r++) {
+					snprintf(p, sizeof(p), "/tmp/st_creat_%d_%d", (int)getppid(), r);
+					int f = open(p, O_RDWR | O_CREAT, 0600);
+					if (f < 0)
+						bad++;
+					else
+						close(f);
+				}
+				_exit(bad > 200 ? 200 : bad);
+			}
+		}
+		write(go[1], "xx", 2);
+		int failed = 0;
+		for (int k = 0; k < 2; k++) {
+			int st;
+			waitpid(kids[k], &st, 0);
+			failed += WIFEXITED(st) ? WEXITSTATUS(st) : 1000;
+		}
+		for (int r = 0; r < 500; r++) {
+			char p[64];
+			snprintf(p, sizeof(p), "/tmp/st_creat_%d_%d", (int)getpid(), r);
+			unlink(p);
+		}
+		EXPECT_EQ("o_creat_race_opens_the_other_file", failed, 0);
+		close(go[0]);
+		close(go[1]);
+	}
 	return 0;
 }

@@ -89,27 +89,38 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
     }
     let flags = flags & VALID_OPEN;
     let follow = if flags & O_NOFOLLOW != 0 || (flags & O_CREAT != 0 && flags & O_EXCL != 0) { Follow::No } else { Follow::Yes };
-    let loc = match resolve_at(t, dirfd, path, follow) {
-        Ok(l) => {
-            if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
-                return Err(Errno::EEXIST);
+    // Look up, and create if missing. Another process may create the name
+    // between the two: without O_EXCL that is an open of its file, as
+    // Linux's lookup-and-create under the directory's lock would be.
+    let mut tries = 0;
+    let loc = loop {
+        match resolve_at(t, dirfd, path, follow) {
+            Ok(l) => {
+                if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
+                    return Err(Errno::EEXIST);
+                }
+                break l;
             }
-            l
-        }
-        Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
-            let p = parent_at(t, dirfd, path)?;
-            if p.trailing_slash {
-                return Err(Errno::EISDIR);
+            Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
+                let p = parent_at(t, dirfd, path)?;
+                if p.trailing_slash {
+                    return Err(Errno::EISDIR);
+                }
+                let umask = t.fs().umask;
+                let c = t.creds();
+                match p.dir.inode().create(&p.name, m & !umask & 0o7777, c.euid, c.egid) {
+                    Ok(inode) => {
+                        let mut loc = p.dir.clone();
+                        loc.names.push(p.name.clone());
+                        loc.inodes.push(inode);
+                        break loc;
+                    }
+                    Err(Errno::EEXIST) if flags & O_EXCL == 0 && tries < 8 => tries += 1,
+                    Err(e) => return Err(e),
+                }
             }
-            let umask = t.fs().umask;
-            let c = t.creds();
-            let inode = p.dir.inode().create(&p.name, m & !umask & 0o7777, c.euid, c.egid)?;
-            let mut loc = p.dir.clone();
-            loc.names.push(p.name.clone());
-            loc.inodes.push(inode);
-            loc
+            Err(e) => return Err(e),
         }
-        Err(e) => return Err(e),
     };
     let inode = loc.inode().clone();
     let a = inode.stat()?;
