@@ -95,9 +95,8 @@ fn open_exec(task: &Task, path: &[u8]) -> KResult<(Arc<File>, Location)> {
     if a.is_dir() || a.kind() != mode::S_IFREG {
         return Err(Errno::EACCES);
     }
-    if a.mode & 0o111 == 0 {
-        return Err(Errno::EACCES);
-    }
+    // Execute permission for the caller (root: any x bit).
+    crate::vfs::perm::check(&task.creds(), &a, crate::vfs::perm::MAY_EXEC)?;
     let ops = inode.clone().open(0)?;
     Ok((File::new(ops, inode, loc.path(), 0), loc))
 }

@@ -8,8 +8,56 @@ use crate::vfs::path::Follow;
 use crate::vfs::SetAttr;
 
 fn setattr_at(t: &Task, dirfd: i32, path: &[u8], follow: Follow, sa: SetAttr) -> KResult<u64> {
-    resolve_at(t, dirfd, path, follow)?.inode().setattr(&sa)?;
+    let loc = resolve_at(t, dirfd, path, follow)?;
+    setattr_checked(t, loc.inode().as_ref(), sa)
+}
+
+/// Apply `sa` to `inode` if the caller may: chmod and explicit times by
+/// the owner (EPERM), times set to now also with write permission
+/// (EACCES), chown by the rules of perm::may_chown. A mode or owner change
+/// by anyone but root drops the set-id bits as Linux does.
+fn setattr_checked(t: &Task, inode: &dyn crate::vfs::Inode, mut sa: SetAttr) -> KResult<u64> {
+    use crate::vfs::perm;
+    let c = t.creds();
+    let a = inode.stat()?;
+    if let Some(m) = sa.mode {
+        if !perm::owner_or_root(&c, &a) {
+            return Err(Errno::EPERM);
+        }
+        // Not in the file's group: no set-gid bit.
+        if c.euid != 0 && a.gid != c.egid && !c.groups.contains(&a.gid) {
+            sa.mode = Some(m & !crate::vfs::mode::S_ISGID);
+        }
+    }
+    if sa.uid.is_some() || sa.gid.is_some() {
+        perm::may_chown(&c, &a, sa.uid, sa.gid)?;
+        if c.euid != 0 && a.kind() == crate::vfs::mode::S_IFREG && sa.mode.is_none() {
+            let mut m = a.mode & 0o7777 & !crate::vfs::mode::S_ISUID;
+            if m & 0o010 != 0 {
+                m &= !crate::vfs::mode::S_ISGID;
+            }
+            if m != a.mode & 0o7777 {
+                sa.mode = Some(m);
+            }
+        }
+    }
+    inode.setattr(&sa)?;
     Ok(0)
+}
+
+/// The check of utimensat: explicit times need the owner (EPERM), "now"
+/// the owner or write permission (EACCES).
+fn may_set_times(t: &Task, inode: &dyn crate::vfs::Inode, explicit: bool) -> KResult<()> {
+    use crate::vfs::perm;
+    let c = t.creds();
+    let a = inode.stat()?;
+    if perm::owner_or_root(&c, &a) {
+        return Ok(());
+    }
+    if explicit {
+        return Err(Errno::EPERM);
+    }
+    perm::check(&c, &a, perm::MAY_WRITE)
 }
 
 /// Implements chmod(2).
@@ -21,8 +69,7 @@ pub fn sys_chmod(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// Implements fchmod(2).
 pub fn sys_fchmod(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = get_file(sc.task, a[0])?;
-    f.inode.setattr(&SetAttr { mode: Some(a[1] as u32), ..Default::default() })?;
-    Ok(0)
+    setattr_checked(sc.task, f.inode.as_ref(), SetAttr { mode: Some(a[1] as u32), ..Default::default() })
 }
 
 /// Implements fchmodat(2).
@@ -54,8 +101,7 @@ pub fn sys_lchown(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// Implements fchown(2).
 pub fn sys_fchown(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = get_file(sc.task, a[0])?;
-    f.inode.setattr(&owner(a[1], a[2]))?;
-    Ok(0)
+    setattr_checked(sc.task, f.inode.as_ref(), owner(a[1], a[2]))
 }
 
 /// Implements fchownat(2).
@@ -63,8 +109,7 @@ pub fn sys_fchownat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let p = read_path(sc.task, a[1])?;
     if p.is_empty() && a[4] & AT_EMPTY_PATH != 0 {
         let f = sc.task.fds().get(a[0] as i32)?;
-        f.inode.setattr(&owner(a[2], a[3]))?;
-        return Ok(0);
+        return setattr_checked(sc.task, f.inode.as_ref(), owner(a[2], a[3]));
     }
     let follow = if a[4] & AT_SYMLINK_NOFOLLOW != 0 { Follow::No } else { Follow::Yes };
     setattr_at(sc.task, a[0] as i32, &p, follow, owner(a[2], a[3]))
@@ -86,9 +131,11 @@ pub fn sys_truncate(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     let loc = resolve_at(sc.task, AT_FDCWD, &p, Follow::Yes)?;
-    if loc.inode().stat()?.is_dir() {
+    let attr = loc.inode().stat()?;
+    if attr.is_dir() {
         return Err(Errno::EISDIR);
     }
+    crate::vfs::perm::check(&sc.task.creds(), &attr, crate::vfs::perm::MAY_WRITE)?;
     loc.inode().setattr(&SetAttr { size: Some(a[1]), ..Default::default() })?;
     Ok(0)
 }
@@ -108,6 +155,7 @@ pub fn sys_utimensat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     const UTIME_NOW: i64 = (1 << 30) - 1;
     const UTIME_OMIT: i64 = (1 << 30) - 2;
     let now = crate::vfs::now();
+    let mut explicit = false;
     let (at, mt) = if a[2] == 0 {
         (Some(now), Some(now))
     } else {
@@ -120,15 +168,20 @@ pub fn sys_utimensat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
                 _ => Err(Errno::EINVAL),
             }
         };
+        explicit = ts.iter().any(|t| t[1] != UTIME_NOW && t[1] != UTIME_OMIT);
         (conv(ts[0])?, conv(ts[1])?)
     };
     let sa = SetAttr { atime: at, mtime: mt, ..Default::default() };
     if a[1] == 0 {
         let f = sc.task.fds().get(a[0] as i32)?;
+        may_set_times(sc.task, f.inode.as_ref(), explicit)?;
         f.inode.setattr(&sa)?;
         return Ok(0);
     }
     let p = read_path(sc.task, a[1])?;
     let follow = if a[3] & AT_SYMLINK_NOFOLLOW != 0 { Follow::No } else { Follow::Yes };
-    setattr_at(sc.task, a[0] as i32, &p, follow, sa)
+    let loc = resolve_at(sc.task, a[0] as i32, &p, follow)?;
+    may_set_times(sc.task, loc.inode().as_ref(), explicit)?;
+    loc.inode().setattr(&sa)?;
+    Ok(0)
 }

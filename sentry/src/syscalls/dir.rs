@@ -94,6 +94,10 @@ fn mkdir_at(t: &Task, dirfd: i32, path: &[u8], m: u64) -> KResult<u64> {
     }
     let umask = t.fs().umask;
     let c = t.creds();
+    if p.dir.inode().lookup(&p.name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    crate::vfs::perm::may_modify_dir(&c, &p.dir.inode().stat()?)?;
     p.dir.inode().mkdir(&p.name, m as u32 & !umask & 0o7777, c.euid, c.egid)?;
     Ok(0)
 }
@@ -130,6 +134,8 @@ fn unlink_at(t: &Task, dirfd: i32, path: &[u8], flags: u64) -> KResult<u64> {
     if p.name.is_empty() {
         return Err(Errno::EBUSY);
     }
+    let victim = p.dir.inode().lookup(&p.name)?.stat()?;
+    crate::vfs::perm::may_delete(&t.creds(), &p.dir.inode().stat()?, &victim)?;
     p.dir.inode().unlink(&p.name, dir)?;
     Ok(0)
 }
@@ -163,6 +169,13 @@ fn rename_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8]) -> KResult<u64> {
     let src = o.dir.inode().lookup(&o.name)?;
     if np.starts_with(op) && np.get(op.len()) == Some(&b'/') && src.stat()?.is_dir() {
         return Err(Errno::EINVAL);
+    }
+    let c = t.creds();
+    crate::vfs::perm::may_delete(&c, &o.dir.inode().stat()?, &src.stat()?)?;
+    let new_dir = n.dir.inode().stat()?;
+    match n.dir.inode().lookup(&n.name) {
+        Ok(existing) => crate::vfs::perm::may_delete(&c, &new_dir, &existing.stat()?)?,
+        Err(_) => crate::vfs::perm::may_modify_dir(&c, &new_dir)?,
     }
     o.dir.inode().rename(&o.name, n.dir.inode(), &n.name)?;
     Ok(0)
@@ -200,6 +213,10 @@ fn link_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) -> KRes
         return Err(Errno::EPERM);
     }
     let n = parent_at(t, nd, np)?;
+    if n.dir.inode().lookup(&n.name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    crate::vfs::perm::may_modify_dir(&t.creds(), &n.dir.inode().stat()?)?;
     n.dir.inode().link(&n.name, src.inode().clone())?;
     Ok(0)
 }
@@ -224,6 +241,10 @@ fn symlink_at(t: &Task, target: &[u8], nd: i32, np: &[u8]) -> KResult<u64> {
     }
     let n = parent_at(t, nd, np)?;
     let c = t.creds();
+    if n.dir.inode().lookup(&n.name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    crate::vfs::perm::may_modify_dir(&c, &n.dir.inode().stat()?)?;
     n.dir.inode().symlink(&n.name, target, c.euid, c.egid)?;
     Ok(0)
 }

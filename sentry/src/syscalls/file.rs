@@ -93,6 +93,7 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
     // between the two: without O_EXCL that is an open of its file, as
     // Linux's lookup-and-create under the directory's lock would be.
     let mut tries = 0;
+    let mut created = false;
     let loc = loop {
         match resolve_at(t, dirfd, path, follow) {
             Ok(l) => {
@@ -108,11 +109,13 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
                 }
                 let umask = t.fs().umask;
                 let c = t.creds();
+                crate::vfs::perm::may_modify_dir(&c, &p.dir.inode().stat()?)?;
                 match p.dir.inode().create(&p.name, m & !umask & 0o7777, c.euid, c.egid) {
                     Ok(inode) => {
                         let mut loc = p.dir.clone();
                         loc.names.push(p.name.clone());
                         loc.inodes.push(inode);
+                        created = true;
                         break loc;
                     }
                     Err(Errno::EEXIST) if flags & O_EXCL == 0 && tries < 8 => tries += 1,
@@ -138,6 +141,19 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
     }
     if a.is_dir() && (flags & O_ACCMODE != O_RDONLY || flags & O_CREAT != 0) {
         return Err(Errno::EISDIR);
+    }
+    // A file this open created is the caller's whatever its mode.
+    if !created {
+        use crate::vfs::perm::{check, MAY_READ, MAY_WRITE};
+        let mut want = match flags & O_ACCMODE {
+            O_RDONLY => MAY_READ,
+            O_WRONLY => MAY_WRITE,
+            _ => MAY_READ | MAY_WRITE,
+        };
+        if flags & O_TRUNC != 0 {
+            want |= MAY_WRITE;
+        }
+        check(&t.creds(), &a, want)?;
     }
     let ops = inode.clone().open_task(t, flags)?;
     let tty = if flags & O_NOCTTY == 0 { ops.as_tty() } else { None };

@@ -3,6 +3,7 @@
 
 pub mod fd;
 pub mod locks;
+pub mod perm;
 pub mod path;
 
 use std::any::Any;
@@ -25,6 +26,9 @@ pub mod mode {
     pub const S_IFDIR: u32 = 0o040000;
     pub const S_IFCHR: u32 = 0o020000;
     pub const S_IFIFO: u32 = 0o010000;
+    pub const S_ISUID: u32 = 0o4000;
+    pub const S_ISGID: u32 = 0o2000;
+    pub const S_ISVTX: u32 = 0o1000;
 }
 
 /// Inode attributes.
