@@ -37,7 +37,6 @@ macro_rules! table {
 use Support::*;
 
 /// Attribute changes not yet checked against the caller's ownership.
-const NO_OWNER_CHECK: Support = Partial("no ownership or permission check yet: any caller may change any file");
 /// The access family's limits.
 const ACCESS: Support = Partial("mode bits against real (or AT_EACCESS effective) ids; uid 0 is privileged, capabilities and read-only mounts are not consulted");
 
@@ -123,7 +122,7 @@ table! {
     73 flock => Some(lock::sys_flock), Full;
     74 fsync => Some(file::sys_fsync), Full;
     75 fdatasync => Some(file::sys_fsync), Full;
-    76 truncate => Some(attr::sys_truncate), NO_OWNER_CHECK;
+    76 truncate => Some(attr::sys_truncate), Full;
     77 ftruncate => Some(attr::sys_ftruncate), Full;
     78 getdents => NOSYS, Unimplemented("only getdents64");
     79 getcwd => Some(dir::sys_getcwd), Full;
@@ -137,11 +136,11 @@ table! {
     87 unlink => Some(dir::sys_unlink), Full;
     88 symlink => Some(dir::sys_symlink), Full;
     89 readlink => Some(dir::sys_readlink), Full;
-    90 chmod => Some(attr::sys_chmod), NO_OWNER_CHECK;
-    91 fchmod => Some(attr::sys_fchmod), NO_OWNER_CHECK;
-    92 chown => Some(attr::sys_chown), NO_OWNER_CHECK;
-    93 fchown => Some(attr::sys_fchown), NO_OWNER_CHECK;
-    94 lchown => Some(attr::sys_lchown), NO_OWNER_CHECK;
+    90 chmod => Some(attr::sys_chmod), Full;
+    91 fchmod => Some(attr::sys_fchmod), Full;
+    92 chown => Some(attr::sys_chown), Full;
+    93 fchown => Some(attr::sys_fchown), Full;
+    94 lchown => Some(attr::sys_lchown), Full;
     95 umask => Some(attr::sys_umask), Full;
     96 gettimeofday => Some(time::sys_gettimeofday), Full;
     97 getrlimit => Some(ids::sys_getrlimit), Full;
@@ -307,7 +306,7 @@ table! {
     257 openat => Some(file::sys_openat), Partial("no O_TMPFILE");
     258 mkdirat => Some(dir::sys_mkdirat), Full;
     259 mknodat => NOSYS, Unimplemented("comes with the filesystem issue");
-    260 fchownat => Some(attr::sys_fchownat), NO_OWNER_CHECK;
+    260 fchownat => Some(attr::sys_fchownat), Full;
     261 futimesat => NOSYS, Unimplemented("not served yet");
     262 newfstatat => Some(stat::sys_newfstatat), Full;
     263 unlinkat => Some(dir::sys_unlinkat), Full;
@@ -315,7 +314,7 @@ table! {
     265 linkat => Some(dir::sys_linkat), Partial("AT_EMPTY_PATH unsupported");
     266 symlinkat => Some(dir::sys_symlinkat), Full;
     267 readlinkat => Some(dir::sys_readlinkat), Full;
-    268 fchmodat => Some(attr::sys_fchmodat), NO_OWNER_CHECK;
+    268 fchmodat => Some(attr::sys_fchmodat), Full;
     269 faccessat => Some(stat::sys_faccessat), ACCESS;
     270 pselect6 => Some(poll::sys_pselect6), Partial("as poll");
     271 ppoll => Some(poll::sys_ppoll), Partial("as poll");
@@ -327,7 +326,7 @@ table! {
     277 sync_file_range => Some(splice::sys_sync_file_range), Full;
     278 vmsplice => NOSYS, Unimplemented("not served yet");
     279 move_pages => NOSYS, Unimplemented("not served yet");
-    280 utimensat => Some(attr::sys_utimensat), NO_OWNER_CHECK;
+    280 utimensat => Some(attr::sys_utimensat), Full;
     281 epoll_pwait => Some(epoll::sys_epoll_pwait), Partial("as epoll_wait");
     282 signalfd => Some(epoll::sys_signalfd), Full;
     283 timerfd_create => Some(epoll::sys_timerfd_create), Partial("pollers wait in 10 ms slices; TFD_TIMER_CANCEL_ON_SET accepted, never fires");
