@@ -64,7 +64,7 @@ fn find_command(k: &Kernel, root: &Location, cwd: &Location, name: &[u8], env: &
         let mut cand = if dir.is_empty() { b".".to_vec() } else { dir.to_vec() };
         cand.push(b'/');
         cand.extend_from_slice(name);
-        if let Ok(l) = k.resolve(root, cwd, &cand, Follow::Yes) {
+        if let Ok(l) = k.resolve(root, cwd, &cand, Follow::Yes, None) {
             if l.inode().stat().is_ok_and(|a| !a.is_dir()) {
                 return Ok(cand);
             }
@@ -76,7 +76,7 @@ fn find_command(k: &Kernel, root: &Location, cwd: &Location, name: &[u8], env: &
 /// Start the init process (pid 1) and return once it runs.
 pub fn start_init(k: &Arc<Kernel>, spec: InitSpec) -> Result<(), StartError> {
     let root = Location::root(k.root.clone());
-    let cwd = k.resolve(&root, &root, &spec.cwd, Follow::Yes).unwrap_or_else(|_| root.clone());
+    let cwd = k.resolve(&root, &root, &spec.cwd, Follow::Yes, None).unwrap_or_else(|_| root.clone());
     let fs = Arc::new(Mutex::new(FsContext { root: root.clone(), cwd: cwd.clone(), umask: 0o022 }));
     let fds = Arc::new(FdTable::default());
     let mut ttys = Vec::new();

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <grp.h>
 
-static char dir[64], file[96], sticky[64], rootf[96], mine[96];
+static char dir[64], file[96], sticky[64], rootf[96], mine[96], priv[64], privf[96];
 
 static void as_nobody(void)
 {
@@ -40,6 +40,13 @@ static void as_nobody(void)
 	EXPECT_ERR("unlink_in_root_dir_eacces", unlink(file), EACCES);
 	EXPECT_ERR("rename_in_root_dir_eacces", rename(file, p), EACCES);
 	EXPECT_ERR("symlink_in_root_dir_eacces", symlink("x", p), EACCES);
+
+	/* A directory others may not search. */
+	struct stat sb;
+	EXPECT_ERR("stat_through_unsearchable_eacces", stat(privf, &sb), EACCES);
+	EXPECT_ERR("open_through_unsearchable_eacces", open(privf, O_RDONLY), EACCES);
+	EXPECT_ERR("chdir_unsearchable_eacces", chdir(priv), EACCES);
+	EXPECT_OK("stat_unsearchable_dir_itself", stat(priv, &sb));
 
 	/* A sticky, world-writable directory. */
 	int fd = open(mine, O_WRONLY | O_CREAT | O_EXCL, 0600);
@@ -73,6 +80,12 @@ int main(void)
 	write(fd, "data", 4);
 	close(fd);
 	EXPECT_EQ("chmod_file", chmod(file, 0744), 0);
+	snprintf(priv, sizeof(priv), "/tmp/st_priv_%d", (int)getpid());
+	snprintf(privf, sizeof(privf), "%s/f", priv);
+	EXPECT_EQ("mkdir_priv", mkdir(priv, 0700), 0);
+	fd = open(privf, O_WRONLY | O_CREAT, 0644);
+	EXPECT_OK("create_privf", fd);
+	close(fd);
 	EXPECT_EQ("mkdir_sticky", mkdir(sticky, 0777), 0);
 	EXPECT_EQ("chmod_sticky", chmod(sticky, 01777), 0);
 	fd = open(rootf, O_WRONLY | O_CREAT, 0666);
@@ -99,5 +112,7 @@ int main(void)
 	unlink(file);
 	rmdir(dir);
 	rmdir(sticky);
+	unlink(privf);
+	rmdir(priv);
 	return 0;
 }

@@ -89,7 +89,7 @@ impl Mappable for NamedMapping {
 
 fn open_exec(task: &Task, path: &[u8]) -> KResult<(Arc<File>, Location)> {
     let fs = task.fs();
-    let loc = task.kernel.resolve(&fs.root, &fs.cwd, path, Follow::Yes)?;
+    let loc = task.kernel.resolve(&fs.root, &fs.cwd, path, Follow::Yes, Some(&task.creds()))?;
     let inode = loc.inode().clone();
     let a = inode.stat()?;
     if a.is_dir() || a.kind() != mode::S_IFREG {

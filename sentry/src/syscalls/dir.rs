@@ -76,6 +76,11 @@ fn set_cwd(t: &Task, loc: Location) -> KResult<u64> {
 pub fn sys_chdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let p = read_path(sc.task, a[0])?;
     let loc = resolve_at(sc.task, AT_FDCWD, &p, Follow::Yes)?;
+    // The new working directory must be searchable.
+    let a = loc.inode().stat()?;
+    if a.is_dir() {
+        crate::vfs::perm::check(&sc.task.creds(), &a, crate::vfs::perm::MAY_EXEC)?;
+    }
     set_cwd(sc.task, loc)
 }
 
@@ -83,7 +88,7 @@ pub fn sys_chdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 pub fn sys_fchdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = sc.task.fds().get(a[0] as i32)?;
     let fs = sc.task.fs();
-    let loc = sc.task.kernel.resolve(&fs.root, &fs.root, &f.path, Follow::Yes)?;
+    let loc = sc.task.kernel.resolve(&fs.root, &fs.root, &f.path, Follow::Yes, None)?;
     set_cwd(sc.task, loc)
 }
 

@@ -37,8 +37,9 @@ fn start_loc(t: &Task, dirfd: i32, path: &[u8]) -> KResult<Location> {
     if !a.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    // Re-resolve the description's path: locations are path based.
-    t.kernel.resolve(&fs.root, &fs.root, &f.path, Follow::Yes)
+    // Re-resolve the description's path: locations are path based (the
+    // directory is open already: no search permission is needed again).
+    t.kernel.resolve(&fs.root, &fs.root, &f.path, Follow::Yes, None)
 }
 
 /// Resolve a path argument relative to dirfd.
@@ -48,13 +49,13 @@ pub fn resolve_at(t: &Task, dirfd: i32, path: &[u8], follow: Follow) -> KResult<
     }
     let start = start_loc(t, dirfd, path)?;
     let fs = t.fs();
-    t.kernel.resolve(&fs.root, &start, path, follow)
+    t.kernel.resolve(&fs.root, &start, path, follow, Some(&t.creds()))
 }
 
 pub(super) fn parent_at(t: &Task, dirfd: i32, path: &[u8]) -> KResult<Parent> {
     let start = start_loc(t, dirfd, path)?;
     let fs = t.fs();
-    t.kernel.resolve_parent(&fs.root, &start, path)
+    t.kernel.resolve_parent(&fs.root, &start, path, Some(&t.creds()))
 }
 
 /// Install a new file in the lowest free fd.

@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use super::{mode, Inode};
+use super::{mode, perm, Inode};
+use crate::kernel::task::Creds;
 use crate::errno::{Errno, KResult};
 use crate::kernel::Kernel;
 
@@ -82,7 +83,7 @@ pub struct Parent {
 }
 
 impl Kernel {
-    fn step(&self, loc: &Location, name: &[u8]) -> KResult<Arc<dyn Inode>> {
+    fn step(&self, loc: &Location, name: &[u8], creds: Option<&Creds>) -> KResult<Arc<dyn Inode>> {
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
@@ -90,6 +91,10 @@ impl Kernel {
         let a = dir.stat()?;
         if !a.is_dir() {
             return Err(Errno::ENOTDIR);
+        }
+        // Search permission on every directory walked through.
+        if let Some(c) = creds {
+            perm::check(c, &a, perm::MAY_EXEC)?;
         }
         let mut child_path = loc.path();
         if child_path.len() > 1 {
@@ -106,10 +111,11 @@ impl Kernel {
     }
 
     /// Resolve `path` starting at `start` (used for relative paths) with
-    /// `root` as "/".
-    pub fn resolve(&self, root: &Location, start: &Location, path: &[u8], follow: Follow) -> KResult<Location> {
+    /// `root` as "/", checking search permission for `creds` (None: the
+    /// sentry's own walks, such as re-resolving an open directory).
+    pub fn resolve(&self, root: &Location, start: &Location, path: &[u8], follow: Follow, creds: Option<&Creds>) -> KResult<Location> {
         let mut budget = MAX_SYMLINKS;
-        self.resolve_inner(root, start, path, follow, &mut budget)
+        self.resolve_inner(root, start, path, follow, &mut budget, creds)
     }
 
     fn resolve_inner(
@@ -119,6 +125,7 @@ impl Kernel {
         path: &[u8],
         follow: Follow,
         budget: &mut usize,
+        creds: Option<&Creds>,
     ) -> KResult<Location> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
@@ -147,7 +154,7 @@ impl Kernel {
                     }
                 }
                 _ => {
-                    let child = self.step(&loc, comp)?;
+                    let child = self.step(&loc, comp, creds)?;
                     let a = child.stat()?;
                     if a.kind() == mode::S_IFLNK && (!last || follow == Follow::Yes || trailing_slash) {
                         if *budget == 0 {
@@ -155,7 +162,7 @@ impl Kernel {
                         }
                         *budget -= 1;
                         let target = child.readlink()?;
-                        loc = self.resolve_inner(root, &loc, &target, Follow::Yes, budget)?;
+                        loc = self.resolve_inner(root, &loc, &target, Follow::Yes, budget, creds)?;
                         continue;
                     }
                     loc.push(comp.to_vec(), child);
@@ -169,7 +176,7 @@ impl Kernel {
     }
 
     /// Resolve all but the last component.
-    pub fn resolve_parent(&self, root: &Location, start: &Location, path: &[u8]) -> KResult<Parent> {
+    pub fn resolve_parent(&self, root: &Location, start: &Location, path: &[u8], creds: Option<&Creds>) -> KResult<Parent> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -189,7 +196,7 @@ impl Kernel {
             Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
             None => (&b""[..], trimmed),
         };
-        let dir = if dir_part.is_empty() { start.clone() } else { self.resolve(root, start, dir_part, Follow::Yes)? };
+        let dir = if dir_part.is_empty() { start.clone() } else { self.resolve(root, start, dir_part, Follow::Yes, creds)? };
         if !dir.inode().stat()?.is_dir() {
             return Err(Errno::ENOTDIR);
         }
