@@ -171,17 +171,111 @@ pub fn sys_utimensat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         explicit = ts.iter().any(|t| t[1] != UTIME_NOW && t[1] != UTIME_OMIT);
         (conv(ts[0])?, conv(ts[1])?)
     };
-    let sa = SetAttr { atime: at, mtime: mt, ..Default::default() };
-    if a[1] == 0 {
-        let f = sc.task.fds().get(a[0] as i32)?;
-        may_set_times(sc.task, f.inode.as_ref(), explicit)?;
+    let follow = if a[3] & AT_SYMLINK_NOFOLLOW != 0 { Follow::No } else { Follow::Yes };
+    set_times(sc.task, a[0] as i32, a[1], (at, mt), explicit, follow)
+}
+
+/// Set the access and modification times of `path_addr` (0: the file of
+/// `dirfd` itself) after the ownership check.
+fn set_times(t: &Task, dirfd: i32, path_addr: u64, times: (Option<(i64, i64)>, Option<(i64, i64)>), explicit: bool, follow: Follow) -> KResult<u64> {
+    let sa = SetAttr { atime: times.0, mtime: times.1, ..Default::default() };
+    if path_addr == 0 {
+        let f = t.fds().get(dirfd)?;
+        may_set_times(t, f.inode.as_ref(), explicit)?;
         f.inode.setattr(&sa)?;
         return Ok(0);
     }
-    let p = read_path(sc.task, a[1])?;
-    let follow = if a[3] & AT_SYMLINK_NOFOLLOW != 0 { Follow::No } else { Follow::Yes };
-    let loc = resolve_at(sc.task, a[0] as i32, &p, follow)?;
-    may_set_times(sc.task, loc.inode().as_ref(), explicit)?;
+    let p = read_path(t, path_addr)?;
+    let loc = resolve_at(t, dirfd, &p, follow)?;
+    may_set_times(t, loc.inode().as_ref(), explicit)?;
     loc.inode().setattr(&sa)?;
+    Ok(0)
+}
+
+/// utimes and futimesat: two struct timevals, or NULL for now.
+fn timevals(t: &Task, dirfd: i32, path_addr: u64, tv_addr: u64) -> KResult<u64> {
+    if tv_addr == 0 {
+        let now = crate::vfs::now();
+        return set_times(t, dirfd, path_addr, (Some(now), Some(now)), false, Follow::Yes);
+    }
+    let tv: [[i64; 2]; 2] = t.mm().read_val(tv_addr)?;
+    let conv = |v: [i64; 2]| -> KResult<(i64, i64)> {
+        if !(0..1_000_000).contains(&v[1]) {
+            return Err(Errno::EINVAL);
+        }
+        Ok((v[0], v[1] * 1000))
+    };
+    set_times(t, dirfd, path_addr, (Some(conv(tv[0])?), Some(conv(tv[1])?)), true, Follow::Yes)
+}
+
+/// Implements utimes(2).
+pub fn sys_utimes(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] == 0 {
+        return Err(Errno::EFAULT);
+    }
+    timevals(sc.task, AT_FDCWD, a[0], a[1])
+}
+
+/// Implements futimesat(2).
+pub fn sys_futimesat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    timevals(sc.task, a[0] as i32, a[1], a[2])
+}
+
+/// Implements utime(2): a struct utimbuf of seconds, or NULL for now.
+pub fn sys_utime(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] == 0 {
+        return Err(Errno::EFAULT);
+    }
+    if a[1] == 0 {
+        let now = crate::vfs::now();
+        return set_times(sc.task, AT_FDCWD, a[0], (Some(now), Some(now)), false, Follow::Yes);
+    }
+    let b: [i64; 2] = sc.task.mm().read_val(a[1])?;
+    set_times(sc.task, AT_FDCWD, a[0], (Some((b[0], 0)), Some((b[1], 0))), true, Follow::Yes)
+}
+
+/// Implements fallocate(2) on regular files: mode 0 and FALLOC_FL_KEEP_SIZE
+/// reserve (the memory layer has nothing to reserve; mode 0 extends the
+/// size), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE zeroes the range.
+pub fn sys_fallocate(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    const KEEP_SIZE: u64 = 1;
+    const PUNCH_HOLE: u64 = 2;
+    let f = get_file(sc.task, a[0])?;
+    let (m, off, len) = (a[1] as u32 as u64, a[2] as i64, a[3] as i64);
+    if off < 0 || len <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    if m & !(KEEP_SIZE | PUNCH_HOLE) != 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if m & PUNCH_HOLE != 0 && m & KEEP_SIZE == 0 {
+        return Err(Errno::EOPNOTSUPP);
+    }
+    if !f.writable() {
+        return Err(Errno::EBADF);
+    }
+    let attr = f.inode.stat()?;
+    if attr.is_dir() {
+        return Err(Errno::EISDIR);
+    }
+    if attr.kind() != crate::vfs::mode::S_IFREG {
+        return Err(if attr.kind() == crate::vfs::mode::S_IFIFO { Errno::ESPIPE } else { Errno::ENODEV });
+    }
+    let end = (off as u64).checked_add(len as u64).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EFBIG)?;
+    if m & PUNCH_HOLE != 0 {
+        let from = (off as u64).min(attr.size);
+        let to = end.min(attr.size);
+        if to > from {
+            let zeros = vec![0u8; (to - from) as usize];
+            super::file::write_bytes(sc.task, &f, crate::vfs::Source::Kernel(&zeros), Some(from))?;
+        }
+        return Ok(0);
+    }
+    if m & KEEP_SIZE == 0 && end > attr.size {
+        if end >= sc.task.tg.rlimit(1).cur {
+            return Err(Errno::EFBIG);
+        }
+        f.inode.setattr(&SetAttr { size: Some(end), ..Default::default() })?;
+    }
     Ok(0)
 }

@@ -107,6 +107,40 @@ fn mkdir_at(t: &Task, dirfd: i32, path: &[u8], m: u64) -> KResult<u64> {
     Ok(0)
 }
 
+fn mknod_at(t: &Task, dirfd: i32, path: &[u8], m: u64, dev: u64) -> KResult<u64> {
+    use crate::vfs::mode;
+    let m = m as u32;
+    let kind = match m & mode::S_IFMT {
+        0 => mode::S_IFREG,
+        k @ (mode::S_IFREG | mode::S_IFIFO | mode::S_IFSOCK) => k,
+        // Device nodes would name host devices: the sandbox makes none.
+        mode::S_IFCHR | mode::S_IFBLK => return Err(Errno::EPERM),
+        mode::S_IFDIR => return Err(Errno::EPERM),
+        _ => return Err(Errno::EINVAL),
+    };
+    let p = parent_at(t, dirfd, path)?;
+    if p.name.is_empty() || p.name == b"." || p.name == b".." || p.dir.inode().lookup(&p.name).is_ok() {
+        return Err(Errno::EEXIST);
+    }
+    let c = t.creds();
+    crate::vfs::perm::may_modify_dir(&c, &p.dir.inode().stat()?)?;
+    let umask = t.fs().umask;
+    p.dir.inode().mknod(&p.name, kind | (m & !umask & 0o7777), dev, c.euid, c.egid)?;
+    Ok(0)
+}
+
+/// Implements mknod(2).
+pub fn sys_mknod(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[0])?;
+    mknod_at(sc.task, AT_FDCWD, &p, a[1], a[2])
+}
+
+/// Implements mknodat(2).
+pub fn sys_mknodat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[1])?;
+    mknod_at(sc.task, a[0] as i32, &p, a[2], a[3])
+}
+
 /// Implements mkdir(2).
 pub fn sys_mkdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let p = read_path(sc.task, a[0])?;

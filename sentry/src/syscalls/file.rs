@@ -179,6 +179,12 @@ pub fn sys_openat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     do_open(sc.task, a[0] as i32, &p, a[2] as u32, a[3] as u32)
 }
 
+/// Implements creat(2): open(path, O_CREAT | O_WRONLY | O_TRUNC, mode).
+pub fn sys_creat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let p = read_path(sc.task, a[0])?;
+    do_open(sc.task, AT_FDCWD, &p, O_CREAT | O_WRONLY | O_TRUNC, a[1] as u32)
+}
+
 /// Implements close(2).
 pub fn sys_close(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = sc.task.fds().remove(a[0] as i32)?;

@@ -131,7 +131,7 @@ table! {
     82 rename => Some(dir::sys_rename), Full;
     83 mkdir => Some(dir::sys_mkdir), Full;
     84 rmdir => Some(dir::sys_rmdir), Full;
-    85 creat => NOSYS, Unimplemented("not served yet");
+    85 creat => Some(file::sys_creat), Full;
     86 link => Some(dir::sys_link), Full;
     87 unlink => Some(dir::sys_unlink), Full;
     88 symlink => Some(dir::sys_symlink), Full;
@@ -178,8 +178,8 @@ table! {
     129 rt_sigqueueinfo => Some(signal::sys_rt_sigqueueinfo), Full;
     130 rt_sigsuspend => Some(signal::sys_rt_sigsuspend), Full;
     131 sigaltstack => Some(signal::sys_sigaltstack), Partial("recorded; frames go on the altstack when SA_ONSTACK");
-    132 utime => NOSYS, Unimplemented("not served yet");
-    133 mknod => NOSYS, Unimplemented("comes with the filesystem issue");
+    132 utime => Some(attr::sys_utime), Full;
+    133 mknod => Some(dir::sys_mknod), Partial("device nodes are EPERM: the sandbox makes none");
     134 uselib => NOSYS, Unimplemented("not served yet");
     135 personality => NOSYS, Unimplemented("not served yet");
     136 ustat => NOSYS, Unimplemented("not served yet");
@@ -281,7 +281,7 @@ table! {
     232 epoll_wait => Some(epoll::sys_epoll_wait), Partial("edge-triggered reports follow wake-ups of the watched file");
     233 epoll_ctl => Some(epoll::sys_epoll_ctl), Full;
     234 tgkill => Some(signal::sys_tgkill), Full;
-    235 utimes => NOSYS, Unimplemented("not served yet");
+    235 utimes => Some(attr::sys_utimes), Full;
     236 vserver => NOSYS, Unimplemented("not served yet");
     237 mbind => NOSYS, Unimplemented("not served yet");
     238 set_mempolicy => NOSYS, Unimplemented("not served yet");
@@ -305,9 +305,9 @@ table! {
     256 migrate_pages => NOSYS, Unimplemented("not served yet");
     257 openat => Some(file::sys_openat), Partial("no O_TMPFILE");
     258 mkdirat => Some(dir::sys_mkdirat), Full;
-    259 mknodat => NOSYS, Unimplemented("comes with the filesystem issue");
+    259 mknodat => Some(dir::sys_mknodat), Partial("device nodes are EPERM: the sandbox makes none");
     260 fchownat => Some(attr::sys_fchownat), Full;
-    261 futimesat => NOSYS, Unimplemented("not served yet");
+    261 futimesat => Some(attr::sys_futimesat), Full;
     262 newfstatat => Some(stat::sys_newfstatat), Full;
     263 unlinkat => Some(dir::sys_unlinkat), Full;
     264 renameat => Some(dir::sys_renameat), Full;
@@ -331,7 +331,7 @@ table! {
     282 signalfd => Some(epoll::sys_signalfd), Full;
     283 timerfd_create => Some(epoll::sys_timerfd_create), Partial("pollers wait in 10 ms slices; TFD_TIMER_CANCEL_ON_SET accepted, never fires");
     284 eventfd => Some(epoll::sys_eventfd), Full;
-    285 fallocate => NOSYS, Unimplemented("comes with the filesystem issue");
+    285 fallocate => Some(attr::sys_fallocate), Partial("modes 0, KEEP_SIZE and PUNCH_HOLE|KEEP_SIZE; others EOPNOTSUPP");
     286 timerfd_settime => Some(epoll::sys_timerfd_settime), Partial("TFD_TIMER_CANCEL_ON_SET accepted, never fires");
     287 timerfd_gettime => Some(epoll::sys_timerfd_gettime), Full;
     288 accept4 => Some(socket::sys_accept4), Full;

@@ -1,0 +1,96 @@
+/* creat, utime, utimes, futimesat, mknod/mknodat and fallocate, with the
+ * errno of bad input. */
+#define _GNU_SOURCE
+#include "harness.h"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/syscall.h>
+#include <utime.h>
+
+int main(void)
+{
+	char path[64], node[80];
+	struct stat st;
+	h_tmp(path, sizeof(path), "fsmisc");
+
+	/* creat */
+	int fd = creat(path, 0640);
+	EXPECT_OK("creat", fd);
+	EXPECT_EQ("creat_write_only", fcntl(fd, F_GETFL) & O_ACCMODE, O_WRONLY);
+	EXPECT_EQ("creat_write", write(fd, "abcdef", 6), 6);
+	close(fd);
+	fd = creat(path, 0640);
+	EXPECT_OK("creat_again_truncates", fd);
+	fstat(fd, &st);
+	EXPECT_EQ("creat_truncated", st.st_size, 0);
+
+	/* utime, utimes, futimesat */
+	struct utimbuf ub = { .actime = 1000, .modtime = 2000 };
+	EXPECT_EQ("utime", utime(path, &ub), 0);
+	stat(path, &st);
+	CHECK("utime_set", st.st_atime == 1000 && st.st_mtime == 2000);
+	struct timeval tv[2] = { { 3000, 5 }, { 4000, 6 } };
+	EXPECT_EQ("utimes", utimes(path, tv), 0);
+	stat(path, &st);
+	CHECK("utimes_set", st.st_atime == 3000 && st.st_mtime == 4000 && st.st_mtim.tv_nsec == 6000);
+	tv[0].tv_usec = 1000000;
+	EXPECT_ERR("utimes_bad_usec_einval", utimes(path, tv), EINVAL);
+	EXPECT_EQ("utime_null_now", utime(path, NULL), 0);
+	stat(path, &st);
+	CHECK("utime_null_is_now", st.st_mtime > 1000000000);
+	tv[0].tv_usec = 0;
+	EXPECT_EQ("futimesat", syscall(SYS_futimesat, AT_FDCWD, path, tv), 0);
+	stat(path, &st);
+	CHECK("futimesat_set", st.st_mtime == 4000);
+	EXPECT_ERR("utimes_missing_enoent", utimes("/tmp/st_no_such_file_here", NULL), ENOENT);
+
+	/* mknod */
+	snprintf(node, sizeof(node), "%s_fifo", path);
+	EXPECT_EQ("mknod_fifo", mknod(node, S_IFIFO | 0600, 0), 0);
+	stat(node, &st);
+	CHECK("mknod_fifo_kind", S_ISFIFO(st.st_mode) && (st.st_mode & 0777) == 0600);
+	EXPECT_ERR("mknod_exists_eexist", mknod(node, S_IFIFO | 0600, 0), EEXIST);
+	unlink(node);
+	snprintf(node, sizeof(node), "%s_reg", path);
+	EXPECT_EQ("mknod_regular", mknodat(AT_FDCWD, node, S_IFREG | 0644, 0), 0);
+	stat(node, &st);
+	CHECK("mknod_regular_kind", S_ISREG(st.st_mode) && st.st_size == 0);
+	unlink(node);
+	EXPECT_EQ("mknod_zero_type_regular", mknod(node, 0644, 0), 0);
+	stat(node, &st);
+	CHECK("mknod_zero_type_is_regular", S_ISREG(st.st_mode));
+	unlink(node);
+	EXPECT_ERR("mknod_bad_type_einval", mknod(node, 0170000 | 0644, 0), EINVAL);
+	EXPECT_ERR("mknod_dir_eperm", mknod(node, S_IFDIR | 0755, 0), EPERM);
+	EXPECT_ERR("mknod_missing_parent_enoent", mknod("/tmp/st_no_dir/x", S_IFIFO | 0600, 0), ENOENT);
+
+	/* fallocate */
+	close(fd);
+	fd = open(path, O_RDWR);
+	EXPECT_EQ("fallocate_extend", fallocate(fd, 0, 0, 8192), 0);
+	fstat(fd, &st);
+	EXPECT_EQ("fallocate_size", st.st_size, 8192);
+	EXPECT_EQ("fallocate_keep_size", fallocate(fd, FALLOC_FL_KEEP_SIZE, 8192, 4096), 0);
+	fstat(fd, &st);
+	EXPECT_EQ("fallocate_kept", st.st_size, 8192);
+	pwrite(fd, "xxxxxxxx", 8, 100);
+	EXPECT_EQ("fallocate_punch", fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 4096), 0);
+	char b[8] = { 1 };
+	pread(fd, b, 8, 100);
+	CHECK("punched_zero", b[0] == 0 && b[7] == 0);
+	fstat(fd, &st);
+	EXPECT_EQ("punch_keeps_size", st.st_size, 8192);
+	EXPECT_ERR("fallocate_punch_needs_keep_size", fallocate(fd, FALLOC_FL_PUNCH_HOLE, 0, 10), EOPNOTSUPP);
+	EXPECT_ERR("fallocate_len_zero_einval", fallocate(fd, 0, 0, 0), EINVAL);
+	EXPECT_ERR("fallocate_negative_offset_einval", fallocate(fd, 0, -1, 10), EINVAL);
+	int ro = open(path, O_RDONLY);
+	EXPECT_ERR("fallocate_rdonly_ebadf", fallocate(ro, 0, 0, 10), EBADF);
+	int p[2];
+	pipe(p);
+	EXPECT_ERR("fallocate_pipe_espipe", fallocate(p[1], 0, 0, 10), ESPIPE);
+	EXPECT_ERR("fallocate_badfd", fallocate(-1, 0, 0, 10), EBADF);
+	close(fd);
+	unlink(path);
+	return 0;
+}
