@@ -7,6 +7,7 @@
 #include <sys/time.h>
 #include <sys/syscall.h>
 #include <utime.h>
+#include <sys/wait.h>
 
 int main(void)
 {
@@ -64,6 +65,47 @@ int main(void)
 	EXPECT_ERR("mknod_bad_type_einval", mknod(node, 0170000 | 0644, 0), EINVAL);
 	EXPECT_ERR("mknod_dir_eperm", mknod(node, S_IFDIR | 0755, 0), EPERM);
 	EXPECT_ERR("mknod_missing_parent_enoent", mknod("/tmp/st_no_dir/x", S_IFIFO | 0600, 0), ENOENT);
+
+	/* A FIFO: opens wait for the other side; data flows between them. */
+	snprintf(node, sizeof(node), "%s_fifo2", path);
+	EXPECT_EQ("mkfifo", mkfifo(node, 0600), 0);
+	EXPECT_ERR("fifo_write_nonblock_no_reader_enxio", open(node, O_WRONLY | O_NONBLOCK), ENXIO);
+	int r = open(node, O_RDONLY | O_NONBLOCK);
+	EXPECT_OK("fifo_read_nonblock_opens", r);
+	int w = open(node, O_WRONLY | O_NONBLOCK);
+	EXPECT_OK("fifo_write_nonblock_with_reader", w);
+	EXPECT_EQ("fifo_write", write(w, "ab", 2), 2);
+	char fb[8] = { 0 };
+	EXPECT_EQ("fifo_read", read(r, fb, sizeof(fb)), 2);
+	EXPECT_ERR("fifo_lseek_espipe", lseek(r, 0, SEEK_SET), ESPIPE);
+	fstat(r, &st);
+	CHECK("fifo_fstat_kind", S_ISFIFO(st.st_mode));
+	close(w);
+	EXPECT_EQ("fifo_eof_after_writer_closes", read(r, fb, sizeof(fb)), 0);
+	close(r);
+	int rw = open(node, O_RDWR);
+	EXPECT_OK("fifo_rdwr_opens_at_once", rw);
+	EXPECT_EQ("fifo_rdwr_write", write(rw, "x", 1), 1);
+	EXPECT_EQ("fifo_rdwr_read", read(rw, fb, 1), 1);
+	close(rw);
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		int cw = open(node, O_WRONLY); /* waits for the reader */
+		write(cw, "hello", 5);
+		close(cw);
+		_exit(0);
+	}
+	r = open(node, O_RDONLY); /* waits for the writer */
+	EXPECT_OK("fifo_blocking_open_read", r);
+	memset(fb, 0, sizeof(fb));
+	int got = 0, n;
+	while ((n = read(r, fb + got, sizeof(fb) - 1 - got)) > 0)
+		got += n;
+	CHECKF("fifo_blocking_data", got == 5 && memcmp(fb, "hello", 5) == 0, "got %d %s", got, fb);
+	close(r);
+	waitpid(c, NULL, 0);
+	unlink(node);
 
 	/* fallocate */
 	close(fd);

@@ -87,6 +87,14 @@ for p in 1 2; do ( for i in $(seq 1 25); do sqlite3 -cmd ".timeout 10000" db "IN
 sqlite3 db "SELECT count(*), sum(x > 200) FROM t; PRAGMA integrity_check;"; cd /; rm -rf $d"#);
 }
 
+/// A named pipe between two processes (mkfifo), and du/find over a
+/// directory of 600 files made inside the sandbox.
+#[test]
+fn mkfifo_du_find() {
+    sh(r#"d=/tmp/runsc-fifo-$$; mkdir -p $d && cd $d && mkfifo p && (echo through the fifo > p &) && cat p;
+i=0; while [ $i -lt 600 ]; do echo $i > f$i; i=$((i+1)); done; find . -type f | wc -l; find . -type p; du -b f599 f42; cd /; rm -rf $d"#);
+}
+
 /// flock(1): a lock held by one process, refused to another, then free.
 #[test]
 fn flock_utility() {

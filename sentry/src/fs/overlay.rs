@@ -57,6 +57,8 @@ struct State {
     /// The page cache of a regular file: file offset -> frame (the cache
     /// holds one reference), shared by every private mapping of the file.
     cache: BTreeMap<u64, u64>,
+    /// A FIFO's buffer, shared by every open of it.
+    fifo: Option<Arc<crate::fs::pipe::Pipe>>,
 }
 
 impl State {
@@ -381,6 +383,18 @@ impl Inode for Node {
             mode::S_IFIFO | mode::S_IFSOCK => Err(Errno::ENXIO),
             _ => Err(Errno::ELOOP),
         }
+    }
+
+    fn open_task(self: Arc<Self>, task: &crate::kernel::task::Task, flags: u32) -> KResult<Arc<dyn FileOps>> {
+        if self.lock().attr.kind() != mode::S_IFIFO {
+            return self.open(flags);
+        }
+        // A named pipe: every open shares one pipe, made at the first.
+        let pipe = self.lock().fifo.get_or_insert_with(crate::fs::pipe::Pipe::new).clone();
+        let acc = flags & vfs::oflags::O_ACCMODE;
+        let (read, write) = (acc != vfs::oflags::O_WRONLY, acc != vfs::oflags::O_RDONLY);
+        let end = pipe.open_fifo(task, read, write, flags & vfs::oflags::O_NONBLOCK != 0)?;
+        Ok(end)
     }
 
     fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {

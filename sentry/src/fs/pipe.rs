@@ -22,6 +22,10 @@ struct State {
     capacity: usize,
     readers: usize,
     writers: usize,
+    /// Opens of each end ever made (a FIFO opener waits for the other
+    /// side to have come, even if it has gone again).
+    reader_opens: u64,
+    writer_opens: u64,
 }
 
 /// A pipe: the inode both ends share.
@@ -36,7 +40,14 @@ impl Pipe {
     pub fn new() -> Arc<Pipe> {
         Arc::new(Pipe {
             ino: vfs::next_ino(),
-            st: Mutex::new(State { buf: VecDeque::new(), capacity: PIPE_DEFAULT_SIZE, readers: 0, writers: 0 }),
+            st: Mutex::new(State {
+                buf: VecDeque::new(),
+                capacity: PIPE_DEFAULT_SIZE,
+                readers: 0,
+                writers: 0,
+                reader_opens: 0,
+                writer_opens: 0,
+            }),
             wq: WaitQueue::default(),
         })
     }
@@ -94,14 +105,64 @@ impl Pipe {
     }
 
     pub fn reader(self: &Arc<Self>) -> Arc<PipeEnd> {
-        self.lock().readers += 1;
-        Arc::new(PipeEnd { pipe: self.clone(), write: false })
+        self.end(true, false)
+    }
+
+    fn end(self: &Arc<Self>, read: bool, write: bool) -> Arc<PipeEnd> {
+        {
+            let mut st = self.lock();
+            if read {
+                st.readers += 1;
+                st.reader_opens += 1;
+            }
+            if write {
+                st.writers += 1;
+                st.writer_opens += 1;
+            }
+        }
+        self.wq.notify_all();
+        Arc::new(PipeEnd { pipe: self.clone(), read, write })
+    }
+
+    /// Open a FIFO with this pipe as its buffer, as Linux does: for
+    /// reading, wait for a writer (not with O_NONBLOCK); for writing, wait
+    /// for a reader (ENXIO with O_NONBLOCK); for both, at once.
+    pub fn open_fifo(self: &Arc<Self>, task: &Task, read: bool, write: bool, nonblock: bool) -> KResult<Arc<PipeEnd>> {
+        let end = self.end(read, write);
+        if read && write {
+            return Ok(end);
+        }
+        let (seen, other) = {
+            let st = self.lock();
+            if read { (st.writer_opens, st.writers) } else { (st.reader_opens, st.readers) }
+        };
+        if other > 0 {
+            return Ok(end);
+        }
+        if nonblock {
+            if write {
+                end.on_close();
+                return Err(Errno::ENXIO);
+            }
+            return Ok(end);
+        }
+        let r = task.block_on(&self.wq, false, None, || {
+            let st = self.lock();
+            let opens = if read { st.writer_opens } else { st.reader_opens };
+            (opens != seen).then_some(())
+        });
+        match r {
+            Ok(()) => Ok(end),
+            Err(e) => {
+                end.on_close();
+                Err(e)
+            }
+        }
     }
 
     /// Open the write end.
     pub fn writer(self: &Arc<Self>) -> Arc<PipeEnd> {
-        self.lock().writers += 1;
-        Arc::new(PipeEnd { pipe: self.clone(), write: true })
+        self.end(false, true)
     }
 }
 
@@ -131,12 +192,13 @@ impl Inode for Pipe {
 /// One end of a pipe.
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
+    read: bool,
     write: bool,
 }
 
 impl FileOps for PipeEnd {
     fn read(&self, task: &Task, buf: &mut [u8], _off: u64, nonblock: bool) -> KResult<usize> {
-        if self.write {
+        if !self.read {
             return Err(Errno::EBADF);
         }
         if buf.is_empty() {
@@ -221,25 +283,24 @@ impl FileOps for PipeEnd {
 
     fn readiness(&self) -> u32 {
         let st = self.pipe.lock();
+        let mut r = 0;
         if self.write {
-            let mut r = 0;
             if st.readers == 0 {
                 r |= POLLERR;
             }
             if st.buf.len() < st.capacity {
                 r |= POLLOUT;
             }
-            r
-        } else {
-            let mut r = 0;
+        }
+        if self.read {
             if !st.buf.is_empty() {
                 r |= POLLIN;
             }
             if st.writers == 0 {
                 r |= POLLHUP;
             }
-            r
         }
+        r
     }
 
     fn wait_queue(&self) -> Option<&WaitQueue> {
@@ -251,7 +312,8 @@ impl FileOps for PipeEnd {
             let mut st = self.pipe.lock();
             if self.write {
                 st.writers -= 1;
-            } else {
+            }
+            if self.read {
                 st.readers -= 1;
             }
         }
