@@ -107,6 +107,51 @@ int main(void)
 	waitpid(c, NULL, 0);
 	unlink(node);
 
+	/* renameat2 flags */
+	{
+		char x[80], y[80], b2[8] = { 0 };
+		snprintf(x, sizeof(x), "%s_x", path);
+		snprintf(y, sizeof(y), "%s_y", path);
+		int fx = open(x, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		write(fx, "X", 1);
+		close(fx);
+		int fy = open(y, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		write(fy, "Y", 1);
+		close(fy);
+		EXPECT_ERR("renameat2_noreplace_eexist", renameat2(AT_FDCWD, x, AT_FDCWD, y, RENAME_NOREPLACE), EEXIST);
+		EXPECT_EQ("renameat2_exchange", renameat2(AT_FDCWD, x, AT_FDCWD, y, RENAME_EXCHANGE), 0);
+		fx = open(x, O_RDONLY);
+		read(fx, b2, 1);
+		close(fx);
+		CHECKF("renameat2_exchanged", b2[0] == 'Y', "x holds %c", b2[0]);
+		unlink(y);
+		EXPECT_ERR("renameat2_exchange_missing_enoent", renameat2(AT_FDCWD, x, AT_FDCWD, y, RENAME_EXCHANGE), ENOENT);
+		EXPECT_ERR("renameat2_both_flags_einval", renameat2(AT_FDCWD, x, AT_FDCWD, y, RENAME_EXCHANGE | RENAME_NOREPLACE), EINVAL);
+		EXPECT_ERR("renameat2_bad_flag_einval", renameat2(AT_FDCWD, x, AT_FDCWD, y, 64), EINVAL);
+		EXPECT_EQ("renameat2_noreplace_free", renameat2(AT_FDCWD, x, AT_FDCWD, y, RENAME_NOREPLACE), 0);
+		unlink(y);
+	}
+
+	/* O_TMPFILE, then a name for it with linkat(AT_EMPTY_PATH) */
+	{
+		int tf = open("/tmp", O_TMPFILE | O_RDWR, 0600);
+		EXPECT_OK("o_tmpfile", tf);
+		fstat(tf, &st);
+		CHECK("o_tmpfile_unlinked_regular", S_ISREG(st.st_mode) && st.st_nlink == 0);
+		EXPECT_EQ("o_tmpfile_write", write(tf, "tmp!", 4), 4);
+		char named[80], b3[8] = { 0 };
+		snprintf(named, sizeof(named), "%s_named", path);
+		EXPECT_EQ("linkat_empty_path", linkat(tf, "", AT_FDCWD, named, AT_EMPTY_PATH), 0);
+		int nf = open(named, O_RDONLY);
+		read(nf, b3, 4);
+		close(nf);
+		CHECK("linked_tmpfile_content", memcmp(b3, "tmp!", 4) == 0);
+		unlink(named);
+		close(tf);
+		EXPECT_ERR("o_tmpfile_rdonly_einval", open("/tmp", O_TMPFILE | O_RDONLY, 0600), EINVAL);
+		EXPECT_ERR("o_tmpfile_not_dir_enotdir", open(path, O_TMPFILE | O_RDWR, 0600), ENOTDIR);
+	}
+
 	/* fallocate */
 	close(fd);
 	fd = open(path, O_RDWR);

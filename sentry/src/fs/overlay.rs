@@ -542,6 +542,36 @@ impl Inode for Node {
         Ok(())
     }
 
+    fn exchange(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> KResult<()> {
+        let Some(dst) = new_dir.as_any().downcast_ref::<Node>() else { return Err(Errno::EXDEV) };
+        let a = self.lookup_node(name)?;
+        let b = dst.lookup_node(new_name)?;
+        if std::ptr::eq(self, dst) && name == new_name {
+            return Ok(());
+        }
+        // Regular files take their content along into the upper layer;
+        // directories keep their lower fids, so their lower content moves
+        // with them. Both names stay taken: no whiteouts.
+        for n in [&a, &b] {
+            let mut ns = n.lock();
+            if ns.attr.kind() == mode::S_IFREG {
+                n.copy_up(&mut ns)?;
+            }
+        }
+        self.insert_child(name, b);
+        dst.insert_child(new_name, a);
+        Ok(())
+    }
+
+    fn create_unnamed(&self, m: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
+        if self.removed() {
+            return Err(Errno::ENOENT);
+        }
+        let node = Node::new_upper(&self.fs, mode::S_IFREG | (m & 0o7777), uid, gid);
+        node.lock().attr.nlink = 0;
+        Ok(node)
+    }
+
     fn rename(&self, name: &[u8], new_dir: &Arc<dyn Inode>, new_name: &[u8]) -> KResult<()> {
         let Some(dst) = new_dir.as_any().downcast_ref::<Node>() else { return Err(Errno::EXDEV) };
         let node = self.lookup_node(name)?;

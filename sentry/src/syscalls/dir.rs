@@ -197,7 +197,15 @@ pub fn sys_unlinkat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     unlink_at(sc.task, a[0] as i32, &p, a[2])
 }
 
+const RENAME_NOREPLACE: u64 = 1;
+const RENAME_EXCHANGE: u64 = 2;
+const RENAME_WHITEOUT: u64 = 4;
+
 fn rename_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8]) -> KResult<u64> {
+    rename_flags(t, od, op, nd, np, 0)
+}
+
+fn rename_flags(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) -> KResult<u64> {
     let o = parent_at(t, od, op)?;
     let n = parent_at(t, nd, np)?;
     for name in [&o.name, &n.name] {
@@ -212,11 +220,21 @@ fn rename_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8]) -> KResult<u64> {
     let c = t.creds();
     crate::vfs::perm::may_delete(&c, &o.dir.inode().stat()?, &src.stat()?)?;
     let new_dir = n.dir.inode().stat()?;
-    match n.dir.inode().lookup(&n.name) {
-        Ok(existing) => crate::vfs::perm::may_delete(&c, &new_dir, &existing.stat()?)?,
+    let existing = n.dir.inode().lookup(&n.name);
+    match &existing {
+        Ok(e) if flags & RENAME_NOREPLACE != 0 => {
+            let _ = e;
+            return Err(Errno::EEXIST);
+        }
+        Ok(e) => crate::vfs::perm::may_delete(&c, &new_dir, &e.stat()?)?,
+        Err(_) if flags & RENAME_EXCHANGE != 0 => return Err(Errno::ENOENT),
         Err(_) => crate::vfs::perm::may_modify_dir(&c, &new_dir)?,
     }
-    o.dir.inode().rename(&o.name, n.dir.inode(), &n.name)?;
+    if flags & RENAME_EXCHANGE != 0 {
+        o.dir.inode().exchange(&o.name, n.dir.inode(), &n.name)?;
+    } else {
+        o.dir.inode().rename(&o.name, n.dir.inode(), &n.name)?;
+    }
     Ok(0)
 }
 
@@ -236,10 +254,19 @@ pub fn sys_renameat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 
 /// Implements renameat2(2).
 pub fn sys_renameat2(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    if a[4] != 0 {
+    let flags = a[4];
+    if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0
+        || (flags & RENAME_EXCHANGE != 0 && flags & (RENAME_NOREPLACE | RENAME_WHITEOUT) != 0)
+    {
         return Err(Errno::EINVAL);
     }
-    sys_renameat(sc, a)
+    // Whiteouts are the overlay's own business.
+    if flags & RENAME_WHITEOUT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let o = read_path(sc.task, a[1])?;
+    let n = read_path(sc.task, a[3])?;
+    rename_flags(sc.task, a[0] as i32, &o, a[2] as i32, &n, flags)
 }
 
 fn link_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) -> KResult<u64> {
@@ -247,8 +274,17 @@ fn link_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) -> KRes
         return Err(Errno::EINVAL);
     }
     let follow = if flags & AT_SYMLINK_FOLLOW != 0 { Follow::Yes } else { Follow::No };
-    let src = resolve_at(t, od, op, follow)?;
-    if src.inode().stat()?.is_dir() {
+    // AT_EMPTY_PATH: the file of `od` itself (an O_TMPFILE file given a
+    // name, say); Linux asks CAP_DAC_READ_SEARCH for it.
+    let src: std::sync::Arc<dyn crate::vfs::Inode> = if op.is_empty() && flags & AT_EMPTY_PATH != 0 {
+        if t.creds().euid != 0 {
+            return Err(Errno::ENOENT);
+        }
+        get_file(t, od as u64)?.inode.clone()
+    } else {
+        resolve_at(t, od, op, follow)?.inode().clone()
+    };
+    if src.stat()?.is_dir() {
         return Err(Errno::EPERM);
     }
     let n = parent_at(t, nd, np)?;
@@ -256,7 +292,7 @@ fn link_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) -> KRes
         return Err(Errno::EEXIST);
     }
     crate::vfs::perm::may_modify_dir(&t.creds(), &n.dir.inode().stat()?)?;
-    n.dir.inode().link(&n.name, src.inode().clone())?;
+    n.dir.inode().link(&n.name, src)?;
     Ok(0)
 }
 

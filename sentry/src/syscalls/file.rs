@@ -86,7 +86,7 @@ const VALID_OPEN: u32 = O_ACCMODE
 /// The common open.
 pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult<u64> {
     if flags & O_TMPFILE == O_TMPFILE {
-        return Err(Errno::EOPNOTSUPP);
+        return open_tmpfile(t, dirfd, path, flags, m);
     }
     let flags = flags & VALID_OPEN;
     let follow = if flags & O_NOFOLLOW != 0 || (flags & O_CREAT != 0 && flags & O_EXCL != 0) { Follow::No } else { Follow::Yes };
@@ -177,6 +177,28 @@ pub fn sys_open(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 pub fn sys_openat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let p = read_path(sc.task, a[1])?;
     do_open(sc.task, a[0] as i32, &p, a[2] as u32, a[3] as u32)
+}
+
+/// open(O_TMPFILE): an unnamed regular file in the directory `path`,
+/// opened for writing, that linkat(AT_EMPTY_PATH) may name later.
+fn open_tmpfile(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult<u64> {
+    if flags & O_ACCMODE == O_RDONLY || flags & O_CREAT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let loc = resolve_at(t, dirfd, path, Follow::Yes)?;
+    let a = loc.inode().stat()?;
+    if !a.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    let c = t.creds();
+    crate::vfs::perm::may_modify_dir(&c, &a)?;
+    let umask = t.fs().umask;
+    let inode = loc.inode().create_unnamed(m & !umask & 0o7777, c.euid, c.egid)?;
+    let ops = inode.clone().open_task(t, flags & !O_TMPFILE)?;
+    let mut p = loc.path();
+    p.extend_from_slice(b"/#tmpfile (deleted)");
+    let f = File::new(ops, inode, p, flags & !O_TMPFILE);
+    install(t, f, flags & O_CLOEXEC != 0)
 }
 
 /// Implements creat(2): open(path, O_CREAT | O_WRONLY | O_TRUNC, mode).

@@ -48,7 +48,7 @@ const NOSYS: Option<Handler> = None;
 table! {
     0 read => Some(file::sys_read), Full;
     1 write => Some(file::sys_write), Full;
-    2 open => Some(file::sys_open), Partial("no O_TMPFILE");
+    2 open => Some(file::sys_open), Full;
     3 close => Some(file::sys_close), Full;
     4 stat => Some(stat::sys_stat), Full;
     5 fstat => Some(stat::sys_fstat), Full;
@@ -303,7 +303,7 @@ table! {
     254 inotify_add_watch => NOSYS, Unimplemented("comes with the filesystem issue");
     255 inotify_rm_watch => NOSYS, Unimplemented("comes with the filesystem issue");
     256 migrate_pages => NOSYS, Unimplemented("not served yet");
-    257 openat => Some(file::sys_openat), Partial("no O_TMPFILE");
+    257 openat => Some(file::sys_openat), Full;
     258 mkdirat => Some(dir::sys_mkdirat), Full;
     259 mknodat => Some(dir::sys_mknodat), Partial("device nodes are EPERM: the sandbox makes none");
     260 fchownat => Some(attr::sys_fchownat), Full;
@@ -362,7 +362,7 @@ table! {
     313 finit_module => NOSYS, Unimplemented("not served yet");
     314 sched_setattr => NOSYS, Unimplemented("not served yet");
     315 sched_getattr => NOSYS, Unimplemented("not served yet");
-    316 renameat2 => Some(dir::sys_renameat2), Partial("flags other than 0 are EINVAL");
+    316 renameat2 => Some(dir::sys_renameat2), Partial("RENAME_NOREPLACE and RENAME_EXCHANGE; RENAME_WHITEOUT is EINVAL");
     317 seccomp => NOSYS, Unimplemented("not served yet");
     318 getrandom => Some(process::sys_getrandom), Full;
     319 memfd_create => NOSYS, Unimplemented("not served yet");

@@ -198,6 +198,15 @@ pub trait Inode: Send + Sync + Any {
     fn rename(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> KResult<()> {
         Err(self.not_writable())
     }
+    /// Swap `name` and `new_dir`/`new_name`, both existing
+    /// (RENAME_EXCHANGE).
+    fn exchange(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> KResult<()> {
+        Err(Errno::EINVAL)
+    }
+    /// A new regular file with no name in this directory (O_TMPFILE).
+    fn create_unnamed(&self, _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// Change attributes.
     fn setattr(&self, _a: &SetAttr) -> KResult<()> {
         Err(self.not_writable())
