@@ -95,6 +95,29 @@ fn mkfifo_du_find() {
 i=0; while [ $i -lt 600 ]; do echo $i > f$i; i=$((i+1)); done; find . -type f | wc -l; find . -type p; du -b f599 f42; cd /; rm -rf $d"#);
 }
 
+/// python3's shutil.copy2 (copystat copies extended attributes) and
+/// copytree, and os.scandir, on files made inside the sandbox.
+#[test]
+fn python3_shutil_copytree_scandir() {
+    assert_same(&[
+        "/usr/bin/python3",
+        "-c",
+        r#"import os, shutil, tempfile
+d = tempfile.mkdtemp()
+os.makedirs(d + "/src/a/b")
+for i, p in enumerate(["src/x", "src/a/y", "src/a/b/z"]):
+    open(os.path.join(d, p), "w").write(str(i) * (i + 1))
+os.setxattr(d + "/src/x", "user.note", b"kept")
+shutil.copy2(d + "/src/x", d + "/copy")
+print(os.getxattr(d + "/copy", "user.note"))
+shutil.copytree(d + "/src", d + "/dst")
+for root, dirs, files in sorted(os.walk(d + "/dst")):
+    print(os.path.relpath(root, d), sorted(dirs), sorted(files))
+print(sorted((e.name, e.is_dir()) for e in os.scandir(d + "/dst")))
+shutil.rmtree(d)"#,
+    ]);
+}
+
 /// flock(1): a lock held by one process, refused to another, then free.
 #[test]
 fn flock_utility() {

@@ -59,6 +59,9 @@ struct State {
     cache: BTreeMap<u64, u64>,
     /// A FIFO's buffer, shared by every open of it.
     fifo: Option<Arc<crate::fs::pipe::Pipe>>,
+    /// Extended attributes, read from the lower file at first use; changes
+    /// stay in the memory layer.
+    xattrs: Option<BTreeMap<Vec<u8>, Vec<u8>>>,
 }
 
 impl State {
@@ -262,6 +265,25 @@ impl Node {
     }
 
     /// Truncate (or extend) the file to `size`.
+    /// The extended attributes, loaded from the lower file at first use
+    /// (a lower file's unreadable attributes count as none).
+    fn xattrs<'a>(&self, st: &'a mut State) -> &'a mut BTreeMap<Vec<u8>, Vec<u8>> {
+        if st.xattrs.is_none() {
+            let mut m = BTreeMap::new();
+            if let (Some(fid), Ok(c)) = (st.lower, self.client()) {
+                if st.attr.kind() != mode::S_IFLNK {
+                    for name in c.listxattr(fid).unwrap_or_default() {
+                        if let Ok(v) = c.getxattr(fid, &name) {
+                            m.insert(name, v);
+                        }
+                    }
+                }
+            }
+            st.xattrs = Some(m);
+        }
+        st.xattrs.get_or_insert_with(BTreeMap::new)
+    }
+
     /// The key naming this file in the mm's reverse map.
     fn rmap_key(&self) -> usize {
         self as *const Node as usize
@@ -560,6 +582,41 @@ impl Inode for Node {
         }
         self.insert_child(name, b);
         dst.insert_child(new_name, a);
+        Ok(())
+    }
+
+    fn getxattr(&self, name: &[u8]) -> KResult<Vec<u8>> {
+        let mut st = self.lock();
+        self.xattrs(&mut st).get(name).cloned().ok_or(Errno::ENODATA)
+    }
+
+    fn listxattr(&self) -> KResult<Vec<Vec<u8>>> {
+        let mut st = self.lock();
+        Ok(self.xattrs(&mut st).keys().cloned().collect())
+    }
+
+    fn setxattr(&self, name: &[u8], value: &[u8], flags: i32) -> KResult<()> {
+        let mut st = self.lock();
+        if st.attr.kind() == mode::S_IFLNK {
+            return Err(Errno::EPERM);
+        }
+        let x = self.xattrs(&mut st);
+        let exists = x.contains_key(name);
+        if flags & 1 != 0 && exists {
+            return Err(Errno::EEXIST);
+        }
+        if flags & 2 != 0 && !exists {
+            return Err(Errno::ENODATA);
+        }
+        x.insert(name.to_vec(), value.to_vec());
+        st.attr.ctime = vfs::now();
+        Ok(())
+    }
+
+    fn removexattr(&self, name: &[u8]) -> KResult<()> {
+        let mut st = self.lock();
+        self.xattrs(&mut st).remove(name).ok_or(Errno::ENODATA)?;
+        st.attr.ctime = vfs::now();
         Ok(())
     }
 

@@ -23,6 +23,7 @@ mod strace;
 pub mod table;
 pub mod time;
 pub mod wait;
+pub mod xattr;
 
 use std::sync::Arc;
 

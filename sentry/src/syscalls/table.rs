@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, ipc, sched, futex, ids, lock, mm, splice, msg, poll, process, signal, socket, stat, time, wait, Handler};
+use super::{attr, dir, epoll, file, ipc, sched, futex, ids, lock, mm, splice, msg, poll, process, signal, socket, stat, time, wait, xattr, Handler};
 
 /// How completely a syscall is served.
 #[derive(Clone, Copy, Debug)]
@@ -234,18 +234,18 @@ table! {
     185 security => NOSYS, Unimplemented("not served yet");
     186 gettid => Some(process::sys_gettid), Full;
     187 readahead => NOSYS, Unimplemented("not served yet");
-    188 setxattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    189 lsetxattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    190 fsetxattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    191 getxattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    192 lgetxattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    193 fgetxattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    194 listxattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    195 llistxattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    196 flistxattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    197 removexattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    198 lremovexattr => NOSYS, Unimplemented("comes with the filesystem issue");
-    199 fremovexattr => NOSYS, Unimplemented("comes with the filesystem issue");
+    188 setxattr => Some(xattr::sys_setxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    189 lsetxattr => Some(xattr::sys_lsetxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    190 fsetxattr => Some(xattr::sys_fsetxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    191 getxattr => Some(xattr::sys_getxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    192 lgetxattr => Some(xattr::sys_lgetxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    193 fgetxattr => Some(xattr::sys_fgetxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    194 listxattr => Some(xattr::sys_listxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    195 llistxattr => Some(xattr::sys_llistxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    196 flistxattr => Some(xattr::sys_flistxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    197 removexattr => Some(xattr::sys_removexattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    198 lremovexattr => Some(xattr::sys_lremovexattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
+    199 fremovexattr => Some(xattr::sys_fremovexattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
     200 tkill => Some(signal::sys_tkill), Full;
     201 time => Some(time::sys_time), Full;
     202 futex => Some(futex::sys_futex), Partial("every operation; PI futexes hand locks over but do not boost priorities");

@@ -203,6 +203,22 @@ pub trait Inode: Send + Sync + Any {
     fn exchange(&self, _name: &[u8], _new_dir: &Arc<dyn Inode>, _new_name: &[u8]) -> KResult<()> {
         Err(Errno::EINVAL)
     }
+    /// The value of extended attribute `name` (ENODATA: none).
+    fn getxattr(&self, _name: &[u8]) -> KResult<Vec<u8>> {
+        Err(Errno::ENODATA)
+    }
+    /// The names of its extended attributes.
+    fn listxattr(&self) -> KResult<Vec<Vec<u8>>> {
+        Ok(Vec::new())
+    }
+    /// Set extended attribute `name` (flags: XATTR_CREATE 1, XATTR_REPLACE 2).
+    fn setxattr(&self, _name: &[u8], _value: &[u8], _flags: i32) -> KResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
+    /// Remove extended attribute `name`.
+    fn removexattr(&self, _name: &[u8]) -> KResult<()> {
+        Err(Errno::EOPNOTSUPP)
+    }
     /// A new regular file with no name in this directory (O_TMPFILE).
     fn create_unnamed(&self, _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
         Err(Errno::EOPNOTSUPP)
