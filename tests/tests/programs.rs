@@ -118,6 +118,22 @@ shutil.rmtree(d)"#,
     ]);
 }
 
+/// A tar round trip of /usr/include through a pipe, compared with diff -r,
+/// and nothing of it (or of any other write) reaching the host.
+#[test]
+fn tar_round_trip_stays_in_the_sandbox() {
+    let dir = format!("/tmp/runsc-tar-{}", std::process::id());
+    let script = format!(
+        "mkdir -p {dir} && cd {dir} && tar cf - -C /usr include | tar xf - && diff -r /usr/include {dir}/include && echo same; echo x > /tmp/runsc-written-{pid}; ls {dir}",
+        pid = std::process::id()
+    );
+    let out = run(&mut sandboxed(&["sh", "-c", &script]));
+    assert_eq!(out.status, 0, "{out:?}");
+    assert_eq!(out.stdout_str(), "same\ninclude\n", "{out:?}");
+    assert!(!std::path::Path::new(&dir).exists(), "{dir} appeared on the host");
+    assert!(!std::path::Path::new(&format!("/tmp/runsc-written-{}", std::process::id())).exists(), "a write reached the host");
+}
+
 /// flock(1): a lock held by one process, refused to another, then free.
 #[test]
 fn flock_utility() {
