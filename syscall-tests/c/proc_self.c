@@ -130,5 +130,30 @@ int main(int argc, char **argv)
 	CHECK("proc_pid_dir_readable", slurp(line, big, sizeof(big)) > 0);
 	slurp("/proc/thread-self/status", big, sizeof(big));
 	CHECK("thread_self_status", strstr(big, "Pid:") != NULL);
+	/* mountinfo: the root mount, and /proc, each line with the " - "
+	 * separator before the filesystem type */
+	{
+		FILE *mi = fopen("/proc/self/mountinfo", "r");
+		CHECK("mountinfo_opens", mi != NULL);
+		char line[512];
+		int root = 0, proc = 0, sep = 1;
+		while (mi && fgets(line, sizeof(line), mi)) {
+			int id, parent;
+			char mroot[256], point[256];
+			if (sscanf(line, "%d %d %*s %255s %255s", &id, &parent, mroot, point) == 4) {
+				if (!strcmp(point, "/"))
+					root = 1;
+				if (!strcmp(point, "/proc") && strstr(line, " - proc "))
+					proc = 1;
+			}
+			if (!strstr(line, " - "))
+				sep = 0;
+		}
+		if (mi)
+			fclose(mi);
+		CHECK("mountinfo_has_root", root);
+		CHECK("mountinfo_has_proc", proc);
+		CHECK("mountinfo_separator", sep);
+	}
 	return 0;
 }

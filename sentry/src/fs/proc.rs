@@ -69,7 +69,13 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
         Ok(format!("{vm} {rss} 0 0 0 {rss} 0\n").into_bytes())
     });
     let mounts: Arc<dyn Inode> = SynthLink::new(|| Ok(b"/proc/mounts".to_vec()));
+    let wk_mi = k.clone();
+    let mountinfo: Arc<dyn Inode> = SynthFile::new(move || {
+        let k = wk_mi.upgrade().ok_or(Errno::ESRCH)?;
+        Ok(mountinfo_text(&k).into_bytes())
+    });
     SynthDir::fixed(vec![
+        ("mountinfo", mountinfo),
         ("fdinfo", fdinfo_dir),
         ("task", task_dir),
         ("statm", statm),
@@ -175,6 +181,39 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
             }),
         ),
     ])
+}
+
+/// One mount as /proc shows it.
+struct MountLine {
+    id: u32,
+    parent: u32,
+    point: String,
+    fstype: &'static str,
+    opts: &'static str,
+}
+
+/// The sandbox's mount table: the overlay root, then the kernel's mounts.
+fn mount_table(k: &crate::kernel::Kernel) -> Vec<MountLine> {
+    let mut v = vec![MountLine { id: 1, parent: 1, point: "/".into(), fstype: "overlay", opts: "rw,relatime" }];
+    for (i, m) in k.mount_list().into_iter().enumerate() {
+        let point = String::from_utf8_lossy(&m).into_owned();
+        let fstype = if point == "/proc" { "proc" } else { "tmpfs" };
+        v.push(MountLine { id: i as u32 + 2, parent: 1, point, fstype, opts: "rw,relatime" });
+    }
+    v
+}
+
+/// /proc/[pid]/mountinfo: id, parent id, device, root within the
+/// filesystem, mount point, options, separator, type, source, super
+/// options.
+fn mountinfo_text(k: &crate::kernel::Kernel) -> String {
+    mount_table(k)
+        .iter()
+        .map(|m| {
+            let sopts = if m.opts.starts_with("ro") { "ro" } else { "rw" };
+            format!("{} {} 0:{} / {} {} - {} none {}\n", m.id, m.parent, m.id + 20, m.point, m.opts, m.fstype, sopts)
+        })
+        .collect()
 }
 
 /// The task's state letter and name: zombie, stopped by job control,
@@ -304,12 +343,10 @@ pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
             b"mounts".to_vec(),
             SynthFile::new(move || {
                 let k = wk2.upgrade().ok_or(Errno::ESRCH)?;
-                let mut s = String::from("none / overlay ro,relatime 0 0\n");
-                for m in k.mount_list() {
-                    let p = String::from_utf8_lossy(&m);
-                    let fs = if p == "/proc" { "proc" } else { "tmpfs" };
-                    s.push_str(&format!("none {p} {fs} rw,relatime 0 0\n"));
-                }
+                let s: String = mount_table(&k)
+                    .iter()
+                    .map(|m| format!("none {} {} {} 0 0\n", m.point, m.fstype, m.opts))
+                    .collect();
                 Ok(s.into_bytes())
             }),
         ),
