@@ -89,5 +89,11 @@ int main(void)
 	unlink(link_);
 	unlink(path);
 	rmdir(dir);
+	{
+		struct statx sx;
+		EXPECT_ERR("statx_both_sync_types_einval", statx(AT_FDCWD, "/", AT_STATX_FORCE_SYNC | AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &sx), EINVAL);
+		EXPECT_ERR("statx_unknown_flag_einval", statx(AT_FDCWD, "/", 0x40000, STATX_BASIC_STATS, &sx), EINVAL);
+		EXPECT_EQ("statx_no_automount_dont_sync", statx(AT_FDCWD, "/", AT_NO_AUTOMOUNT | AT_STATX_DONT_SYNC, STATX_BASIC_STATS, &sx), 0);
+	}
 	return 0;
 }

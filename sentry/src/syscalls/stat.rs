@@ -104,10 +104,13 @@ pub fn sys_newfstatat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// Implements statx(2).
 pub fn sys_statx(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let p = read_path(sc.task, a[1])?;
-    if a[3] & 0x8000_0000 != 0 {
+    // STATX__RESERVED in the mask; flags beyond AT_SYMLINK_NOFOLLOW,
+    // AT_NO_AUTOMOUNT, AT_EMPTY_PATH and the sync type; both sync types.
+    const FLAGS: u64 = 0x100 | 0x800 | 0x1000 | 0x6000;
+    if a[3] & 0x8000_0000 != 0 || a[2] & !FLAGS != 0 || a[2] & 0x6000 == 0x6000 {
         return Err(Errno::EINVAL);
     }
-    let st = stat_at(sc.task, a[0] as i32, &p, a[2] & !0x6000)?;
+    let st = stat_at(sc.task, a[0] as i32, &p, a[2] & !0x6800)?;
     let mut b = [0u8; 256];
     let put32 = |b: &mut [u8], o: usize, v: u32| b[o..o + 4].copy_from_slice(&v.to_ne_bytes());
     let put64 = |b: &mut [u8], o: usize, v: u64| b[o..o + 8].copy_from_slice(&v.to_ne_bytes());
