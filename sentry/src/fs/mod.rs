@@ -3,6 +3,7 @@
 pub mod anon;
 pub mod dev;
 pub mod host;
+pub mod inotify;
 pub mod overlay;
 pub mod pipe;
 pub mod proc;

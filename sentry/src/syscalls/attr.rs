@@ -9,7 +9,19 @@ use crate::vfs::SetAttr;
 
 fn setattr_at(t: &Task, dirfd: i32, path: &[u8], follow: Follow, sa: SetAttr) -> KResult<u64> {
     let loc = resolve_at(t, dirfd, path, follow)?;
-    setattr_checked(t, loc.inode().as_ref(), sa)
+    setattr_checked(t, loc.inode().as_ref(), sa)?;
+    attrib(&loc);
+    Ok(0)
+}
+
+/// inotify: the attributes of the file at `loc` changed.
+fn attrib(loc: &crate::vfs::path::Location) {
+    if !crate::fs::inotify::active() {
+        return;
+    }
+    let n = loc.inodes.len();
+    let parent = (n >= 2).then(|| (crate::fs::inotify::key(&loc.inodes[n - 2]), loc.names.last().cloned().unwrap_or_default()));
+    crate::fs::inotify::notify_both(crate::fs::inotify::key(loc.inode()), parent.as_ref(), crate::fs::inotify::IN_ATTRIB);
 }
 
 /// Apply `sa` to `inode` if the caller may: chmod and explicit times by

@@ -92,6 +92,11 @@ pub fn sys_fchdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     set_cwd(sc.task, loc)
 }
 
+/// inotify: a name was created in `p`'s directory (`isdir`: IN_ISDIR).
+fn created(p: &crate::vfs::path::Parent, isdir: u32) {
+    crate::fs::inotify::notify(crate::fs::inotify::key(p.dir.inode()), crate::fs::inotify::IN_CREATE | isdir, 0, &p.name);
+}
+
 fn mkdir_at(t: &Task, dirfd: i32, path: &[u8], m: u64) -> KResult<u64> {
     let p = parent_at(t, dirfd, path)?;
     if p.name.is_empty() || p.name == b"." || p.name == b".." {
@@ -104,6 +109,7 @@ fn mkdir_at(t: &Task, dirfd: i32, path: &[u8], m: u64) -> KResult<u64> {
     }
     crate::vfs::perm::may_modify_dir(&c, &p.dir.inode().stat()?)?;
     p.dir.inode().mkdir(&p.name, m as u32 & !umask & 0o7777, c.euid, c.egid)?;
+    created(&p, crate::fs::inotify::IN_ISDIR);
     Ok(0)
 }
 
@@ -126,6 +132,7 @@ fn mknod_at(t: &Task, dirfd: i32, path: &[u8], m: u64, dev: u64) -> KResult<u64>
     crate::vfs::perm::may_modify_dir(&c, &p.dir.inode().stat()?)?;
     let umask = t.fs().umask;
     p.dir.inode().mknod(&p.name, kind | (m & !umask & 0o7777), dev, c.euid, c.egid)?;
+    created(&p, 0);
     Ok(0)
 }
 
@@ -173,9 +180,23 @@ fn unlink_at(t: &Task, dirfd: i32, path: &[u8], flags: u64) -> KResult<u64> {
     if p.name.is_empty() {
         return Err(Errno::EBUSY);
     }
-    let victim = p.dir.inode().lookup(&p.name)?.stat()?;
+    let victim_inode = p.dir.inode().lookup(&p.name)?;
+    let victim = victim_inode.stat()?;
     crate::vfs::perm::may_delete(&t.creds(), &p.dir.inode().stat()?, &victim)?;
     p.dir.inode().unlink(&p.name, dir)?;
+    if crate::fs::inotify::active() {
+        use crate::fs::inotify::{inode_gone, notify, IN_ATTRIB, IN_DELETE, IN_ISDIR};
+        let isdir = if victim.is_dir() { IN_ISDIR } else { 0 };
+        notify(crate::fs::inotify::key(p.dir.inode()), IN_DELETE | isdir, 0, &p.name);
+        let vkey = crate::fs::inotify::key(&victim_inode);
+        // The link count changed; with no link left the inode is gone.
+        if !victim.is_dir() {
+            notify(vkey, IN_ATTRIB, 0, b"");
+        }
+        if victim.is_dir() || victim_inode.stat().map(|a| a.nlink == 0).unwrap_or(true) {
+            inode_gone(vkey);
+        }
+    }
     Ok(0)
 }
 
@@ -235,6 +256,19 @@ fn rename_flags(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) ->
     } else {
         o.dir.inode().rename(&o.name, n.dir.inode(), &n.name)?;
     }
+    if crate::fs::inotify::active() {
+        use crate::fs::inotify::{cookie, inode_gone, key, notify, IN_ISDIR, IN_MOVED_FROM, IN_MOVED_TO, IN_MOVE_SELF};
+        let isdir = if src.stat().map(|a| a.is_dir()).unwrap_or(false) { IN_ISDIR } else { 0 };
+        let c = cookie();
+        notify(key(o.dir.inode()), IN_MOVED_FROM | isdir, c, &o.name);
+        notify(key(n.dir.inode()), IN_MOVED_TO | isdir, c, &n.name);
+        notify(key(&src), IN_MOVE_SELF, 0, b"");
+        if let (Ok(replaced), 0) = (existing, flags & RENAME_EXCHANGE) {
+            if replaced.stat().map(|a| a.nlink == 0 || a.is_dir()).unwrap_or(true) {
+                inode_gone(key(&replaced));
+            }
+        }
+    }
     Ok(0)
 }
 
@@ -292,7 +326,10 @@ fn link_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) -> KRes
         return Err(Errno::EEXIST);
     }
     crate::vfs::perm::may_modify_dir(&t.creds(), &n.dir.inode().stat()?)?;
+    let src_key = crate::fs::inotify::key(&src);
     n.dir.inode().link(&n.name, src)?;
+    created(&n, 0);
+    crate::fs::inotify::notify(src_key, crate::fs::inotify::IN_ATTRIB, 0, b"");
     Ok(0)
 }
 
@@ -321,6 +358,7 @@ fn symlink_at(t: &Task, target: &[u8], nd: i32, np: &[u8]) -> KResult<u64> {
     }
     crate::vfs::perm::may_modify_dir(&c, &n.dir.inode().stat()?)?;
     n.dir.inode().symlink(&n.name, target, c.euid, c.egid)?;
+    created(&n, 0);
     Ok(0)
 }
 

@@ -159,6 +159,16 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
     let ops = inode.clone().open_task(t, flags)?;
     let tty = if flags & O_NOCTTY == 0 { ops.as_tty() } else { None };
     let f = File::new(ops, inode, loc.path(), flags);
+    if let (Some(name), true) = (loc.names.last(), loc.inodes.len() >= 2) {
+        let _ = f.parent.set((crate::fs::inotify::key(&loc.inodes[loc.inodes.len() - 2]), name.clone()));
+    }
+    if crate::fs::inotify::active() {
+        use crate::fs::inotify::{notify, notify_both, IN_CREATE, IN_OPEN};
+        if let (true, Some((p, n))) = (created, f.parent.get()) {
+            notify(*p, IN_CREATE, 0, n);
+        }
+        notify_both(crate::vfs::locks::inode_key(&f), f.parent.get(), IN_OPEN);
+    }
     let readable = f.readable();
     let fd = install(t, f, flags & O_CLOEXEC != 0)?;
     if let Some(term) = tty {
@@ -265,6 +275,9 @@ fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResul
     let off = pos.unwrap_or_else(|| off_guard.as_deref().copied().unwrap_or(0));
     let n = f.ops.read(t, &mut kbuf, off, f.nonblock())?;
     t.mm().copy_out(buf, &kbuf[..n])?;
+    if n > 0 {
+        crate::fs::inotify::notify_both(crate::vfs::locks::inode_key(f), f.parent.get(), crate::fs::inotify::IN_ACCESS);
+    }
     if let Some(g) = off_guard.as_mut() {
         **g = off + n as u64;
     }
@@ -301,6 +314,9 @@ pub(super) fn write_bytes(t: &Task, f: &File, mut data: Source<'_>, pos: Option<
     let n = f.ops.write_from(t, data, off, f.nonblock())?;
     if let Some(g) = off_guard.as_mut() {
         **g = off + n as u64;
+    }
+    if n > 0 {
+        crate::fs::inotify::notify_both(crate::vfs::locks::inode_key(f), f.parent.get(), crate::fs::inotify::IN_MODIFY);
     }
     Ok(n as u64)
 }

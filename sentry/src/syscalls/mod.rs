@@ -7,6 +7,7 @@ pub mod dir;
 pub mod epoll;
 pub mod file;
 pub mod futex;
+pub mod inotify;
 pub mod ids;
 pub mod ipc;
 pub mod lock;

@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, ipc, sched, futex, ids, lock, mm, splice, msg, poll, process, signal, socket, stat, time, wait, xattr, Handler};
+use super::{attr, dir, epoll, file, inotify, ipc, sched, futex, ids, lock, mm, splice, msg, poll, process, signal, socket, stat, time, wait, xattr, Handler};
 
 /// How completely a syscall is served.
 #[derive(Clone, Copy, Debug)]
@@ -299,9 +299,9 @@ table! {
     250 keyctl => NOSYS, Unimplemented("not served yet");
     251 ioprio_set => NOSYS, Unimplemented("not served yet");
     252 ioprio_get => NOSYS, Unimplemented("not served yet");
-    253 inotify_init => NOSYS, Unimplemented("comes with the filesystem issue");
-    254 inotify_add_watch => NOSYS, Unimplemented("comes with the filesystem issue");
-    255 inotify_rm_watch => NOSYS, Unimplemented("comes with the filesystem issue");
+    253 inotify_init => Some(inotify::sys_inotify_init), Partial("events of changes made inside the sandbox");
+    254 inotify_add_watch => Some(inotify::sys_inotify_add_watch), Partial("events of changes made inside the sandbox");
+    255 inotify_rm_watch => Some(inotify::sys_inotify_rm_watch), Partial("events of changes made inside the sandbox");
     256 migrate_pages => NOSYS, Unimplemented("not served yet");
     257 openat => Some(file::sys_openat), Full;
     258 mkdirat => Some(dir::sys_mkdirat), Full;
@@ -340,7 +340,7 @@ table! {
     291 epoll_create1 => Some(epoll::sys_epoll_create1), Full;
     292 dup3 => Some(file::sys_dup3), Full;
     293 pipe2 => Some(file::sys_pipe2), Full;
-    294 inotify_init1 => NOSYS, Unimplemented("comes with the filesystem issue");
+    294 inotify_init1 => Some(inotify::sys_inotify_init1), Partial("events of changes made inside the sandbox");
     295 preadv => Some(file::sys_preadv), Full;
     296 pwritev => Some(file::sys_pwritev), Full;
     297 rt_tgsigqueueinfo => Some(signal::sys_rt_tgsigqueueinfo), Full;

@@ -407,6 +407,9 @@ pub struct File {
     pub dir_snapshot: Mutex<Option<Vec<DirEntry>>>,
     /// The description has held an OFD or flock lock (see [`locks`]).
     pub locked: std::sync::atomic::AtomicBool,
+    /// The directory it was opened in (its inode key) and its name there,
+    /// for inotify events on the directory.
+    pub parent: std::sync::OnceLock<(usize, Vec<u8>)>,
 }
 
 
@@ -421,6 +424,7 @@ impl File {
             offset: Mutex::new(0),
             dir_snapshot: Mutex::new(None),
             locked: Default::default(),
+            parent: Default::default(),
         })
     }
 
@@ -457,6 +461,11 @@ impl Drop for File {
         // The last reference to the description: its OFD and flock locks go.
         if *self.locked.get_mut() {
             locks::description_closed(locks::inode_key(self), self as *const File as usize);
+        }
+        if crate::fs::inotify::active() {
+            use crate::fs::inotify::{notify_both, IN_CLOSE_NOWRITE, IN_CLOSE_WRITE};
+            let mask = if self.writable() { IN_CLOSE_WRITE } else { IN_CLOSE_NOWRITE };
+            notify_both(locks::inode_key(self), self.parent.get(), mask);
         }
         self.ops.on_close();
     }
