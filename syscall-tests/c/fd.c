@@ -132,10 +132,14 @@ int main(void)
 				for (int r = 0; r < 500; r++) {
 					snprintf(p, sizeof(p), "/tmp/st_creat_%d_%d", (int)getppid(), r);
 					int f = open(p, O_RDWR | O_CREAT, 0600);
-					if (f < 0)
+					if (f < 0) {
 						bad++;
-					else
+					} else {
+						/* each writes its own byte: one file holds both */
+						char c = (char)('A' + k);
+						pwrite(f, &c, 1, k);
 						close(f);
+					}
 				}
 				_exit(bad > 200 ? 200 : bad);
 			}
@@ -147,12 +151,19 @@ int main(void)
 			waitpid(kids[k], &st, 0);
 			failed += WIFEXITED(st) ? WEXITSTATUS(st) : 1000;
 		}
+		int split = 0;
 		for (int r = 0; r < 500; r++) {
-			char p[64];
+			char p[64], two[2] = { 0, 0 };
 			snprintf(p, sizeof(p), "/tmp/st_creat_%d_%d", (int)getpid(), r);
+			int f = open(p, O_RDONLY);
+			if (f < 0 || pread(f, two, 2, 0) != 2 || two[0] != 'A' || two[1] != 'B')
+				split++;
+			if (f >= 0)
+				close(f);
 			unlink(p);
 		}
 		EXPECT_EQ("o_creat_race_opens_the_other_file", failed, 0);
+		EXPECT_EQ("o_creat_race_one_file_for_both", split, 0);
 		close(go[0]);
 		close(go[1]);
 	}

@@ -77,13 +77,10 @@ fn sqlite3_in_memory() {
 
 /// Two processes writing one database file in WAL mode: fcntl record
 /// locks and a MAP_SHARED mapping of the -shm file, shared between them.
-///
-/// Ignored: about one run in eight (more often on ptrace), a connection
-/// reads the WAL file at EOF right after the other wrote a frame to it
-/// ("disk I/O error"); not understood yet (see the issue notes). Run with
-/// `cargo test -p tests --test programs -- --ignored sqlite3_wal`.
+/// (It once failed one run in eight: two processes creating the WAL at
+/// once each got a file of their own, until the overlay's create checked
+/// and inserted the name under one lock.)
 #[test]
-#[ignore = "flaky: a reader sometimes sees the WAL at EOF after the other writer's frame; under investigation"]
 fn sqlite3_wal_two_writers() {
     if !require_tool("sqlite3_wal_two_writers", "sqlite3", "apt-get install sqlite3") {
         return;

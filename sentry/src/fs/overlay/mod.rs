@@ -346,8 +346,23 @@ impl Node {
         }
         let node = Node::new_upper(&self.fs, m, uid, gid);
         init(&mut node.lock());
-        self.insert_child(name, node.clone());
+        self.insert_new_child(name, node.clone())?;
         Ok(node)
+    }
+
+    /// Link `node` in as `name` unless the name was taken meanwhile (a
+    /// concurrent create): the check and the insertion under one lock, so
+    /// two creators never both succeed.
+    fn insert_new_child(&self, name: &[u8], node: Arc<Node>) -> KResult<()> {
+        let mut st = self.lock();
+        if st.children.contains_key(name) {
+            return Err(Errno::EEXIST);
+        }
+        st.whiteouts.remove(name);
+        st.children.insert(name.to_vec(), node);
+        st.attr.mtime = vfs::now();
+        st.attr.ctime = st.attr.mtime;
+        Ok(())
     }
 
     /// A directory that was removed while still in use (a cwd, an open fd).
@@ -530,8 +545,8 @@ impl Inode for Node {
         if node.lock().attr.is_dir() {
             return Err(Errno::EPERM);
         }
+        self.insert_new_child(name, node.clone())?;
         node.lock().attr.nlink += 1;
-        self.insert_child(name, node);
         Ok(())
     }
 
