@@ -161,6 +161,23 @@ ours_py=-; ours_fork=-; ours_pt_py=-; ours_pt_fork=-; gvisor_py=-; gvisor_fork=-
 ((gvisor_ok)) && gvisor_py=$(RUNS=5 median_ms "${gvisor[@]}" "$PY" -c pass)
 ((gvisor_ok)) && gvisor_fork=$(RUNS=5 median_ms "${gvisor[@]}" sh -c "$FORKS")
 
+# Files (issue 5's benchmarks): tar of /usr/include to a pipe, a
+# stat-heavy walk (ls -lR /usr/include), and 100 MB written then read
+# sequentially with dd (in the sandbox the file lives in the memory layer).
+TAR='tar cf - -C /usr include | cat > /dev/null'
+LSR='ls -lR /usr/include > /dev/null'
+DD='f=/tmp/runsc-bench-dd-$$; dd if=/dev/zero of=$f bs=1M count=100 2>/dev/null && dd if=$f of=/dev/null bs=1M 2>/dev/null; rm -f $f'
+native_tar=$(RUNS=5 median_ms sh -c "$TAR")
+native_lsr=$(RUNS=5 median_ms sh -c "$LSR")
+native_dd=$(RUNS=5 median_ms sh -c "$DD")
+ours_tar=-; ours_lsr=-; ours_dd=-; gvisor_tar=-; gvisor_lsr=-; gvisor_dd=-
+((ours_ok)) && ours_tar=$(RUNS=5 median_ms "${ours[@]}" sh -c "$TAR")
+((ours_ok)) && ours_lsr=$(RUNS=5 median_ms "${ours[@]}" sh -c "$LSR")
+((ours_ok)) && ours_dd=$(RUNS=5 median_ms "${ours[@]}" sh -c "$DD")
+((gvisor_ok)) && gvisor_tar=$(RUNS=3 median_ms "${gvisor[@]}" sh -c "$TAR")
+((gvisor_ok)) && gvisor_lsr=$(RUNS=3 median_ms "${gvisor[@]}" sh -c "$LSR")
+((gvisor_ok)) && gvisor_dd=$(RUNS=3 median_ms "${gvisor[@]}" sh -c "$DD")
+
 # ---------------------------------------------------------------- report
 cat <<EOF
 
@@ -193,6 +210,21 @@ python3 -c pass (ms, median)
   ours (ptrace)                  $ours_pt_fork
   gVisor                         $gvisor_fork
 
+tar of /usr/include to a pipe (ms, median of 5)
+  native                         $native_tar
+  ours (systrap)                 $ours_tar
+  gVisor                         $gvisor_tar
+
+ls -lR /usr/include (ms, median of 5)
+  native                         $native_lsr
+  ours (systrap)                 $ours_lsr
+  gVisor                         $gvisor_lsr
+
+dd 100 MB write then read (ms, median of 5)
+  native                         $native_dd
+  ours (systrap)                 $ours_dd
+  gVisor                         $gvisor_dd
+
 ratios
   getppid   systrap / raw SYSEMU $(ratio "$ours_call" "$raw_call")
   getppid   ptrace / raw SYSEMU  $(ratio "$ours_pt_call" "$raw_call")   (target: within 1.15x)
@@ -209,4 +241,10 @@ ratios
   fork+exec ours / native        $(ratio "$ours_fork" "$native_fork")   (target: at most 3x)
   fork+exec ptrace / native      $(ratio "$ours_pt_fork" "$native_fork")
   fork+exec gVisor / native      $(ratio "$gvisor_fork" "$native_fork")
+  tar       ours / native        $(ratio "$ours_tar" "$native_tar")   (target: at most 3x)
+  tar       gVisor / native      $(ratio "$gvisor_tar" "$native_tar")
+  ls -lR    ours / native        $(ratio "$ours_lsr" "$native_lsr")
+  ls -lR    gVisor / native      $(ratio "$gvisor_lsr" "$native_lsr")
+  dd 100 MB ours / native        $(ratio "$ours_dd" "$native_dd")   (target: at most 1.25x, i.e. 80% of native throughput)
+  dd 100 MB gVisor / native      $(ratio "$gvisor_dd" "$native_dd")
 EOF
