@@ -7,6 +7,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use crate::inject::{self, Seen};
 use crate::sys::{self, Tid};
+use crate::stub_mm::StubSyscalls;
 use crate::Shared;
 use platform::{AddressSpace, Error, Prot, Result};
 
@@ -143,44 +144,35 @@ fn service(
     while sys::wait(pid).is_ok() {}
 }
 
+impl StubSyscalls for PtraceAddressSpace {
+    fn stub_syscall(&self, op: &'static str, nr: i64, args: [u64; 6]) -> Result<u64> {
+        self.syscall(op, nr, args)
+    }
+
+    fn memfd(&self) -> i32 {
+        self.shared.memfd
+    }
+}
+
 impl AddressSpace for PtraceAddressSpace {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
 
     fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()> {
-        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let r = self.syscall(
-            "mmap",
-            libc::SYS_mmap,
-            [addr, len, prot.bits(), flags, self.shared.memfd as u64, offset],
-        )?;
-        if r != addr {
-            return Err(Error::Injected { op: "mmap", errno: libc::EFAULT });
-        }
-        Ok(())
+        self.stub_map_file(addr, len, offset, prot)
     }
 
     fn map_host(&self, addr: u64, len: u64, fd: i32, offset: u64, prot: Prot) -> Result<()> {
-        if prot.write {
-            return Err(Error::Injected { op: "mmap(host file)", errno: libc::EACCES });
-        }
-        // Stub processes share the sentry's fd table (see stub.rs), so the
-        // sentry's fd number is valid in the stub.
-        let flags = (libc::MAP_PRIVATE | libc::MAP_FIXED) as u64;
-        let r = self.syscall("mmap(host file)", libc::SYS_mmap, [addr, len, prot.bits(), flags, fd as u64, offset])?;
-        if r != addr {
-            return Err(Error::Injected { op: "mmap(host file)", errno: libc::EFAULT });
-        }
-        Ok(())
+        self.stub_map_host(addr, len, fd, offset, prot)
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {
-        self.syscall("munmap", libc::SYS_munmap, [addr, len, 0, 0, 0, 0]).map(|_| ())
+        self.stub_unmap(addr, len)
     }
 
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()> {
-        self.syscall("mprotect", libc::SYS_mprotect, [addr, len, prot.bits(), 0, 0, 0]).map(|_| ())
+        self.stub_protect(addr, len, prot)
     }
 }
 

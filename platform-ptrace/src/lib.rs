@@ -16,7 +16,9 @@ mod address_space;
 mod context;
 #[doc(hidden)]
 pub mod inject;
-mod stub;
+#[doc(hidden)]
+pub mod stub;
+pub mod stub_mm;
 #[doc(hidden)]
 pub mod sys;
 

@@ -21,7 +21,7 @@ pub const STUB_ADDR: u64 = platform::MAX_USER_ADDR;
 /// Size of the stub region.
 pub const STUB_LEN: u64 = 0x1000;
 /// Linux's TASK_SIZE on x86-64 with 4-level paging.
-const TASK_SIZE: u64 = 0x7fff_ffff_f000;
+pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 
 std::arch::global_asm!(
     ".pushsection .text.runsc_stub, \"ax\"",
@@ -114,7 +114,14 @@ fn code() -> (&'static [u8], Layout) {
 /// a forked master inherits it. Returns the layout.
 pub fn install() -> Result<Layout> {
     let (bytes, layout) = code();
-    assert!(bytes.len() as u64 <= STUB_LEN);
+    install_page(bytes)?;
+    Ok(layout)
+}
+
+/// Map `code` read + execute as the stub page at [`STUB_ADDR`] in this
+/// process (every platform's stub code lives there).
+pub fn install_page(code: &[u8]) -> Result<()> {
+    assert!(code.len() as u64 <= STUB_LEN);
     // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; the
     // new anonymous page belongs to nobody else.
     let p = unsafe {
@@ -130,15 +137,33 @@ pub fn install() -> Result<Layout> {
     if p == libc::MAP_FAILED || p as u64 != STUB_ADDR {
         return Err(Error::Host { op: "mmap(stub page)", errno: libc::EEXIST });
     }
-    // SAFETY: p is a fresh writable mapping of STUB_LEN >= bytes.len().
-    unsafe {
-        std::ptr::copy_nonoverlapping(bytes.as_ptr(), p as *mut u8, bytes.len());
-    }
+    // SAFETY: p is a fresh writable mapping of STUB_LEN >= code.len().
+    unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), p as *mut u8, code.len()) };
     // SAFETY: p is the mapping we just made.
     if unsafe { libc::mprotect(p, STUB_LEN as usize, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
         return Err(Error::Host { op: "mprotect(stub page)", errno: libc::EINVAL });
     }
-    Ok(layout)
+    Ok(())
+}
+
+/// In a child forked from the sentry that is about to unmap everything:
+/// drop the rseq registration inherited from glibc, whose area goes with
+/// the unmapping (the kernel would otherwise kill the stub with SIGSEGV
+/// the first time it returns to it after being scheduled). Only a raw
+/// system call: safe in the forked child.
+pub fn unregister_rseq() {
+    let tp: usize;
+    // SAFETY: reads the thread pointer; no memory is touched.
+    unsafe { std::arch::asm!("mov {}, fs:0", out(reg) tp) };
+    // SAFETY: __rseq_offset is glibc's constant for this thread's layout.
+    let area = tp.wrapping_add_signed(unsafe { __rseq_offset });
+    for len in [32u32, 20] {
+        // SAFETY: rseq unregistration with integer arguments; the kernel
+        // only compares `area` with the registered one.
+        if unsafe { libc::syscall(libc::SYS_rseq, area, len, 1u32, 0x5305_3053u32) } == 0 {
+            break;
+        }
+    }
 }
 
 /// Fork the master stub from the calling thread, which becomes its tracer.
@@ -160,17 +185,7 @@ pub fn fork_master() -> Result<sys::Tid> {
         // the jump target is the stub code installed before the fork.
         unsafe {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            // The child inherits glibc's rseq registration, whose area is
-            // about to be unmapped: the kernel would then kill the stub with
-            // SIGSEGV the first time it returns to it after being scheduled.
-            let tp: usize;
-            std::arch::asm!("mov {}, fs:0", out(reg) tp);
-            let area = tp.wrapping_add_signed(__rseq_offset);
-            for len in [32u32, 20] {
-                if libc::syscall(libc::SYS_rseq, area, len, 1u32, 0x5305_3053u32) == 0 {
-                    break;
-                }
-            }
+            unregister_rseq();
             libc::ptrace(libc::PTRACE_TRACEME, 0, 0usize, 0usize);
             std::arch::asm!("jmp {}", in(reg) STUB_ADDR, options(noreturn));
         }

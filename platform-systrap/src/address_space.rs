@@ -12,6 +12,7 @@ use crate::frame::Frame;
 use crate::msg::{self, Msg};
 use crate::{filter, FactoryRequest, Shared, COMMANDS};
 use platform::{AddressSpace, Error, Prot, Result};
+use platform_ptrace::stub_mm::StubSyscalls;
 use platform_ptrace::sys::{self, Tid};
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -190,8 +191,8 @@ impl AsInner {
                 let tid = m.get32(msg::M_CTID) as Tid;
                 return Ok(Owned { slot, chunk, tid, reused: true, inner: self.clone() });
             }
-            let reusable = slots.iter().position(|&(c, st)| {
-                st == SlotState::Free || (st == SlotState::Dying && self.msg(0, c).get32(msg::M_CTID) == 0)
+            let reusable = slots.iter().enumerate().position(|(i, &(c, st))| {
+                st == SlotState::Free || (st == SlotState::Dying && self.msg(i as u32, c).get32(msg::M_CTID) == 0)
             });
             match reusable {
                 Some(i) => {
@@ -300,39 +301,35 @@ impl SystrapAddressSpace {
     }
 }
 
+impl StubSyscalls for SystrapAddressSpace {
+    fn stub_syscall(&self, op: &'static str, nr: i64, args: [u64; 6]) -> Result<u64> {
+        self.syscall(op, nr, args)
+    }
+
+    fn memfd(&self) -> i32 {
+        self.inner.shared.memfd
+    }
+}
+
 impl AddressSpace for SystrapAddressSpace {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
 
     fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()> {
-        let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let r = self.syscall("mmap", libc::SYS_mmap, [addr, len, prot.bits(), flags, self.inner.shared.memfd as u64, offset])?;
-        if r != addr {
-            return Err(Error::Injected { op: "mmap", errno: libc::EFAULT });
-        }
-        Ok(())
+        self.stub_map_file(addr, len, offset, prot)
     }
 
     fn map_host(&self, addr: u64, len: u64, fd: i32, offset: u64, prot: Prot) -> Result<()> {
-        if prot.write {
-            return Err(Error::Injected { op: "mmap(host file)", errno: libc::EACCES });
-        }
-        // Stub processes share the sentry's fd table: the fd is valid there.
-        let flags = (libc::MAP_PRIVATE | libc::MAP_FIXED) as u64;
-        let r = self.syscall("mmap(host file)", libc::SYS_mmap, [addr, len, prot.bits(), flags, fd as u64, offset])?;
-        if r != addr {
-            return Err(Error::Injected { op: "mmap(host file)", errno: libc::EFAULT });
-        }
-        Ok(())
+        self.stub_map_host(addr, len, fd, offset, prot)
     }
 
     fn unmap(&self, addr: u64, len: u64) -> Result<()> {
-        self.syscall("munmap", libc::SYS_munmap, [addr, len, 0, 0, 0, 0]).map(|_| ())
+        self.stub_unmap(addr, len)
     }
 
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()> {
-        self.syscall("mprotect", libc::SYS_mprotect, [addr, len, prot.bits(), 0, 0, 0]).map(|_| ())
+        self.stub_protect(addr, len, prot)
     }
 }
 

@@ -134,11 +134,3 @@ pub fn program() -> Vec<libc::sock_filter> {
     a.jeq(PROCESS_CLONE_FLAGS as u32, To::Allow, To::Kill);
     a.finish()
 }
-
-/// The rule list, for documentation: (syscall number, why).
-pub fn rules() -> Vec<(i64, &'static str)> {
-    let mut v = STUB_SYSCALLS.to_vec();
-    v.push((libc::SYS_prctl, "a new process dies with the sentry (PR_SET_PDEATHSIG only)"));
-    v.push((libc::SYS_clone, "a new stub thread or process, with the platform's flags only"));
-    v
-}

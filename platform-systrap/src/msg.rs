@@ -22,10 +22,9 @@ use platform::{Error, Result};
 pub const AREA_SIZE: u64 = 0x8000;
 /// Size of the message at the start of an area.
 pub const MSG_SIZE: u64 = 0x1000;
-/// Where the stub code page lives in every stub process.
-pub const STUB_ADDR: u64 = platform::MAX_USER_ADDR;
-/// Size of the stub code region.
-pub const STUB_LEN: u64 = 0x1000;
+/// Where the stub code page lives in every stub process (the ptrace
+/// platform's page, installed by the same code).
+pub use platform_ptrace::stub::{STUB_ADDR, STUB_LEN, TASK_SIZE};
 /// The window between the stub page and the areas where the host's vDSO
 /// and its data pages are moved in every stub process.
 pub const VDSO_WINDOW: u64 = STUB_ADDR + 0x2000;
@@ -33,8 +32,6 @@ pub const VDSO_WINDOW: u64 = STUB_ADDR + 0x2000;
 pub const VDSO_WINDOW_LEN: u64 = 0xe000;
 /// Where slot 0's area starts; slot `i`'s is `i * AREA_SIZE` above.
 pub const AREAS_BASE: u64 = STUB_ADDR + 0x10000;
-/// Linux's TASK_SIZE on x86-64 with 4-level paging.
-pub const TASK_SIZE: u64 = 0x7fff_ffff_f000;
 /// Number of slots that fit below TASK_SIZE.
 pub const MAX_SLOTS: u32 = ((TASK_SIZE - AREAS_BASE) / AREA_SIZE) as u32;
 
@@ -106,8 +103,6 @@ unsafe impl Send for Msg {}
 // SAFETY: as above.
 unsafe impl Sync for Msg {}
 
-/// The result of translating a stub address: a sentry pointer valid for
-/// `len` bytes.
 impl Msg {
     /// `base` must point to AREA_SIZE bytes of the message file that stay
     /// mapped for the life of the returned value.

@@ -274,8 +274,6 @@ std::arch::global_asm!(
 );
 
 extern "C" {
-    /// glibc: offset of this thread's rseq area from the thread pointer.
-    static __rseq_offset: isize;
     static runsc_systrap_start: u8;
     static runsc_systrap_inject: u8;
     static runsc_systrap_inject_clone: u8;
@@ -323,28 +321,7 @@ fn code() -> (&'static [u8], Layout) {
 /// that a forked master inherits it. Returns the layout.
 pub fn install() -> Result<Layout> {
     let (bytes, layout) = code();
-    assert!(bytes.len() as u64 <= STUB_LEN);
-    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; the
-    // new anonymous page belongs to nobody else.
-    let p = unsafe {
-        libc::mmap(
-            STUB_ADDR as *mut libc::c_void,
-            STUB_LEN as usize,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_FIXED_NOREPLACE,
-            -1,
-            0,
-        )
-    };
-    if p == libc::MAP_FAILED || p as u64 != STUB_ADDR {
-        return Err(Error::Host { op: "mmap(systrap stub page)", errno: libc::EEXIST });
-    }
-    // SAFETY: p is a fresh writable mapping of STUB_LEN >= bytes.len().
-    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p as *mut u8, bytes.len()) };
-    // SAFETY: p is the mapping we just made.
-    if unsafe { libc::mprotect(p, STUB_LEN as usize, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
-        return Err(Error::Host { op: "mprotect(systrap stub page)", errno: libc::EINVAL });
-    }
+    platform_ptrace::stub::install_page(bytes)?;
     Ok(layout)
 }
 
@@ -438,16 +415,7 @@ pub fn fork_master(layout: &Layout, vdso: Option<&VdsoMove>) -> Result<sys::Tid>
         // code installed before the fork. Nothing here returns.
         unsafe {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-            // The inherited rseq area is about to be unmapped (see the
-            // ptrace platform's stub).
-            let tp: usize;
-            std::arch::asm!("mov {}, fs:0", out(reg) tp);
-            let area = tp.wrapping_add_signed(__rseq_offset);
-            for len in [32u32, 20] {
-                if libc::syscall(libc::SYS_rseq, area, len, 1u32, 0x5305_3053u32) == 0 {
-                    break;
-                }
-            }
+            platform_ptrace::stub::unregister_rseq();
             // The host's vDSO into the window (else the window is emptied:
             // nothing of the sentry's may stay in a stub).
             if moves.is_empty() {

@@ -29,7 +29,7 @@ enum At {
 
 /// Move up to `len` bytes from `src` to `dst`. After the first round it
 /// stops rather than wait, so that what moved is reported. Returns the
-/// bytes moved and the source's offset after them.
+/// bytes moved (a source read at its file position is advanced by them).
 fn transfer(t: &Task, src: &File, src_at: At, dst: &File, dst_at: At, len: u64, nonblock: bool) -> KResult<u64> {
     let len = len.min(MAX_RW);
     let seekable = src.ops.seekable();
@@ -54,16 +54,12 @@ fn transfer(t: &Task, src: &File, src_at: At, dst: &File, dst_at: At, len: u64, 
         if n == 0 {
             break;
         }
+        // A failed write ends the transfer; the source's position moves
+        // only by what was written (it is set once, below).
         let w = match write_bytes(t, dst, Source::Kernel(&buf[..n]), wpos) {
             Ok(w) => w as usize,
-            Err(e) if total > 0 => {
-                let _ = e;
-                break;
-            }
-            Err(e) => {
-                // Put back what a seekable source gave: nothing moved.
-                return Err(e);
-            }
+            Err(_) if total > 0 => break,
+            Err(e) => return Err(e),
         };
         total += w as u64;
         rpos += w as u64;
@@ -152,8 +148,6 @@ pub fn sys_copy_file_range(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     }
     if let Some(o) = off_out {
         t.mm().write_val(a[3], &((o + n) as i64))?;
-    } else {
-        // write_bytes advanced the file position only for At::Position.
     }
     Ok(n)
 }

@@ -60,6 +60,8 @@ struct State {
 }
 
 static STATE: Mutex<Option<State>> = Mutex::new(None);
+/// Inodes with any lock (every close asks, so it must be cheap to see none).
+static LOCKED_INODES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Tasks waiting for any lock to change.
 fn queue() -> &'static WaitQueue {
@@ -69,7 +71,10 @@ fn queue() -> &'static WaitQueue {
 
 fn with<R>(f: impl FnOnce(&mut State) -> R) -> R {
     let mut g = STATE.lock().unwrap_or_else(|e| e.into_inner());
-    f(g.get_or_insert_with(State::default))
+    let s = g.get_or_insert_with(State::default);
+    let r = f(s);
+    LOCKED_INODES.store(s.inodes.len(), std::sync::atomic::Ordering::Relaxed);
+    r
 }
 
 /// The lock table's key for the inode `f` is open on.
@@ -217,6 +222,9 @@ pub fn flock(t: &Task, key: usize, ofd: usize, lock: Option<bool>, nonblock: boo
 
 /// The process closed an fd of the inode `key`: its POSIX locks there go.
 pub fn closed(key: usize, tgid: i32) {
+    if LOCKED_INODES.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        return;
+    }
     let changed = with(|s| {
         let Some(il) = s.inodes.get_mut(&key) else { return false };
         let before = il.ranges.len();
@@ -234,6 +242,9 @@ pub fn closed(key: usize, tgid: i32) {
 
 /// The process exited: every POSIX lock it held goes.
 pub fn process_exited(tgid: i32) {
+    if LOCKED_INODES.load(std::sync::atomic::Ordering::Relaxed) == 0 {
+        return;
+    }
     with(|s| {
         s.waits_for.remove(&Owner::Process(tgid));
         for il in s.inodes.values_mut() {
