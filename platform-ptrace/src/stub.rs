@@ -135,13 +135,13 @@ pub fn install_page(code: &[u8]) -> Result<()> {
         )
     };
     if p == libc::MAP_FAILED || p as u64 != STUB_ADDR {
-        return Err(Error::Host { op: "mmap(stub page)", errno: libc::EEXIST });
+        return Err(sys::host_error("mmap(stub page)"));
     }
     // SAFETY: p is a fresh writable mapping of STUB_LEN >= code.len().
     unsafe { std::ptr::copy_nonoverlapping(code.as_ptr(), p as *mut u8, code.len()) };
     // SAFETY: p is the mapping we just made.
     if unsafe { libc::mprotect(p, STUB_LEN as usize, libc::PROT_READ | libc::PROT_EXEC) } != 0 {
-        return Err(Error::Host { op: "mprotect(stub page)", errno: libc::EINVAL });
+        return Err(sys::host_error("mprotect(stub page)"));
     }
     Ok(())
 }
@@ -178,7 +178,7 @@ pub fn fork_master() -> Result<sys::Tid> {
         libc::syscall(libc::SYS_clone, (libc::CLONE_FILES | libc::SIGCHLD) as u64, 0u64, 0u64, 0u64, 0u64)
     } as i32;
     if pid < 0 {
-        return Err(Error::Host { op: "fork(master stub)", errno: libc::EAGAIN });
+        return Err(sys::host_error("fork(master stub)"));
     }
     if pid == 0 {
         // SAFETY: raw syscalls with integer arguments in the fresh child;

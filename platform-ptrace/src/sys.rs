@@ -9,9 +9,14 @@ fn errno() -> i32 {
     std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
 }
 
+/// The host call `op` just failed: its error, with the thread's errno.
+pub fn host_error(op: &'static str) -> Error {
+    Error::Host { op, errno: errno() }
+}
+
 fn check(op: &'static str, r: libc::c_long) -> Result<libc::c_long> {
     if r < 0 {
-        Err(Error::Host { op, errno: errno() })
+        Err(host_error(op))
     } else {
         Ok(r)
     }

@@ -240,7 +240,7 @@ unsafe impl Sync for MsgFile {}
 impl MsgFile {
     /// Create the file with room for `chunks` stub threads and map it.
     pub fn new(chunks: u32) -> Result<MsgFile> {
-        let host = |op| Error::Host { op, errno: std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO) };
+        let host = platform_ptrace::sys::host_error;
         // SAFETY: the name is a NUL-terminated literal.
         let fd = unsafe { libc::memfd_create(c"runsc-systrap".as_ptr(), libc::MFD_CLOEXEC) };
         if fd < 0 {

@@ -407,7 +407,7 @@ pub fn fork_master(layout: &Layout, vdso: Option<&VdsoMove>) -> Result<sys::Tid>
         libc::syscall(libc::SYS_clone, (libc::CLONE_FILES | libc::SIGCHLD) as u64, 0u64, 0u64, 0u64, 0u64)
     } as i32;
     if pid < 0 {
-        return Err(Error::Host { op: "fork(systrap master)", errno: libc::EAGAIN });
+        return Err(sys::host_error("fork(systrap master)"));
     }
     if pid == 0 {
         // SAFETY: raw syscalls with integer arguments or pointers to the
