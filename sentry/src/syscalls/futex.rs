@@ -135,13 +135,7 @@ pub fn sys_futex(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
                     // Now a waiter of the PI futex: wait for it as LOCK_PI.
                     return lock_pi(t, &mm, uaddr2, k2, &w, deadline);
                 }
-                let stop = if t.has_pending_signal() {
-                    Some(Errno::ERESTARTSYS)
-                } else if deadline.is_some_and(|d| Instant::now() >= d) {
-                    Some(Errno::ETIMEDOUT)
-                } else {
-                    None
-                };
+                let stop = why_stop(t, deadline, Errno::ERESTARTSYS);
                 if let Some(e) = stop {
                     t.kernel.futexes.dequeue(k1, &w);
                     if w.pi.load(Ordering::SeqCst) {
@@ -327,13 +321,7 @@ fn lock_pi(
             if w.retry.load(Ordering::SeqCst) {
                 break;
             }
-            let stop = if t.has_pending_signal() {
-                Some(Errno::ERESTARTNOINTR)
-            } else if deadline.is_some_and(|d| Instant::now() >= d) {
-                Some(Errno::ETIMEDOUT)
-            } else {
-                None
-            };
+            let stop = why_stop(t, deadline, Errno::ERESTARTNOINTR);
             if let Some(e) = stop {
                 futexes.dequeue(k, w);
                 return if w.woken.load(Ordering::SeqCst) { Ok(0) } else { Err(e) };
@@ -451,3 +439,14 @@ fn cmp_requeue_pi(
     })
 }
 
+/// Why a futex wait must end now: `on_signal` with a signal pending,
+/// ETIMEDOUT past the deadline, or None to sleep on.
+fn why_stop(t: &crate::kernel::task::Task, deadline: Option<Instant>, on_signal: Errno) -> Option<Errno> {
+    if t.has_pending_signal() {
+        Some(on_signal)
+    } else if deadline.is_some_and(|d| Instant::now() >= d) {
+        Some(Errno::ETIMEDOUT)
+    } else {
+        None
+    }
+}

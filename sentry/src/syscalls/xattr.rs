@@ -90,14 +90,19 @@ fn get(t: &Task, target: Target, a: [u64; 6], first: usize) -> KResult<u64> {
     let name = read_name(t, name_addr)?;
     let inode = inode_of(t, &target)?;
     check(t, &name, &inode.stat()?, perm::MAY_READ)?;
-    let v = inode.getxattr(&name)?;
+    sized_reply(t, value, size, &inode.getxattr(&name)?)
+}
+
+/// The reply of getxattr and listxattr: `size` 0 asks only for the
+/// length; a buffer too small for `v` is ERANGE.
+fn sized_reply(t: &Task, addr: u64, size: u64, v: &[u8]) -> KResult<u64> {
     if size == 0 {
         return Ok(v.len() as u64);
     }
     if (size as usize) < v.len() {
         return Err(Errno::ERANGE);
     }
-    t.mm().copy_out(value, &v)?;
+    t.mm().copy_out(addr, v)?;
     Ok(v.len() as u64)
 }
 
@@ -116,14 +121,7 @@ fn list(t: &Task, target: Target, a: [u64; 6], first: usize) -> KResult<u64> {
     if out.len() > XATTR_LIST_MAX {
         return Err(Errno::E2BIG);
     }
-    if size == 0 {
-        return Ok(out.len() as u64);
-    }
-    if (size as usize) < out.len() {
-        return Err(Errno::ERANGE);
-    }
-    t.mm().copy_out(list_addr, &out)?;
-    Ok(out.len() as u64)
+    sized_reply(t, list_addr, size, &out)
 }
 
 fn remove(t: &Task, target: Target, a: [u64; 6], first: usize) -> KResult<u64> {

@@ -381,9 +381,33 @@ impl Node {
 
     /// Whether the lower directory has `name`. Every caller has looked the
     /// name up first, which is when a lower entry is learned.
-    fn lower_has(&self, name: &[u8]) -> bool {
-        self.lock().in_lower.contains(name)
+    /// Take `name` out of this directory, leaving a whiteout where a lower
+    /// layer has it; returns the still-held lock.
+    fn remove_name(&self, name: &[u8]) -> MutexGuard<'_, State> {
+        let mut st = self.lock();
+        st.children.remove(name);
+        if st.in_lower.contains(name) {
+            st.whiteouts.insert(name.to_vec());
+        }
+        st
     }
+}
+
+/// Whether `node` may go where a directory (`dir`) or a non-directory is
+/// removed or replaced: ENOTDIR, EISDIR, or ENOTEMPTY for a directory with
+/// entries. Returns whether it is a directory.
+fn removable(node: &Node, dir: bool) -> KResult<bool> {
+    let is_dir = node.lock().attr.is_dir();
+    if dir && !is_dir {
+        return Err(Errno::ENOTDIR);
+    }
+    if !dir && is_dir {
+        return Err(Errno::EISDIR);
+    }
+    if is_dir && !node.readdir()?.is_empty() {
+        return Err(Errno::ENOTEMPTY);
+    }
+    Ok(is_dir)
 }
 
 impl Inode for Node {
@@ -552,22 +576,8 @@ impl Inode for Node {
 
     fn unlink(&self, name: &[u8], dir: bool) -> KResult<()> {
         let node = self.lookup_node(name)?;
-        let is_dir = node.lock().attr.is_dir();
-        if dir && !is_dir {
-            return Err(Errno::ENOTDIR);
-        }
-        if !dir && is_dir {
-            return Err(Errno::EISDIR);
-        }
-        if is_dir && !node.readdir()?.is_empty() {
-            return Err(Errno::ENOTEMPTY);
-        }
-        let in_lower = self.lower_has(name);
-        let mut st = self.lock();
-        st.children.remove(name);
-        if in_lower {
-            st.whiteouts.insert(name.to_vec());
-        }
+        let is_dir = removable(&node, dir)?;
+        let mut st = self.remove_name(name);
         if is_dir {
             st.attr.nlink = st.attr.nlink.saturating_sub(1);
         }
@@ -652,22 +662,8 @@ impl Inode for Node {
         }
         if let Ok(existing) = dst.lookup_node(new_name) {
             let src_dir = node.lock().attr.is_dir();
-            let dst_dir = existing.lock().attr.is_dir();
-            if src_dir && !dst_dir {
-                return Err(Errno::ENOTDIR);
-            }
-            if !src_dir && dst_dir {
-                return Err(Errno::EISDIR);
-            }
-            if dst_dir && !existing.readdir()?.is_empty() {
-                return Err(Errno::ENOTEMPTY);
-            }
-            let in_lower = dst.lower_has(new_name);
-            let mut d = dst.lock();
-            d.children.remove(new_name);
-            if in_lower {
-                d.whiteouts.insert(new_name.to_vec());
-            }
+            removable(&existing, src_dir)?;
+            drop(dst.remove_name(new_name));
         }
         // Directories being renamed keep their lower fid, so their lower
         // content stays visible at the new name.
@@ -677,15 +673,7 @@ impl Inode for Node {
                 self.copy_up(&mut ns)?;
             }
         }
-        let in_lower = self.lower_has(name);
-        {
-            let mut st = self.lock();
-            st.children.remove(name);
-            if in_lower {
-                st.whiteouts.insert(name.to_vec());
-            }
-            st.attr.mtime = vfs::now();
-        }
+        self.remove_name(name).attr.mtime = vfs::now();
         dst.insert_child(new_name, node);
         Ok(())
     }
