@@ -11,6 +11,7 @@
 #![deny(unsafe_code)]
 
 pub mod client;
+pub mod direct;
 pub mod error;
 pub mod protocol;
 pub mod server;

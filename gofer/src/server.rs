@@ -23,15 +23,16 @@ use std::path::Path;
 use std::rc::Rc;
 
 use nix::errno::Errno;
-use nix::fcntl::{fcntl, renameat, AtFlags, FcntlArg, OFlag};
+use nix::fcntl::{renameat, AtFlags, OFlag};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::stat::{
-    fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, FileStat, Mode, SFlag,
+    fchmodat, fstatat, mkdirat, mknodat, utimensat, FchmodatFlags, Mode, SFlag,
     UtimensatFlags,
 };
 use nix::sys::time::TimeSpec;
 use nix::unistd::{fchownat, linkat, symlinkat, truncate, unlinkat, Gid, Uid, UnlinkatFlags};
 
+use crate::direct::{attr, component, id_of, list as read_dir, open_beneath, stat_fd, Id};
 use crate::error::Error;
 use crate::protocol::*;
 use crate::sys;
@@ -104,7 +105,6 @@ fn peer_gone(sock: BorrowedFd<'_>) -> bool {
 }
 
 /// `(st_dev, st_ino)`: what makes two fds the same file.
-type Id = (u64, u64);
 
 /// How to reach a node again from its parent directory.
 enum Parent {
@@ -145,17 +145,6 @@ fn ok(resp: Response) -> Op {
     Ok((resp, None))
 }
 
-/// Validates a path component.
-fn component(name: &[u8]) -> Result<CString, Errno> {
-    if name.len() > NAME_MAX {
-        return Err(Errno::ENAMETOOLONG);
-    }
-    if name.is_empty() || name == b"." || name == b".." || name.contains(&b'/') {
-        return Err(Errno::EINVAL);
-    }
-    CString::new(name).map_err(|_| Errno::EINVAL)
-}
-
 fn xattr_name(name: &[u8]) -> Result<CString, Errno> {
     if name.is_empty() || name.len() > XATTR_NAME_MAX {
         return Err(Errno::ERANGE);
@@ -171,43 +160,6 @@ fn xattr_name(name: &[u8]) -> Result<CString, Errno> {
 /// `/proc/self/fd/N`, a magic link to exactly the inode of `fd`.
 fn proc_path(fd: &OwnedFd) -> Result<CString, Errno> {
     CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Errno::EINVAL)
-}
-
-fn stat_fd(fd: BorrowedFd<'_>) -> Result<FileStat, Errno> {
-    fstatat(Some(fd.as_raw_fd()), c"", AtFlags::AT_EMPTY_PATH | AtFlags::AT_SYMLINK_NOFOLLOW)
-}
-
-fn to_u64<T: TryInto<u64>>(v: T) -> u64 {
-    v.try_into().unwrap_or(0)
-}
-
-fn to_i64<T: TryInto<i64>>(v: T) -> i64 {
-    v.try_into().unwrap_or(0)
-}
-
-fn attr(st: &FileStat) -> Attr {
-    Attr {
-        ino: to_u64(st.st_ino),
-        dev: to_u64(st.st_dev),
-        mode: st.st_mode,
-        nlink: to_u64(st.st_nlink),
-        uid: st.st_uid,
-        gid: st.st_gid,
-        rdev: to_u64(st.st_rdev),
-        size: to_u64(st.st_size),
-        blksize: to_u64(st.st_blksize),
-        blocks: to_u64(st.st_blocks),
-        atime_sec: to_i64(st.st_atime),
-        atime_nsec: to_i64(st.st_atime_nsec),
-        mtime_sec: to_i64(st.st_mtime),
-        mtime_nsec: to_i64(st.st_mtime_nsec),
-        ctime_sec: to_i64(st.st_ctime),
-        ctime_nsec: to_i64(st.st_ctime_nsec),
-    }
-}
-
-fn id_of(st: &FileStat) -> Id {
-    (to_u64(st.st_dev), to_u64(st.st_ino))
 }
 
 /// Opens one component beneath `dir` as an O_PATH fd, never following a
@@ -233,40 +185,6 @@ fn chown_new(fd: BorrowedFd<'_>, uid: u32, gid: u32) -> Result<(), Errno> {
         }
         Err(e) => Err(e),
     }
-}
-
-fn dirent_kind(t: Option<nix::dir::Type>) -> u8 {
-    use nix::dir::Type;
-    match t {
-        Some(Type::Fifo) => libc::DT_FIFO,
-        Some(Type::CharacterDevice) => libc::DT_CHR,
-        Some(Type::Directory) => libc::DT_DIR,
-        Some(Type::BlockDevice) => libc::DT_BLK,
-        Some(Type::File) => libc::DT_REG,
-        Some(Type::Symlink) => libc::DT_LNK,
-        Some(Type::Socket) => libc::DT_SOCK,
-        None => libc::DT_UNKNOWN,
-    }
-}
-
-fn read_dir(dir: &OwnedFd) -> Result<Vec<DirEntry>, Errno> {
-    let fd = sys::openat(
-        dir.as_fd(),
-        c".",
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
-        Mode::empty(),
-    )?;
-    let mut d = nix::dir::Dir::from(fd)?;
-    let mut out = Vec::new();
-    for entry in d.iter() {
-        let entry = entry?;
-        let name = entry.file_name().to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
-        out.push(DirEntry { name: name.to_vec(), ino: entry.ino(), kind: dirent_kind(entry.file_type()) });
-    }
-    Ok(out)
 }
 
 fn timespec(t: Option<(i64, i64)>) -> Result<TimeSpec, Errno> {
@@ -516,32 +434,11 @@ impl Server {
             return Err(Errno::EROFS);
         }
         let node = self.node(fid)?;
-        if !o_path {
-            match node.kind {
-                libc::S_IFREG | libc::S_IFDIR | libc::S_IFIFO => {}
-                libc::S_IFLNK => return Err(Errno::ELOOP),
-                libc::S_IFSOCK => return Err(Errno::ENXIO),
-                // As on a nodev mount: host devices stay out of reach.
-                _ => return Err(Errno::EACCES),
-            }
-        }
-        // O_NONBLOCK during the open itself, so a FIFO (or a file swapped
-        // for one) cannot block the server; cleared again below.
-        let forced = OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC | OFlag::O_NOCTTY
-            | if o_path { OFlag::empty() } else { OFlag::O_NONBLOCK };
-        let oflags = OFlag::from_bits_retain(flags) | forced;
         let fd = match &node.parent {
-            Parent::Itself => sys::openat(node.fd.as_fd(), c".", oflags, Mode::empty())?,
-            Parent::Dir { fd, name, .. } => sys::openat(fd.as_fd(), name, oflags, Mode::empty())?,
+            Parent::Itself => open_beneath(node.fd.as_fd(), c".", node.kind, node.id, flags)?,
+            Parent::Dir { fd, name, .. } => open_beneath(fd.as_fd(), name, node.kind, node.id, flags)?,
             Parent::Detached => return Err(Errno::ESTALE),
         };
-        if id_of(&stat_fd(fd.as_fd())?) != node.id {
-            return Err(Errno::ESTALE);
-        }
-        if !o_path && flags & libc::O_NONBLOCK == 0 {
-            let fl = fcntl(fd.as_raw_fd(), FcntlArg::F_GETFL)?;
-            fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(OFlag::from_bits_retain(fl & !libc::O_NONBLOCK)))?;
-        }
         Ok((Response::Opened, Some(fd)))
     }
 

@@ -89,6 +89,22 @@ pub fn listxattr(path: &CStr, buf: &mut [u8]) -> nix::Result<usize> {
     Errno::result(rc).map(|n| n as usize)
 }
 
+/// `fgetxattr(2)` into `buf`; returns the value length.
+pub fn fgetxattr(fd: BorrowedFd<'_>, name: &CStr, buf: &mut [u8]) -> nix::Result<usize> {
+    // SAFETY: the name is NUL-terminated, `buf` is writable for exactly the
+    // length passed, and the borrow keeps the fd open for the call.
+    let rc = unsafe { libc::fgetxattr(fd.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    Errno::result(rc).map(|n| n as usize)
+}
+
+/// `flistxattr(2)` into `buf`; returns the list length.
+pub fn flistxattr(fd: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<usize> {
+    // SAFETY: `buf` is writable for exactly the length passed, and the
+    // borrow keeps the fd open for the call.
+    let rc = unsafe { libc::flistxattr(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+    Errno::result(rc).map(|n| n as usize)
+}
+
 /// `removexattr(2)`.
 pub fn removexattr(path: &CStr, name: &CStr) -> nix::Result<()> {
     // SAFETY: both strings are NUL-terminated and outlive the call.

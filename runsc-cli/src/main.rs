@@ -22,6 +22,11 @@ pub struct Cli {
     /// Log every syscall with its arguments and result.
     #[arg(long, global = true)]
     pub strace: bool,
+    /// Directfs: the sentry reads the root's files from host fds beneath a
+    /// root fd the gofer donates (no gofer round trip per lookup or open).
+    /// `--directfs=false` sends every file operation to the gofer.
+    #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set)]
+    pub directfs: bool,
     /// Network mode (only "none" is served yet).
     #[arg(long, global = true, default_value = "none")]
     pub network: String,

@@ -151,7 +151,7 @@ pub fn new_kernel(
     gofer: Arc<gofer::Client>,
     opts: kernel::Options,
 ) -> KResult<Arc<Kernel>> {
-    let root = fs::overlay::Node::new_root(gofer, mf.clone())?;
+    let root = fs::overlay::Node::new_root(gofer, mf.clone(), opts.directfs)?;
     let k = Kernel::new(platform, mf, root, opts);
     k.mount(b"/proc", fs::proc::new(&k));
     k.mount(b"/dev", fs::dev::new(k.mf.clone()));

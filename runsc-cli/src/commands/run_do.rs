@@ -56,7 +56,7 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
     };
     tracing::debug!("platform ready at {:?}", t0.elapsed());
     let hostname = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into());
-    let opts = sentry::kernel::Options { strace: cli.strace, timing: cli.debug, hostname };
+    let opts = sentry::kernel::Options { strace: cli.strace, timing: cli.debug, hostname, directfs: cli.directfs };
     let kernel = sentry::new_kernel(platform, mf, client, opts).map_err(|e| anyhow::anyhow!("building the kernel: {e}"))?;
 
     let cwd = match &a.cwd {

@@ -98,6 +98,9 @@ pub struct Options {
     pub timing: bool,
     /// The initial hostname.
     pub hostname: String,
+    /// Reach the root's lower layer by directfs (host fds beneath a root
+    /// fd the gofer donates) rather than a gofer message per operation.
+    pub directfs: bool,
 }
 
 /// The kernel.

@@ -17,7 +17,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use gofer::{Client, Fid};
+use gofer::Client;
+
+mod lower;
+use lower::{Access, Lower};
 
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
@@ -26,7 +29,8 @@ use crate::vfs::{self, mode, Attr, DirEntry, DirFile, FileOps, Inode, SetAttr};
 
 /// Shared by all nodes of one overlay.
 pub struct OverlayFs {
-    client: Option<Arc<Client>>,
+    /// How the lower layer is reached (None: a tmpfs, memory only).
+    lower: Option<Access>,
     dev: u64,
     mf: Arc<MemoryFile>,
 }
@@ -37,7 +41,7 @@ const MAX_NEGATIVE: usize = 4096;
 #[derive(Default)]
 struct State {
     attr: Attr,
-    lower: Option<Fid>,
+    lower: Option<Lower>,
     host_fd: Option<Arc<OwnedFd>>,
     /// The content belongs to the overlay (created here, or copied up):
     /// `cache` and `attr.size` are the file; the lower is not read again.
@@ -104,35 +108,18 @@ pub struct Node {
     st: Mutex<State>,
 }
 
-fn attr_from(a: &gofer::Attr) -> Attr {
-    Attr {
-        ino: a.ino,
-        dev: a.dev,
-        mode: a.mode,
-        nlink: a.nlink,
-        uid: a.uid,
-        gid: a.gid,
-        rdev: a.rdev,
-        size: a.size,
-        blksize: a.blksize,
-        blocks: a.blocks,
-        atime: (a.atime_sec, a.atime_nsec),
-        mtime: (a.mtime_sec, a.mtime_nsec),
-        ctime: (a.ctime_sec, a.ctime_nsec),
-    }
-}
-
 impl Node {
-    /// The root of an overlay over the gofer's root.
-    pub fn new_root(client: Arc<Client>, mf: Arc<MemoryFile>) -> KResult<Arc<Node>> {
-        let (fid, a) = client.attach()?;
-        let fs = Arc::new(OverlayFs { client: Some(client), dev: a.dev, mf });
-        Ok(Arc::new(Node { fs, st: Mutex::new(State { attr: attr_from(&a), lower: Some(fid), ..State::default() }) }))
+    /// The root of an overlay over the gofer's root; with `direct`, the
+    /// lower layer is reached by directfs (see [`lower`]).
+    pub fn new_root(client: Arc<Client>, mf: Arc<MemoryFile>, direct: bool) -> KResult<Arc<Node>> {
+        let (access, root, a) = Access::attach(client, direct)?;
+        let fs = Arc::new(OverlayFs { lower: Some(access), dev: a.dev, mf });
+        Ok(Arc::new(Node { fs, st: Mutex::new(State { attr: a, lower: Some(root), ..State::default() }) }))
     }
 
     /// An empty memory directory (tmpfs).
     pub fn new_tmpfs(mode: u32, mf: Arc<MemoryFile>) -> Arc<Node> {
-        let fs = Arc::new(OverlayFs { client: None, dev: 0x10 + vfs::next_ino() % 0x100, mf });
+        let fs = Arc::new(OverlayFs { lower: None, dev: 0x10 + vfs::next_ino() % 0x100, mf });
         Self::new_upper(&fs, mode::S_IFDIR | (mode & 0o7777), 0, 0)
     }
 
@@ -165,8 +152,8 @@ impl Node {
         self.st.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn client(&self) -> KResult<&Arc<Client>> {
-        self.fs.client.as_ref().ok_or(Errno::EIO)
+    fn access(&self) -> KResult<&Access> {
+        self.fs.lower.as_ref().ok_or(Errno::EIO)
     }
 
     fn lookup_node(&self, name: &[u8]) -> KResult<Arc<Node>> {
@@ -180,11 +167,11 @@ impl Node {
         if st.whiteouts.contains(name) {
             return Err(Errno::ENOENT);
         }
-        let Some(fid) = st.lower else { return Err(Errno::ENOENT) };
+        let Some(dir) = &st.lower else { return Err(Errno::ENOENT) };
         if st.not_in_lower.contains(name) {
             return Err(Errno::ENOENT);
         }
-        let (cfid, a) = match self.client()?.walk(fid, name).map_err(Errno::from) {
+        let (child, a) = match self.access()?.walk(dir, name) {
             Ok(x) => x,
             Err(Errno::ENOENT) => {
                 if st.not_in_lower.len() < MAX_NEGATIVE {
@@ -196,7 +183,7 @@ impl Node {
         };
         let node = Arc::new(Node {
             fs: self.fs.clone(),
-            st: Mutex::new(State { attr: attr_from(&a), lower: Some(cfid), ..State::default() }),
+            st: Mutex::new(State { attr: a, lower: Some(child), ..State::default() }),
         });
         st.children.insert(name.to_vec(), node.clone());
         st.in_lower.insert(name.to_vec());
@@ -212,8 +199,8 @@ impl Node {
         if let Some(fd) = &st.host_fd {
             return Ok(fd.clone());
         }
-        let fid = st.lower.ok_or(Errno::EIO)?;
-        let fd = Arc::new(self.client()?.open(fid, libc::O_RDONLY)?);
+        let lower = st.lower.as_ref().ok_or(Errno::EIO)?;
+        let fd = Arc::new(self.access()?.open_read(lower, &st.attr)?);
         st.host_fd = Some(fd.clone());
         Ok(fd)
     }
@@ -270,14 +257,8 @@ impl Node {
     fn xattrs<'a>(&self, st: &'a mut State) -> &'a mut BTreeMap<Vec<u8>, Vec<u8>> {
         if st.xattrs.is_none() {
             let mut m = BTreeMap::new();
-            if let (Some(fid), Ok(c)) = (st.lower, self.client()) {
-                if st.attr.kind() != mode::S_IFLNK {
-                    for name in c.listxattr(fid).unwrap_or_default() {
-                        if let Ok(v) = c.getxattr(fid, &name) {
-                            m.insert(name, v);
-                        }
-                    }
-                }
+            if let (Some(lower), Ok(access)) = (&st.lower, self.access()) {
+                m.extend(access.xattrs(lower, &st.attr).unwrap_or_default());
             }
             st.xattrs = Some(m);
         }
@@ -464,9 +445,9 @@ impl Inode for Node {
 
     fn statfs(&self) -> KResult<vfs::FsStat> {
         const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
-        let lower = self.lock().lower;
-        let (Some(client), Some(fid)) = (&self.fs.client, lower) else { return Ok(vfs::FsStat::memory()) };
-        let s = client.statfs(fid)?;
+        let lower = self.lock().lower.clone();
+        let (Some(access), Some(lower)) = (&self.fs.lower, lower) else { return Ok(vfs::FsStat::memory()) };
+        let s = access.statfs(&lower)?;
         Ok(vfs::FsStat {
             magic: OVERLAYFS_SUPER_MAGIC,
             bsize: s.bsize,
@@ -487,11 +468,10 @@ impl Inode for Node {
             if st.attr.kind() != mode::S_IFDIR {
                 return Err(Errno::ENOTDIR);
             }
-            (st.lower, st.lower_list.is_some())
+            (st.lower.clone(), st.lower_list.is_some())
         };
-        if let (Some(fid), false) = (lower, have_list) {
-            let ents = self.client()?.getdents(fid)?;
-            let list = ents.into_iter().map(|e| DirEntry { name: e.name, ino: e.ino, kind: e.kind }).collect();
+        if let (Some(lower), false) = (lower, have_list) {
+            let list = self.access()?.list(&lower)?;
             self.lock().lower_list = Some(list);
         }
         let st = self.lock();
@@ -528,8 +508,8 @@ impl Inode for Node {
         if let Some(t) = &st.target {
             return Ok(t.clone());
         }
-        let fid = st.lower.ok_or(Errno::EIO)?;
-        let t = self.client()?.readlink(fid)?;
+        let lower = st.lower.as_ref().ok_or(Errno::EIO)?;
+        let t = self.access()?.readlink(lower)?;
         st.target = Some(t.clone());
         Ok(t)
     }
