@@ -75,7 +75,7 @@ fn find_command(k: &Kernel, root: &Location, cwd: &Location, name: &[u8], env: &
 
 /// Start the init process (pid 1) and return once it runs.
 pub fn start_init(k: &Arc<Kernel>, spec: InitSpec) -> Result<(), StartError> {
-    let root = Location::root(k.root.clone());
+    let root = k.root_location();
     let cwd = k.resolve(&root, &root, &spec.cwd, Follow::Yes, None).unwrap_or_else(|_| root.clone());
     let fs = Arc::new(Mutex::new(FsContext { root: root.clone(), cwd: cwd.clone(), umask: 0o022 }));
     let fds = Arc::new(FdTable::default());
@@ -91,7 +91,7 @@ pub fn start_init(k: &Arc<Kernel>, spec: InitSpec) -> Result<(), StartError> {
         // container's terminal there.
         let path = if h.terminal().is_some() {
             if !console {
-                k.mount(b"/dev/console", h.clone());
+                k.mount(b"/dev/console", h.clone(), "devpts");
                 console = true;
             }
             b"/dev/console".to_vec()
@@ -153,7 +153,7 @@ pub fn new_kernel(
 ) -> KResult<Arc<Kernel>> {
     let root = fs::overlay::Node::new_root(gofer, mf.clone(), opts.directfs)?;
     let k = Kernel::new(platform, mf, root, opts);
-    k.mount(b"/proc", fs::proc::new(&k));
-    k.mount(b"/dev", fs::dev::new(k.mf.clone()));
+    k.mount(b"/proc", fs::proc::new(&k), "proc");
+    k.mount(b"/dev", fs::dev::new(k.mf.clone()), "tmpfs");
     Ok(k)
 }

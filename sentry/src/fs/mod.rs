@@ -8,4 +8,5 @@ pub mod overlay;
 pub mod pipe;
 pub mod proc;
 pub mod synth;
+pub mod sys;
 pub mod tty;

@@ -7,6 +7,16 @@ use crate::errno::{Errno, KResult};
 use crate::kernel::Kernel;
 use crate::vfs::Inode;
 
+/// A location's path as the task reading /proc sees it (relative to its
+/// root, as Linux's d_path).
+fn as_seen(k: &Weak<Kernel>, l: &crate::vfs::path::Location) -> Vec<u8> {
+    let reader = CURRENT.with(|c| c.get());
+    match k.upgrade().and_then(|k| k.task(reader)) {
+        Some(r) => l.path_from(&r.fs().root),
+        None => l.path(),
+    }
+}
+
 fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
     let kk = k.clone();
     let task = move || -> KResult<Arc<crate::kernel::task::Task>> {
@@ -24,13 +34,17 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
     let t9 = task.clone();
     let t10 = task.clone();
     let fdtask = task.clone();
+    let fdk = k.clone();
     let fd_dir: Arc<dyn Inode> = SynthDir::new(move || {
         let Ok(t) = fdtask() else { return vec![] };
         t.fds()
             .list()
             .into_iter()
             .map(|(fd, f)| {
-                let p = f.path.clone();
+                let p = match f.at.get() {
+                    Some(at) => as_seen(&fdk, at),
+                    None => f.path.clone(),
+                };
                 let l: Arc<dyn Inode> = SynthLink::new(move || Ok(p.clone()));
                 (fd.to_string().into_bytes(), l)
             })
@@ -68,12 +82,10 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
         let rss = mm.resident_pages();
         Ok(format!("{vm} {rss} 0 0 0 {rss} 0\n").into_bytes())
     });
-    let mounts: Arc<dyn Inode> = SynthLink::new(|| Ok(b"/proc/mounts".to_vec()));
-    let wk_mi = k.clone();
-    let mountinfo: Arc<dyn Inode> = SynthFile::new(move || {
-        let k = wk_mi.upgrade().ok_or(Errno::ESRCH)?;
-        Ok(mountinfo_text(&k).into_bytes())
-    });
+    let mi_task = task.clone();
+    let mountinfo: Arc<dyn Inode> = SynthFile::new(move || Ok(mountinfo_text(&*mi_task()?).into_bytes()));
+    let mounts_task = task.clone();
+    let mounts: Arc<dyn Inode> = SynthFile::new(move || Ok(mounts_text(&*mounts_task()?).into_bytes()));
     SynthDir::fixed(vec![
         ("mountinfo", mountinfo),
         ("fdinfo", fdinfo_dir),
@@ -81,8 +93,15 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
         ("statm", statm),
         ("mounts", mounts),
         ("exe", SynthLink::new(move || Ok(t1()?.tg.exe.lock().unwrap_or_else(|e| e.into_inner()).clone()))),
-        ("cwd", SynthLink::new(move || Ok(t2()?.fs().cwd.path()))),
-        ("root", SynthLink::new(|| Ok(b"/".to_vec()))),
+        ("cwd", SynthLink::new({
+            let k = k.clone();
+            move || Ok(as_seen(&k, &t2()?.fs().cwd))
+        })),
+        ("root", SynthLink::new({
+            let k = k.clone();
+            let t = task.clone();
+            move || Ok(as_seen(&k, &t()?.fs().root))
+        })),
         ("fd", fd_dir),
         ("cmdline", SynthFile::new(move || user_range(&*t3()?, |m| (m.arg_start, m.arg_end)))),
         ("environ", SynthFile::new(move || user_range(&*t4()?, |m| (m.env_start, m.env_end)))),
@@ -183,35 +202,51 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
     ])
 }
 
-/// One mount as /proc shows it.
-struct MountLine {
-    id: u32,
-    parent: u32,
-    point: String,
-    fstype: &'static str,
-    opts: &'static str,
-}
-
-/// The sandbox's mount table: the overlay root, then the kernel's mounts.
-fn mount_table(k: &crate::kernel::Kernel) -> Vec<MountLine> {
-    let mut v = vec![MountLine { id: 1, parent: 1, point: "/".into(), fstype: "overlay", opts: "rw,relatime" }];
-    for (i, m) in k.mount_list().into_iter().enumerate() {
-        let point = String::from_utf8_lossy(&m).into_owned();
-        let fstype = if point == "/proc" { "proc" } else { "tmpfs" };
-        v.push(MountLine { id: i as u32 + 2, parent: 1, point, fstype, opts: "rw,relatime" });
-    }
-    v
+/// The mounts of `t`'s namespace that its root sees, with their points
+/// as it sees them.
+fn visible_mounts(t: &crate::kernel::task::Task) -> Vec<(Arc<crate::vfs::mount::Mount>, String)> {
+    let root = t.fs().root;
+    let rp = root.path();
+    root.ns
+        .list()
+        .into_iter()
+        .filter_map(|m| {
+            let rel: &[u8] = if rp == b"/" {
+                &m.point
+            } else if m.point == rp {
+                b"/"
+            } else if m.point.starts_with(&rp) && m.point.get(rp.len()) == Some(&b'/') {
+                &m.point[rp.len()..]
+            } else {
+                return None;
+            };
+            let point = String::from_utf8_lossy(rel).into_owned();
+            Some((m, point))
+        })
+        .collect()
 }
 
 /// /proc/[pid]/mountinfo: id, parent id, device, root within the
 /// filesystem, mount point, options, separator, type, source, super
 /// options.
-fn mountinfo_text(k: &crate::kernel::Kernel) -> String {
-    mount_table(k)
+fn mountinfo_text(t: &crate::kernel::task::Task) -> String {
+    visible_mounts(t)
         .iter()
-        .map(|m| {
-            let sopts = if m.opts.starts_with("ro") { "ro" } else { "rw" };
-            format!("{} {} 0:{} / {} {} - {} none {}\n", m.id, m.parent, m.id + 20, m.point, m.opts, m.fstype, sopts)
+        .map(|(m, point)| {
+            let sopts = if m.read_only() { "ro" } else { "rw" };
+            let extra = if m.fs_opts.is_empty() { String::new() } else { format!(",{}", m.fs_opts) };
+            format!("{} {} 0:{} / {} {} - {} {} {}{}\n", m.id, m.parent, m.id + 20, point, m.opts(), m.fstype, m.source, sopts, extra)
+        })
+        .collect()
+}
+
+/// /proc/mounts: source, point, type, options.
+fn mounts_text(t: &crate::kernel::task::Task) -> String {
+    visible_mounts(t)
+        .iter()
+        .map(|(m, point)| {
+            let extra = if m.fs_opts.is_empty() { String::new() } else { format!(",{}", m.fs_opts) };
+            format!("{} {} {} {}{} 0 0\n", m.source, point, m.fstype, m.opts(), extra)
         })
         .collect()
 }
@@ -287,7 +322,6 @@ fn user_range(t: &crate::kernel::task::Task, range: impl Fn(&crate::mm::MmInner)
 /// Build /proc.
 pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
     let wk = Arc::downgrade(k);
-    let wk2 = wk.clone();
     let wk3 = wk.clone();
     let wk4 = wk.clone();
     let wk_uts = wk.clone();
@@ -339,17 +373,7 @@ pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
         ),
         (b"loadavg".to_vec(), SynthFile::new(|| Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec()))),
         (b"filesystems".to_vec(), SynthFile::text("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n\toverlay\n")),
-        (
-            b"mounts".to_vec(),
-            SynthFile::new(move || {
-                let k = wk2.upgrade().ok_or(Errno::ESRCH)?;
-                let s: String = mount_table(&k)
-                    .iter()
-                    .map(|m| format!("none {} {} {} 0 0\n", m.point, m.fstype, m.opts))
-                    .collect();
-                Ok(s.into_bytes())
-            }),
-        ),
+        (b"mounts".to_vec(), SynthLink::new(|| Ok(b"self/mounts".to_vec()))),
         (b"self".to_vec(), SynthLink::new(|| Err(Errno::ENOENT))),
     ];
     let wl = wk.clone();

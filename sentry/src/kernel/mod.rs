@@ -111,7 +111,8 @@ pub struct Kernel {
     pub mf: Arc<MemoryFile>,
     /// The root filesystem.
     pub root: Arc<dyn Inode>,
-    mounts: Mutex<HashMap<Vec<u8>, Arc<dyn Inode>>>,
+    /// The initial mount namespace.
+    pub ns: Arc<crate::vfs::mount::MountNs>,
     tasks: Mutex<HashMap<i32, Arc<Task>>>,
     groups: Mutex<HashMap<i32, Arc<ThreadGroup>>>,
     next_tid: AtomicI32,
@@ -143,8 +144,8 @@ impl Kernel {
         Arc::new(Kernel {
             platform,
             mf,
+            ns: crate::vfs::mount::MountNs::new(root.clone(), "overlay", "overlay", 0),
             root,
-            mounts: Mutex::new(HashMap::new()),
             tasks: Mutex::new(HashMap::new()),
             groups: Mutex::new(HashMap::new()),
             next_tid: AtomicI32::new(1),
@@ -162,21 +163,16 @@ impl Kernel {
         })
     }
 
-    /// Mount `fs` at absolute path `path`.
-    pub fn mount(&self, path: &[u8], fs: Arc<dyn Inode>) {
-        self.mounts.lock().unwrap_or_else(|e| e.into_inner()).insert(path.to_vec(), fs);
+    /// Mount `fs` of type `fstype` at the absolute path `path` of the
+    /// initial namespace, as the sandbox is built (the point need not
+    /// exist in the directory beneath, as for /dev/console).
+    pub fn mount(&self, path: &[u8], fs: Arc<dyn Inode>, fstype: &str) {
+        self.ns.add_path(path, fs, fstype, fstype, "", 0);
     }
 
-    /// The filesystem mounted at `path`, if any.
-    pub fn mount_at(&self, path: &[u8]) -> Option<Arc<dyn Inode>> {
-        self.mounts.lock().unwrap_or_else(|e| e.into_inner()).get(path).cloned()
-    }
-
-    /// The mount table, for /proc/mounts.
-    pub fn mount_list(&self) -> Vec<Vec<u8>> {
-        let mut v: Vec<Vec<u8>> = self.mounts.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect();
-        v.sort();
-        v
+    /// The root location of the initial namespace.
+    pub fn root_location(&self) -> crate::vfs::path::Location {
+        crate::vfs::path::Location::root(self.root.clone(), self.ns.clone())
     }
 
     /// Allocate a thread id.

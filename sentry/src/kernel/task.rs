@@ -400,6 +400,11 @@ impl Task {
         self.fs.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// Give the task its own filesystem context (unshare(CLONE_FS)).
+    pub fn set_fs(&self, fs: Arc<Mutex<FsContext>>) {
+        *self.fs.lock().unwrap_or_else(|e| e.into_inner()) = fs;
+    }
+
     /// A snapshot of the filesystem context.
     pub fn fs(&self) -> FsContext {
         self.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).clone()

@@ -9,6 +9,7 @@ use crate::vfs::SetAttr;
 
 fn setattr_at(t: &Task, dirfd: i32, path: &[u8], follow: Follow, sa: SetAttr) -> KResult<u64> {
     let loc = resolve_at(t, dirfd, path, follow)?;
+    crate::vfs::mount::writable(&loc)?;
     setattr_checked(t, loc.inode().as_ref(), sa)?;
     attrib(&loc);
     Ok(0)
@@ -147,6 +148,7 @@ pub fn sys_truncate(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if attr.is_dir() {
         return Err(Errno::EISDIR);
     }
+    crate::vfs::mount::writable(&loc)?;
     crate::vfs::perm::check(&sc.task.creds(), &attr, crate::vfs::perm::MAY_WRITE)?;
     loc.inode().setattr(&SetAttr { size: Some(a[1]), ..Default::default() })?;
     Ok(0)
@@ -199,6 +201,7 @@ fn set_times(t: &Task, dirfd: i32, path_addr: u64, times: (Option<(i64, i64)>, O
     }
     let p = read_path(t, path_addr)?;
     let loc = resolve_at(t, dirfd, &p, follow)?;
+    crate::vfs::mount::writable(&loc)?;
     may_set_times(t, loc.inode().as_ref(), explicit)?;
     loc.inode().setattr(&sa)?;
     Ok(0)

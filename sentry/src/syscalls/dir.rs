@@ -55,7 +55,7 @@ pub fn sys_getcwd(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         // The working directory was removed.
         return Err(Errno::ENOENT);
     }
-    let mut p = cwd.path();
+    let mut p = cwd.path_from(&sc.task.fs().root);
     p.push(0);
     if (a[1] as usize) < p.len() {
         return Err(Errno::ERANGE);
@@ -87,8 +87,7 @@ pub fn sys_chdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// Implements fchdir(2).
 pub fn sys_fchdir(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = sc.task.fds().get(a[0] as i32)?;
-    let fs = sc.task.fs();
-    let loc = sc.task.kernel.resolve(&fs.root, &fs.root, &f.path, Follow::Yes, None)?;
+    let loc = super::file::file_location(sc.task, &f)?;
     set_cwd(sc.task, loc)
 }
 
@@ -107,6 +106,7 @@ fn mkdir_at(t: &Task, dirfd: i32, path: &[u8], m: u64) -> KResult<u64> {
     if p.dir.inode().lookup(&p.name).is_ok() {
         return Err(Errno::EEXIST);
     }
+    crate::vfs::mount::writable(&p.dir)?;
     crate::vfs::perm::may_modify_dir(&c, &p.dir.inode().stat()?)?;
     p.dir.inode().mkdir(&p.name, m as u32 & !umask & 0o7777, c.euid, c.egid)?;
     created(&p, crate::fs::inotify::IN_ISDIR);
@@ -129,6 +129,7 @@ fn mknod_at(t: &Task, dirfd: i32, path: &[u8], m: u64, dev: u64) -> KResult<u64>
         return Err(Errno::EEXIST);
     }
     let c = t.creds();
+    crate::vfs::mount::writable(&p.dir)?;
     crate::vfs::perm::may_modify_dir(&c, &p.dir.inode().stat()?)?;
     let umask = t.fs().umask;
     p.dir.inode().mknod(&p.name, kind | (m & !umask & 0o7777), dev, c.euid, c.egid)?;
@@ -182,6 +183,7 @@ fn unlink_at(t: &Task, dirfd: i32, path: &[u8], flags: u64) -> KResult<u64> {
     }
     let victim_inode = p.dir.inode().lookup(&p.name)?;
     let victim = victim_inode.stat()?;
+    crate::vfs::mount::writable(&p.dir)?;
     crate::vfs::perm::may_delete(&t.creds(), &p.dir.inode().stat()?, &victim)?;
     p.dir.inode().unlink(&p.name, dir)?;
     if crate::fs::inotify::active() {
@@ -239,6 +241,8 @@ fn rename_flags(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) ->
         return Err(Errno::EINVAL);
     }
     let c = t.creds();
+    crate::vfs::mount::writable(&o.dir)?;
+    crate::vfs::mount::writable(&n.dir)?;
     crate::vfs::perm::may_delete(&c, &o.dir.inode().stat()?, &src.stat()?)?;
     let new_dir = n.dir.inode().stat()?;
     let existing = n.dir.inode().lookup(&n.name);
@@ -325,6 +329,7 @@ fn link_at(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) -> KRes
     if n.dir.inode().lookup(&n.name).is_ok() {
         return Err(Errno::EEXIST);
     }
+    crate::vfs::mount::writable(&n.dir)?;
     crate::vfs::perm::may_modify_dir(&t.creds(), &n.dir.inode().stat()?)?;
     let src_key = crate::fs::inotify::key(&src);
     n.dir.inode().link(&n.name, src)?;
@@ -356,6 +361,7 @@ fn symlink_at(t: &Task, target: &[u8], nd: i32, np: &[u8]) -> KResult<u64> {
     if n.dir.inode().lookup(&n.name).is_ok() {
         return Err(Errno::EEXIST);
     }
+    crate::vfs::mount::writable(&n.dir)?;
     crate::vfs::perm::may_modify_dir(&c, &n.dir.inode().stat()?)?;
     n.dir.inode().symlink(&n.name, target, c.euid, c.egid)?;
     created(&n, 0);

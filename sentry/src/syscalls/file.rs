@@ -37,9 +37,24 @@ fn start_loc(t: &Task, dirfd: i32, path: &[u8]) -> KResult<Location> {
     if !a.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    // Re-resolve the description's path: locations are path based (the
-    // directory is open already: no search permission is needed again).
-    t.kernel.resolve(&fs.root, &fs.root, &f.path, Follow::Yes, None)
+    file_location(t, &f)
+}
+
+/// Remember where a file was opened.
+pub(super) fn opened_at(f: Arc<File>, loc: &Location) -> Arc<File> {
+    let _ = f.at.set(loc.clone());
+    f
+}
+
+/// The location of an open file: where it was opened, or for a file not
+/// opened by path its path re-resolved from the global root.
+pub(super) fn file_location(t: &Task, f: &File) -> KResult<Location> {
+    if let Some(l) = f.at.get() {
+        return Ok(l.clone());
+    }
+    let root = t.fs().root;
+    let global = Location::root(root.inodes[0].clone(), root.ns.clone());
+    t.kernel.resolve(&global, &global, &f.path, Follow::Yes, None)
 }
 
 /// Resolve a path argument relative to dirfd.
@@ -110,6 +125,7 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
                 }
                 let umask = t.fs().umask;
                 let c = t.creds();
+                crate::vfs::mount::writable(&p.dir)?;
                 crate::vfs::perm::may_modify_dir(&c, &p.dir.inode().stat()?)?;
                 match p.dir.inode().create(&p.name, m & !umask & 0o7777, c.euid, c.egid) {
                     Ok(inode) => {
@@ -130,7 +146,7 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
     let a = inode.stat()?;
     if a.kind() == mode::S_IFLNK {
         if flags & O_PATH != 0 {
-            return install(t, File::new(Arc::new(PathOnly), inode, loc.path(), flags), flags & O_CLOEXEC != 0);
+            return install(t, opened_at(File::new(Arc::new(PathOnly), inode, loc.path(), flags), &loc), flags & O_CLOEXEC != 0);
         }
         return Err(Errno::ELOOP);
     }
@@ -138,10 +154,13 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
         return Err(Errno::ENOTDIR);
     }
     if flags & O_PATH != 0 {
-        return install(t, File::new(Arc::new(PathOnly), inode, loc.path(), flags), flags & O_CLOEXEC != 0);
+        return install(t, opened_at(File::new(Arc::new(PathOnly), inode, loc.path(), flags), &loc), flags & O_CLOEXEC != 0);
     }
     if a.is_dir() && (flags & O_ACCMODE != O_RDONLY || flags & O_CREAT != 0) {
         return Err(Errno::EISDIR);
+    }
+    if !created && (flags & O_ACCMODE != O_RDONLY || flags & O_TRUNC != 0) && (a.kind() == mode::S_IFREG || a.is_dir()) {
+        crate::vfs::mount::writable(&loc)?;
     }
     // A file this open created is the caller's whatever its mode.
     if !created {
@@ -158,7 +177,7 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
     }
     let ops = inode.clone().open_task(t, flags)?;
     let tty = if flags & O_NOCTTY == 0 { ops.as_tty() } else { None };
-    let f = File::new(ops, inode, loc.path(), flags);
+    let f = opened_at(File::new(ops, inode, loc.path(), flags), &loc);
     if let (Some(name), true) = (loc.names.last(), loc.inodes.len() >= 2) {
         let _ = f.parent.set((crate::fs::inotify::key(&loc.inodes[loc.inodes.len() - 2]), name.clone()));
     }
@@ -201,6 +220,7 @@ fn open_tmpfile(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResul
         return Err(Errno::ENOTDIR);
     }
     let c = t.creds();
+    crate::vfs::mount::writable(&loc)?;
     crate::vfs::perm::may_modify_dir(&c, &a)?;
     let umask = t.fs().umask;
     let inode = loc.inode().create_unnamed(m & !umask & 0o7777, c.euid, c.egid)?;

@@ -12,6 +12,7 @@ pub mod ids;
 pub mod ipc;
 pub mod lock;
 pub mod mm;
+pub mod mount;
 pub mod msg;
 pub mod poll;
 pub mod process;

@@ -187,9 +187,24 @@ pub fn sys_faccessat2(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     access_check(sc.task, a[0] as i32, &p, a[2], a[3])
 }
 
-/// Write a `struct statfs` for `inode`.
-fn statfs_out(t: &Task, inode: &dyn crate::vfs::Inode, addr: u64) -> KResult<u64> {
-    let f = inode.statfs()?;
+/// Write a `struct statfs` for `inode`, in the mount `at` is in (its
+/// type gives synthetic filesystems their magic number; a read-only mount
+/// sets ST_RDONLY).
+fn statfs_out(t: &Task, inode: &dyn crate::vfs::Inode, at: Option<&crate::vfs::path::Location>, addr: u64) -> KResult<u64> {
+    let mut f = inode.statfs()?;
+    if let Some(l) = at {
+        let m = l.ns.mount_of(l);
+        match m.fstype.as_str() {
+            "proc" => f.magic = 0x9fa0,
+            "sysfs" => f.magic = 0x6265_6572,
+            "devpts" => f.magic = 0x1cd1,
+            "tmpfs" => f.magic = crate::vfs::TMPFS_MAGIC,
+            _ => {}
+        }
+        if m.read_only() {
+            f.flags |= 1; // ST_RDONLY
+        }
+    }
     let mut v = [0u64; 15];
     v[0] = f.magic;
     v[1] = f.bsize;
@@ -209,11 +224,11 @@ fn statfs_out(t: &Task, inode: &dyn crate::vfs::Inode, addr: u64) -> KResult<u64
 pub fn sys_statfs(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let p = read_path(sc.task, a[0])?;
     let loc = resolve_at(sc.task, AT_FDCWD, &p, Follow::Yes)?;
-    statfs_out(sc.task, loc.inode().as_ref(), a[1])
+    statfs_out(sc.task, loc.inode().as_ref(), Some(&loc), a[1])
 }
 
 /// Implements fstatfs(2).
 pub fn sys_fstatfs(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = sc.task.fds().get(a[0] as i32)?;
-    statfs_out(sc.task, f.inode.as_ref(), a[1])
+    statfs_out(sc.task, f.inode.as_ref(), f.at.get(), a[1])
 }

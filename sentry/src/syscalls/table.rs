@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, inotify, ipc, sched, futex, ids, lock, mm, splice, msg, poll, process, signal, socket, stat, time, wait, xattr, Handler};
+use super::{attr, dir, epoll, file, inotify, ipc, sched, futex, ids, lock, mm, mount, splice, msg, poll, process, signal, socket, stat, time, wait, xattr, Handler};
 
 /// How completely a syscall is served.
 #[derive(Clone, Copy, Debug)]
@@ -207,12 +207,12 @@ table! {
     158 arch_prctl => Some(process::sys_arch_prctl), Partial("FS/GS base only");
     159 adjtimex => NOSYS, Unimplemented("not served yet");
     160 setrlimit => Some(ids::sys_setrlimit), Full;
-    161 chroot => NOSYS, Unimplemented("comes with the filesystem issue");
+    161 chroot => Some(mount::sys_chroot), Full;
     162 sync => Some(splice::sys_sync), Full;
     163 acct => NOSYS, Unimplemented("not served yet");
     164 settimeofday => Some(time::sys_settimeofday), Partial("the host clock is never set: EPERM");
-    165 mount => NOSYS, Unimplemented("comes with the filesystem issue");
-    166 umount2 => NOSYS, Unimplemented("comes with the filesystem issue");
+    165 mount => Some(mount::sys_mount), Partial("tmpfs (size, mode, uid, gid), proc, sysfs, devpts (the one instance), bind (not MS_REC of submounts), move, remount of per-mount flags; propagation flags are accepted (namespaces never share mounts)");
+    166 umount2 => Some(mount::sys_umount2), Full;
     167 swapon => NOSYS, Unimplemented("not served yet");
     168 swapoff => NOSYS, Unimplemented("not served yet");
     169 reboot => NOSYS, Unimplemented("not served yet");
@@ -318,7 +318,7 @@ table! {
     269 faccessat => Some(stat::sys_faccessat), ACCESS;
     270 pselect6 => Some(poll::sys_pselect6), Partial("as poll");
     271 ppoll => Some(poll::sys_ppoll), Partial("as poll");
-    272 unshare => NOSYS, Unimplemented("not served yet");
+    272 unshare => Some(mount::sys_unshare), Partial("CLONE_FILES, CLONE_FS and CLONE_NEWNS; other namespaces are EINVAL");
     273 set_robust_list => Some(process::sys_set_robust_list), Full;
     274 get_robust_list => Some(process::sys_get_robust_list), Full;
     275 splice => Some(splice::sys_splice), Full;

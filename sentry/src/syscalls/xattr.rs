@@ -25,11 +25,15 @@ enum Target {
     Fd(u64),
 }
 
-fn inode_of(t: &Task, target: &Target) -> KResult<Arc<dyn Inode>> {
+fn inode_of(t: &Task, target: &Target, writes: bool) -> KResult<Arc<dyn Inode>> {
     match *target {
         Target::Path(addr, follow) => {
             let p = super::file::read_path(t, addr)?;
-            Ok(resolve_at(t, AT_FDCWD, &p, follow)?.inode().clone())
+            let loc = resolve_at(t, AT_FDCWD, &p, follow)?;
+            if writes {
+                crate::vfs::mount::writable(&loc)?;
+            }
+            Ok(loc.inode().clone())
         }
         Target::Fd(fd) => Ok(get_file(t, fd)?.inode.clone()),
     }
@@ -79,7 +83,7 @@ fn set(t: &Task, target: Target, a: [u64; 6], first: usize) -> KResult<u64> {
     }
     let mut v = vec![0u8; size as usize];
     t.mm().copy_in(value, &mut v)?;
-    let inode = inode_of(t, &target)?;
+    let inode = inode_of(t, &target, true)?;
     check(t, &name, &inode.stat()?, perm::MAY_WRITE)?;
     inode.setxattr(&name, &v, flags as i32)?;
     Ok(0)
@@ -88,7 +92,7 @@ fn set(t: &Task, target: Target, a: [u64; 6], first: usize) -> KResult<u64> {
 fn get(t: &Task, target: Target, a: [u64; 6], first: usize) -> KResult<u64> {
     let (name_addr, value, size) = (a[first], a[first + 1], a[first + 2]);
     let name = read_name(t, name_addr)?;
-    let inode = inode_of(t, &target)?;
+    let inode = inode_of(t, &target, false)?;
     check(t, &name, &inode.stat()?, perm::MAY_READ)?;
     sized_reply(t, value, size, &inode.getxattr(&name)?)
 }
@@ -108,7 +112,7 @@ fn sized_reply(t: &Task, addr: u64, size: u64, v: &[u8]) -> KResult<u64> {
 
 fn list(t: &Task, target: Target, a: [u64; 6], first: usize) -> KResult<u64> {
     let (list_addr, size) = (a[first], a[first + 1]);
-    let inode = inode_of(t, &target)?;
+    let inode = inode_of(t, &target, false)?;
     let root = t.creds().euid == 0;
     let mut out = Vec::new();
     for n in inode.listxattr()? {
@@ -126,7 +130,7 @@ fn list(t: &Task, target: Target, a: [u64; 6], first: usize) -> KResult<u64> {
 
 fn remove(t: &Task, target: Target, a: [u64; 6], first: usize) -> KResult<u64> {
     let name = read_name(t, a[first])?;
-    let inode = inode_of(t, &target)?;
+    let inode = inode_of(t, &target, true)?;
     check(t, &name, &inode.stat()?, perm::MAY_WRITE)?;
     inode.removexattr(&name)?;
     Ok(0)

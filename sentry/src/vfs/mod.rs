@@ -3,6 +3,7 @@
 
 pub mod fd;
 pub mod locks;
+pub mod mount;
 pub mod perm;
 pub mod path;
 
@@ -410,6 +411,9 @@ pub struct File {
     /// The directory it was opened in (its inode key) and its name there,
     /// for inotify events on the directory.
     pub parent: std::sync::OnceLock<(usize, Vec<u8>)>,
+    /// Where it was opened (files opened by path): the start of paths
+    /// relative to it, fchdir's target, and what keeps a mount busy.
+    pub at: std::sync::OnceLock<path::Location>,
 }
 
 
@@ -425,6 +429,7 @@ impl File {
             dir_snapshot: Mutex::new(None),
             locked: Default::default(),
             parent: Default::default(),
+            at: Default::default(),
         })
     }
 

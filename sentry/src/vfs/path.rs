@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use super::mount::{same_inode, MountNs};
 use super::{mode, perm, Inode};
 use crate::kernel::task::Creds;
 use crate::errno::{Errno, KResult};
@@ -24,12 +25,46 @@ pub struct Location {
     pub names: Vec<Vec<u8>>,
     /// Inodes from the root; one more than `names`.
     pub inodes: Vec<Arc<dyn Inode>>,
+    /// The mount namespace the location was reached in.
+    pub ns: Arc<MountNs>,
 }
 
 impl Location {
     /// The root location.
-    pub fn root(root: Arc<dyn Inode>) -> Location {
-        Location { names: Vec::new(), inodes: vec![root] }
+    pub fn root(root: Arc<dyn Inode>, ns: Arc<MountNs>) -> Location {
+        Location { names: Vec::new(), inodes: vec![root], ns }
+    }
+
+    /// Whether this is the same place as `other` (not merely the same
+    /// path: a mount may have been stacked on it since).
+    pub fn same(&self, other: &Location) -> bool {
+        self.names == other.names && same_inode(self.inode(), other.inode())
+    }
+
+    /// Whether `root` is this location or one of its ancestors.
+    pub fn is_beneath(&self, root: &Location) -> bool {
+        let n = root.names.len();
+        self.names.len() >= n && self.names[..n] == root.names[..] && same_inode(&self.inodes[n], root.inode())
+    }
+
+    /// The path as seen by a task whose root is `root`: relative to it, or
+    /// "(unreachable)" and the full path for a place outside it (Linux's
+    /// d_path).
+    pub fn path_from(&self, root: &Location) -> Vec<u8> {
+        if !self.is_beneath(root) {
+            let mut p = b"(unreachable)".to_vec();
+            p.extend_from_slice(&self.path());
+            return p;
+        }
+        let mut p = Vec::new();
+        for n in &self.names[root.names.len()..] {
+            p.push(b'/');
+            p.extend_from_slice(n);
+        }
+        if p.is_empty() {
+            p.push(b'/');
+        }
+        p
     }
 
     /// The inode designated.
@@ -104,7 +139,7 @@ impl Kernel {
             child_path.push(b'/');
         }
         child_path.extend_from_slice(name);
-        if let Some(m) = self.mount_at(&child_path) {
+        if let Some(m) = loc.ns.at(&child_path) {
             return Ok(m);
         }
         dir.lookup(name)
@@ -149,7 +184,9 @@ impl Kernel {
                     if !loc.inode().stat()?.is_dir() {
                         return Err(Errno::ENOTDIR);
                     }
-                    if loc.names.len() > root.names.len() {
+                    // ".." of the root stays there; elsewhere (even in a
+                    // cwd outside a chroot) it goes up.
+                    if !loc.same(root) {
                         loc.pop();
                     }
                 }

@@ -46,20 +46,25 @@ impl FileOps for OvFile {
         if end > (1 << 36) {
             return Err(Errno::EFBIG);
         }
-        let mf = self.node.fs.mf.clone();
+        let fs = self.node.fs.clone();
         let mut cur = off;
         while cur < end {
             let pg = cur & !(PAGE - 1);
             let n = ((pg + PAGE).min(end) - cur) as usize;
-            let f = st.frame_for(&mf, pg)?;
+            let f = match st.frame_for(&fs, pg) {
+                Ok(f) => f,
+                // Out of room (a tmpfs's size): what fits is written.
+                Err(e) if cur == off => return Err(e),
+                Err(_) => break,
+            };
             let at = (cur - off) as usize;
-            mf.write(f + (cur - pg), &buf[at..at + n]);
+            fs.mf.write(f + (cur - pg), &buf[at..at + n]);
             cur += n as u64;
         }
-        st.attr.size = st.attr.size.max(end);
+        st.attr.size = st.attr.size.max(cur);
         st.attr.mtime = vfs::now();
         st.attr.ctime = st.attr.mtime;
-        Ok(buf.len())
+        Ok((cur - off) as usize)
     }
 
     fn mappable(&self) -> Option<Arc<dyn Mappable>> {

@@ -33,6 +33,29 @@ pub struct OverlayFs {
     lower: Option<Access>,
     dev: u64,
     mf: Arc<MemoryFile>,
+    /// Most pages the files' content may hold (a tmpfs's size=).
+    limit: u64,
+    /// Pages the files' content holds.
+    used: std::sync::atomic::AtomicU64,
+}
+
+impl OverlayFs {
+    fn new(lower: Option<Access>, dev: u64, mf: Arc<MemoryFile>, limit: u64) -> Arc<OverlayFs> {
+        Arc::new(OverlayFs { lower, dev, mf, limit, used: std::sync::atomic::AtomicU64::new(0) })
+    }
+
+    /// Take `n` pages of the size limit (ENOSPC past it).
+    fn charge(&self, n: u64) -> KResult<()> {
+        use std::sync::atomic::Ordering::SeqCst;
+        self.used
+            .fetch_update(SeqCst, SeqCst, |u| u.checked_add(n).filter(|&t| t <= self.limit))
+            .map(drop)
+            .map_err(|_| Errno::ENOSPC)
+    }
+
+    fn uncharge(&self, n: u64) {
+        self.used.fetch_sub(n, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 /// Most missing names a directory remembers.
@@ -72,10 +95,12 @@ impl State {
     /// Drop cached pages from the one holding `from` on, zeroing the part
     /// of that page past `from` (truncation); mappings keep the frames
     /// they already hold.
-    fn release_from(&mut self, mf: &MemoryFile, from: u64) {
+    fn release_from(&mut self, fs: &OverlayFs, from: u64) {
+        let mf = &fs.mf;
         let first = from.div_ceil(PAGE) * PAGE;
         let keys: Vec<u64> = self.cache.range(first..).map(|(k, _)| *k).collect();
         let frames: Vec<u64> = keys.iter().filter_map(|k| self.cache.remove(k)).collect();
+        fs.uncharge(frames.len() as u64);
         mf.decref_all(&frames);
         if from % PAGE != 0 {
             if let Some(&f) = self.cache.get(&(from & !(PAGE - 1))) {
@@ -85,11 +110,18 @@ impl State {
     }
 
     /// The frame of page `pg`, allocated (zeroed) if the file has none.
-    fn frame_for(&mut self, mf: &MemoryFile, pg: u64) -> KResult<u64> {
+    fn frame_for(&mut self, fs: &OverlayFs, pg: u64) -> KResult<u64> {
         if let Some(&f) = self.cache.get(&pg) {
             return Ok(f);
         }
-        let f = mf.alloc(1)?[0];
+        fs.charge(1)?;
+        let f = match fs.mf.alloc(1) {
+            Ok(f) => f[0],
+            Err(e) => {
+                fs.uncharge(1);
+                return Err(e);
+            }
+        };
         self.cache.insert(pg, f);
         Ok(f)
     }
@@ -97,8 +129,8 @@ impl State {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        let mf = self.fs.mf.clone();
-        self.st.get_mut().unwrap_or_else(|e| e.into_inner()).release_from(&mf, 0);
+        let fs = self.fs.clone();
+        self.st.get_mut().unwrap_or_else(|e| e.into_inner()).release_from(&fs, 0);
     }
 }
 
@@ -113,14 +145,21 @@ impl Node {
     /// lower layer is reached by directfs (see [`lower`]).
     pub fn new_root(client: Arc<Client>, mf: Arc<MemoryFile>, direct: bool) -> KResult<Arc<Node>> {
         let (access, root, a) = Access::attach(client, direct)?;
-        let fs = Arc::new(OverlayFs { lower: Some(access), dev: a.dev, mf });
+        let fs = OverlayFs::new(Some(access), a.dev, mf, u64::MAX);
         Ok(Arc::new(Node { fs, st: Mutex::new(State { attr: a, lower: Some(root), ..State::default() }) }))
     }
 
     /// An empty memory directory (tmpfs).
     pub fn new_tmpfs(mode: u32, mf: Arc<MemoryFile>) -> Arc<Node> {
-        let fs = Arc::new(OverlayFs { lower: None, dev: 0x10 + vfs::next_ino() % 0x100, mf });
-        Self::new_upper(&fs, mode::S_IFDIR | (mode & 0o7777), 0, 0)
+        Self::new_tmpfs_sized(mode, 0, 0, None, mf)
+    }
+
+    /// A tmpfs whose root has `mode`, `uid` and `gid`, holding at most
+    /// `size` bytes of file content (default: half the memory, as Linux).
+    pub fn new_tmpfs_sized(mode: u32, uid: u32, gid: u32, size: Option<u64>, mf: Arc<MemoryFile>) -> Arc<Node> {
+        let limit = size.unwrap_or(crate::mm::memfile::REPORTED_TOTAL / 2) / PAGE;
+        let fs = OverlayFs::new(None, 0x10 + vfs::next_ino() % 0x100, mf, limit);
+        Self::new_upper(&fs, mode::S_IFDIR | (mode & 0o7777), uid, gid)
     }
 
     fn new_upper(fs: &Arc<OverlayFs>, m: u32, uid: u32, gid: u32) -> Arc<Node> {
@@ -229,7 +268,14 @@ impl Node {
         if missing.is_empty() {
             return Ok(());
         }
-        let frames = mf.alloc_contiguous(missing.len())?;
+        self.fs.charge(missing.len() as u64)?;
+        let frames = match mf.alloc_contiguous(missing.len()) {
+            Ok(f) => f,
+            Err(e) => {
+                self.fs.uncharge(missing.len() as u64);
+                return Err(e);
+            }
+        };
         if !st.upper {
             // One pread per run of pages that are consecutive both in the
             // file and in the memory file, straight into the frames.
@@ -308,7 +354,7 @@ impl Node {
         }
         self.copy_up(st)?;
         if size < st.attr.size {
-            st.release_from(&self.fs.mf, size);
+            st.release_from(&self.fs, size);
         }
         st.attr.size = size;
         st.attr.mtime = vfs::now();
@@ -446,7 +492,11 @@ impl Inode for Node {
     fn statfs(&self) -> KResult<vfs::FsStat> {
         const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
         let lower = self.lock().lower.clone();
-        let (Some(access), Some(lower)) = (&self.fs.lower, lower) else { return Ok(vfs::FsStat::memory()) };
+        let (Some(access), Some(lower)) = (&self.fs.lower, lower) else {
+            let used = self.fs.used.load(std::sync::atomic::Ordering::Relaxed);
+            let free = self.fs.limit.saturating_sub(used);
+            return Ok(vfs::FsStat { blocks: self.fs.limit, bfree: free, bavail: free, ..vfs::FsStat::memory() });
+        };
         let s = access.statfs(&lower)?;
         Ok(vfs::FsStat {
             magic: OVERLAYFS_SUPER_MAGIC,
