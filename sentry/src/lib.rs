@@ -155,5 +155,8 @@ pub fn new_kernel(
     let k = Kernel::new(platform, mf, root, opts);
     k.mount(b"/proc", fs::proc::new(&k), "proc");
     k.mount(b"/dev", fs::dev::new(k.mf.clone()), "tmpfs");
+    // The sandbox's own /sys: what tools read (the CPU lists), none of the
+    // host's devices.
+    k.mount(b"/sys", fs::sys::new(), "sysfs");
     Ok(k)
 }

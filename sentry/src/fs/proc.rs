@@ -45,7 +45,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
                     Some(at) => as_seen(&fdk, at),
                     None => f.path.clone(),
                 };
-                let l: Arc<dyn Inode> = SynthLink::new(move || Ok(p.clone()));
+                let l: Arc<dyn Inode> = SynthLink::magic(move || Ok(p.clone()));
                 (fd.to_string().into_bytes(), l)
             })
             .collect()
@@ -92,12 +92,12 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
         ("task", task_dir),
         ("statm", statm),
         ("mounts", mounts),
-        ("exe", SynthLink::new(move || Ok(t1()?.tg.exe.lock().unwrap_or_else(|e| e.into_inner()).clone()))),
-        ("cwd", SynthLink::new({
+        ("exe", SynthLink::magic(move || Ok(t1()?.tg.exe.lock().unwrap_or_else(|e| e.into_inner()).clone()))),
+        ("cwd", SynthLink::magic({
             let k = k.clone();
             move || Ok(as_seen(&k, &t2()?.fs().cwd))
         })),
-        ("root", SynthLink::new({
+        ("root", SynthLink::magic({
             let k = k.clone();
             let t = task.clone();
             move || Ok(as_seen(&k, &t()?.fs().root))

@@ -118,12 +118,18 @@ type LinkFn = Box<dyn Fn() -> KResult<Vec<u8>> + Send + Sync>;
 pub struct SynthLink {
     ino: u64,
     target: LinkFn,
+    magic: bool,
 }
 
 impl SynthLink {
     /// A link to what the closure says.
     pub fn new(target: impl Fn() -> KResult<Vec<u8>> + Send + Sync + 'static) -> Arc<SynthLink> {
-        Arc::new(SynthLink { ino: vfs::next_ino(), target: Box::new(target) })
+        Arc::new(SynthLink { ino: vfs::next_ino(), target: Box::new(target), magic: false })
+    }
+
+    /// A /proc magic link (fd, cwd, root, exe).
+    pub fn magic(target: impl Fn() -> KResult<Vec<u8>> + Send + Sync + 'static) -> Arc<SynthLink> {
+        Arc::new(SynthLink { ino: vfs::next_ino(), target: Box::new(target), magic: true })
     }
 }
 
@@ -137,6 +143,9 @@ impl Inode for SynthLink {
     }
     fn readlink(&self) -> KResult<Vec<u8>> {
         (self.target)()
+    }
+    fn magic_link(&self) -> bool {
+        self.magic
     }
     fn as_any(&self) -> &dyn Any {
         self

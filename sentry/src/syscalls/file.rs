@@ -9,7 +9,7 @@ use crate::fs::pipe::Pipe;
 use crate::kernel::signal::{sig, QueuedSignal};
 use crate::kernel::task::Task;
 use crate::vfs::oflags::*;
-use crate::vfs::path::{Follow, Location, Parent, PATH_MAX};
+use crate::vfs::path::{Follow, Location, Parent, Walk, PATH_MAX};
 use crate::vfs::{mode, File, Inode, PathOnly, Source};
 
 pub(super) const AT_FDCWD: i32 = -100;
@@ -59,18 +59,98 @@ pub(super) fn file_location(t: &Task, f: &File) -> KResult<Location> {
 
 /// Resolve a path argument relative to dirfd.
 pub fn resolve_at(t: &Task, dirfd: i32, path: &[u8], follow: Follow) -> KResult<Location> {
-    if path.is_empty() {
-        return Err(Errno::ENOENT);
-    }
-    let start = start_loc(t, dirfd, path)?;
-    let fs = t.fs();
-    t.kernel.resolve(&fs.root, &start, path, follow, Some(&t.creds()))
+    resolve_how(t, dirfd, path, follow, &How::default())
 }
 
 pub(super) fn parent_at(t: &Task, dirfd: i32, path: &[u8]) -> KResult<Parent> {
-    let start = start_loc(t, dirfd, path)?;
-    let fs = t.fs();
-    t.kernel.resolve_parent(&fs.root, &start, path, Some(&t.creds()))
+    parent_how(t, dirfd, path, &How::default())
+}
+
+/// openat2's resolve flags.
+#[derive(Clone, Copy, Default)]
+pub(super) struct How {
+    resolve: u64,
+}
+
+const RESOLVE_NO_XDEV: u64 = 0x01;
+const RESOLVE_NO_MAGICLINKS: u64 = 0x02;
+const RESOLVE_NO_SYMLINKS: u64 = 0x04;
+const RESOLVE_BENEATH: u64 = 0x08;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+const RESOLVE_CACHED: u64 = 0x20;
+
+/// The root and the walk restrictions of `how` for a walk from `start`.
+fn walk_of(t: &Task, start: &Location, how: &How) -> (Location, Walk) {
+    let r = how.resolve;
+    let root = if r & RESOLVE_IN_ROOT != 0 { start.clone() } else { t.fs().root };
+    let walk = Walk {
+        beneath: (r & RESOLVE_BENEATH != 0).then(|| start.clone()),
+        no_symlinks: r & RESOLVE_NO_SYMLINKS != 0,
+        no_magic: r & RESOLVE_NO_MAGICLINKS != 0,
+        no_xdev: r & RESOLVE_NO_XDEV != 0,
+    };
+    (root, walk)
+}
+
+fn resolve_how(t: &Task, dirfd: i32, path: &[u8], follow: Follow, how: &How) -> KResult<Location> {
+    if path.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    // RESOLVE_IN_ROOT: an absolute path starts at dirfd too.
+    let start = if how.resolve & RESOLVE_IN_ROOT != 0 { start_loc(t, dirfd, b".")? } else { start_loc(t, dirfd, path)? };
+    let (root, walk) = walk_of(t, &start, how);
+    t.kernel.resolve_with(&root, &start, path, follow, Some(&t.creds()), &walk)
+}
+
+fn parent_how(t: &Task, dirfd: i32, path: &[u8], how: &How) -> KResult<Parent> {
+    let start = if how.resolve & RESOLVE_IN_ROOT != 0 { start_loc(t, dirfd, b".")? } else { start_loc(t, dirfd, path)? };
+    let (root, walk) = walk_of(t, &start, how);
+    t.kernel.resolve_parent_with(&root, &start, path, Some(&t.creds()), &walk)
+}
+
+/// Implements openat2(2).
+pub fn sys_openat2(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    const VER0: u64 = 24;
+    let size = a[3];
+    if size < VER0 {
+        return Err(Errno::EINVAL);
+    }
+    if size > 4096 {
+        return Err(Errno::E2BIG);
+    }
+    let mut raw = vec![0u8; size as usize];
+    sc.task.mm().copy_in(a[2], &mut raw)?;
+    if raw[VER0 as usize..].iter().any(|&b| b != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let field = |i: usize| u64::from_ne_bytes(raw[i * 8..i * 8 + 8].try_into().unwrap_or_default());
+    let (flags, m, resolve) = (field(0), field(1), field(2));
+    // Unlike open(2), every flag must be known.
+    if flags & !u64::from(VALID_OPEN) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let flags = flags as u32;
+    let creates = flags & O_CREAT != 0 || flags & O_TMPFILE == O_TMPFILE;
+    if m & !0o7777 != 0 || (m != 0 && !creates) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & O_PATH != 0 && flags & !(O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & O_TMPFILE == O_TMPFILE && flags & O_ACCMODE == O_RDONLY {
+        return Err(Errno::EINVAL);
+    }
+    if resolve & !0x3f != 0 || resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) == RESOLVE_BENEATH | RESOLVE_IN_ROOT {
+        return Err(Errno::EINVAL);
+    }
+    // RESOLVE_CACHED: only lookups that need no I/O; ours never wait on
+    // I/O to look up, but anything that would write or create is refused
+    // as Linux does.
+    if resolve & RESOLVE_CACHED != 0 && (creates || flags & O_TRUNC != 0 || flags & O_ACCMODE != O_RDONLY) {
+        return Err(Errno::EAGAIN);
+    }
+    let p = read_path(sc.task, a[1])?;
+    open_how(sc.task, a[0] as i32, &p, flags, m as u32, &How { resolve })
 }
 
 /// Install a new file in the lowest free fd.
@@ -100,8 +180,13 @@ const VALID_OPEN: u32 = O_ACCMODE
 
 /// The common open.
 pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult<u64> {
+    open_how(t, dirfd, path, flags, m, &How::default())
+}
+
+/// The common open, under openat2's resolve flags.
+fn open_how(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32, how: &How) -> KResult<u64> {
     if flags & O_TMPFILE == O_TMPFILE {
-        return open_tmpfile(t, dirfd, path, flags, m);
+        return open_tmpfile(t, dirfd, path, flags, m, how);
     }
     let flags = flags & VALID_OPEN;
     let follow = if flags & O_NOFOLLOW != 0 || (flags & O_CREAT != 0 && flags & O_EXCL != 0) { Follow::No } else { Follow::Yes };
@@ -111,7 +196,7 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
     let mut tries = 0;
     let mut created = false;
     let loc = loop {
-        match resolve_at(t, dirfd, path, follow) {
+        match resolve_how(t, dirfd, path, follow, how) {
             Ok(l) => {
                 if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
                     return Err(Errno::EEXIST);
@@ -119,7 +204,7 @@ pub fn do_open(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult
                 break l;
             }
             Err(Errno::ENOENT) if flags & O_CREAT != 0 => {
-                let p = parent_at(t, dirfd, path)?;
+                let p = parent_how(t, dirfd, path, how)?;
                 if p.trailing_slash {
                     return Err(Errno::EISDIR);
                 }
@@ -210,11 +295,11 @@ pub fn sys_openat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 
 /// open(O_TMPFILE): an unnamed regular file in the directory `path`,
 /// opened for writing, that linkat(AT_EMPTY_PATH) may name later.
-fn open_tmpfile(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32) -> KResult<u64> {
+fn open_tmpfile(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32, how: &How) -> KResult<u64> {
     if flags & O_ACCMODE == O_RDONLY || flags & O_CREAT != 0 {
         return Err(Errno::EINVAL);
     }
-    let loc = resolve_at(t, dirfd, path, Follow::Yes)?;
+    let loc = resolve_how(t, dirfd, path, Follow::Yes, how)?;
     let a = loc.inode().stat()?;
     if !a.is_dir() {
         return Err(Errno::ENOTDIR);

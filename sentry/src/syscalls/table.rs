@@ -394,7 +394,7 @@ table! {
     434 pidfd_open => Some(process::sys_pidfd_open), Full;
     435 clone3 => Some(process::sys_clone3), Partial("set_tid and cgroup are EINVAL");
     436 close_range => Some(file::sys_close_range), Full;
-    437 openat2 => NOSYS, Unimplemented("comes with the filesystem issue");
+    437 openat2 => Some(file::sys_openat2), Full;
     438 pidfd_getfd => NOSYS, Unimplemented("not served yet");
     439 faccessat2 => Some(stat::sys_faccessat2), ACCESS;
     440 process_madvise => NOSYS, Unimplemented("not served yet");

@@ -171,6 +171,11 @@ pub trait Inode: Send + Sync + Any {
     fn readlink(&self) -> KResult<Vec<u8>> {
         Err(Errno::EINVAL)
     }
+    /// A /proc "magic" link (fd, cwd, root, exe), which openat2's
+    /// RESOLVE_NO_MAGICLINKS refuses to follow.
+    fn magic_link(&self) -> bool {
+        false
+    }
     /// Create a regular file.
     fn create(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
         Err(self.not_writable())

@@ -107,6 +107,19 @@ pub enum Follow {
     No,
 }
 
+/// openat2's RESOLVE_* restrictions on a walk.
+#[derive(Clone, Default)]
+pub struct Walk {
+    /// RESOLVE_BENEATH: never leave this directory (EXDEV).
+    pub beneath: Option<Location>,
+    /// RESOLVE_NO_SYMLINKS: ELOOP at any symlink.
+    pub no_symlinks: bool,
+    /// RESOLVE_NO_MAGICLINKS: ELOOP at a /proc magic link.
+    pub no_magic: bool,
+    /// RESOLVE_NO_XDEV: EXDEV when crossing a mount.
+    pub no_xdev: bool,
+}
+
 /// Result of resolving the parent of a path: the directory and last name.
 pub struct Parent {
     /// The directory.
@@ -118,7 +131,8 @@ pub struct Parent {
 }
 
 impl Kernel {
-    fn step(&self, loc: &Location, name: &[u8], creds: Option<&Creds>) -> KResult<Arc<dyn Inode>> {
+    /// The child `name` of `loc`, and whether it is a mount's root.
+    fn step(&self, loc: &Location, name: &[u8], creds: Option<&Creds>) -> KResult<(Arc<dyn Inode>, bool)> {
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
@@ -140,17 +154,22 @@ impl Kernel {
         }
         child_path.extend_from_slice(name);
         if let Some(m) = loc.ns.at(&child_path) {
-            return Ok(m);
+            return Ok((m, true));
         }
-        dir.lookup(name)
+        Ok((dir.lookup(name)?, false))
     }
 
     /// Resolve `path` starting at `start` (used for relative paths) with
     /// `root` as "/", checking search permission for `creds` (None: the
     /// sentry's own walks, such as re-resolving an open directory).
     pub fn resolve(&self, root: &Location, start: &Location, path: &[u8], follow: Follow, creds: Option<&Creds>) -> KResult<Location> {
+        self.resolve_with(root, start, path, follow, creds, &Walk::default())
+    }
+
+    /// [`Kernel::resolve`] under openat2's restrictions `walk`.
+    pub fn resolve_with(&self, root: &Location, start: &Location, path: &[u8], follow: Follow, creds: Option<&Creds>, walk: &Walk) -> KResult<Location> {
         let mut budget = MAX_SYMLINKS;
-        self.resolve_inner(root, start, path, follow, &mut budget, creds)
+        self.resolve_inner(root, start, path, follow, &mut budget, creds, walk)
     }
 
     fn resolve_inner(
@@ -161,12 +180,16 @@ impl Kernel {
         follow: Follow,
         budget: &mut usize,
         creds: Option<&Creds>,
+        walk: &Walk,
     ) -> KResult<Location> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
         if path.len() >= PATH_MAX {
             return Err(Errno::ENAMETOOLONG);
+        }
+        if path[0] == b'/' && walk.beneath.is_some() {
+            return Err(Errno::EXDEV);
         }
         let mut loc = if path[0] == b'/' { root.clone() } else { start.clone() };
         let trailing_slash = path.ends_with(b"/");
@@ -184,22 +207,34 @@ impl Kernel {
                     if !loc.inode().stat()?.is_dir() {
                         return Err(Errno::ENOTDIR);
                     }
+                    if walk.beneath.as_ref().is_some_and(|b| loc.same(b)) {
+                        return Err(Errno::EXDEV);
+                    }
                     // ".." of the root stays there; elsewhere (even in a
                     // cwd outside a chroot) it goes up.
                     if !loc.same(root) {
+                        if walk.no_xdev && loc.ns.mount_rooted_at(&loc).is_some() {
+                            return Err(Errno::EXDEV);
+                        }
                         loc.pop();
                     }
                 }
                 _ => {
-                    let child = self.step(&loc, comp, creds)?;
+                    let (child, mount) = self.step(&loc, comp, creds)?;
+                    if mount && walk.no_xdev {
+                        return Err(Errno::EXDEV);
+                    }
                     let a = child.stat()?;
                     if a.kind() == mode::S_IFLNK && (!last || follow == Follow::Yes || trailing_slash) {
+                        if walk.no_symlinks || (walk.no_magic && child.magic_link()) {
+                            return Err(Errno::ELOOP);
+                        }
                         if *budget == 0 {
                             return Err(Errno::ELOOP);
                         }
                         *budget -= 1;
                         let target = child.readlink()?;
-                        loc = self.resolve_inner(root, &loc, &target, Follow::Yes, budget, creds)?;
+                        loc = self.resolve_inner(root, &loc, &target, Follow::Yes, budget, creds, walk)?;
                         continue;
                     }
                     loc.push(comp.to_vec(), child);
@@ -214,6 +249,11 @@ impl Kernel {
 
     /// Resolve all but the last component.
     pub fn resolve_parent(&self, root: &Location, start: &Location, path: &[u8], creds: Option<&Creds>) -> KResult<Parent> {
+        self.resolve_parent_with(root, start, path, creds, &Walk::default())
+    }
+
+    /// [`Kernel::resolve_parent`] under openat2's restrictions `walk`.
+    pub fn resolve_parent_with(&self, root: &Location, start: &Location, path: &[u8], creds: Option<&Creds>, walk: &Walk) -> KResult<Parent> {
         if path.is_empty() {
             return Err(Errno::ENOENT);
         }
@@ -233,7 +273,7 @@ impl Kernel {
             Some(i) => (&trimmed[..i], &trimmed[i + 1..]),
             None => (&b""[..], trimmed),
         };
-        let dir = if dir_part.is_empty() { start.clone() } else { self.resolve(root, start, dir_part, Follow::Yes, creds)? };
+        let dir = if dir_part.is_empty() { start.clone() } else { self.resolve_with(root, start, dir_part, Follow::Yes, creds, walk)? };
         if !dir.inode().stat()?.is_dir() {
             return Err(Errno::ENOTDIR);
         }
