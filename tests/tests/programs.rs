@@ -3,9 +3,18 @@
 //! python3 subprocess/threading/multiprocessing/asyncio/socketpair, perl
 //! fork, sqlite3, gcc, make, git, node, timeout(1), xargs -P, ps -ef, top,
 //! pgrep and job specs (`kill %1`); and from issue 5, sqlite3 in WAL mode
-//! from two processes and flock(1).
+//! from two processes and flock(1). Files: git clone/gc/fsck with fixed
+//! hashes, cp/cmp/sha256sum of large binaries, and file-heavy reads and the
+//! tar round trip both with directfs (the default) and `--directfs=false`
+//! (every file operation a gofer message).
 
-use tests::{assert_same, require_tool, run, sandboxed};
+use std::collections::HashSet;
+use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tests::{assert_outcomes_equal, assert_same, native, require_tool, run, runsc_command, sandboxed};
 
 fn sh(script: &str) {
     assert_same(&["sh", "-c", script]);
@@ -121,20 +130,141 @@ shutil.rmtree(d)"#,
     ]);
 }
 
+/// `runsc [flags] do argv...`: like `sandboxed`, with global flags such
+/// as `--directfs=false` before `do`.
+fn sandboxed_with<S: AsRef<std::ffi::OsStr>>(flags: &[&str], argv: &[S]) -> Command {
+    let mut cmd = runsc_command();
+    cmd.args(flags).arg("do").args(argv);
+    cmd
+}
+
 /// A tar round trip of /usr/include through a pipe, compared with diff -r,
 /// and nothing of it (or of any other write) reaching the host.
 #[test]
 fn tar_round_trip_stays_in_the_sandbox() {
-    let dir = format!("/tmp/runsc-tar-{}", std::process::id());
+    tar_round_trip("default", &[]);
+}
+
+/// The same through the gofer: every lookup, open and read of the lower
+/// layer a gofer message.
+#[test]
+fn tar_round_trip_without_directfs() {
+    tar_round_trip("gofer", &["--directfs=false"]);
+}
+
+fn tar_round_trip(tag: &str, flags: &[&str]) {
+    let pid = std::process::id();
+    let dir = format!("/tmp/runsc-tar-{tag}-{pid}");
+    let written = format!("/tmp/runsc-written-{tag}-{pid}");
     let script = format!(
-        "mkdir -p {dir} && cd {dir} && tar cf - -C /usr include | tar xf - && diff -r /usr/include {dir}/include && echo same; echo x > /tmp/runsc-written-{pid}; ls {dir}",
-        pid = std::process::id()
+        "mkdir -p {dir} && cd {dir} && tar cf - -C /usr include | tar xf - && diff -r /usr/include {dir}/include && echo same; echo x > {written}; ls {dir}"
     );
-    let out = run(&mut sandboxed(&["sh", "-c", &script]));
+    let out = run(&mut sandboxed_with(flags, &["sh", "-c", &script]));
     assert_eq!(out.status, 0, "{out:?}");
     assert_eq!(out.stdout_str(), "same\ninclude\n", "{out:?}");
-    assert!(!std::path::Path::new(&dir).exists(), "{dir} appeared on the host");
-    assert!(!std::path::Path::new(&format!("/tmp/runsc-written-{}", std::process::id())).exists(), "a write reached the host");
+    assert!(!Path::new(&dir).exists(), "{dir} appeared on the host");
+    assert!(!Path::new(&written).exists(), "a write reached the host");
+}
+
+/// Reads of many small files: the first 500 headers in find's (readdir)
+/// order and in sorted order, concatenated and hashed; `ls -lR` of a big
+/// directory; every entry's type, mode, link count, size, mtime (to the
+/// nanosecond) and link target; du's apparent size and blocks. Run natively,
+/// in the sandbox with directfs (the default) and with `--directfs=false`.
+const FILE_HEAVY_SCRIPT: &str = r#"find /usr/include -name '*.h' | head -500 | xargs cat | sha256sum
+find /usr/include -name '*.h' | LC_ALL=C sort | head -500 | xargs cat | sha256sum
+ls -lR /usr/include/linux | sha256sum
+find /usr/include -printf '%y %m %n %s %T@ %P -> %l\n' | LC_ALL=C sort | sha256sum
+du -s --apparent-size /usr/include; du -s /usr/include"#;
+
+#[test]
+fn file_heavy_reads_with_and_without_directfs() {
+    if !Path::new("/usr/include/linux").is_dir() {
+        eprintln!("SKIP file_heavy_reads_with_and_without_directfs: no /usr/include/linux (apt-get install linux-libc-dev)");
+        return;
+    }
+    let argv = ["sh", "-c", FILE_HEAVY_SCRIPT];
+    let host = run(&mut native(&argv));
+    assert_eq!(host.status, 0, "natively: {host:?}");
+    assert_eq!(host.stdout_str().lines().count(), 6, "natively: {host:?}");
+    let direct = run(&mut sandboxed(&argv));
+    assert_outcomes_equal(&host, &direct);
+    let gofer = run(&mut sandboxed_with(&["--directfs=false"], &argv));
+    assert_outcomes_equal(&host, &gofer);
+}
+
+/// The `n` largest regular files under `roots` of `min..=max` bytes that
+/// can be opened, largest first: symlinks are not followed and a file
+/// with several hard links counts once.
+fn largest_files(roots: &[&str], n: usize, min: u64, max: u64) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut seen = HashSet::new();
+    let mut dirs: Vec<PathBuf> = roots.iter().map(PathBuf::from).collect();
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            // DirEntry::metadata does not follow symlinks.
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                dirs.push(entry.path());
+            } else if meta.is_file() && (min..=max).contains(&meta.len()) && seen.insert((meta.dev(), meta.ino())) {
+                found.push((meta.len(), entry.path()));
+            }
+        }
+    }
+    found.sort_by(|a, b| b.cmp(a));
+    found
+        .into_iter()
+        .map(|(_, path)| path)
+        .filter(|path| std::fs::File::open(path).is_ok())
+        .take(n)
+        .collect()
+}
+
+/// Copies each file given after the directory into it under its number,
+/// cmp's it with the original, `cp -p`s the first and shows that mode,
+/// owner and mtime are kept, then hashes the copies. With an empty
+/// directory argument (the native run) it works in a mktemp -d directory
+/// and removes it; the sandboxed run leaves its directory behind, which
+/// must then not be on the host.
+const CP_SCRIPT: &str = r#"set -e
+d=$1; shift
+if [ -z "$d" ]; then d=$(mktemp -d /tmp/runsc-cp-XXXXXX); trap 'rm -rf "$d"' EXIT; else mkdir "$d"; fi
+i=0
+for f in "$@"; do i=$((i+1)); cp "$f" "$d/$i"; cmp "$f" "$d/$i"; echo "$i copied, cmp $?"; done
+cp -p "$1" "$d/p"; cmp "$1" "$d/p"
+stat -c '%a %u %g %Y' "$1" "$d/p"
+cd "$d"; sha256sum $(seq 1 $i) p"#;
+
+/// The five largest files of 1 to 64 MiB under /usr/bin and /usr/lib
+/// (the cap keeps the memory layer and the run time small) copied into
+/// the sandbox's memory layer, compared, `cp -p`'d and hashed, as natively.
+#[test]
+fn cp_cmp_large_files_stays_in_the_sandbox() {
+    const TEST: &str = "cp_cmp_large_files_stays_in_the_sandbox";
+    if !require_tool(TEST, "cmp", "apt-get install diffutils") || !require_tool(TEST, "sha256sum", "apt-get install coreutils") {
+        return;
+    }
+    let files = largest_files(&["/usr/bin", "/usr/lib"], 5, 1 << 20, 64 << 20);
+    if files.is_empty() {
+        eprintln!("SKIP {TEST}: no readable regular file of 1 to 64 MiB under /usr/bin or /usr/lib");
+        return;
+    }
+    let dir = format!("/tmp/runsc-cpdir-{}", std::process::id());
+    assert!(!Path::new(&dir).exists(), "{dir} is already on the host; remove it");
+    let argv = |d: &str| -> Vec<OsString> {
+        ["sh", "-c", CP_SCRIPT, "sh", d]
+            .into_iter()
+            .map(OsString::from)
+            .chain(files.iter().map(|f| f.clone().into_os_string()))
+            .collect()
+    };
+    let host = run(&mut native(&argv("")[..]));
+    assert_eq!(host.status, 0, "natively: {host:?}");
+    assert!(host.stdout_str().contains(&format!("{} copied, cmp 0\n", files.len())), "natively: {host:?}");
+    let sandbox = run(&mut sandboxed(&argv(&dir)[..]));
+    assert_outcomes_equal(&host, &sandbox);
+    assert!(!Path::new(&dir).exists(), "{dir}, written in the sandbox, appeared on the host");
 }
 
 /// flock(1): a lock held by one process, refused to another, then free.
@@ -169,6 +299,40 @@ fn git_init_add_commit_log() {
         return;
     }
     sh("d=/tmp/runsc-git-$$; git init -q $d && cd $d && echo a > a && git add a && git -c user.name=t -c user.email=t@e commit -qm first && echo b >> a && git -c user.name=t -c user.email=t@e commit -qam second && git log --format=%s; rm -rf $d");
+}
+
+/// A repository made, cloned (a local clone hardlinks the objects),
+/// committed to in the clone, gc'ed (loose objects packed and deleted) and
+/// fsck'ed. Fixed author, committer, dates and no global or system config
+/// make every hash deterministic, so it is compared with the native run.
+const GIT_CLONE_SCRIPT: &str = r#"set -e
+export GIT_CONFIG_GLOBAL=/dev/null GIT_CONFIG_NOSYSTEM=1 GIT_AUTHOR_DATE='2001-02-03T04:05:06+0000' GIT_COMMITTER_DATE='2001-02-03T04:05:06+0000'
+d=$(mktemp -d /tmp/runsc-git-clone-XXXXXX); cd $d
+git init -q -b main src; cd src
+git config user.name Tester; git config user.email tester@example.com
+mkdir -p sub/deep; echo one > a; printf 'two\n' > sub/b; seq 1 2000 > sub/deep/nums; ln -s a link; printf '#!/bin/sh\n' > run.sh; chmod +x run.sh
+git add .; git commit -q -m first
+cd ..; git clone -q src dst; cd dst
+git config user.name Tester; git config user.email tester@example.com
+echo three >> a; git rm -q sub/b; seq 5 3000 > sub/deep/nums; echo new > c; git add -A; git commit -q -m second
+git gc -q; git fsck --strict --no-progress
+git log --oneline | wc -l
+git log --format='%H %s'
+git rev-parse HEAD^{tree} HEAD main~1
+git count-objects -v | grep -E '^(count|size|in-pack|packs|prune-packable|garbage):'
+git status --porcelain | wc -l
+git -C ../src rev-parse HEAD
+cd /; rm -rf $d"#;
+
+#[test]
+fn git_clone_commit_gc_fsck() {
+    if !require_tool("git_clone_commit_gc_fsck", "git", "apt-get install git") {
+        return;
+    }
+    let (host, _) = assert_same(&["sh", "-c", GIT_CLONE_SCRIPT]);
+    let out = host.stdout_str();
+    assert_eq!(host.status, 0, "natively: {host:?}");
+    assert!(out.starts_with("2\n") && out.contains("count: 0\n") && out.contains("packs: 1\n"), "natively: {out}");
 }
 
 #[test]

@@ -12,17 +12,10 @@ pub fn deadline_after(d: Duration) -> Option<Instant> {
     Instant::now().checked_add(d)
 }
 
-fn spin_us() -> u64 {
-    static US: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
-    *US.get_or_init(|| std::env::var("RUNSC_WAIT_SPIN_US").ok().and_then(|v| v.parse().ok()).unwrap_or(0))
-}
-
 /// Wakes one task.
 #[derive(Default)]
 pub struct Waker {
     gen: Mutex<u64>,
-    /// A copy of `gen` read without the lock while spinning.
-    seen_gen: std::sync::atomic::AtomicU64,
     cv: Condvar,
     /// The task is asleep in `wait` (state S in /proc).
     sleeping: std::sync::atomic::AtomicBool,
@@ -40,7 +33,6 @@ impl Waker {
     pub fn notify(&self) {
         let mut g = self.gen.lock().unwrap_or_else(|e| e.into_inner());
         *g += 1;
-        self.seen_gen.store(*g, std::sync::atomic::Ordering::Release);
         self.cv.notify_all();
     }
 
@@ -61,40 +53,10 @@ impl Waker {
         if *self.gen.lock().unwrap_or_else(|e| e.into_inner()) != seen {
             return;
         }
-        if self.spin(seen, deadline) {
-            return;
-        }
         self.going_idle();
         self.sleeping.store(true, std::sync::atomic::Ordering::Relaxed);
         self.wait_inner(seen, deadline);
         self.sleeping.store(false, std::sync::atomic::Ordering::Relaxed);
-    }
-
-    /// Spin a little for a notification before sleeping: true if it came.
-    fn spin(&self, seen: u64, deadline: Option<Instant>) -> bool {
-        let us = spin_us();
-        if us == 0 {
-            return false;
-        }
-        let start = Instant::now();
-        let mut limit = start + Duration::from_micros(us);
-        if let Some(d) = deadline {
-            limit = limit.min(d);
-        }
-        let mut i = 0u32;
-        loop {
-            if self.seen_gen.load(std::sync::atomic::Ordering::Acquire) != seen {
-                return true;
-            }
-            std::hint::spin_loop();
-            i += 1;
-            if i % 64 == 0 {
-                std::thread::yield_now();
-                if Instant::now() >= limit {
-                    return false;
-                }
-            }
-        }
     }
 
     /// Asleep in `wait`.

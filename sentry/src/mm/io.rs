@@ -32,6 +32,20 @@ impl MemoryManager {
         self.for_each_page(addr, buf.len(), true, |off, n, at| mf.write(off, &buf[at..at + n]))
     }
 
+    /// Copy `len` bytes from application address `addr` to the memory
+    /// file at `to` (a file's page cache), without a bounce buffer.
+    pub fn copy_in_to_mf(&self, addr: u64, to: u64, len: usize) -> KResult<()> {
+        let mf = self.memfile().clone();
+        self.for_each_page(addr, len, false, |off, n, at| mf.copy_within(off, to + at as u64, n))
+    }
+
+    /// Copy `len` bytes of the memory file at `from` to application
+    /// address `addr`.
+    pub fn copy_out_from_mf(&self, addr: u64, from: u64, len: usize) -> KResult<()> {
+        let mf = self.memfile().clone();
+        self.for_each_page(addr, len, true, |off, n, at| mf.copy_within(from + at as u64, off, n))
+    }
+
     /// Zero `len` bytes at `addr`.
     pub fn zero_out(&self, addr: u64, len: usize) -> KResult<()> {
         let mf = self.memfile().clone();

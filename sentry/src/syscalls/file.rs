@@ -373,13 +373,10 @@ fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResul
         return Err(Errno::EBADF);
     }
     let len = len.min(0x7fff_f000) as usize;
-    let mut kbuf = vec![0u8; len.min(1 << 20)];
-    t.mm().check_access(buf, kbuf.len(), true)?;
     let seekable = f.ops.seekable();
     let mut off_guard = if pos.is_none() && seekable { Some(f.offset.lock().unwrap_or_else(|e| e.into_inner())) } else { None };
     let off = pos.unwrap_or_else(|| off_guard.as_deref().copied().unwrap_or(0));
-    let n = f.ops.read(t, &mut kbuf, off, f.nonblock())?;
-    t.mm().copy_out(buf, &kbuf[..n])?;
+    let n = f.ops.read_to(t, buf, len.min(1 << 20), off, f.nonblock())?;
     if n > 0 {
         crate::fs::inotify::notify_both(crate::vfs::locks::inode_key(f), f.parent.get(), crate::fs::inotify::IN_ACCESS);
     }

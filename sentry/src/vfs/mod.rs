@@ -293,6 +293,15 @@ pub trait FileOps: Send + Sync + Any {
     fn read(&self, task: &Task, buf: &mut [u8], off: u64, nonblock: bool) -> KResult<usize>;
     /// Write at `off`.
     fn write(&self, task: &Task, buf: &[u8], off: u64, nonblock: bool) -> KResult<usize>;
+    /// Read up to `len` bytes at `off` into application memory at `addr`
+    /// (the default reads into a sentry buffer and copies it out).
+    fn read_to(&self, task: &Task, addr: u64, len: usize, off: u64, nonblock: bool) -> KResult<usize> {
+        let mut kbuf = vec![0u8; len];
+        task.mm().check_access(addr, len, true)?;
+        let n = self.read(task, &mut kbuf, off, nonblock)?;
+        task.mm().copy_out(addr, &kbuf[..n])?;
+        Ok(n)
+    }
     /// Write from `src`; files that need the bytes get them copied in here
     /// (EFAULT for a bad buffer), others (/dev/null) never touch them.
     fn write_from(&self, task: &Task, src: Source<'_>, off: u64, nonblock: bool) -> KResult<usize> {

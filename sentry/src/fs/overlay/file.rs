@@ -67,12 +67,145 @@ impl FileOps for OvFile {
         Ok((cur - off) as usize)
     }
 
+    fn read_to(&self, t: &Task, addr: u64, len: usize, off: u64, nb: bool) -> KResult<usize> {
+        // The overlay's own content: straight from the page cache to the
+        // application, the frames held (not the node's lock) while copying,
+        // since the buffer may be a mapping of this very file.
+        let (frames, end) = {
+            let st = self.node.lock();
+            if !st.upper {
+                drop(st);
+                t.mm().check_access(addr, len, true)?;
+                let mut kbuf = vec![0u8; len];
+                let n = self.read(t, &mut kbuf, off, nb)?;
+                t.mm().copy_out(addr, &kbuf[..n])?;
+                return Ok(n);
+            }
+            let end = off.saturating_add(len as u64).min(st.attr.size);
+            let mf = &self.node.fs.mf;
+            let mut frames = Vec::new();
+            let mut pg = off & !(PAGE - 1);
+            while pg < end {
+                let f = st.cache.get(&pg).copied();
+                if let Some(f) = f {
+                    mf.incref(f);
+                }
+                frames.push((pg, f));
+                pg += PAGE;
+            }
+            (frames, end)
+        };
+        let mm = t.mm();
+        let mut done = off;
+        let mut res = Ok(());
+        for &(pg, f) in &frames {
+            let (from, to) = (done.max(pg), end.min(pg + PAGE));
+            if from >= to {
+                continue;
+            }
+            let at = addr + (from - off);
+            let n = (to - from) as usize;
+            res = match f {
+                Some(f) => mm.copy_out_from_mf(at, f + (from - pg), n),
+                None => mm.zero_out(at, n),
+            };
+            if res.is_err() {
+                break;
+            }
+            done = to;
+        }
+        let held: Vec<u64> = frames.iter().filter_map(|&(_, f)| f).collect();
+        self.node.fs.mf.decref_all(&held);
+        match res {
+            Err(e) if done == off => Err(e),
+            _ => Ok(done.saturating_sub(off) as usize),
+        }
+    }
+
+    fn write_from(&self, t: &Task, src: vfs::Source<'_>, off: u64, nb: bool) -> KResult<usize> {
+        let (addr, len) = match src {
+            vfs::Source::User { addr, len } => (addr, len),
+            vfs::Source::Kernel(b) => return self.write(t, b, off, nb),
+        };
+        if len == 0 {
+            return self.write(t, &[], off, nb);
+        }
+        let end = off.checked_add(len as u64).ok_or(Errno::EFBIG)?;
+        if end > (1 << 36) {
+            return Err(Errno::EFBIG);
+        }
+        // The frames of the range, allocated (up to a tmpfs's limit) and
+        // held under the lock; the copy from the application runs without
+        // it (the buffer may be a mapping of this file).
+        let fs = self.node.fs.clone();
+        let frames = {
+            let mut st = self.node.lock();
+            self.node.copy_up(&mut st)?;
+            let mut frames = Vec::new();
+            let mut pg = off & !(PAGE - 1);
+            while pg < end {
+                match st.frame_for(&fs, pg) {
+                    Ok(f) => {
+                        fs.mf.incref(f);
+                        frames.push((pg, f));
+                    }
+                    Err(e) if frames.is_empty() => return Err(e),
+                    Err(_) => break,
+                }
+                pg += PAGE;
+            }
+            frames
+        };
+        if frames.len() >= 16 {
+            populate_runs(&fs.mf, frames.iter().map(|&(_, f)| f));
+        }
+        let mm = t.mm();
+        let mut done = off;
+        let mut res = Ok(());
+        for &(pg, f) in &frames {
+            let (from, to) = (done.max(pg), end.min(pg + PAGE));
+            res = mm.copy_in_to_mf(addr + (from - off), f + (from - pg), (to - from) as usize);
+            if res.is_err() {
+                break;
+            }
+            done = to;
+        }
+        let held: Vec<u64> = frames.iter().map(|&(_, f)| f).collect();
+        fs.mf.decref_all(&held);
+        if done == off {
+            res?;
+        }
+        let mut st = self.node.lock();
+        st.attr.size = st.attr.size.max(done);
+        st.attr.mtime = vfs::now();
+        st.attr.ctime = st.attr.mtime;
+        Ok((done - off) as usize)
+    }
+
     fn mappable(&self) -> Option<Arc<dyn Mappable>> {
         Some(Arc::new(OvMapping { node: self.node.clone() }))
     }
 
     fn pollable(&self) -> bool {
         false
+    }
+}
+
+/// Populate each run of consecutive frames with one call.
+fn populate_runs(mf: &MemoryFile, frames: impl Iterator<Item = u64>) {
+    let mut run: Option<(u64, u64)> = None;
+    for f in frames {
+        run = match run {
+            Some((start, end)) if end == f => Some((start, f + PAGE)),
+            Some((start, end)) => {
+                mf.populate(start, (end - start) as usize);
+                Some((f, f + PAGE))
+            }
+            None => Some((f, f + PAGE)),
+        };
+    }
+    if let Some((start, end)) = run {
+        mf.populate(start, (end - start) as usize);
     }
 }
 
