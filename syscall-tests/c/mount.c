@@ -318,11 +318,64 @@ int main(void)
 	if (pid == 0)
 		_exit(mount("tmpfs", P(p, "t8"), "tmpfs", 0, NULL) == 0 &&
 		      h_write_file(P(p, "t8/childfile"), "c", 1, 0644) == 0 ? 0 : 1);
-	int status;
+	int status, code;
 	waitpid(pid, &status, 0);
 	EXPECT_EQ("child_same_ns_mount_ok", status, 0);
 	CHECK("child_same_ns_mount_shared", exists(P(p, "t8/childfile")));
 	EXPECT_EQ("umount_child_mount", umount2(P(p, "t8"), 0), 0);
+
+	/* A read-only root: a bind remount of "/" in a child's own namespace. */
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int code = 0;
+		if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+			_exit(100);
+		if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0)
+			_exit(101);
+		errno = 0;
+		if (mkdir("/st_ro_probe", 0755) == 0)
+			rmdir("/st_ro_probe");
+		else if (errno == EROFS)
+			code |= 1;
+		errno = 0;
+		int wfd = open("/etc/passwd", O_WRONLY);
+		if (wfd >= 0)
+			close(wfd);
+		else if (errno == EROFS)
+			code |= 2;
+		errno = 0;
+		wfd = open("/st_ro_file", O_WRONLY | O_CREAT | O_EXCL, 0644);
+		if (wfd >= 0) {
+			close(wfd);
+			unlink("/st_ro_file");
+		} else if (errno == EROFS)
+			code |= 4;
+		struct stat pst;
+		errno = 0;
+		if (stat("/etc/passwd", &pst) == 0 && chmod("/etc/passwd", pst.st_mode & 07777) == -1 && errno == EROFS)
+			code |= 8;
+		int rfd = open("/etc/passwd", O_RDONLY);
+		if (rfd >= 0) {
+			code |= 16;
+			close(rfd);
+		}
+		struct statfs rsf;
+		if (statfs("/", &rsf) == 0 && (rsf.f_flags & ST_RDONLY))
+			code |= 32;
+		_exit(code);
+	}
+	waitpid(pid, &status, 0);
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : 200;
+	CHECKF("rdonly_root_remount", code < 100, "status %#x", status);
+	CHECKF("rdonly_root_mkdir_erofs", code < 100 && (code & 1), "code %d", code);
+	CHECKF("rdonly_root_open_write_erofs", code < 100 && (code & 2), "code %d", code);
+	CHECKF("rdonly_root_create_erofs", code < 100 && (code & 4), "code %d", code);
+	CHECKF("rdonly_root_chmod_erofs", code < 100 && (code & 8), "code %d", code);
+	CHECKF("rdonly_root_read_ok", code < 100 && (code & 16), "code %d", code);
+	CHECKF("rdonly_root_statfs_flag", code < 100 && (code & 32), "code %d", code);
+	CHECK("rdonly_root_parent_writable", h_write_file(P(p, "rwcheck"), "w", 1, 0644) == 0);
+	unlink(P(p, "rwcheck"));
 
 	/* unprivileged */
 	mount("tmpfs", P(p, "t9"), "tmpfs", 0, NULL);
@@ -356,7 +409,7 @@ int main(void)
 		_exit(code);
 	}
 	waitpid(pid, &status, 0);
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 200;
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : 200;
 	CHECKF("nonroot_setuid", code != 100, "status %#x", status);
 	CHECKF("nonroot_mount_eperm", !(code & 1), "code %d", code);
 	CHECKF("nonroot_umount_eperm", !(code & 2), "code %d", code);

@@ -1,0 +1,98 @@
+//! The overlay over the host's root (issue 5, item 3): a write copies a
+//! large lower file up whole, keeping its mode and owner; attribute changes
+//! of a lower file; a deleted lower directory made again is opaque (none of
+//! the lower entries show through); a renamed lower directory keeps its
+//! content; and none of it reaches the host.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+use tests::{run, sandboxed};
+
+/// A regular lower file of at least 1 MB that everyone can read.
+fn big_lower_file() -> Option<String> {
+    let dirs = ["/usr/bin", "/usr/lib/x86_64-linux-gnu", "/usr/lib"];
+    for d in dirs {
+        let Ok(entries) = std::fs::read_dir(d) else { continue };
+        for e in entries.flatten() {
+            let Ok(m) = e.metadata() else { continue };
+            if m.is_file() && m.len() >= 1 << 20 && m.mode() & 0o004 != 0 && std::fs::File::open(e.path()).is_ok() {
+                return Some(e.path().to_string_lossy().into_owned());
+            }
+        }
+    }
+    None
+}
+
+fn sha256(path: &str) -> String {
+    let out = std::process::Command::new("sha256sum").arg(path).output().expect("sha256sum");
+    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn copy_up_of_a_large_file_keeps_mode_and_owner() {
+    let Some(f) = big_lower_file() else {
+        eprintln!("SKIP copy_up_of_a_large_file_keeps_mode_and_owner: no lower file over 1 MB");
+        return;
+    };
+    let host = std::fs::metadata(&f).expect("stat");
+    let host_sum = sha256(&f);
+    let size = host.len();
+    let script = format!(
+        r#"f='{f}'
+cp "$f" /tmp/runsc-orig-$$
+printf x >> "$f"
+stat -c '%a %u %g %s' "$f"
+cmp -n {size} "$f" /tmp/runsc-orig-$$ && echo prefix-same
+tail -c 1 "$f"; echo
+touch -d @1000000000 "$f"; stat -c %Y "$f"
+chmod 600 "$f"; stat -c %a "$f"
+exec 3>>"$f"; printf y >&3; exec 3>&-; stat -c %s "$f""#
+    );
+    let out = run(&mut sandboxed(&["sh", "-c", &script]));
+    assert_eq!(out.status, 0, "{out:?}");
+    let want = format!(
+        "{:o} {} {} {}\nprefix-same\nx\n1000000000\n600\n{}\n",
+        host.mode() & 0o7777,
+        host.uid(),
+        host.gid(),
+        size + 1,
+        size + 2
+    );
+    assert_eq!(out.stdout_str(), want, "{out:?}");
+    let after = std::fs::metadata(&f).expect("stat after");
+    assert_eq!((after.len(), after.mode(), after.mtime()), (host.len(), host.mode(), host.mtime()), "the host file changed");
+    assert_eq!(sha256(&f), host_sum, "the host file's content changed");
+}
+
+#[test]
+fn deleted_lower_directories_made_again_are_opaque() {
+    // Two lower directories with entries, under /usr/share.
+    let mut dirs: Vec<String> = std::fs::read_dir("/usr/share")
+        .expect("/usr/share")
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| std::fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_some()))
+        .map(|e| e.path().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    if dirs.len() < 2 {
+        eprintln!("SKIP deleted_lower_directories_made_again_are_opaque: /usr/share has under two non-empty directories");
+        return;
+    }
+    let (a, b) = (&dirs[0], &dirs[1]);
+    let count_b = std::fs::read_dir(b).expect("read b").count();
+    let script = format!(
+        r#"rm -rf '{a}' && test ! -e '{a}' && echo removed
+mkdir '{a}' && ls -A '{a}' | wc -l
+touch '{a}/new' && ls -A '{a}'
+mv '{b}' /tmp/runsc-moved-$$ && test ! -e '{b}' && ls -A /tmp/runsc-moved-$$ | wc -l
+mkdir '{b}' && ls -A '{b}' | wc -l
+rmdir '{b}' && mv /tmp/runsc-moved-$$ '{b}' && ls -A '{b}' | wc -l"#
+    );
+    let out = run(&mut sandboxed(&["sh", "-c", &script]));
+    assert_eq!(out.status, 0, "{out:?}");
+    assert_eq!(out.stdout_str(), format!("removed\n0\nnew\n{count_b}\n0\n{count_b}\n"), "{out:?}");
+    assert!(Path::new(a).is_dir() && std::fs::read_dir(a).expect("a").next().is_some(), "{a} changed on the host");
+    assert!(!Path::new(&format!("{a}/new")).exists(), "a write reached the host");
+}
