@@ -12,7 +12,7 @@ use crate::vfs::Inode;
 fn as_seen(k: &Weak<Kernel>, l: &crate::vfs::path::Location) -> Vec<u8> {
     let reader = CURRENT.with(|c| c.get());
     match k.upgrade().and_then(|k| k.task(reader)) {
-        Some(r) => l.path_from(&r.fs().root),
+        Some(r) => l.path_from(&r.fs_root()),
         None => l.path(),
     }
 }
@@ -95,12 +95,12 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
         ("exe", SynthLink::magic(move || Ok(t1()?.tg.exe.lock().unwrap_or_else(|e| e.into_inner()).clone()))),
         ("cwd", SynthLink::magic({
             let k = k.clone();
-            move || Ok(as_seen(&k, &t2()?.fs().cwd))
+            move || Ok(as_seen(&k, &t2()?.fs_cwd()))
         })),
         ("root", SynthLink::magic({
             let k = k.clone();
             let t = task.clone();
-            move || Ok(as_seen(&k, &t()?.fs().root))
+            move || Ok(as_seen(&k, &t()?.fs_root()))
         })),
         ("fd", fd_dir),
         ("cmdline", SynthFile::new(move || user_range(&*t3()?, |m| (m.arg_start, m.arg_end)))),
@@ -167,7 +167,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
                 let rss = t.mm().resident_pages() * 4;
                 Ok(format!(
                     "Name:\t{comm}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{u}\t{eu}\t{su}\t{eu}\nGid:\t{g}\t{eg}\t{sg}\t{eg}\nFDSize:\t64\nGroups:\t\nVmRSS:\t{rss} kB\nThreads:\t{threads}\nSigBlk:\t{:016x}\nSeccomp:\t0\n",
-                    t.fs().umask, state(&t).0, state(&t).1, t.tg.tgid, t.tid(), t.tg.ppid.load(std::sync::atomic::Ordering::Relaxed),
+                    t.umask(), state(&t).0, state(&t).1, t.tg.tgid, t.tid(), t.tg.ppid.load(std::sync::atomic::Ordering::Relaxed),
                     t.sigmask.load(std::sync::atomic::Ordering::Relaxed),
                     u = c.uid, eu = c.euid, su = c.suid, g = c.gid, eg = c.egid, sg = c.sgid
                 ).into_bytes())
@@ -205,7 +205,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
 /// The mounts of `t`'s namespace that its root sees, with their points
 /// as it sees them.
 fn visible_mounts(t: &crate::kernel::task::Task) -> Vec<(Arc<crate::vfs::mount::Mount>, String)> {
-    let root = t.fs().root;
+    let root = t.fs_root();
     let rp = root.path();
     root.ns
         .list()

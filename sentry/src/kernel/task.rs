@@ -405,6 +405,21 @@ impl Task {
         *self.fs.lock().unwrap_or_else(|e| e.into_inner()) = fs;
     }
 
+    /// The root (a copy of that location only).
+    pub fn fs_root(&self) -> Location {
+        self.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).root.clone()
+    }
+
+    /// The working directory (a copy of that location only).
+    pub fn fs_cwd(&self) -> Location {
+        self.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).cwd.clone()
+    }
+
+    /// The umask.
+    pub fn umask(&self) -> u32 {
+        self.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).umask
+    }
+
     /// A snapshot of the filesystem context.
     pub fn fs(&self) -> FsContext {
         self.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).clone()

@@ -49,13 +49,13 @@ pub fn sys_getdents64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 
 /// Implements getcwd(2).
 pub fn sys_getcwd(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    let cwd = sc.task.fs().cwd;
+    let cwd = sc.task.fs_cwd();
     let attr = cwd.inode().stat()?;
     if attr.is_dir() && attr.nlink == 0 {
         // The working directory was removed.
         return Err(Errno::ENOENT);
     }
-    let mut p = cwd.path_from(&sc.task.fs().root);
+    let mut p = cwd.path_from(&sc.task.fs_root());
     p.push(0);
     if (a[1] as usize) < p.len() {
         return Err(Errno::ERANGE);
@@ -101,7 +101,7 @@ fn mkdir_at(t: &Task, dirfd: i32, path: &[u8], m: u64) -> KResult<u64> {
     if p.name.is_empty() || p.name == b"." || p.name == b".." {
         return Err(Errno::EEXIST);
     }
-    let umask = t.fs().umask;
+    let umask = t.umask();
     let c = t.creds();
     if p.dir.inode().lookup(&p.name).is_ok() {
         return Err(Errno::EEXIST);
@@ -131,7 +131,7 @@ fn mknod_at(t: &Task, dirfd: i32, path: &[u8], m: u64, dev: u64) -> KResult<u64>
     let c = t.creds();
     crate::vfs::mount::writable(&p.dir)?;
     crate::vfs::perm::may_modify_dir(&c, &p.dir.inode().stat()?)?;
-    let umask = t.fs().umask;
+    let umask = t.umask();
     p.dir.inode().mknod(&p.name, kind | (m & !umask & 0o7777), dev, c.euid, c.egid)?;
     created(&p, 0);
     Ok(0)

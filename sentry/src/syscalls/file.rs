@@ -28,9 +28,8 @@ pub(super) fn read_path(t: &Task, addr: u64) -> KResult<Vec<u8>> {
 
 /// The location `dirfd` designates as a start for relative paths.
 fn start_loc(t: &Task, dirfd: i32, path: &[u8]) -> KResult<Location> {
-    let fs = t.fs();
     if path.first() == Some(&b'/') || dirfd == AT_FDCWD {
-        return Ok(fs.cwd);
+        return Ok(t.fs_cwd());
     }
     let f = t.fds().get(dirfd)?;
     let a = f.inode.stat()?;
@@ -52,7 +51,7 @@ pub(super) fn file_location(t: &Task, f: &File) -> KResult<Location> {
     if let Some(l) = f.at.get() {
         return Ok(l.clone());
     }
-    let root = t.fs().root;
+    let root = t.fs_root();
     let global = Location::root(root.inodes[0].clone(), root.ns.clone());
     t.kernel.resolve(&global, &global, &f.path, Follow::Yes, None)
 }
@@ -79,33 +78,39 @@ const RESOLVE_BENEATH: u64 = 0x08;
 const RESOLVE_IN_ROOT: u64 = 0x10;
 const RESOLVE_CACHED: u64 = 0x20;
 
-/// The root and the walk restrictions of `how` for a walk from `start`.
-fn walk_of(t: &Task, start: &Location, how: &How) -> (Location, Walk) {
+/// The root, the start (None: the root itself, for an absolute path) and
+/// the walk restrictions of `how` for `path` relative to `dirfd`. Only the
+/// locations the walk needs are copied out of the task.
+fn walk_of(t: &Task, dirfd: i32, path: &[u8], how: &How) -> KResult<(Location, Option<Location>, Walk)> {
     let r = how.resolve;
-    let root = if r & RESOLVE_IN_ROOT != 0 { start.clone() } else { t.fs().root };
+    let (root, start) = if r & RESOLVE_IN_ROOT != 0 {
+        // An absolute path starts at dirfd too.
+        (start_loc(t, dirfd, b".")?, None)
+    } else if path.first() == Some(&b'/') {
+        (t.fs_root(), None)
+    } else {
+        (t.fs_root(), Some(start_loc(t, dirfd, path)?))
+    };
     let walk = Walk {
-        beneath: (r & RESOLVE_BENEATH != 0).then(|| start.clone()),
+        beneath: (r & RESOLVE_BENEATH != 0).then(|| start.clone().unwrap_or_else(|| root.clone())),
         no_symlinks: r & RESOLVE_NO_SYMLINKS != 0,
         no_magic: r & RESOLVE_NO_MAGICLINKS != 0,
         no_xdev: r & RESOLVE_NO_XDEV != 0,
     };
-    (root, walk)
+    Ok((root, start, walk))
 }
 
 fn resolve_how(t: &Task, dirfd: i32, path: &[u8], follow: Follow, how: &How) -> KResult<Location> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
-    // RESOLVE_IN_ROOT: an absolute path starts at dirfd too.
-    let start = if how.resolve & RESOLVE_IN_ROOT != 0 { start_loc(t, dirfd, b".")? } else { start_loc(t, dirfd, path)? };
-    let (root, walk) = walk_of(t, &start, how);
-    t.kernel.resolve_with(&root, &start, path, follow, Some(&t.creds()), &walk)
+    let (root, start, walk) = walk_of(t, dirfd, path, how)?;
+    t.kernel.resolve_with(&root, start.as_ref().unwrap_or(&root), path, follow, Some(&t.creds()), &walk)
 }
 
 fn parent_how(t: &Task, dirfd: i32, path: &[u8], how: &How) -> KResult<Parent> {
-    let start = if how.resolve & RESOLVE_IN_ROOT != 0 { start_loc(t, dirfd, b".")? } else { start_loc(t, dirfd, path)? };
-    let (root, walk) = walk_of(t, &start, how);
-    t.kernel.resolve_parent_with(&root, &start, path, Some(&t.creds()), &walk)
+    let (root, start, walk) = walk_of(t, dirfd, path, how)?;
+    t.kernel.resolve_parent_with(&root, start.as_ref().unwrap_or(&root), path, Some(&t.creds()), &walk)
 }
 
 /// Implements openat2(2).
@@ -208,7 +213,7 @@ fn open_how(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32, how: &How) ->
                 if p.trailing_slash {
                     return Err(Errno::EISDIR);
                 }
-                let umask = t.fs().umask;
+                let umask = t.umask();
                 let c = t.creds();
                 crate::vfs::mount::writable(&p.dir)?;
                 crate::vfs::perm::may_modify_dir(&c, &p.dir.inode().stat()?)?;
@@ -307,7 +312,7 @@ fn open_tmpfile(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32, how: &How
     let c = t.creds();
     crate::vfs::mount::writable(&loc)?;
     crate::vfs::perm::may_modify_dir(&c, &a)?;
-    let umask = t.fs().umask;
+    let umask = t.umask();
     let inode = loc.inode().create_unnamed(m & !umask & 0o7777, c.euid, c.egid)?;
     let ops = inode.clone().open_task(t, flags & !O_TMPFILE)?;
     let mut p = loc.path();

@@ -117,7 +117,7 @@ pub fn sys_bind(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         Addr::Abstract(n) => n,
         Addr::Path(p) => {
             let parent = super::file::parent_at(sc.task, -100, &p)?;
-            let umask = sc.task.fs().umask;
+            let umask = sc.task.umask();
             let c = sc.task.creds();
             parent
                 .dir

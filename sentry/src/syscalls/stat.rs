@@ -61,7 +61,7 @@ fn stat_at(t: &Task, dirfd: i32, path: &[u8], flags: u64) -> KResult<Attr> {
     }
     if path.is_empty() && flags & AT_EMPTY_PATH != 0 {
         if dirfd == AT_FDCWD {
-            return t.fs().cwd.inode().stat();
+            return t.fs_cwd().inode().stat();
         }
         return t.fds().get(dirfd)?.inode.stat();
     }

@@ -177,9 +177,14 @@ impl MountNs {
         t.get(point).and_then(|v| v.last()).map(|m| m.root.clone())
     }
 
-    /// Whether any mount exists besides the root (a fast path for walks).
-    pub fn has_mounts(&self) -> bool {
-        !self.table.read().unwrap_or_else(|e| e.into_inner()).is_empty()
+    /// Whether a mount point ends in the component `name`: a walk builds
+    /// the child's path and looks it up only then.
+    pub fn maybe_point(&self, name: &[u8]) -> bool {
+        self.table
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .keys()
+            .any(|k| k.len() > name.len() && k.ends_with(name) && k[k.len() - name.len() - 1] == b'/')
     }
 
     /// Attach `root` at the location `at` (on top of what is there).

@@ -145,16 +145,18 @@ impl Kernel {
         if let Some(c) = creds {
             perm::check(c, &a, perm::MAY_EXEC)?;
         }
-        let mut child_path = loc.path();
-        if child_path.len() > 1 {
-            child_path.push(b'/');
-        } else {
-            child_path.clear();
-            child_path.push(b'/');
-        }
-        child_path.extend_from_slice(name);
-        if let Some(m) = loc.ns.at(&child_path) {
-            return Ok((m, true));
+        if loc.ns.maybe_point(name) {
+            let mut child_path = loc.path();
+            if child_path.len() > 1 {
+                child_path.push(b'/');
+            } else {
+                child_path.clear();
+                child_path.push(b'/');
+            }
+            child_path.extend_from_slice(name);
+            if let Some(m) = loc.ns.at(&child_path) {
+                return Ok((m, true));
+            }
         }
         Ok((dir.lookup(name)?, false))
     }
