@@ -40,7 +40,7 @@ trap 'rm -rf "$work"' EXIT
 log() { printf '%s\n' "$*" >&2; }
 
 # ---------------------------------------------------------------- build
-for prog in getppid raw_sysemu; do
+for prog in getppid raw_sysemu statloop; do
     if ! gcc -O2 -Wall -o "$work/$prog" "$here/$prog.c"; then
         log "error: cannot compile bench/$prog.c (is gcc installed?)"
         exit 1
@@ -139,6 +139,11 @@ ours_call=-; ours_pt_call=-; gvisor_call=-
 ((ours_ok)) && ours_call=$(per_call_us "${ours[@]}" ./getppid "$N")
 ((ours_ok)) && ours_pt_call=$(per_call_us "${ours_pt[@]}" ./getppid "$N")
 ((gvisor_ok)) && gvisor_call=$(per_call_us "${gvisor[@]}" ./getppid "$N")
+# A stat-heavy loop: lstat of every path under /usr/include (bench/statloop.c).
+native_stat=$(per_call_us ./statloop /usr/include 5)
+ours_stat=-; gvisor_stat=-
+((ours_ok)) && ours_stat=$(per_call_us "${ours[@]}" ./statloop /usr/include 5)
+((gvisor_ok)) && gvisor_stat=$(per_call_us "${gvisor[@]}" ./statloop /usr/include 1)
 
 native_start=$(median_ms /bin/true)
 ours_start=-; ours_pt_start=-; gvisor_start=-
@@ -210,6 +215,11 @@ python3 -c pass (ms, median)
   ours (ptrace)                  $ours_pt_fork
   gVisor                         $gvisor_fork
 
+lstat of every path under /usr/include (us per call)
+  native                         $native_stat
+  ours (systrap)                 $ours_stat
+  gVisor                         $gvisor_stat
+
 tar of /usr/include to a pipe (ms, median of 5)
   native                         $native_tar
   ours (systrap)                 $ours_tar
@@ -243,6 +253,8 @@ ratios
   fork+exec gVisor / native      $(ratio "$gvisor_fork" "$native_fork")
   tar       ours / native        $(ratio "$ours_tar" "$native_tar")   (target: at most 3x)
   tar       gVisor / native      $(ratio "$gvisor_tar" "$native_tar")
+  lstat     ours / native        $(ratio "$ours_stat" "$native_stat")
+  lstat     gVisor / native      $(ratio "$gvisor_stat" "$native_stat")
   ls -lR    ours / native        $(ratio "$ours_lsr" "$native_lsr")
   ls -lR    gVisor / native      $(ratio "$gvisor_lsr" "$native_lsr")
   dd 100 MB ours / native        $(ratio "$ours_dd" "$native_dd")   (target: at most 1.25x, i.e. 80% of native throughput)

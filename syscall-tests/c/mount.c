@@ -330,9 +330,9 @@ int main(void)
 	if (pid == 0) {
 		int code = 0;
 		if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
-			_exit(100);
+			_exit(200);
 		if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) != 0)
-			_exit(101);
+			_exit(201);
 		errno = 0;
 		if (mkdir("/st_ro_probe", 0755) == 0)
 			rmdir("/st_ro_probe");
@@ -363,17 +363,20 @@ int main(void)
 		struct statfs rsf;
 		if (statfs("/", &rsf) == 0 && (rsf.f_flags & ST_RDONLY))
 			code |= 32;
+		if (access("/etc/passwd", W_OK) == -1 && errno == EROFS && access("/etc/passwd", R_OK) == 0)
+			code |= 64;
 		_exit(code);
 	}
 	waitpid(pid, &status, 0);
-	code = WIFEXITED(status) ? WEXITSTATUS(status) : 200;
-	CHECKF("rdonly_root_remount", code < 100, "status %#x", status);
-	CHECKF("rdonly_root_mkdir_erofs", code < 100 && (code & 1), "code %d", code);
-	CHECKF("rdonly_root_open_write_erofs", code < 100 && (code & 2), "code %d", code);
-	CHECKF("rdonly_root_create_erofs", code < 100 && (code & 4), "code %d", code);
-	CHECKF("rdonly_root_chmod_erofs", code < 100 && (code & 8), "code %d", code);
-	CHECKF("rdonly_root_read_ok", code < 100 && (code & 16), "code %d", code);
-	CHECKF("rdonly_root_statfs_flag", code < 100 && (code & 32), "code %d", code);
+	code = WIFEXITED(status) ? WEXITSTATUS(status) : 255;
+	CHECKF("rdonly_root_remount", code < 200, "status %#x", status);
+	CHECKF("rdonly_root_mkdir_erofs", code < 200 && (code & 1), "code %d", code);
+	CHECKF("rdonly_root_open_write_erofs", code < 200 && (code & 2), "code %d", code);
+	CHECKF("rdonly_root_create_erofs", code < 200 && (code & 4), "code %d", code);
+	CHECKF("rdonly_root_chmod_erofs", code < 200 && (code & 8), "code %d", code);
+	CHECKF("rdonly_root_read_ok", code < 200 && (code & 16), "code %d", code);
+	CHECKF("rdonly_root_statfs_flag", code < 200 && (code & 32), "code %d", code);
+	CHECKF("rdonly_root_access_w_erofs", code < 200 && (code & 64), "code %d", code);
 	CHECK("rdonly_root_parent_writable", h_write_file(P(p, "rwcheck"), "w", 1, 0644) == 0);
 	unlink(P(p, "rwcheck"));
 

@@ -151,17 +151,22 @@ fn access_check(t: &Task, dirfd: i32, path: &[u8], m: u64, flags: u64) -> KResul
         if m & 1 != 0 && a.mode & 0o111 == 0 && !a.is_dir() {
             return Err(Errno::EACCES);
         }
-        return Ok(0);
-    }
-    let granted = if uid == a.uid {
-        a.mode >> 6
-    } else if gid == a.gid || c.groups.contains(&a.gid) {
-        a.mode >> 3
     } else {
-        a.mode
-    } & 7;
-    if m as u32 & !granted != 0 {
-        return Err(Errno::EACCES);
+        let granted = if uid == a.uid {
+            a.mode >> 6
+        } else if gid == a.gid || c.groups.contains(&a.gid) {
+            a.mode >> 3
+        } else {
+            a.mode
+        } & 7;
+        if m as u32 & !granted != 0 {
+            return Err(Errno::EACCES);
+        }
+    }
+    // Write access to a file, directory or symlink of a read-only mount.
+    let k = a.kind();
+    if m & 2 != 0 && (k == crate::vfs::mode::S_IFREG || k == crate::vfs::mode::S_IFDIR || k == crate::vfs::mode::S_IFLNK) {
+        crate::vfs::mount::writable(&loc)?;
     }
     Ok(0)
 }

@@ -38,7 +38,7 @@ use Support::*;
 
 /// Attribute changes not yet checked against the caller's ownership.
 /// The access family's limits.
-const ACCESS: Support = Partial("mode bits against real (or AT_EACCESS effective) ids; uid 0 is privileged, capabilities and read-only mounts are not consulted");
+const ACCESS: Support = Partial("mode bits against real (or AT_EACCESS effective) ids and read-only mounts; uid 0 is privileged, capabilities are not consulted");
 
 const NOSYS: Option<Handler> = None;
 
