@@ -82,7 +82,39 @@ pub fn sys_chmod(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// Implements fchmod(2).
 pub fn sys_fchmod(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = get_file(sc.task, a[0])?;
+    fd_writable(&f)?;
     setattr_checked(sc.task, f.inode.as_ref(), SetAttr { mode: Some(a[1] as u32), ..Default::default() })
+}
+
+/// EROFS for a file opened in a read-only mount.
+fn fd_writable(f: &crate::vfs::File) -> KResult<()> {
+    match f.at.get() {
+        Some(at) => crate::vfs::mount::writable(at),
+        None => Ok(()),
+    }
+}
+
+/// Implements fchmodat2(2): fchmodat with flags.
+pub fn sys_fchmodat2(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[3] & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let p = read_path(sc.task, a[1])?;
+    let sa = SetAttr { mode: Some(a[2] as u32), ..Default::default() };
+    if p.is_empty() && a[3] & AT_EMPTY_PATH != 0 {
+        let f = sc.task.fds().get(a[0] as i32)?;
+        fd_writable(&f)?;
+        return setattr_checked(sc.task, f.inode.as_ref(), sa);
+    }
+    if a[3] & AT_SYMLINK_NOFOLLOW != 0 {
+        // Linux changes no symlink's mode.
+        let loc = resolve_at(sc.task, a[0] as i32, &p, Follow::No)?;
+        if loc.inode().stat()?.kind() == crate::vfs::mode::S_IFLNK {
+            return Err(Errno::EOPNOTSUPP);
+        }
+        return setattr_at(sc.task, a[0] as i32, &p, Follow::No, sa);
+    }
+    setattr_at(sc.task, a[0] as i32, &p, Follow::Yes, sa)
 }
 
 /// Implements fchmodat(2).
@@ -122,6 +154,7 @@ pub fn sys_fchownat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let p = read_path(sc.task, a[1])?;
     if p.is_empty() && a[4] & AT_EMPTY_PATH != 0 {
         let f = sc.task.fds().get(a[0] as i32)?;
+        fd_writable(&f)?;
         return setattr_checked(sc.task, f.inode.as_ref(), owner(a[2], a[3]));
     }
     let follow = if a[4] & AT_SYMLINK_NOFOLLOW != 0 { Follow::No } else { Follow::Yes };

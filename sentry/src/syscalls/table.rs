@@ -408,6 +408,18 @@ table! {
     448 process_mrelease => NOSYS, Unimplemented("not served yet");
     449 futex_waitv => NOSYS, Unimplemented("not served yet");
     450 set_mempolicy_home_node => NOSYS, Unimplemented("not served yet");
+    451 cachestat => NOSYS, Unimplemented("not served yet");
+    452 fchmodat2 => Some(attr::sys_fchmodat2), Full;
+    453 map_shadow_stack => NOSYS, Unimplemented("not served yet");
+    454 futex_wake => NOSYS, Unimplemented("not served yet");
+    455 futex_wait => NOSYS, Unimplemented("not served yet");
+    456 futex_requeue => NOSYS, Unimplemented("not served yet");
+    457 statmount => NOSYS, Unimplemented("not served yet");
+    458 listmount => NOSYS, Unimplemented("not served yet");
+    459 lsm_get_self_attr => NOSYS, Unimplemented("not served yet");
+    460 lsm_set_self_attr => NOSYS, Unimplemented("not served yet");
+    461 lsm_list_modules => NOSYS, Unimplemented("not served yet");
+    462 mseal => NOSYS, Unimplemented("not served yet");
 }
 
 /// Find a syscall by number.
