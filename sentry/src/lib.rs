@@ -155,6 +155,12 @@ pub fn new_kernel(
     let k = Kernel::new(platform, mf, root, opts);
     k.mount(b"/proc", fs::proc::new(&k), "proc");
     k.mount(b"/dev", fs::dev::new(k.mf.clone()), "tmpfs");
+    // /dev/shm and /dev/pts are mounts of their own, as in a container.
+    let root = k.root_location();
+    for (point, fstype) in [(&b"/dev/shm"[..], "tmpfs"), (&b"/dev/pts"[..], "devpts")] {
+        let at = k.resolve(&root, &root, point, vfs::path::Follow::No, None)?;
+        k.ns.add(&at, at.inode().clone(), fstype, fstype, "", vfs::mount::ms::NOSUID | vfs::mount::ms::NODEV);
+    }
     // The sandbox's own /sys: what tools read (the CPU lists), none of the
     // host's devices.
     k.mount(b"/sys", fs::sys::new(), "sysfs");
