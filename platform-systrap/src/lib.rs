@@ -58,6 +58,7 @@ struct Tuning {
     fsgs: bool,
     spin_stub: u32,
     spin_sentry: u32,
+    yield_cycles: u64,
 }
 
 /// State shared by everything of one platform instance.
@@ -72,6 +73,8 @@ pub(crate) struct Shared {
     fsgs: bool,
     /// Spin rounds before sleeping: the stub's, the sentry's.
     spin_stub: u32,
+    /// See msg::M_YIELD_CYCLES.
+    yield_cycles: u64,
     spin_sentry: u32,
     /// The host's vDSO, moved into every stub process.
     vdso: Option<stub::VdsoMove>,
@@ -130,6 +133,11 @@ impl SystrapPlatform {
             fsgs,
             spin_stub: (per_us * stub_us).min(10_000_000),
             spin_sentry: (per_us * sentry_us).min(10_000_000),
+            yield_cycles: if msg::spin_through_yields() {
+                u64::MAX
+            } else {
+                tsc_per_us() * msg::YIELD_GAVE_WAY.as_micros() as u64
+            },
         };
         let (tx, rx) = mpsc::channel::<FactoryRequest>();
         let msgs2 = msgs.clone();
@@ -147,6 +155,7 @@ impl SystrapPlatform {
             factory: Mutex::new(tx),
             fsgs,
             spin_stub: tuning.spin_stub,
+            yield_cycles: tuning.yield_cycles,
             spin_sentry: tuning.spin_sentry,
             recycled: Mutex::new(Vec::new()),
             vdso,
@@ -157,6 +166,18 @@ impl SystrapPlatform {
 }
 
 /// How many rounds of a pause loop take a microsecond here.
+/// TSC cycles per microsecond, measured over a millisecond.
+fn tsc_per_us() -> u64 {
+    // SAFETY: rdtsc only reads the time-stamp counter.
+    let tsc = || unsafe { core::arch::x86_64::_rdtsc() };
+    let (t0, c0) = (std::time::Instant::now(), tsc());
+    while t0.elapsed() < std::time::Duration::from_millis(1) {
+        std::hint::spin_loop();
+    }
+    let (ns, c) = (t0.elapsed().as_nanos().max(1) as u64, tsc() - c0);
+    (c * 1000 / ns).max(1)
+}
+
 fn spins_per_us() -> u32 {
     let n = 2_000u32;
     let t = std::time::Instant::now();
@@ -227,8 +248,8 @@ fn reap(msgs: &msg::MsgFile, pid: Tid, pair: u32, chunks: &[u32]) {
 fn make_process(master: Tid, layout: &stub::Layout, msgs: &msg::MsgFile, tuning: Tuning, seen: &mut Seen) -> Result<Born> {
     let pair = msgs.alloc_pair()?;
     let (m0, m1) = (msgs.msg(pair, 0), msgs.msg(pair + 1, 1));
-    m0.init(tuning.fsgs, tuning.spin_stub);
-    m1.init(tuning.fsgs, tuning.spin_stub);
+    m0.init(tuning.fsgs, tuning.spin_stub, tuning.yield_cycles);
+    m1.init(tuning.fsgs, tuning.spin_stub, tuning.yield_cycles);
     match new_process(master, layout, msgs.fd, pair, seen) {
         Ok(pid) => Ok(Born { pid, pair }),
         Err(e) => {

@@ -74,6 +74,9 @@ pub const M_CTID: u64 = 120;
 pub const M_SS: u64 = 128;
 /// 8 zero bytes: the empty signal mask.
 pub const M_ZERO: u64 = 160;
+/// u64, TSC cycles past which a sched_yield of the stub's spin counts as
+/// having run another thread (the CPUs are oversubscribed: sleep).
+pub const M_YIELD_CYCLES: u64 = 168;
 
 /// Stub to sentry: a trap; its frame is described by signo/uc/info.
 pub const S_TRAPPED: u32 = 1;
@@ -138,10 +141,11 @@ impl Msg {
     }
 
     /// Reset the message for a thread about to be born in it.
-    pub fn init(&self, fsgs: bool, spin: u32) {
-        for off in (0..M_ZERO + 8).step_by(8) {
+    pub fn init(&self, fsgs: bool, spin: u32, yield_cycles: u64) {
+        for off in (0..M_YIELD_CYCLES + 8).step_by(8) {
             self.set(off, 0);
         }
+        self.set(M_YIELD_CYCLES, yield_cycles);
         self.set(M_FS, u64::MAX);
         self.set32(M_FSGS, fsgs as u32);
         self.set32(M_SPIN, spin);
@@ -175,9 +179,15 @@ impl Msg {
                 return Ok(s);
             }
             std::hint::spin_loop();
-            // Never keep a runnable thread off this CPU for long.
+            // Never keep a runnable thread off this CPU for long; and once
+            // a yield gave the CPU to another thread (it took long), the
+            // CPUs are oversubscribed: sleep rather than spin on.
             if i % 64 == 63 {
+                let t = std::time::Instant::now();
                 std::thread::yield_now();
+                if yield_gave_way(t.elapsed()) {
+                    break;
+                }
             }
         }
         let sleep = self.u32_at(M_SENTRY_SLEEP);
@@ -199,6 +209,22 @@ impl Msg {
             }
         }
     }
+}
+
+/// Whether a sched_yield that took `d` ran another thread: a yield with
+/// nothing else to run returns in well under a microsecond.
+fn yield_gave_way(d: Duration) -> bool {
+    !spin_through_yields() && d > YIELD_GAVE_WAY
+}
+
+/// A yield longer than this ran another thread.
+pub const YIELD_GAVE_WAY: Duration = Duration::from_micros(4);
+
+/// `RUNSC_SPIN_THROUGH_YIELDS` set: spin on however long yields take (to
+/// measure against).
+pub fn spin_through_yields() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var_os("RUNSC_SPIN_THROUGH_YIELDS").is_some())
 }
 
 /// FUTEX_WAKE on a word of shared memory (not FUTEX_PRIVATE: the stub

@@ -126,6 +126,14 @@ fn deadlock(s: &State, owner: Owner, holder: Owner) -> bool {
     false
 }
 
+/// `holder` released locks: whoever waited for it is woken and waits for
+/// no one until it looks again, as Linux's unlock takes its waiters off
+/// the lock at once (so a stale wait cannot make a new one look like a
+/// deadlock).
+fn woken(s: &mut State, holder: Owner) {
+    s.waits_for.retain(|_, h| *h != holder);
+}
+
 /// Set (or remove) a record lock of `owner` on `[start, end)`, waiting for
 /// conflicting locks to go if `wait` (F_SETLKW): EAGAIN if it may not
 /// wait, EDEADLK if waiting would deadlock, ERESTARTSYS on a signal.
@@ -147,6 +155,9 @@ pub fn set(t: &Task, key: usize, owner: Owner, pid: i32, start: u64, end: u64, k
             }
             s.waits_for.remove(&owner);
             apply(s, key, owner, pid, start, end, kind);
+            if kind == Kind::Unlock {
+                woken(s, owner);
+            }
             Some(Ok(()))
         })
     };
@@ -233,6 +244,9 @@ pub fn closed(key: usize, tgid: i32) {
         if il.ranges.is_empty() && il.flocks.is_empty() {
             s.inodes.remove(&key);
         }
+        if changed {
+            woken(s, Owner::Process(tgid));
+        }
         changed
     });
     if changed {
@@ -247,6 +261,7 @@ pub fn process_exited(tgid: i32) {
     }
     with(|s| {
         s.waits_for.remove(&Owner::Process(tgid));
+        woken(s, Owner::Process(tgid));
         for il in s.inodes.values_mut() {
             il.ranges.retain(|l| l.owner != Owner::Process(tgid));
         }
