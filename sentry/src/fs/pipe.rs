@@ -92,9 +92,9 @@ impl Pipe {
             let st = self.lock();
             if !st.buf.is_empty() {
                 let n = buf.len().min(st.buf.len());
-                for (d, s) in buf.iter_mut().zip(st.buf.iter()) {
-                    *d = *s;
-                }
+                let (a, b) = front(&st.buf, n);
+                buf[..a.len()].copy_from_slice(a);
+                buf[a.len()..n].copy_from_slice(b);
                 Some(n)
             } else if st.writers == 0 {
                 Some(0)
@@ -189,6 +189,14 @@ impl Inode for Pipe {
     }
 }
 
+/// The first `n` bytes of a pipe's buffer, as the (at most) two slices
+/// they lie in.
+fn front(buf: &VecDeque<u8>, n: usize) -> (&[u8], &[u8]) {
+    let (a, b) = buf.as_slices();
+    let from_a = n.min(a.len());
+    (&a[..from_a], &b[..n - from_a])
+}
+
 /// One end of a pipe.
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
@@ -209,9 +217,10 @@ impl FileOps for PipeEnd {
             let mut st = p.lock();
             if !st.buf.is_empty() {
                 let n = buf.len().min(st.buf.len());
-                for (i, b) in st.buf.drain(..n).enumerate() {
-                    buf[i] = b;
-                }
+                let (a, b) = front(&st.buf, n);
+                buf[..a.len()].copy_from_slice(a);
+                buf[a.len()..n].copy_from_slice(b);
+                st.buf.drain(..n);
                 drop(st);
                 p.wq.notify_all();
                 return Some(Ok(n));
@@ -221,6 +230,39 @@ impl FileOps for PipeEnd {
             }
             None
         })?
+    }
+
+    fn read_to(&self, task: &Task, addr: u64, len: usize, _off: u64, nonblock: bool) -> KResult<usize> {
+        if !self.read {
+            return Err(Errno::EBADF);
+        }
+        task.mm().check_access(addr, len, true)?;
+        if len == 0 {
+            return Ok(0);
+        }
+        // Take what is there (no zeroed buffer of the full request), then
+        // copy it out without the pipe's lock.
+        let p = &self.pipe;
+        let data = task.block_on(&p.wq, nonblock, None, || {
+            let mut st = p.lock();
+            if !st.buf.is_empty() {
+                let n = len.min(st.buf.len());
+                let (a, b) = front(&st.buf, n);
+                let mut v = Vec::with_capacity(n);
+                v.extend_from_slice(a);
+                v.extend_from_slice(b);
+                st.buf.drain(..n);
+                drop(st);
+                p.wq.notify_all();
+                return Some(v);
+            }
+            if st.writers == 0 {
+                return Some(Vec::new());
+            }
+            None
+        })?;
+        task.mm().copy_out(addr, &data)?;
+        Ok(data.len())
     }
 
     fn write(&self, task: &Task, buf: &[u8], _off: u64, nonblock: bool) -> KResult<usize> {
