@@ -2,6 +2,7 @@
 #![deny(unsafe_code)]
 
 mod commands;
+mod sandbox;
 
 use clap::{Parser, Subcommand};
 

@@ -8,9 +8,9 @@ use clap::Args;
 /// Arguments of `gofer`.
 #[derive(Args, Debug)]
 pub struct GoferArgs {
-    /// Root to serve.
+    /// Directory to serve as the root.
     #[arg(long)]
-    root: std::path::PathBuf,
+    dir: std::path::PathBuf,
     /// The socket fd inherited from the parent.
     #[arg(long)]
     fd: i32,
@@ -27,7 +27,7 @@ pub fn run(cli: &crate::Cli, a: &GoferArgs) -> anyhow::Result<i32> {
     // SAFETY: the fd was checked open above and is inherited from our parent
     // for this process alone to own.
     let sock = unsafe { OwnedFd::from_raw_fd(a.fd) };
-    gofer::serve(sock, &a.root, gofer::ServerOptions { read_only: a.read_only })
+    gofer::serve(sock, &a.dir, gofer::ServerOptions { read_only: a.read_only })
         .context("gofer failed")?;
     Ok(0)
 }

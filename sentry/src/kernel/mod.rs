@@ -175,6 +175,21 @@ impl Kernel {
         crate::vfs::path::Location::root(self.root.clone(), self.ns.clone())
     }
 
+    /// Send `signo` to the init process (pid 1), or with `all` to every
+    /// process, as `runsc kill` asks; false if there is no such process.
+    pub fn signal_from_host(&self, signo: i32, all: bool) -> bool {
+        let groups: Vec<Arc<ThreadGroup>> = if all { self.all_groups() } else { self.group(1).into_iter().collect() };
+        let mut any = false;
+        for g in groups {
+            if g.st().zombie {
+                continue;
+            }
+            any = true;
+            task::send_group(self, &g, signal::QueuedSignal { signo, code: 0, ..Default::default() });
+        }
+        any
+    }
+
     /// Allocate a thread id.
     pub fn alloc_tid(&self) -> i32 {
         self.next_tid.fetch_add(1, Ordering::Relaxed)

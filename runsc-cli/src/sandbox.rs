@@ -1,0 +1,117 @@
+//! Building a sandbox: the gofer process serving a root, the platform, the
+//! memory file and the kernel. `runsc do` and `runsc boot` (the OCI
+//! sandbox process) both start here.
+
+use std::os::fd::AsRawFd;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
+
+/// A running sandbox.
+pub struct Sandbox {
+    /// The kernel.
+    pub kernel: Arc<sentry::kernel::Kernel>,
+    gofer_child: std::process::Child,
+    gofer: Arc<gofer::Client>,
+    /// When building started.
+    pub t0: Instant,
+}
+
+/// Start the gofer on `root` (read-only: writes stay in the sentry's memory
+/// layer) and build the kernel over it.
+pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<Sandbox> {
+    if !["ptrace", "systrap"].contains(&cli.platform.as_str()) {
+        bail!("platform {:?} is not available (available: ptrace, systrap)", cli.platform);
+    }
+    // The gofer: a separate process that alone sees the host's files.
+    let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .context("socketpair for the gofer")?;
+    nix::fcntl::fcntl(theirs.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))?;
+    let exe = std::env::current_exe().context("finding our own binary")?;
+    let mut gofer_cmd = std::process::Command::new(&exe);
+    gofer_cmd.arg("gofer").arg("--dir").arg(root).args(["--read-only", "--fd", &theirs.as_raw_fd().to_string()]);
+    if cli.debug {
+        gofer_cmd.arg("--debug");
+    }
+    if let Some(d) = &cli.debug_log {
+        gofer_cmd.arg("--debug-log").arg(d);
+    }
+    let t0 = Instant::now();
+    let gofer_child = gofer_cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("starting the gofer")?;
+    drop(theirs);
+    let client = Arc::new(gofer::Client::new(ours));
+    let mf = Arc::new(sentry::mm::MemoryFile::new().map_err(|e| anyhow::anyhow!("memory file: {e}"))?);
+    tracing::debug!("gofer started in {:?}", t0.elapsed());
+    let platform: Arc<dyn platform::Platform> = if cli.platform == "systrap" {
+        Arc::new(platform_systrap::SystrapPlatform::new(mf.fd()).context("starting the systrap platform")?)
+    } else {
+        Arc::new(platform_ptrace::PtracePlatform::new(mf.fd()).context("starting the ptrace platform")?)
+    };
+    tracing::debug!("platform ready at {:?}", t0.elapsed());
+    let opts = sentry::kernel::Options { strace: cli.strace, timing: cli.debug, hostname, directfs: cli.directfs };
+    let kernel = sentry::new_kernel(platform, mf, client.clone(), opts).map_err(|e| anyhow::anyhow!("building the kernel: {e}"))?;
+    tracing::debug!("kernel ready at {:?}", t0.elapsed());
+    Ok(Sandbox { kernel, gofer_child, gofer: client, t0 })
+}
+
+impl Sandbox {
+    /// Log what the sandbox did (--debug).
+    pub fn report(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let kernel = &self.kernel;
+        tracing::debug!(
+            "sandbox done: {} syscalls, {} faults, {} injected host syscalls",
+            kernel.stats.syscalls.load(Relaxed),
+            kernel.stats.faults.load(Relaxed),
+            platform_ptrace::injected_syscalls() + platform_systrap::COMMANDS.load(Relaxed)
+        );
+        tracing::debug!("gofer: {} round trips, {:.2} ms", self.gofer.calls.load(Relaxed), self.gofer.call_ns.load(Relaxed) as f64 / 1e6);
+        tracing::debug!("injected by syscall number: {:?}", platform_ptrace::injected_by_nr());
+        let st = &kernel.stats;
+        let ms = |ns: u64| ns as f64 / 1e6;
+        tracing::debug!(
+            "time: application {:.2} ms, faults {:.2} ms, syscalls (number, count, ms): {:?}",
+            ms(st.app_ns.load(Relaxed)),
+            ms(st.fault_ns.load(Relaxed)),
+            st.top_syscalls(12).iter().map(|&(nr, n, ns)| (nr, n, (ms(ns) * 100.0).round() / 100.0)).collect::<Vec<_>>()
+        );
+    }
+
+    /// Stop the gofer (it would end anyway when its socket closes at our
+    /// exit; killing it spares a wait on its teardown).
+    pub fn finish(mut self) {
+        let _ = self.gofer_child.kill();
+        let _ = self.gofer_child.wait();
+    }
+}
+
+/// The shell's exit status for a wait status: the code, or 128+N for a
+/// signal N.
+pub fn exit_code(status: i32) -> i32 {
+    if status & 0x7f == 0 {
+        (status >> 8) & 0xff
+    } else {
+        128 + (status & 0x7f)
+    }
+}
+
+/// Start init; on failure, the message and the shell's status for it (127
+/// not found, 126 not executable).
+pub fn start_init(kernel: &Arc<sentry::kernel::Kernel>, spec: sentry::InitSpec) -> Result<(), (String, i32)> {
+    let name = String::from_utf8_lossy(spec.argv.first().map(|a| a.as_slice()).unwrap_or(b"")).into_owned();
+    match sentry::start_init(kernel, spec) {
+        Ok(()) => Ok(()),
+        Err(sentry::StartError::NotFound(_)) => Err((format!("{name}: command not found"), 127)),
+        Err(sentry::StartError::NotExecutable(e)) => {
+            Err((format!("{name}: cannot execute: {}", std::io::Error::from_raw_os_error(e.0)), 126))
+        }
+        Err(sentry::StartError::Other(e)) => Err((format!("{name}: {}", std::io::Error::from_raw_os_error(e.0)), 126)),
+    }
+}
