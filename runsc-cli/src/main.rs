@@ -3,6 +3,7 @@
 
 mod commands;
 mod sandbox;
+mod state;
 
 use clap::{Parser, Subcommand};
 
@@ -28,6 +29,18 @@ pub struct Cli {
     /// `--directfs=false` sends every file operation to the gofer.
     #[arg(long, global = true, default_value_t = true, action = clap::ArgAction::Set)]
     pub directfs: bool,
+    /// The directory of container state.
+    #[arg(long, global = true, default_value = "/run/runsc")]
+    pub root: std::path::PathBuf,
+    /// A file errors are also written to (as engines ask with --log).
+    #[arg(long, global = true)]
+    pub log: Option<std::path::PathBuf>,
+    /// The format of --log: text or json.
+    #[arg(long = "log-format", global = true, default_value = "text")]
+    pub log_format: String,
+    /// Accepted for runc compatibility (cgroups are not used).
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
     /// Network mode (only "none" is served yet).
     #[arg(long, global = true, default_value = "none")]
     pub network: String,
@@ -46,6 +59,29 @@ pub enum Cmd {
     /// Serve a root filesystem to a sentry (internal).
     #[command(hide = true)]
     Gofer(commands::gofer::GoferArgs),
+    /// The sandbox process of a container (internal).
+    #[command(hide = true)]
+    Boot(commands::boot::BootArgs),
+    /// Create a container from a bundle (start runs it).
+    Create(commands::oci::CreateArgs),
+    /// Run a created container's process.
+    Start(commands::oci::IdArgs),
+    /// Print a container's state (JSON).
+    State(commands::oci::IdArgs),
+    /// Send a signal to a container's process (or all, with --all).
+    Kill(commands::oci::KillArgs),
+    /// Remove a container.
+    Delete(commands::oci::DeleteArgs),
+    /// Create and start a container, and wait for it unless --detach.
+    Run(commands::oci::RunArgs),
+    /// List the containers.
+    List(commands::oci::ListArgs),
+    /// Wait for a container to stop; print its exit status.
+    Wait(commands::oci::IdArgs),
+    /// Write a starting config.json.
+    Spec(commands::oci::SpecArgs),
+    /// Print what the runtime supports (JSON).
+    Features,
 }
 
 fn main() {
@@ -71,12 +107,39 @@ fn main() {
         Cmd::Do(a) => commands::run_do::run(&cli, a),
         Cmd::Help(a) => commands::help::run(a),
         Cmd::Gofer(a) => commands::gofer::run(&cli, a),
+        Cmd::Boot(a) => commands::boot::run(&cli, a),
+        Cmd::Create(a) => commands::oci::run_create(&cli, a),
+        Cmd::Start(a) => commands::oci::run_start(&cli, a),
+        Cmd::State(a) => commands::oci::run_state(&cli, a),
+        Cmd::Kill(a) => commands::oci::run_kill(&cli, a),
+        Cmd::Delete(a) => commands::oci::run_delete(&cli, a),
+        Cmd::Run(a) => commands::oci::run_run(&cli, a),
+        Cmd::List(a) => commands::oci::run_list(&cli, a),
+        Cmd::Wait(a) => commands::oci::run_wait(&cli, a),
+        Cmd::Spec(a) => commands::oci::run_spec(a),
+        Cmd::Features => commands::oci::run_features(),
     };
     match code {
         Ok(c) => std::process::exit(c),
         Err(e) => {
-            eprintln!("runsc: {e:#}");
+            let msg = format!("{e:#}");
+            eprintln!("runsc: {msg}");
+            log_error(&cli, &msg);
             std::process::exit(1);
         }
     }
+}
+
+/// Also write an error to --log, as JSON with --log-format=json (engines
+/// read the runtime's errors from there).
+fn log_error(cli: &Cli, msg: &str) {
+    use std::io::Write;
+    let Some(path) = &cli.log else { return };
+    let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) else { return };
+    let line = if cli.log_format == "json" {
+        serde_json::json!({ "level": "error", "msg": msg }).to_string()
+    } else {
+        format!("level=error msg={msg:?}")
+    };
+    let _ = writeln!(f, "{line}");
 }

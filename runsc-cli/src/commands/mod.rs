@@ -1,6 +1,8 @@
 //! One module per subcommand.
 
+pub mod boot;
 pub mod gofer;
+pub mod oci;
 pub mod help;
 pub mod run_do;
 

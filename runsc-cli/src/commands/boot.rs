@@ -1,0 +1,149 @@
+//! `runsc boot` (internal): the sandbox process of one OCI container.
+//! `create` starts it and waits until it is ready; it builds the sandbox
+//! over the bundle's root filesystem, then serves the container's control
+//! socket: `start` runs the init process, `kill` signals it. When init
+//! exits, the state says stopped with its status, and this process exits
+//! with that status (what an engine watching the container's pid sees).
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+
+use crate::state::{self, Reply, Request, State};
+
+/// Arguments of `boot`.
+#[derive(Args, Debug)]
+pub struct BootArgs {
+    /// The bundle directory (absolute).
+    #[arg(long)]
+    bundle: PathBuf,
+    /// The container id.
+    #[arg(long)]
+    id: String,
+    /// A pipe to write one byte to once the control socket listens.
+    #[arg(long)]
+    ready_fd: i32,
+}
+
+/// Build the sandbox and serve the control socket until init exits.
+pub fn run(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<i32> {
+    super::init_logging(cli, "boot");
+    nix::fcntl::fcntl(a.ready_fd, nix::fcntl::FcntlArg::F_GETFD).context("the ready fd is not open")?;
+    #[allow(unsafe_code)]
+    // SAFETY: the fd was checked open above; create handed it to us alone.
+    let ready = unsafe { OwnedFd::from_raw_fd(a.ready_fd) };
+    let spec = super::oci::load_spec(&a.bundle)?;
+    let rootfs = super::oci::rootfs(&spec, &a.bundle)?;
+    let hostname = spec.hostname().clone().unwrap_or_else(|| {
+        nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into())
+    });
+    let sb = crate::sandbox::build(cli, &rootfs, hostname)?;
+    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+        sb.kernel.ns.root().set_flags(sentry::vfs::mount::ms::RDONLY);
+    }
+    let sock = state::socket(&cli.root, &a.id);
+    let _ = std::fs::remove_file(&sock);
+    let listener = UnixListener::bind(&sock).with_context(|| format!("listening on {}", sock.display()))?;
+    std::fs::File::from(ready).write_all(b"1").context("telling create we are ready")?;
+    let ctx = Ctx { root: cli.root.clone(), id: a.id.clone(), spec, kernel: sb.kernel.clone(), sock };
+    let mut started = false;
+    for conn in listener.incoming() {
+        let Ok(conn) = conn else { continue };
+        serve(&ctx, conn, &mut started);
+    }
+    Ok(0)
+}
+
+struct Ctx {
+    root: PathBuf,
+    id: String,
+    spec: oci_spec::runtime::Spec,
+    kernel: Arc<sentry::kernel::Kernel>,
+    sock: PathBuf,
+}
+
+impl Ctx {
+    fn stopped(&self, code: i32) -> ! {
+        stopped(&self.root, &self.id, &self.sock, code)
+    }
+}
+
+/// Record the end and leave with `code`.
+fn stopped(root: &std::path::Path, id: &str, sock: &std::path::Path, code: i32) -> ! {
+    let _ = State::update(root, id, |st| {
+        st.status = "stopped".into();
+        st.exit_status = Some(code);
+    });
+    let _ = std::fs::remove_file(sock);
+    std::process::exit(code)
+}
+
+fn reply(conn: &mut UnixStream, error: Option<String>) {
+    let mut line = serde_json::to_vec(&Reply { error }).unwrap_or_default();
+    line.push(b'\n');
+    let _ = conn.write_all(&line);
+}
+
+fn serve(ctx: &Ctx, mut conn: UnixStream, started: &mut bool) {
+    let mut line = String::new();
+    if BufReader::new(&conn).read_line(&mut line).is_err() {
+        return;
+    }
+    let req: Request = match serde_json::from_str(&line) {
+        Ok(r) => r,
+        Err(e) => return reply(&mut conn, Some(format!("bad request: {e}"))),
+    };
+    match req {
+        Request::Start if *started => reply(&mut conn, Some("the container has already been started".into())),
+        Request::Start => match init_spec(&ctx.spec).and_then(|s| crate::sandbox::start_init(&ctx.kernel, s)) {
+            Ok(()) => {
+                *started = true;
+                let _ = State::update(&ctx.root, &ctx.id, |st| st.status = "running".into());
+                reply(&mut conn, None);
+                let kernel = ctx.kernel.clone();
+                let (root, id, sock) = (ctx.root.clone(), ctx.id.clone(), ctx.sock.clone());
+                std::thread::spawn(move || {
+                    let code = crate::sandbox::exit_code(kernel.wait_exit());
+                    stopped(&root, &id, &sock, code)
+                });
+            }
+            Err((msg, code)) => {
+                reply(&mut conn, Some(msg));
+                ctx.stopped(code)
+            }
+        },
+        Request::Kill { signo, .. } if !*started => {
+            // A created container has no process yet: killing it ends it.
+            reply(&mut conn, None);
+            ctx.stopped(128 + signo)
+        }
+        Request::Kill { signo, all } => {
+            let err = (!ctx.kernel.signal_from_host(signo, all)).then(|| "no such process".to_string());
+            reply(&mut conn, err);
+        }
+    }
+}
+
+/// The init process from the spec's `process`, on this process's stdio.
+fn init_spec(spec: &oci_spec::runtime::Spec) -> Result<sentry::InitSpec, (String, i32)> {
+    let p = spec.process().as_ref().ok_or(("config.json has no process".to_string(), 126))?;
+    let argv: Vec<Vec<u8>> = p.args().clone().unwrap_or_default().into_iter().map(String::into_bytes).collect();
+    if argv.is_empty() {
+        return Err(("config.json: process.args is empty".into(), 126));
+    }
+    let env = p.env().clone().unwrap_or_default().into_iter().map(String::into_bytes).collect();
+    let cwd = p.cwd().to_string_lossy().into_owned().into_bytes();
+    let mut stdio = Vec::new();
+    for fd in 0..3 {
+        let d = nix::unistd::dup(fd).map_err(|e| (format!("dup of fd {fd}: {e}"), 126))?;
+        #[allow(unsafe_code)]
+        // SAFETY: `d` was just returned by dup and is owned by nobody else.
+        stdio.push(unsafe { OwnedFd::from_raw_fd(d) });
+    }
+    Ok(sentry::InitSpec { argv, env, cwd, stdio, ids: (p.user().uid(), p.user().gid()) })
+}

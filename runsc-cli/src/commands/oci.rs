@@ -1,0 +1,378 @@
+//! The runc-compatible container commands: create, start, state, kill,
+//! delete, run, list, wait, spec and features.
+
+use std::io::Read;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use oci_spec::runtime::Spec;
+
+use crate::state::{self, Request, State};
+
+/// The OCI version we implement.
+const OCI_VERSION: &str = "1.0.2";
+
+/// Load and check `bundle/config.json`.
+pub fn load_spec(bundle: &Path) -> anyhow::Result<Spec> {
+    let path = bundle.join("config.json");
+    if !path.is_file() {
+        bail!("{}: no such file (is --bundle the bundle directory?)", path.display());
+    }
+    let text = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let spec: Spec = serde_json::from_slice(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let args = spec.process().as_ref().and_then(|p| p.args().clone()).unwrap_or_default();
+    if args.is_empty() {
+        bail!("{}: process.args must name the program to run", path.display());
+    }
+    Ok(spec)
+}
+
+/// The bundle's root filesystem (which must be a directory).
+pub fn rootfs(spec: &Spec, bundle: &Path) -> anyhow::Result<PathBuf> {
+    let root = spec.root().as_ref().map(|r| r.path().clone()).unwrap_or_else(|| PathBuf::from("rootfs"));
+    let path = if root.is_absolute() { root } else { bundle.join(root) };
+    if !path.is_dir() {
+        bail!("root filesystem {} does not exist", path.display());
+    }
+    Ok(path)
+}
+
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    std::path::absolute(p).with_context(|| format!("resolving {}", p.display()))
+}
+
+/// Arguments of `create` (and the creating half of `run`).
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// The bundle directory.
+    #[arg(long, short = 'b', default_value = ".")]
+    bundle: PathBuf,
+    /// Write the sandbox process's pid here.
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// A socket to send the terminal's master to (not served yet).
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// The container id.
+    id: String,
+}
+
+/// Start the sandbox process for `a` and wait until it is ready; on any
+/// failure nothing is left behind.
+fn create(cli: &crate::Cli, a: &CreateArgs) -> anyhow::Result<std::process::Child> {
+    state::validate_id(&a.id)?;
+    let bundle = absolute(&a.bundle)?;
+    let spec = load_spec(&bundle)?;
+    rootfs(&spec, &bundle)?;
+    if spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false) || a.console_socket.is_some() {
+        bail!("terminal containers (process.terminal, --console-socket) are not supported yet");
+    }
+    std::fs::create_dir_all(&cli.root).with_context(|| format!("creating {}", cli.root.display()))?;
+    let dir = state::dir(&cli.root, &a.id);
+    match std::fs::create_dir(&dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => bail!("container \"{}\" already exists", a.id),
+        Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+    }
+    let r = spawn_sandbox(cli, a, &bundle, &spec);
+    if r.is_err() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    r
+}
+
+fn spawn_sandbox(cli: &crate::Cli, a: &CreateArgs, bundle: &Path, spec: &Spec) -> anyhow::Result<std::process::Child> {
+    let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
+    nix::fcntl::fcntl(wr.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))?;
+    let exe = std::env::current_exe().context("finding our own binary")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--root").arg(&cli.root).arg("--platform").arg(&cli.platform).arg(format!("--directfs={}", cli.directfs));
+    if cli.debug {
+        cmd.arg("--debug");
+    }
+    if cli.strace {
+        cmd.arg("--strace");
+    }
+    if let Some(d) = &cli.debug_log {
+        cmd.arg("--debug-log").arg(d);
+    }
+    cmd.arg("boot").arg("--bundle").arg(bundle).arg("--id").arg(&a.id).arg("--ready-fd").arg(wr.as_raw_fd().to_string());
+    // Its own process group: the caller's terminal signals are not the
+    // container's.
+    cmd.process_group(0);
+    let mut child = cmd.spawn().context("starting the sandbox process")?;
+    drop(wr);
+    let mut byte = [0u8; 1];
+    let ready = std::fs::File::from(OwnedFd::from(rd)).read(&mut byte).unwrap_or(0) == 1;
+    if !ready {
+        let _ = child.kill();
+        let status = child.wait();
+        bail!("the sandbox did not start ({})", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()));
+    }
+    let st = State {
+        oci_version: OCI_VERSION.into(),
+        id: a.id.clone(),
+        status: "created".into(),
+        pid: child.id() as i32,
+        bundle: bundle.to_string_lossy().into_owned(),
+        annotations: spec.annotations().clone().unwrap_or_default().into_iter().collect(),
+        created: state::now_rfc3339(),
+        exit_status: None,
+    };
+    if let Err(e) = st.save(&cli.root) {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(e);
+    }
+    if let Some(p) = &a.pid_file {
+        if let Err(e) = std::fs::write(p, child.id().to_string()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e).with_context(|| format!("writing {}", p.display()));
+        }
+    }
+    Ok(child)
+}
+
+/// `runsc create`.
+pub fn run_create(cli: &crate::Cli, a: &CreateArgs) -> anyhow::Result<i32> {
+    create(cli, a)?;
+    Ok(0)
+}
+
+/// Arguments naming one container.
+#[derive(Args, Debug)]
+pub struct IdArgs {
+    /// The container id.
+    id: String,
+}
+
+/// `runsc start`.
+pub fn run_start(cli: &crate::Cli, a: &IdArgs) -> anyhow::Result<i32> {
+    let st = State::load(&cli.root, &a.id)?;
+    if st.status != "created" {
+        bail!("cannot start a container that is {}", st.status);
+    }
+    state::call(&cli.root, &a.id, &Request::Start)?;
+    Ok(0)
+}
+
+/// `runsc state`.
+pub fn run_state(cli: &crate::Cli, a: &IdArgs) -> anyhow::Result<i32> {
+    let st = State::load(&cli.root, &a.id)?;
+    println!("{}", serde_json::to_string_pretty(&st)?);
+    Ok(0)
+}
+
+/// Arguments of `kill`.
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Send the signal to every process of the container.
+    #[arg(long, short = 'a')]
+    all: bool,
+    /// The container id.
+    id: String,
+    /// The signal: a name (KILL, SIGKILL) or a number.
+    #[arg(default_value = "SIGTERM")]
+    signal: String,
+}
+
+/// A signal by name (with or without SIG) or number.
+pub fn parse_signal(s: &str) -> anyhow::Result<i32> {
+    if let Ok(n) = s.parse::<i32>() {
+        if (1..=64).contains(&n) {
+            return Ok(n);
+        }
+        bail!("invalid signal {s:?}");
+    }
+    let up = s.to_ascii_uppercase();
+    let name = if up.starts_with("SIG") { up } else { format!("SIG{up}") };
+    nix::sys::signal::Signal::from_str(&name).map(|sig| sig as i32).map_err(|_| anyhow::anyhow!("invalid signal {s:?}"))
+}
+
+/// `runsc kill`.
+pub fn run_kill(cli: &crate::Cli, a: &KillArgs) -> anyhow::Result<i32> {
+    let signo = parse_signal(&a.signal)?;
+    let st = State::load(&cli.root, &a.id)?;
+    if st.status == "stopped" {
+        bail!("container \"{}\" is not running", a.id);
+    }
+    state::call(&cli.root, &a.id, &Request::Kill { signo, all: a.all })?;
+    Ok(0)
+}
+
+/// Arguments of `delete`.
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Kill a running container first.
+    #[arg(long, short = 'f')]
+    force: bool,
+    /// The container id.
+    id: String,
+}
+
+/// Remove container `id`, killing its sandbox process if `force` or it was
+/// only created.
+fn delete(cli: &crate::Cli, id: &str, force: bool) -> anyhow::Result<()> {
+    let st = State::load(&cli.root, id)?;
+    if st.status == "running" && !force {
+        bail!("cannot delete container \"{id}\" that is running (use --force)");
+    }
+    if state::alive(st.pid) {
+        let pid = nix::unistd::Pid::from_raw(st.pid);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        // Wait for it to go (it may not be our child).
+        for _ in 0..500 {
+            if !state::alive(st.pid) {
+                break;
+            }
+            let _ = nix::sys::wait::waitpid(pid, Some(nix::sys::wait::WaitPidFlag::WNOHANG));
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    std::fs::remove_dir_all(state::dir(&cli.root, id)).with_context(|| format!("removing container \"{id}\""))?;
+    Ok(())
+}
+
+/// `runsc delete`.
+pub fn run_delete(cli: &crate::Cli, a: &DeleteArgs) -> anyhow::Result<i32> {
+    delete(cli, &a.id, a.force)?;
+    Ok(0)
+}
+
+/// Arguments of `run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Return once the container has started.
+    #[arg(long, short = 'd')]
+    detach: bool,
+    #[command(flatten)]
+    create: CreateArgs,
+}
+
+/// `runsc run`: create, start, and unless detached wait for the exit and
+/// delete the container; the exit status is the container's.
+pub fn run_run(cli: &crate::Cli, a: &RunArgs) -> anyhow::Result<i32> {
+    let mut child = create(cli, &a.create)?;
+    let id = &a.create.id;
+    if let Err(e) = state::call(&cli.root, id, &Request::Start) {
+        let _ = child.wait();
+        let _ = delete(cli, id, true);
+        return Err(e);
+    }
+    if a.detach {
+        return Ok(0);
+    }
+    let status = child.wait().context("waiting for the sandbox")?;
+    let code = State::load(&cli.root, id).ok().and_then(|s| s.exit_status).or(status.code()).unwrap_or(1);
+    delete(cli, id, true)?;
+    Ok(code)
+}
+
+/// Arguments of `list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Only the ids.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// table or json.
+    #[arg(long, short = 'f', default_value = "table")]
+    format: String,
+}
+
+/// `runsc list`.
+pub fn run_list(cli: &crate::Cli, a: &ListArgs) -> anyhow::Result<i32> {
+    let all = State::list(&cli.root);
+    if a.quiet {
+        for s in &all {
+            println!("{}", s.id);
+        }
+        return Ok(0);
+    }
+    match a.format.as_str() {
+        "json" => println!("{}", serde_json::to_string(&all)?),
+        "table" => {
+            println!("{:<12} {:<10} {:<10} {:<40} {:<30} OWNER", "ID", "PID", "STATUS", "BUNDLE", "CREATED");
+            for s in &all {
+                println!("{:<12} {:<10} {:<10} {:<40} {:<30} root", s.id, s.pid, s.status, s.bundle, s.created);
+            }
+        }
+        f => bail!("invalid format {f:?} (table or json)"),
+    }
+    Ok(0)
+}
+
+/// `runsc wait`: until the container stops; prints its exit status.
+pub fn run_wait(cli: &crate::Cli, a: &IdArgs) -> anyhow::Result<i32> {
+    loop {
+        let st = State::load(&cli.root, &a.id)?;
+        if st.status == "stopped" {
+            let code = st.exit_status.unwrap_or(-1);
+            println!("{}", serde_json::json!({ "id": st.id, "exitStatus": code }));
+            return Ok(0);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Arguments of `spec`.
+#[derive(Args, Debug)]
+pub struct SpecArgs {
+    /// Where to write config.json.
+    #[arg(long, short = 'b', default_value = ".")]
+    bundle: PathBuf,
+}
+
+/// `runsc spec`: a starting config.json (runs `sh` in ./rootfs).
+pub fn run_spec(a: &SpecArgs) -> anyhow::Result<i32> {
+    let path = a.bundle.join("config.json");
+    if path.exists() {
+        bail!("{} already exists", path.display());
+    }
+    let mut spec = Spec::default();
+    spec.set_hostname(Some("runsc".into()));
+    let text = serde_json::to_string_pretty(&spec)?;
+    std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
+    Ok(0)
+}
+
+/// `runsc features`: what this runtime serves, as runc prints it.
+pub fn run_features() -> anyhow::Result<i32> {
+    let f = serde_json::json!({
+        "ociVersionMin": "1.0.0",
+        "ociVersionMax": OCI_VERSION,
+        "hooks": [],
+        "mountOptions": ["ro", "rw", "bind", "rbind", "nosuid", "nodev", "noexec", "relatime", "noatime"],
+        "linux": {
+            "namespaces": ["mount", "pid", "ipc", "uts", "network"],
+            "capabilities": [],
+            "cgroup": { "v1": false, "v2": false, "systemd": false, "systemdUser": false },
+            "seccomp": { "enabled": false },
+            "apparmor": { "enabled": false },
+            "selinux": { "enabled": false }
+        },
+        "annotations": { "io.github.runsc-rs.sandbox": "user-space kernel" }
+    });
+    println!("{}", serde_json::to_string_pretty(&f)?);
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_signal;
+
+    #[test]
+    fn signals_by_name_and_number() {
+        assert_eq!(parse_signal("KILL").unwrap(), 9);
+        assert_eq!(parse_signal("SIGTERM").unwrap(), 15);
+        assert_eq!(parse_signal("sigusr1").unwrap(), 10);
+        assert_eq!(parse_signal("2").unwrap(), 2);
+        assert!(parse_signal("NOPE").is_err());
+        assert!(parse_signal("0").is_err());
+        assert!(parse_signal("65").is_err());
+    }
+}

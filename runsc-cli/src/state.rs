@@ -1,0 +1,202 @@
+//! Container state under `--root`: one directory per container holding
+//! `state.json` (written atomically, read-modify-written under a lock) and
+//! the sandbox's control socket.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+/// What `runsc state` prints (the OCI state), plus what we keep.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct State {
+    pub oci_version: String,
+    pub id: String,
+    /// created, running or stopped.
+    pub status: String,
+    /// The sandbox process (0 once it is gone).
+    pub pid: i32,
+    pub bundle: String,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// RFC 3339.
+    pub created: String,
+    /// The init process's exit status (the shell's: 128+N for signal N).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<i32>,
+}
+
+/// A container id must be a file name: letters, digits, `_`, `-`, `.`,
+/// not starting with a dot.
+pub fn validate_id(id: &str) -> anyhow::Result<()> {
+    let ok = !id.is_empty()
+        && id.len() <= 1024
+        && !id.starts_with('.')
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+    if !ok {
+        bail!("invalid container id {id:?}");
+    }
+    Ok(())
+}
+
+/// The directory of container `id`.
+pub fn dir(root: &Path, id: &str) -> PathBuf {
+    root.join(id)
+}
+
+/// The control socket of container `id`.
+pub fn socket(root: &Path, id: &str) -> PathBuf {
+    dir(root, id).join("sandbox.sock")
+}
+
+fn lock(dir: &Path) -> anyhow::Result<nix::fcntl::Flock<std::fs::File>> {
+    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("state.lock"))?;
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| anyhow::anyhow!("locking the state: {e}"))
+}
+
+fn read(dir: &Path, id: &str) -> anyhow::Result<State> {
+    let text = match std::fs::read(dir.join("state.json")) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("container \"{id}\" does not exist"),
+        Err(e) => return Err(e).context("reading the container's state"),
+    };
+    serde_json::from_slice(&text).context("the container's state is corrupt")
+}
+
+fn write(dir: &Path, st: &State) -> anyhow::Result<()> {
+    let tmp = dir.join(format!("state.json.{}", std::process::id()));
+    std::fs::write(&tmp, serde_json::to_vec_pretty(st)?)?;
+    std::fs::rename(&tmp, dir.join("state.json"))?;
+    Ok(())
+}
+
+/// Whether process `pid` exists and is not a zombie.
+pub fn alive(pid: i32) -> bool {
+    if pid <= 0 || nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_err() {
+        return false;
+    }
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(s) => s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')).unwrap_or(true),
+        Err(_) => false,
+    }
+}
+
+impl State {
+    /// Load container `id`'s state; a sandbox that died is stopped.
+    pub fn load(root: &Path, id: &str) -> anyhow::Result<State> {
+        validate_id(id)?;
+        let d = dir(root, id);
+        if !d.is_dir() {
+            bail!("container \"{id}\" does not exist");
+        }
+        let mut st = read(&d, id)?;
+        if st.status != "stopped" && !alive(st.pid) {
+            st.status = "stopped".into();
+        }
+        Ok(st)
+    }
+
+    /// Write the state (atomically).
+    pub fn save(&self, root: &Path) -> anyhow::Result<()> {
+        let d = dir(root, &self.id);
+        let _l = lock(&d)?;
+        write(&d, self)
+    }
+
+    /// Change the saved state under its lock.
+    pub fn update(root: &Path, id: &str, f: impl FnOnce(&mut State)) -> anyhow::Result<()> {
+        let d = dir(root, id);
+        let _l = lock(&d)?;
+        let mut st = read(&d, id)?;
+        f(&mut st);
+        write(&d, &st)
+    }
+
+    /// Every container under `root`.
+    pub fn list(root: &Path) -> Vec<State> {
+        let mut v: Vec<State> = std::fs::read_dir(root)
+            .map(|rd| {
+                rd.flatten()
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .filter_map(|id| State::load(root, &id).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+}
+
+/// A request to the sandbox process.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "cmd", rename_all = "lowercase")]
+pub enum Request {
+    /// Start the init process.
+    Start,
+    /// Send a signal to init, or to every process.
+    Kill { signo: i32, all: bool },
+}
+
+/// The sandbox's answer: `Ok` or an error message.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Reply {
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// Send `req` to container `id`'s sandbox and wait for its reply.
+pub fn call(root: &Path, id: &str, req: &Request) -> anyhow::Result<()> {
+    let mut s = UnixStream::connect(socket(root, id)).with_context(|| format!("container \"{id}\" is not running"))?;
+    let mut line = serde_json::to_vec(req)?;
+    line.push(b'\n');
+    s.write_all(&line)?;
+    let mut answer = String::new();
+    BufReader::new(&s).read_line(&mut answer)?;
+    let r: Reply = serde_json::from_str(&answer).context("no answer from the sandbox")?;
+    match r.error {
+        Some(e) => bail!("{e}"),
+        None => Ok(()),
+    }
+}
+
+/// The current time in RFC 3339 (UTC).
+pub fn now_rfc3339() -> String {
+    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = t.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    // Civil from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:09}Z", rem / 3600, rem % 3600 / 60, rem % 60, t.subsec_nanos())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_file_names() {
+        assert!(validate_id("abc-1.2_3").is_ok());
+        for bad in ["", ".", "..", "a/b", ".hidden", "a b", "x\0"] {
+            assert!(validate_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_has_the_shape() {
+        let s = now_rfc3339();
+        assert_eq!(s.len(), 30, "{s}");
+        assert!(s.ends_with('Z') && s.as_bytes()[10] == b'T', "{s}");
+    }
+}

@@ -1,0 +1,189 @@
+//! The OCI runtime commands as an engine drives them (issue 6): spec,
+//! create, state, start, kill, delete, run and list on a bundle whose root
+//! filesystem is busybox, and their answers to bad input (one clear error
+//! line, a non-zero exit, nothing left behind).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tests::{platform, runsc_path, shell_status, timeout, Outcome};
+
+/// A bundle with a busybox root filesystem and a state root, both in a
+/// fresh temporary directory (removed on drop).
+struct Bundle {
+    dir: PathBuf,
+}
+
+impl Bundle {
+    fn new(name: &str, args: &[&str]) -> Option<Bundle> {
+        let busybox = Path::new("/bin/busybox");
+        if !busybox.is_file() {
+            eprintln!("SKIP {name}: /bin/busybox not found (apt-get install busybox-static)");
+            return None;
+        }
+        let dir = std::env::temp_dir().join(format!("runsc-oci-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let rootfs = dir.join("bundle/rootfs");
+        for d in ["bin", "proc", "dev", "sys", "tmp", "etc"] {
+            std::fs::create_dir_all(rootfs.join(d)).expect("mkdir");
+        }
+        std::fs::copy(busybox, rootfs.join("bin/busybox")).expect("copy busybox");
+        for applet in ["sh", "echo", "cat", "ls", "sleep", "id", "hostname", "true"] {
+            std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(applet)).expect("symlink");
+        }
+        let b = Bundle { dir };
+        let out = b.runsc(&["spec", "--bundle", b.bundle().to_str().unwrap_or_default()]);
+        assert_eq!(out.status, 0, "runsc spec: {out:?}");
+        b.set_args(args);
+        Some(b)
+    }
+
+    fn bundle(&self) -> PathBuf {
+        self.dir.join("bundle")
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    /// Replace process.args in config.json.
+    fn set_args(&self, args: &[&str]) {
+        let path = self.bundle().join("config.json");
+        let text = std::fs::read_to_string(&path).expect("config.json");
+        let start = text.find("\"args\"").expect("args in config.json");
+        let end = start + text[start..].find(']').expect("end of args") + 1;
+        let quoted: Vec<String> = args.iter().map(|a| format!("{a:?}")).collect();
+        let new = format!("{}\"args\": [{}]{}", &text[..start], quoted.join(", "), &text[end..]);
+        std::fs::write(&path, new).expect("write config.json");
+    }
+
+    /// Run runsc with its output in files, not pipes: a created
+    /// container's sandbox process keeps create's stdio (the container's),
+    /// as runc's does, so a pipe would never reach end-of-file.
+    fn runsc(&self, args: &[&str]) -> Outcome {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let (out, err) = (self.dir.join(format!("out.{n}")), self.dir.join(format!("err.{n}")));
+        let mut cmd = Command::new(runsc_path());
+        cmd.arg(format!("--platform={}", platform())).arg("--root").arg(self.root()).args(args);
+        cmd.stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out).expect("stdout file"))
+            .stderr(std::fs::File::create(&err).expect("stderr file"));
+        let command = format!("{cmd:?}");
+        let mut child = cmd.spawn().expect("runsc");
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = child.try_wait().expect("wait") {
+                break s;
+            }
+            if start.elapsed() > timeout() {
+                let _ = child.kill();
+                panic!("timed out: {command}");
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        Outcome {
+            status: shell_status(status),
+            stdout: std::fs::read(&out).unwrap_or_default(),
+            stderr: std::fs::read(&err).unwrap_or_default(),
+            command,
+        }
+    }
+
+    fn state(&self, id: &str) -> String {
+        let out = self.runsc(&["state", id]);
+        assert_eq!(out.status, 0, "state {id}: {out:?}");
+        let s = out.stdout_str();
+        let at = s.find("\"status\": \"").expect("status in the state") + 11;
+        s[at..at + s[at..].find('"').expect("end of status")].to_string()
+    }
+}
+
+impl Drop for Bundle {
+    fn drop(&mut self) {
+        // Nothing may be left running.
+        if let Ok(rd) = std::fs::read_dir(self.root()) {
+            for e in rd.flatten() {
+                let _ = self.runsc(&["delete", "--force", &e.file_name().to_string_lossy()]);
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[test]
+fn lifecycle_create_start_kill_delete() {
+    let Some(b) = Bundle::new("lifecycle", &["sleep", "100"]) else { return };
+    let bundle = b.bundle();
+    let pid_file = b.dir.join("pid");
+    let out = b.runsc(&["create", "--bundle", bundle.to_str().unwrap(), "--pid-file", pid_file.to_str().unwrap(), "c1"]);
+    assert_eq!(out.status, 0, "create: {out:?}");
+    assert_eq!(b.state("c1"), "created");
+    let pid: i32 = std::fs::read_to_string(&pid_file).expect("pid file").trim().parse().expect("a pid");
+    assert!(Path::new(&format!("/proc/{pid}")).exists(), "the sandbox process {pid} is gone");
+    assert!(b.runsc(&["list", "-q"]).stdout_str().contains("c1"));
+    assert_eq!(b.runsc(&["start", "c1"]).status, 0);
+    assert_eq!(b.state("c1"), "running");
+    let again = b.runsc(&["start", "c1"]);
+    assert_ne!(again.status, 0, "a second start must fail: {again:?}");
+    let del = b.runsc(&["delete", "c1"]);
+    assert_ne!(del.status, 0, "delete of a running container must fail: {del:?}");
+    assert_eq!(b.runsc(&["kill", "c1", "TERM"]).status, 0);
+    let wait = b.runsc(&["wait", "c1"]);
+    assert_eq!(wait.status, 0, "{wait:?}");
+    assert!(wait.stdout_str().contains("\"exitStatus\":143"), "{wait:?}");
+    assert_eq!(b.state("c1"), "stopped");
+    let kill = b.runsc(&["kill", "c1", "KILL"]);
+    assert_ne!(kill.status, 0, "kill of a stopped container must fail: {kill:?}");
+    assert_eq!(b.runsc(&["delete", "c1"]).status, 0);
+    let gone = b.runsc(&["state", "c1"]);
+    assert_ne!(gone.status, 0);
+    assert!(gone.stderr_str().contains("does not exist"), "{gone:?}");
+    assert!(!Path::new(&format!("/proc/{pid}")).exists() || std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| s.contains(") Z")).unwrap_or(true));
+}
+
+#[test]
+fn run_prints_and_exits_with_the_status() {
+    let Some(b) = Bundle::new("run", &["sh", "-c", "echo hello from $(hostname); id -u; exit 7"]) else { return };
+    let out = b.runsc(&["run", "--bundle", b.bundle().to_str().unwrap(), "r1"]);
+    assert_eq!(out.status, 7, "{out:?}");
+    assert_eq!(out.stdout_str(), "hello from runsc\n0\n", "{out:?}");
+    // run removes the container once it has exited.
+    assert_eq!(b.runsc(&["list", "-q"]).stdout_str(), "");
+}
+
+#[test]
+fn bad_input_gives_one_error_line_and_leaves_nothing() {
+    let Some(b) = Bundle::new("bad", &["true"]) else { return };
+    let bundle = b.bundle();
+    let bundle = bundle.to_str().unwrap();
+    let check = |out: &Outcome, want: &str| {
+        assert_ne!(out.status, 0, "{out:?}");
+        let err = out.stderr_str();
+        assert_eq!(err.lines().count(), 1, "one error line: {out:?}");
+        assert!(err.contains(want), "want {want:?}: {out:?}");
+        assert_eq!(b.runsc(&["list", "-q"]).stdout_str(), "", "something was left behind");
+    };
+    check(&b.runsc(&["start", "nosuch"]), "does not exist");
+    check(&b.runsc(&["kill", "nosuch", "KILL"]), "does not exist");
+    check(&b.runsc(&["delete", "nosuch"]), "does not exist");
+    check(&b.runsc(&["create", "--bundle", bundle, "bad/id"]), "invalid container id");
+    let missing = b.dir.join("nowhere");
+    check(&b.runsc(&["create", "--bundle", missing.to_str().unwrap(), "m1"]), "config.json");
+    std::fs::write(b.bundle().join("config.json.good"), std::fs::read(b.bundle().join("config.json")).unwrap()).unwrap();
+    std::fs::write(b.bundle().join("config.json"), "{ not json").unwrap();
+    check(&b.runsc(&["create", "--bundle", bundle, "j1"]), "line 1");
+    std::fs::rename(b.bundle().join("config.json.good"), b.bundle().join("config.json")).unwrap();
+    std::fs::rename(b.bundle().join("rootfs"), b.bundle().join("rootfs.away")).unwrap();
+    check(&b.runsc(&["create", "--bundle", bundle, "r1"]), "does not exist");
+    std::fs::rename(b.bundle().join("rootfs.away"), b.bundle().join("rootfs")).unwrap();
+    check(&b.runsc(&["kill", "x", "NOSIG"]), "invalid signal");
+    // A duplicate id.
+    assert_eq!(b.runsc(&["create", "--bundle", bundle, "d1"]).status, 0);
+    let dup = b.runsc(&["create", "--bundle", bundle, "d1"]);
+    assert_ne!(dup.status, 0);
+    assert!(dup.stderr_str().contains("already exists"), "{dup:?}");
+    assert_eq!(b.runsc(&["delete", "--force", "d1"]).status, 0);
+}
