@@ -187,3 +187,60 @@ fn bad_input_gives_one_error_line_and_leaves_nothing() {
     assert!(dup.stderr_str().contains("already exists"), "{dup:?}");
     assert_eq!(b.runsc(&["delete", "--force", "d1"]).status, 0);
 }
+
+/// podman with our runtime and no runtime flags (only the ulimits this
+/// machine needs), on an image imported from a busybox rootfs, with its
+/// own storage (vfs driver) in a temporary directory: run with output and
+/// status; run -d, ps, stop, rm.
+#[test]
+fn podman_run_and_detached_lifecycle() {
+    let Some(podman) = tests::find_in_path("podman") else {
+        eprintln!("SKIP podman_run_and_detached_lifecycle: podman not found (apt-get install podman)");
+        return;
+    };
+    let Some(b) = Bundle::new("podman", &["true"]) else { return };
+    let store = b.dir.join("storage");
+    let tar = b.dir.join("rootfs.tar");
+    let ok = Command::new("tar").arg("cf").arg(&tar).arg("-C").arg(b.bundle().join("rootfs")).arg(".").status().expect("tar");
+    assert!(ok.success());
+    let runsc = runsc_path().to_string_lossy().into_owned();
+    let pod = |args: &[&str]| -> Outcome {
+        let mut cmd = Command::new(&podman);
+        cmd.arg("--root")
+            .arg(store.join("root"))
+            .arg("--runroot")
+            .arg(store.join("run"))
+            .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file"])
+            .arg("--runtime")
+            .arg(&runsc)
+            .arg(format!("--runtime-flag=platform={}", platform()))
+            .args(args);
+        tests::run(&mut cmd)
+    };
+    let img = "localhost/runsc-busybox-test:latest";
+    let imp = pod(&["import", tar.to_str().unwrap(), img]);
+    assert_eq!(imp.status, 0, "podman import: {imp:?}");
+    let ul = ["--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024"];
+    let mut args = vec!["run", "--rm"];
+    args.extend(ul);
+    args.extend([img, "sh", "-c", "echo hello from podman; exit 3"]);
+    let out = pod(&args);
+    assert_eq!(out.status, 3, "{out:?}");
+    assert_eq!(out.stdout_str(), "hello from podman\n", "{out:?}");
+
+    let mut args = vec!["run", "-d"];
+    args.extend(ul);
+    args.extend([img, "sleep", "100"]);
+    let run = pod(&args);
+    assert_eq!(run.status, 0, "podman run -d: {run:?}");
+    let id = run.stdout_str().trim().to_string();
+    let ps = pod(&["ps", "--format", "{{.ID}} {{.Status}}"]);
+    assert!(ps.stdout_str().contains(&id[..12]) && ps.stdout_str().contains("Up"), "{ps:?}");
+    let stop = pod(&["stop", "-t", "2", &id]);
+    assert_eq!(stop.status, 0, "{stop:?}");
+    let ps = pod(&["ps", "-a", "--format", "{{.ID}} {{.Status}}"]);
+    assert!(ps.stdout_str().contains("Exited (143)"), "{ps:?}");
+    assert_eq!(pod(&["rm", &id]).status, 0);
+    assert_eq!(pod(&["ps", "-a", "-q"]).stdout_str(), "");
+    let _ = pod(&["rmi", "-f", img]);
+}
