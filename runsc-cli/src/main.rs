@@ -78,6 +78,8 @@ pub enum Cmd {
     List(commands::oci::ListArgs),
     /// Wait for a container to stop; print its exit status.
     Wait(commands::oci::IdArgs),
+    /// Run a process in a running container.
+    Exec(commands::oci::ExecArgs),
     /// Write a starting config.json.
     Spec(commands::oci::SpecArgs),
     /// Print what the runtime supports (JSON).
@@ -117,6 +119,7 @@ fn main() {
         Cmd::List(a) => commands::oci::run_list(&cli, a),
         Cmd::Wait(a) => commands::oci::run_wait(&cli, a),
         Cmd::Spec(a) => commands::oci::run_spec(a),
+        Cmd::Exec(a) => commands::oci::run_exec(&cli, a),
         Cmd::Features => commands::oci::run_features(),
     };
     match code {

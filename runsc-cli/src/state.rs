@@ -139,28 +139,77 @@ pub enum Request {
     Start,
     /// Send a signal to init, or to every process.
     Kill { signo: i32, all: bool },
+    /// Run a process in the container on the three fds sent with the
+    /// request (stdin, stdout, stderr); the reply comes when it exits.
+    Exec { args: Vec<String>, env: Vec<String>, cwd: String, uid: u32, gid: u32 },
 }
 
-/// The sandbox's answer: `Ok` or an error message.
-#[derive(Debug, Serialize, Deserialize)]
+/// The sandbox's answer: `Ok` or an error message (and an exec'd
+/// process's exit status).
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Reply {
     #[serde(default)]
     pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit: Option<i32>,
 }
 
 /// Send `req` to container `id`'s sandbox and wait for its reply.
 pub fn call(root: &Path, id: &str, req: &Request) -> anyhow::Result<()> {
-    let mut s = UnixStream::connect(socket(root, id)).with_context(|| format!("container \"{id}\" is not running"))?;
-    let mut line = serde_json::to_vec(req)?;
-    line.push(b'\n');
-    s.write_all(&line)?;
-    let mut answer = String::new();
-    BufReader::new(&s).read_line(&mut answer)?;
-    let r: Reply = serde_json::from_str(&answer).context("no answer from the sandbox")?;
-    match r.error {
+    match call_with_fds(root, id, req, &[])?.error {
         Some(e) => bail!("{e}"),
         None => Ok(()),
     }
+}
+
+/// Send `req` with `fds` (SCM_RIGHTS) and wait for the reply (which may
+/// carry an error).
+pub fn call_with_fds(root: &Path, id: &str, req: &Request, fds: &[std::os::fd::RawFd]) -> anyhow::Result<Reply> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    let s = UnixStream::connect(socket(root, id)).with_context(|| format!("container \"{id}\" is not running"))?;
+    let mut line = serde_json::to_vec(req)?;
+    line.push(b'\n');
+    let iov = [std::io::IoSlice::new(&line)];
+    let cmsgs: Vec<ControlMessage<'_>> = if fds.is_empty() { Vec::new() } else { vec![ControlMessage::ScmRights(fds)] };
+    let n = sendmsg::<()>(std::os::fd::AsRawFd::as_raw_fd(&s), &iov, &cmsgs, MsgFlags::empty(), None).context("sending to the sandbox")?;
+    if n < line.len() {
+        (&s).write_all(&line[n..])?;
+    }
+    let mut answer = String::new();
+    BufReader::new(&s).read_line(&mut answer)?;
+    serde_json::from_str(&answer).context("no answer from the sandbox")
+}
+
+/// Read one request line from `s`, with the fds sent along with it.
+pub fn receive(s: &UnixStream) -> anyhow::Result<(Request, Vec<std::os::fd::OwnedFd>)> {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::os::fd::FromRawFd;
+    let mut buf = vec![0u8; 65536];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 3]);
+    let (n, mut fds) = {
+        let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+        let msg = recvmsg::<()>(std::os::fd::AsRawFd::as_raw_fd(s), &mut iov, Some(&mut cmsg), MsgFlags::MSG_CMSG_CLOEXEC)?;
+        let mut fds = Vec::new();
+        for c in msg.cmsgs()? {
+            if let ControlMessageOwned::ScmRights(v) = c {
+                for fd in v {
+                    #[allow(unsafe_code)]
+                    // SAFETY: the kernel just installed this fd for us; we
+                    // are its only owner.
+                    fds.push(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) });
+                }
+            }
+        }
+        (msg.bytes, fds)
+    };
+    let mut line = buf[..n].to_vec();
+    if !line.ends_with(b"\n") {
+        let mut rest = Vec::new();
+        BufReader::new(s).read_until(b'\n', &mut rest)?;
+        line.extend(rest);
+    }
+    fds.truncate(3);
+    Ok((serde_json::from_slice(&line).context("bad request")?, fds))
 }
 
 /// The current time in RFC 3339 (UTC).

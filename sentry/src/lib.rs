@@ -75,6 +75,27 @@ fn find_command(k: &Kernel, root: &Location, cwd: &Location, name: &[u8], env: &
 
 /// Start the init process (pid 1) and return once it runs.
 pub fn start_init(k: &Arc<Kernel>, spec: InitSpec) -> Result<(), StartError> {
+    start_process(k, spec).map(drop)
+}
+
+/// Wait for a process started by [`start_process`] to exit; its wait
+/// status. (It has no parent in the sandbox: it is reaped by nobody but
+/// stays a zombie the caller can read.)
+pub fn wait_process(tg: &kernel::task::ThreadGroup) -> i32 {
+    loop {
+        {
+            let st = tg.st();
+            if st.zombie {
+                return st.status;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Start a process from outside the sandbox (the first one is init, pid
+/// 1; later ones are `runsc exec`'s) and return once it runs.
+pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task::ThreadGroup>, StartError> {
     let root = k.root_location();
     let cwd = k.resolve(&root, &root, &spec.cwd, Follow::Yes, None).unwrap_or_else(|_| root.clone());
     let fs = Arc::new(Mutex::new(FsContext { root: root.clone(), cwd: cwd.clone(), umask: 0o022 }));
@@ -141,7 +162,8 @@ pub fn start_init(k: &Arc<Kernel>, spec: InitSpec) -> Result<(), StartError> {
     cpu.regs = platform::Regs { cs: 0x33, ss: 0x2b, eflags: 0x202, rip: l.entry, rsp: l.sp, ..Default::default() };
     cpu.fp_dirty = true;
     k.add_task(&task);
-    syscalls::process::spawn(task, cpu).map_err(StartError::Other)
+    syscalls::process::spawn(task, cpu).map_err(StartError::Other)?;
+    Ok(tg)
 }
 
 /// Build the kernel with the standard mounts (/proc, /dev).

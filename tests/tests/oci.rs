@@ -126,6 +126,11 @@ fn lifecycle_create_start_kill_delete() {
     assert!(b.runsc(&["list", "-q"]).stdout_str().contains("c1"));
     assert_eq!(b.runsc(&["start", "c1"]).status, 0);
     assert_eq!(b.state("c1"), "running");
+    let ex = b.runsc(&["exec", "c1", "sh", "-c", "echo in exec; id -u; exit 5"]);
+    assert_eq!((ex.status, ex.stdout_str().as_str()), (5, "in exec\n0\n"), "{ex:?}");
+    let ex = b.runsc(&["exec", "--user", "1000:1000", "c1", "id"]);
+    assert_eq!(ex.stdout_str(), "uid=1000 gid=1000\n", "{ex:?}");
+    assert_eq!(b.runsc(&["exec", "c1", "nosuch"]).status, 127);
     let again = b.runsc(&["start", "c1"]);
     assert_ne!(again.status, 0, "a second start must fail: {again:?}");
     let del = b.runsc(&["delete", "c1"]);
@@ -236,6 +241,8 @@ fn podman_run_and_detached_lifecycle() {
     let id = run.stdout_str().trim().to_string();
     let ps = pod(&["ps", "--format", "{{.ID}} {{.Status}}"]);
     assert!(ps.stdout_str().contains(&id[..12]) && ps.stdout_str().contains("Up"), "{ps:?}");
+    let ex = pod(&["exec", &id, "sh", "-c", "echo in podman exec; exit 4"]);
+    assert_eq!((ex.status, ex.stdout_str().as_str()), (4, "in podman exec\n"), "{ex:?}");
     let stop = pod(&["stop", "-t", "2", &id]);
     assert_eq!(stop.status, 0, "{stop:?}");
     let ps = pod(&["ps", "-a", "--format", "{{.ID}} {{.Status}}"]);

@@ -5,7 +5,7 @@
 //! exits, the state says stopped with its status, and this process exits
 //! with that status (what an engine watching the container's pid sees).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
@@ -84,21 +84,51 @@ fn stopped(root: &std::path::Path, id: &str, sock: &std::path::Path, code: i32) 
 }
 
 fn reply(conn: &mut UnixStream, error: Option<String>) {
-    let mut line = serde_json::to_vec(&Reply { error }).unwrap_or_default();
+    send_reply(conn, &Reply { error, exit: None });
+}
+
+fn send_reply(conn: &mut UnixStream, r: &Reply) {
+    let mut line = serde_json::to_vec(r).unwrap_or_default();
     line.push(b'\n');
     let _ = conn.write_all(&line);
 }
 
 fn serve(ctx: &Ctx, mut conn: UnixStream, started: &mut bool) {
-    let mut line = String::new();
-    if BufReader::new(&conn).read_line(&mut line).is_err() {
-        return;
-    }
-    let req: Request = match serde_json::from_str(&line) {
-        Ok(r) => r,
-        Err(e) => return reply(&mut conn, Some(format!("bad request: {e}"))),
+    let (req, fds) = match state::receive(&conn) {
+        Ok(x) => x,
+        Err(e) => return reply(&mut conn, Some(format!("{e:#}"))),
     };
     match req {
+        Request::Exec { .. } if !*started => reply(&mut conn, Some("cannot exec in a container that has not started".into())),
+        Request::Exec { args, env, cwd, uid, gid } => {
+            if fds.len() != 3 {
+                return reply(&mut conn, Some("exec needs the three stdio fds".into()));
+            }
+            let spec = sentry::InitSpec {
+                argv: args.into_iter().map(String::into_bytes).collect(),
+                env: env.into_iter().map(String::into_bytes).collect(),
+                cwd: cwd.into_bytes(),
+                stdio: fds,
+                ids: (uid, gid),
+            };
+            let name = String::from_utf8_lossy(spec.argv.first().map(|a| a.as_slice()).unwrap_or(b"")).into_owned();
+            match sentry::start_process(&ctx.kernel, spec) {
+                Ok(tg) => {
+                    // Answer when it exits, from a thread of its own.
+                    std::thread::spawn(move || {
+                        let code = crate::sandbox::exit_code(sentry::wait_process(&tg));
+                        send_reply(&mut conn, &Reply { error: None, exit: Some(code) });
+                    });
+                }
+                Err(sentry::StartError::NotFound(_)) => {
+                    send_reply(&mut conn, &Reply { error: Some(format!("{name}: command not found")), exit: Some(127) })
+                }
+                Err(sentry::StartError::NotExecutable(e) | sentry::StartError::Other(e)) => send_reply(
+                    &mut conn,
+                    &Reply { error: Some(format!("{name}: cannot execute: {}", std::io::Error::from_raw_os_error(e.0))), exit: Some(126) },
+                ),
+            }
+        }
         Request::Start if *started => reply(&mut conn, Some("the container has already been started".into())),
         Request::Start => match init_spec(&ctx.spec).and_then(|s| crate::sandbox::start_init(&ctx.kernel, s)) {
             Ok(()) => {

@@ -376,3 +376,120 @@ mod tests {
         assert!(parse_signal("65").is_err());
     }
 }
+
+/// Arguments of `exec`.
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// The process to run, as config.json's `process` (JSON file).
+    #[arg(long)]
+    process: Option<PathBuf>,
+    /// Working directory (default: the container's).
+    #[arg(long)]
+    cwd: Option<String>,
+    /// Environment variables to add (K=V).
+    #[arg(long = "env", short = 'e')]
+    env: Vec<String>,
+    /// UID[:GID] to run as.
+    #[arg(long, short = 'u')]
+    user: Option<String>,
+    /// Allocate a terminal (not supported yet).
+    #[arg(long, short = 't')]
+    tty: bool,
+    /// Return at once; a waiter process (whose pid --pid-file gets) exits
+    /// with the process's status.
+    #[arg(long, short = 'd')]
+    detach: bool,
+    /// Write the waiter's pid here (with --detach) or ours.
+    #[arg(long = "pid-file")]
+    pid_file: Option<PathBuf>,
+    /// A socket for the terminal's master (not supported yet).
+    #[arg(long = "console-socket")]
+    console_socket: Option<PathBuf>,
+    /// The container id.
+    id: String,
+    /// The command and its arguments (without --process).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    args: Vec<String>,
+}
+
+/// `runsc exec`: run a process in a running container; the exit status is
+/// the process's.
+pub fn run_exec(cli: &crate::Cli, a: &ExecArgs) -> anyhow::Result<i32> {
+    let st = State::load(&cli.root, &a.id)?;
+    if st.status != "running" {
+        bail!("cannot exec in a container that is {}", st.status);
+    }
+    let spec = load_spec(Path::new(&st.bundle))?;
+    let base = spec.process().clone().unwrap_or_default();
+    let p = match &a.process {
+        Some(f) => {
+            let text = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+            serde_json::from_slice::<oci_spec::runtime::Process>(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
+        }
+        None => base.clone(),
+    };
+    if a.tty || a.console_socket.is_some() || (a.process.is_some() && p.terminal().unwrap_or(false)) {
+        bail!("exec with a terminal (--tty, --console-socket) is not supported yet");
+    }
+    let args = if a.process.is_some() { p.args().clone().unwrap_or_default() } else { a.args.clone() };
+    if args.is_empty() {
+        bail!("exec needs a command (arguments or --process)");
+    }
+    if a.detach {
+        return exec_detached(cli, a);
+    }
+    let mut env = p.env().clone().unwrap_or_default();
+    for kv in &a.env {
+        let k = kv.split_once('=').map(|(k, _)| k).with_context(|| format!("--env {kv:?}: expected K=V"))?;
+        env.retain(|e| e.split_once('=').map(|(ek, _)| ek) != Some(k));
+        env.push(kv.clone());
+    }
+    let cwd = a.cwd.clone().unwrap_or_else(|| p.cwd().to_string_lossy().into_owned());
+    let (mut uid, mut gid) = (p.user().uid(), p.user().gid());
+    if let Some(u) = &a.user {
+        let (us, gs) = u.split_once(':').unwrap_or((u, ""));
+        uid = us.parse().with_context(|| format!("--user {u:?}: expected UID[:GID]"))?;
+        if !gs.is_empty() {
+            gid = gs.parse().with_context(|| format!("--user {u:?}: expected UID[:GID]"))?;
+        }
+    }
+    if let Some(f) = &a.pid_file {
+        std::fs::write(f, std::process::id().to_string()).with_context(|| format!("writing {}", f.display()))?;
+    }
+    let req = Request::Exec { args, env, cwd, uid, gid };
+    let r = state::call_with_fds(&cli.root, &a.id, &req, &[0, 1, 2])?;
+    if let Some(e) = r.error {
+        // As a shell: 127 for a command not found, 126 for one that
+        // cannot run.
+        eprintln!("runsc: {e}");
+        return Ok(r.exit.unwrap_or(126));
+    }
+    r.exit.context("the sandbox did not say how the process ended")
+}
+
+/// `exec --detach`: the same exec, without --detach, in a waiter process
+/// of its own that keeps our stdio; its pid goes to --pid-file.
+fn exec_detached(cli: &crate::Cli, a: &ExecArgs) -> anyhow::Result<i32> {
+    let exe = std::env::current_exe().context("finding our own binary")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg("--root").arg(&cli.root).arg("exec");
+    if let Some(p) = &a.process {
+        cmd.arg("--process").arg(p);
+    }
+    if let Some(c) = &a.cwd {
+        cmd.arg("--cwd").arg(c);
+    }
+    for e in &a.env {
+        cmd.arg("--env").arg(e);
+    }
+    if let Some(u) = &a.user {
+        cmd.arg("--user").arg(u);
+    }
+    cmd.arg(&a.id).arg("--").args(&a.args);
+    cmd.process_group(0);
+    let child = cmd.spawn().context("starting the exec waiter")?;
+    if let Some(f) = &a.pid_file {
+        std::fs::write(f, child.id().to_string()).with_context(|| format!("writing {}", f.display()))?;
+    }
+    Ok(0)
+}
