@@ -18,6 +18,33 @@ pub struct Sandbox {
     gofer: Arc<gofer::Client>,
     /// When building started.
     pub t0: Instant,
+    /// Gofers of bind mounts, and the roots they serve, by source
+    /// directory.
+    binds: Vec<(std::path::PathBuf, std::process::Child, Arc<dyn sentry::vfs::Inode>)>,
+    directfs: bool,
+}
+
+/// Start a gofer serving `dir` (read-only) for this sandbox.
+fn spawn_gofer(cli: &crate::Cli, dir: &Path) -> anyhow::Result<(std::process::Child, Arc<gofer::Client>)> {
+    let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
+        .context("socketpair for the gofer")?;
+    nix::fcntl::fcntl(theirs.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))?;
+    let exe = std::env::current_exe().context("finding our own binary")?;
+    let mut gofer_cmd = std::process::Command::new(&exe);
+    gofer_cmd.arg("gofer").arg("--dir").arg(dir).args(["--read-only", "--fd", &theirs.as_raw_fd().to_string()]);
+    if cli.debug {
+        gofer_cmd.arg("--debug");
+    }
+    if let Some(d) = &cli.debug_log {
+        gofer_cmd.arg("--debug-log").arg(d);
+    }
+    let child = gofer_cmd
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .context("starting the gofer")?;
+    drop(theirs);
+    Ok((child, Arc::new(gofer::Client::new(ours))))
 }
 
 /// Start the gofer on `root` (read-only: writes stay in the sentry's memory
@@ -27,26 +54,8 @@ pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<
         bail!("platform {:?} is not available (available: ptrace, systrap)", cli.platform);
     }
     // The gofer: a separate process that alone sees the host's files.
-    let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
-        .context("socketpair for the gofer")?;
-    nix::fcntl::fcntl(theirs.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))?;
-    let exe = std::env::current_exe().context("finding our own binary")?;
-    let mut gofer_cmd = std::process::Command::new(&exe);
-    gofer_cmd.arg("gofer").arg("--dir").arg(root).args(["--read-only", "--fd", &theirs.as_raw_fd().to_string()]);
-    if cli.debug {
-        gofer_cmd.arg("--debug");
-    }
-    if let Some(d) = &cli.debug_log {
-        gofer_cmd.arg("--debug-log").arg(d);
-    }
     let t0 = Instant::now();
-    let gofer_child = gofer_cmd
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .context("starting the gofer")?;
-    drop(theirs);
-    let client = Arc::new(gofer::Client::new(ours));
+    let (gofer_child, client) = spawn_gofer(cli, root)?;
     let mf = Arc::new(sentry::mm::MemoryFile::new().map_err(|e| anyhow::anyhow!("memory file: {e}"))?);
     tracing::debug!("gofer started in {:?}", t0.elapsed());
     let platform: Arc<dyn platform::Platform> = if cli.platform == "systrap" {
@@ -58,10 +67,41 @@ pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<
     let opts = sentry::kernel::Options { strace: cli.strace, timing: cli.debug, hostname, directfs: cli.directfs };
     let kernel = sentry::new_kernel(platform, mf, client.clone(), opts).map_err(|e| anyhow::anyhow!("building the kernel: {e}"))?;
     tracing::debug!("kernel ready at {:?}", t0.elapsed());
-    Ok(Sandbox { kernel, gofer_child, gofer: client, t0 })
+    Ok(Sandbox { kernel, gofer_child, gofer: client, t0, binds: Vec::new(), directfs: cli.directfs })
 }
 
 impl Sandbox {
+    /// Bind-mount the host file or directory `source` at `dest`: served by
+    /// a gofer of its own (one per source directory; a file's is its
+    /// directory's), under a memory layer like the root's.
+    pub fn bind(&mut self, cli: &crate::Cli, source: &Path, dest: &str, flags: u64) -> anyhow::Result<()> {
+        let meta = std::fs::metadata(source).with_context(|| format!("mount source {}", source.display()))?;
+        let (dir, name) = if meta.is_dir() {
+            (source.to_path_buf(), None)
+        } else {
+            let parent = source.parent().context("a mount source file has a directory")?;
+            (parent.to_path_buf(), source.file_name().map(|n| n.as_encoded_bytes().to_vec()))
+        };
+        let root = match self.binds.iter().find(|(d, _, _)| *d == dir) {
+            Some((_, _, r)) => r.clone(),
+            None => {
+                let (child, client) = spawn_gofer(cli, &dir)?;
+                let root: Arc<dyn sentry::vfs::Inode> =
+                    sentry::fs::overlay::Node::new_root(client, self.kernel.mf.clone(), self.directfs)
+                        .map_err(|e| anyhow::anyhow!("serving {}: {e}", dir.display()))?;
+                self.binds.push((dir.clone(), child, root.clone()));
+                root
+            }
+        };
+        let inode = match name {
+            Some(n) => root.lookup(&n).map_err(|e| anyhow::anyhow!("mount source {}: {e}", source.display()))?,
+            None => root,
+        };
+        let src = source.to_string_lossy();
+        sentry::mount_inode(&self.kernel, dest.as_bytes(), inode, &src, flags)
+            .map_err(|e| anyhow::anyhow!("mounting {} at {dest}: {e}", source.display()))
+    }
+
     /// Log what the sandbox did (--debug).
     pub fn report(&self) {
         use std::sync::atomic::Ordering::Relaxed;
@@ -89,6 +129,10 @@ impl Sandbox {
     pub fn finish(mut self) {
         let _ = self.gofer_child.kill();
         let _ = self.gofer_child.wait();
+        for (_, mut c, _) in self.binds.drain(..) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
     }
 }
 

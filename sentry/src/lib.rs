@@ -166,6 +166,56 @@ pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task
     Ok(tg)
 }
 
+/// The location `path` (absolute) of the initial namespace, created if
+/// missing (parents as directories, the last one as a directory or an
+/// empty file), as runc makes a container's mount points.
+fn mount_point(k: &Arc<Kernel>, path: &[u8], dir: bool) -> KResult<vfs::path::Location> {
+    let root = k.root_location();
+    match k.resolve(&root, &root, path, Follow::Yes, None) {
+        Err(Errno::ENOENT) => {}
+        r => return r,
+    }
+    let mut at = root.clone();
+    let comps: Vec<&[u8]> = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
+    for (i, c) in comps.iter().enumerate() {
+        let last = i + 1 == comps.len();
+        let next = match k.resolve(&root, &at, c, Follow::Yes, None) {
+            Ok(l) => l,
+            Err(Errno::ENOENT) => {
+                if last && !dir {
+                    at.inode().create(c, 0o644, 0, 0)?;
+                } else {
+                    at.inode().mkdir(c, 0o755, 0, 0)?;
+                }
+                k.resolve(&root, &at, c, Follow::Yes, None)?
+            }
+            Err(e) => return Err(e),
+        };
+        at = next;
+    }
+    Ok(at)
+}
+
+/// Mount a new `fstype` filesystem (tmpfs, proc, sysfs, devpts) with the
+/// comma-separated `data` options at `path`, as a container's spec asks.
+pub fn mount_fs(k: &Arc<Kernel>, path: &[u8], fstype: &str, data: &str, flags: u64) -> KResult<()> {
+    let (fs, opts) = syscalls::mount::new_fs(k, fstype.as_bytes(), data.as_bytes())?;
+    let at = mount_point(k, path, true)?;
+    k.ns.add(&at, fs, fstype, fstype, &opts, flags);
+    Ok(())
+}
+
+/// Mount `inode` (a bind mount's source) at `path`.
+pub fn mount_inode(k: &Arc<Kernel>, path: &[u8], inode: Arc<dyn vfs::Inode>, source: &str, flags: u64) -> KResult<()> {
+    let dir = inode.stat()?.is_dir();
+    let at = mount_point(k, path, dir)?;
+    if at.inode().stat()?.is_dir() != dir {
+        return Err(Errno::ENOTDIR);
+    }
+    k.ns.add(&at, inode, "bind", source, "", flags);
+    Ok(())
+}
+
 /// Build the kernel with the standard mounts (/proc, /dev).
 pub fn new_kernel(
     platform: Arc<dyn platform::Platform>,

@@ -233,6 +233,20 @@ fn podman_run_and_detached_lifecycle() {
     assert_eq!(out.status, 3, "{out:?}");
     assert_eq!(out.stdout_str(), "hello from podman\n", "{out:?}");
 
+    // A host directory bind-mounted, and tmpfs from the command line.
+    let host = b.dir.join("hostdir");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("f.txt"), "host data\n").unwrap();
+    let vol = format!("{}:/data", host.display());
+    let mut args = vec!["run", "--rm"];
+    args.extend(ul);
+    args.extend(["-v", &vol, "--tmpfs", "/scratch:size=64k", img, "sh", "-c", "cat /data/f.txt; grep -c ' /scratch tmpfs ' /proc/mounts; cat /etc/hostname | wc -c"]);
+    let out = pod(&args);
+    assert_eq!(out.status, 0, "{out:?}");
+    let lines: Vec<String> = out.stdout_str().lines().map(String::from).collect();
+    assert_eq!(lines.first().map(String::as_str), Some("host data"), "{out:?}");
+    assert_eq!(lines.get(1).map(String::as_str), Some("1"), "{out:?}");
+
     let mut args = vec!["run", "-d"];
     args.extend(ul);
     args.extend([img, "sleep", "100"]);

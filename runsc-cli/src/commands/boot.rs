@@ -33,23 +33,23 @@ pub struct BootArgs {
 /// Build the sandbox and serve the control socket until init exits.
 pub fn run(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<i32> {
     super::init_logging(cli, "boot");
-    nix::fcntl::fcntl(a.ready_fd, nix::fcntl::FcntlArg::F_GETFD).context("the ready fd is not open")?;
+    // Not to be inherited by the gofers.
+    nix::fcntl::fcntl(a.ready_fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC)).context("the ready fd is not open")?;
     #[allow(unsafe_code)]
     // SAFETY: the fd was checked open above; create handed it to us alone.
-    let ready = unsafe { OwnedFd::from_raw_fd(a.ready_fd) };
-    let spec = super::oci::load_spec(&a.bundle)?;
-    let rootfs = super::oci::rootfs(&spec, &a.bundle)?;
-    let hostname = spec.hostname().clone().unwrap_or_else(|| {
-        nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into())
-    });
-    let sb = crate::sandbox::build(cli, &rootfs, hostname)?;
-    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
-        sb.kernel.ns.root().set_flags(sentry::vfs::mount::ms::RDONLY);
-    }
-    let sock = state::socket(&cli.root, &a.id);
-    let _ = std::fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock).with_context(|| format!("listening on {}", sock.display()))?;
-    std::fs::File::from(ready).write_all(b"1").context("telling create we are ready")?;
+    let mut ready = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(a.ready_fd) });
+    // What goes wrong before the sandbox is ready is create's error: the
+    // message goes back through the pipe, for create to print once.
+    let (sb, spec, listener, sock) = match setup(cli, a) {
+        Ok(x) => x,
+        Err(e) => {
+            let _ = ready.write_all(format!("E{e:#}\n").replace('\n', " ").trim_end().as_bytes());
+            let _ = ready.write_all(b"\n");
+            return Ok(1);
+        }
+    };
+    ready.write_all(b"1").context("telling create we are ready")?;
+    drop(ready);
     let ctx = Ctx { root: cli.root.clone(), id: a.id.clone(), spec, kernel: sb.kernel.clone(), sock };
     let mut started = false;
     for conn in listener.incoming() {
@@ -57,6 +57,74 @@ pub fn run(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<i32> {
         serve(&ctx, conn, &mut started);
     }
     Ok(0)
+}
+
+type Setup = (crate::sandbox::Sandbox, oci_spec::runtime::Spec, UnixListener, PathBuf);
+
+/// Build the sandbox with the spec's mounts and listen on the control
+/// socket.
+fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
+    let spec = super::oci::load_spec(&a.bundle)?;
+    let rootfs = super::oci::rootfs(&spec, &a.bundle)?;
+    let hostname = spec.hostname().clone().unwrap_or_else(|| {
+        nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into())
+    });
+    let mut sb = crate::sandbox::build(cli, &rootfs, hostname)?;
+    apply_mounts(cli, &mut sb, &spec)?;
+    if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
+        sb.kernel.ns.root().set_flags(sentry::vfs::mount::ms::RDONLY);
+    }
+    let sock = state::socket(&cli.root, &a.id);
+    let _ = std::fs::remove_file(&sock);
+    let listener = UnixListener::bind(&sock).with_context(|| format!("listening on {}", sock.display()))?;
+    Ok((sb, spec, listener, sock))
+}
+
+/// The per-mount flags of a mount's options.
+fn mount_flags(opts: &[String]) -> u64 {
+    use sentry::vfs::mount::ms;
+    opts.iter().fold(0, |f, o| {
+        f | match o.as_str() {
+            "ro" => ms::RDONLY,
+            "nosuid" => ms::NOSUID,
+            "nodev" => ms::NODEV,
+            "noexec" => ms::NOEXEC,
+            "noatime" => ms::NOATIME,
+            _ => 0,
+        }
+    })
+}
+
+/// The spec's mounts: bind mounts through gofers of their own, tmpfs,
+/// proc, sysfs and devpts from the sentry. What the sandbox already has
+/// in place (its /dev, /proc, /sys, /dev/pts, /dev/shm) stays; mount types
+/// not served (mqueue, cgroup) are skipped with a log line.
+fn apply_mounts(cli: &crate::Cli, sb: &mut crate::sandbox::Sandbox, spec: &oci_spec::runtime::Spec) -> anyhow::Result<()> {
+    const BUILT_IN: &[(&str, &str)] =
+        &[("/dev", "tmpfs"), ("/proc", "proc"), ("/sys", "sysfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs")];
+    for m in spec.mounts().iter().flatten() {
+        let dest = m.destination().to_string_lossy().into_owned();
+        let typ = m.typ().clone().unwrap_or_default();
+        let opts = m.options().clone().unwrap_or_default();
+        let flags = mount_flags(&opts);
+        if typ == "bind" || opts.iter().any(|o| o == "bind" || o == "rbind") {
+            let src = m.source().clone().with_context(|| format!("the bind mount at {dest} has no source"))?;
+            sb.bind(cli, &src, &dest, flags)?;
+            continue;
+        }
+        if BUILT_IN.contains(&(dest.as_str(), typ.as_str())) {
+            continue;
+        }
+        match typ.as_str() {
+            "tmpfs" | "proc" | "sysfs" | "devpts" => {
+                let data: Vec<&str> = opts.iter().map(String::as_str).filter(|o| o.contains('=')).collect();
+                sentry::mount_fs(&sb.kernel, dest.as_bytes(), &typ, &data.join(","), flags)
+                    .map_err(|e| anyhow::anyhow!("mounting {typ} at {dest}: {e}"))?;
+            }
+            _ => tracing::warn!("mount of type {typ:?} at {dest} is not served; skipped"),
+        }
+    }
+    Ok(())
 }
 
 struct Ctx {

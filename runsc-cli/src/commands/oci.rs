@@ -106,11 +106,24 @@ fn spawn_sandbox(cli: &crate::Cli, a: &CreateArgs, bundle: &Path, spec: &Spec) -
     cmd.process_group(0);
     let mut child = cmd.spawn().context("starting the sandbox process")?;
     drop(wr);
+    // "1", or "E" and a message up to a newline (the sandbox's forked
+    // processes may hold the pipe open: never wait for its end).
+    let mut answer = Vec::new();
+    let mut pipe = std::fs::File::from(OwnedFd::from(rd));
     let mut byte = [0u8; 1];
-    let ready = std::fs::File::from(OwnedFd::from(rd)).read(&mut byte).unwrap_or(0) == 1;
-    if !ready {
+    while pipe.read(&mut byte).unwrap_or(0) == 1 {
+        if answer.is_empty() && byte[0] == b'1' || byte[0] == b'\n' {
+            answer.push(byte[0]);
+            break;
+        }
+        answer.push(byte[0]);
+    }
+    if answer.first() != Some(&b'1') {
         let _ = child.kill();
         let status = child.wait();
+        if let Some(msg) = answer.strip_prefix(b"E") {
+            bail!("{}", String::from_utf8_lossy(msg).trim_end());
+        }
         bail!("the sandbox did not start ({})", status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()));
     }
     let st = State {

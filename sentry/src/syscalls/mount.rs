@@ -81,8 +81,7 @@ pub fn tmpfs_opts(data: &[u8]) -> KResult<TmpfsOpts> {
 
 /// A new filesystem of type `fstype`: its root, and the options /proc
 /// shows for it.
-fn new_fs(t: &Task, fstype: &[u8], data: &[u8]) -> KResult<(Arc<dyn Inode>, String)> {
-    let k = &t.kernel;
+pub fn new_fs(k: &Arc<crate::kernel::Kernel>, fstype: &[u8], data: &[u8]) -> KResult<(Arc<dyn Inode>, String)> {
     match fstype {
         b"tmpfs" => {
             let o = tmpfs_opts(data)?;
@@ -162,7 +161,7 @@ pub fn sys_mount(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Ok(0);
     }
     let fstype = fstype.ok_or(Errno::EFAULT)?;
-    let (root, opts) = new_fs(t, &fstype, &data)?;
+    let (root, opts) = new_fs(&t.kernel, &fstype, &data)?;
     if !at.inode().stat()?.is_dir() {
         return Err(Errno::ENOTDIR);
     }
