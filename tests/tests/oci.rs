@@ -247,6 +247,26 @@ fn podman_run_and_detached_lifecycle() {
     assert_eq!(lines.first().map(String::as_str), Some("host data"), "{out:?}");
     assert_eq!(lines.get(1).map(String::as_str), Some("1"), "{out:?}");
 
+    // run -it through a pty (script(1) gives podman its terminal).
+    if let Some(script) = tests::find_in_path("script") {
+        let line = format!(
+            "printf 'echo typed; exit 5\\n' | {} -qec '{} --root {} --runroot {} --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime {} --runtime-flag=platform={} run --rm -it {} {} sh' /dev/null",
+            script.display(),
+            podman.display(),
+            store.join("root").display(),
+            store.join("run").display(),
+            runsc,
+            platform(),
+            ul.join(" "),
+            img
+        );
+        let out = tests::run(Command::new("sh").arg("-c").arg(&line));
+        assert_eq!(out.status, 5, "{out:?}");
+        assert!(out.stdout_str().replace('\r', "").contains("\ntyped\n"), "{out:?}");
+    } else {
+        eprintln!("SKIP podman run -it: script(1) not found (apt-get install bsdutils)");
+    }
+
     let mut args = vec!["run", "-d"];
     args.extend(ul);
     args.extend([img, "sleep", "100"]);
@@ -264,4 +284,56 @@ fn podman_run_and_detached_lifecycle() {
     assert_eq!(pod(&["rm", &id]).status, 0);
     assert_eq!(pod(&["ps", "-a", "-q"]).stdout_str(), "");
     let _ = pod(&["rmi", "-f", img]);
+}
+
+/// A terminal container: create sends the pty's master to the console
+/// socket (SCM_RIGHTS, as runc); init runs on the slave as its
+/// controlling terminal; output comes with the tty's CR-LF; input is read.
+#[test]
+fn console_socket_receives_the_terminal() {
+    use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+    use std::io::{Read, Write};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let Some(b) = Bundle::new("console", &["sh", "-c", "tty; echo hello; read x; echo got $x; exit 6"]) else { return };
+    let cfg = b.bundle().join("config.json");
+    let text = std::fs::read_to_string(&cfg).unwrap().replacen("\"terminal\": false", "\"terminal\": true", 1);
+    assert!(text.contains("\"terminal\": true"), "no terminal field to set");
+    std::fs::write(&cfg, text).unwrap();
+    let sock = b.dir.join("console.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&sock).expect("bind console socket");
+    let out = b.runsc(&["create", "--bundle", b.bundle().to_str().unwrap(), "--console-socket", sock.to_str().unwrap(), "t1"]);
+    assert_eq!(out.status, 0, "create: {out:?}");
+    let (conn, _) = listener.accept().expect("the sandbox connects");
+    let mut buf = [0u8; 256];
+    let mut cmsg = nix::cmsg_space!([std::os::fd::RawFd; 1]);
+    let mut iov = [std::io::IoSliceMut::new(&mut buf)];
+    let msg = recvmsg::<()>(conn.as_raw_fd(), &mut iov, Some(&mut cmsg), MsgFlags::empty()).expect("recvmsg");
+    let mut master = None;
+    for c in msg.cmsgs().expect("cmsgs") {
+        if let ControlMessageOwned::ScmRights(v) = c {
+            // SAFETY: the kernel just gave us this fd.
+            master = v.first().map(|&fd| unsafe { OwnedFd::from_raw_fd(fd) });
+        }
+    }
+    let mut master = std::fs::File::from(master.expect("a terminal fd"));
+    assert_eq!(b.runsc(&["start", "t1"]).status, 0);
+    let mut seen = Vec::new();
+    let read_until = |master: &mut std::fs::File, seen: &mut Vec<u8>, want: &str| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !String::from_utf8_lossy(seen).contains(want) {
+            assert!(Instant::now() < deadline, "no {want:?} on the terminal: {:?}", String::from_utf8_lossy(seen));
+            let mut chunk = [0u8; 256];
+            match master.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => seen.extend_from_slice(&chunk[..n]),
+            }
+        }
+    };
+    read_until(&mut master, &mut seen, "hello\r\n");
+    master.write_all(b"abc\n").unwrap();
+    read_until(&mut master, &mut seen, "got abc\r\n");
+    let text = String::from_utf8_lossy(&seen).into_owned();
+    assert!(text.starts_with("/dev/"), "tty names a terminal: {text:?}");
+    let wait = b.runsc(&["wait", "t1"]);
+    assert!(wait.stdout_str().contains("\"exitStatus\":6"), "{wait:?} {text:?}");
 }

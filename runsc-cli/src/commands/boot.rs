@@ -28,6 +28,9 @@ pub struct BootArgs {
     /// A pipe to write one byte to once the control socket listens.
     #[arg(long)]
     ready_fd: i32,
+    /// Where to send the terminal's master (process.terminal).
+    #[arg(long)]
+    console_socket: Option<PathBuf>,
 }
 
 /// Build the sandbox and serve the control socket until init exits.
@@ -40,7 +43,7 @@ pub fn run(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<i32> {
     let mut ready = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(a.ready_fd) });
     // What goes wrong before the sandbox is ready is create's error: the
     // message goes back through the pipe, for create to print once.
-    let (sb, spec, listener, sock) = match setup(cli, a) {
+    let (sb, spec, listener, sock, tty) = match setup(cli, a) {
         Ok(x) => x,
         Err(e) => {
             let _ = ready.write_all(format!("E{e:#}\n").replace('\n', " ").trim_end().as_bytes());
@@ -50,7 +53,7 @@ pub fn run(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<i32> {
     };
     ready.write_all(b"1").context("telling create we are ready")?;
     drop(ready);
-    let ctx = Ctx { root: cli.root.clone(), id: a.id.clone(), spec, kernel: sb.kernel.clone(), sock };
+    let ctx = Ctx { root: cli.root.clone(), id: a.id.clone(), spec, kernel: sb.kernel.clone(), sock, tty };
     let mut started = false;
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
@@ -59,7 +62,23 @@ pub fn run(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-type Setup = (crate::sandbox::Sandbox, oci_spec::runtime::Spec, UnixListener, PathBuf);
+type Setup = (crate::sandbox::Sandbox, oci_spec::runtime::Spec, UnixListener, PathBuf, Option<OwnedFd>);
+
+/// A host pseudo-terminal for the container: its master goes to the
+/// engine through `socket` (SCM_RIGHTS, as runc sends it), its slave is
+/// returned for init's stdio.
+fn console(socket: &std::path::Path) -> anyhow::Result<OwnedFd> {
+    use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
+    use std::os::fd::AsRawFd;
+    let pty = nix::pty::openpty(None, None).context("opening a pseudo-terminal")?;
+    let s = UnixStream::connect(socket).with_context(|| format!("connecting to the console socket {}", socket.display()))?;
+    let name = b"/dev/ptmx";
+    let iov = [std::io::IoSlice::new(name)];
+    let fds = [pty.master.as_raw_fd()];
+    sendmsg::<()>(s.as_raw_fd(), &iov, &[ControlMessage::ScmRights(&fds)], MsgFlags::empty(), None)
+        .context("sending the terminal to the console socket")?;
+    Ok(pty.slave)
+}
 
 /// Build the sandbox with the spec's mounts and listen on the control
 /// socket.
@@ -74,10 +93,14 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
     if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
         sb.kernel.ns.root().set_flags(sentry::vfs::mount::ms::RDONLY);
     }
+    let tty = match &a.console_socket {
+        Some(c) => Some(console(c)?),
+        None => None,
+    };
     let sock = state::socket(&cli.root, &a.id);
     let _ = std::fs::remove_file(&sock);
     let listener = UnixListener::bind(&sock).with_context(|| format!("listening on {}", sock.display()))?;
-    Ok((sb, spec, listener, sock))
+    Ok((sb, spec, listener, sock, tty))
 }
 
 /// The per-mount flags of a mount's options.
@@ -133,6 +156,8 @@ struct Ctx {
     spec: oci_spec::runtime::Spec,
     kernel: Arc<sentry::kernel::Kernel>,
     sock: PathBuf,
+    /// The terminal's slave, init's stdio with process.terminal.
+    tty: Option<OwnedFd>,
 }
 
 impl Ctx {
@@ -198,7 +223,7 @@ fn serve(ctx: &Ctx, mut conn: UnixStream, started: &mut bool) {
             }
         }
         Request::Start if *started => reply(&mut conn, Some("the container has already been started".into())),
-        Request::Start => match init_spec(&ctx.spec).and_then(|s| crate::sandbox::start_init(&ctx.kernel, s)) {
+        Request::Start => match init_spec(&ctx.spec, ctx.tty.as_ref()).and_then(|s| crate::sandbox::start_init(&ctx.kernel, s)) {
             Ok(()) => {
                 *started = true;
                 let _ = State::update(&ctx.root, &ctx.id, |st| st.status = "running".into());
@@ -228,7 +253,7 @@ fn serve(ctx: &Ctx, mut conn: UnixStream, started: &mut bool) {
 }
 
 /// The init process from the spec's `process`, on this process's stdio.
-fn init_spec(spec: &oci_spec::runtime::Spec) -> Result<sentry::InitSpec, (String, i32)> {
+fn init_spec(spec: &oci_spec::runtime::Spec, tty: Option<&OwnedFd>) -> Result<sentry::InitSpec, (String, i32)> {
     let p = spec.process().as_ref().ok_or(("config.json has no process".to_string(), 126))?;
     let argv: Vec<Vec<u8>> = p.args().clone().unwrap_or_default().into_iter().map(String::into_bytes).collect();
     if argv.is_empty() {
@@ -238,7 +263,8 @@ fn init_spec(spec: &oci_spec::runtime::Spec) -> Result<sentry::InitSpec, (String
     let cwd = p.cwd().to_string_lossy().into_owned().into_bytes();
     let mut stdio = Vec::new();
     for fd in 0..3 {
-        let d = nix::unistd::dup(fd).map_err(|e| (format!("dup of fd {fd}: {e}"), 126))?;
+        let from = tty.map(std::os::fd::AsRawFd::as_raw_fd).unwrap_or(fd);
+        let d = nix::unistd::dup(from).map_err(|e| (format!("dup of fd {from}: {e}"), 126))?;
         #[allow(unsafe_code)]
         // SAFETY: `d` was just returned by dup and is owned by nobody else.
         stdio.push(unsafe { OwnedFd::from_raw_fd(d) });

@@ -54,7 +54,8 @@ pub struct CreateArgs {
     /// Write the sandbox process's pid here.
     #[arg(long = "pid-file")]
     pid_file: Option<PathBuf>,
-    /// A socket to send the terminal's master to (not served yet).
+    /// With process.terminal: the socket the terminal's master is sent to
+    /// (SCM_RIGHTS), as runc does.
     #[arg(long = "console-socket")]
     console_socket: Option<PathBuf>,
     /// The container id.
@@ -68,8 +69,12 @@ fn create(cli: &crate::Cli, a: &CreateArgs) -> anyhow::Result<std::process::Chil
     let bundle = absolute(&a.bundle)?;
     let spec = load_spec(&bundle)?;
     rootfs(&spec, &bundle)?;
-    if spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false) || a.console_socket.is_some() {
-        bail!("terminal containers (process.terminal, --console-socket) are not supported yet");
+    let terminal = spec.process().as_ref().and_then(|p| p.terminal()).unwrap_or(false);
+    if terminal && a.console_socket.is_none() {
+        bail!("process.terminal needs --console-socket");
+    }
+    if !terminal && a.console_socket.is_some() {
+        bail!("--console-socket needs process.terminal in config.json");
     }
     std::fs::create_dir_all(&cli.root).with_context(|| format!("creating {}", cli.root.display()))?;
     let dir = state::dir(&cli.root, &a.id);
@@ -101,6 +106,9 @@ fn spawn_sandbox(cli: &crate::Cli, a: &CreateArgs, bundle: &Path, spec: &Spec) -
         cmd.arg("--debug-log").arg(d);
     }
     cmd.arg("boot").arg("--bundle").arg(bundle).arg("--id").arg(&a.id).arg("--ready-fd").arg(wr.as_raw_fd().to_string());
+    if let Some(c) = &a.console_socket {
+        cmd.arg("--console-socket").arg(absolute(c)?);
+    }
     // Its own process group: the caller's terminal signals are not the
     // container's.
     cmd.process_group(0);
