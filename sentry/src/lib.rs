@@ -37,6 +37,22 @@ pub struct InitSpec {
     pub stdio: Vec<std::os::fd::OwnedFd>,
     /// uid, gid.
     pub ids: (u32, u32),
+    /// What a container spec adds.
+    pub extras: ProcessExtras,
+}
+
+/// The rest of an OCI process: supplementary groups, umask, rlimits,
+/// no_new_privs.
+#[derive(Clone, Debug, Default)]
+pub struct ProcessExtras {
+    /// Supplementary group ids.
+    pub groups: Vec<u32>,
+    /// The umask (default 022).
+    pub umask: Option<u32>,
+    /// (RLIMIT_* number, soft, hard).
+    pub rlimits: Vec<(usize, u64, u64)>,
+    /// prctl(PR_SET_NO_NEW_PRIVS) from the start.
+    pub no_new_privs: bool,
 }
 
 /// Why the init process could not start.
@@ -98,7 +114,8 @@ pub fn wait_process(tg: &kernel::task::ThreadGroup) -> i32 {
 pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task::ThreadGroup>, StartError> {
     let root = k.root_location();
     let cwd = k.resolve(&root, &root, &spec.cwd, Follow::Yes, None).unwrap_or_else(|_| root.clone());
-    let fs = Arc::new(Mutex::new(FsContext { root: root.clone(), cwd: cwd.clone(), umask: 0o022 }));
+    let umask = spec.extras.umask.unwrap_or(0o022) & 0o777;
+    let fs = Arc::new(Mutex::new(FsContext { root: root.clone(), cwd: cwd.clone(), umask }));
     let fds = Arc::new(FdTable::default());
     let mut ttys = Vec::new();
     let mut stdin_tty = None;
@@ -131,7 +148,16 @@ pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task
         fs::tty::set_initial_ctty(&tg, term);
     }
     {
+        let mut rl = tg.rlimits.lock().unwrap_or_else(|e| e.into_inner());
+        for &(r, cur, max) in &spec.extras.rlimits {
+            if let Some(slot) = rl.get_mut(r) {
+                *slot = kernel::task::Rlimit { cur: cur.min(max), max };
+            }
+        }
+    }
+    {
         let mut c = tg.creds.lock().unwrap_or_else(|e| e.into_inner());
+        c.groups = spec.extras.groups.clone();
         c.uid = spec.ids.0;
         c.euid = spec.ids.0;
         c.suid = spec.ids.0;
@@ -161,6 +187,9 @@ pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task
     let mut cpu = CpuState::default();
     cpu.regs = platform::Regs { cs: 0x33, ss: 0x2b, eflags: 0x202, rip: l.entry, rsp: l.sp, ..Default::default() };
     cpu.fp_dirty = true;
+    if spec.extras.no_new_privs {
+        task.no_new_privs.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     k.add_task(&task);
     syscalls::process::spawn(task, cpu).map_err(StartError::Other)?;
     Ok(tg)

@@ -151,10 +151,16 @@ fn lifecycle_create_start_kill_delete() {
 
 #[test]
 fn run_prints_and_exits_with_the_status() {
-    let Some(b) = Bundle::new("run", &["sh", "-c", "echo hello from $(hostname); id -u; exit 7"]) else { return };
+    let Some(b) = Bundle::new("run", &["sh", "-c", "echo hello from $(hostname); id -u; id -G; umask; ulimit -Hn; exit 7"]) else { return };
+    // The user's extra groups and umask, and an rlimit, from the spec.
+    let cfg = b.bundle().join("config.json");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let text = text.replacen("\"uid\": 0,", "\"uid\": 0, \"umask\": 63, \"additionalGids\": [5, 7],", 1);
+    let text = text.replacen("\"hard\": 1024", "\"hard\": 2048", 1);
+    std::fs::write(&cfg, text).unwrap();
     let out = b.runsc(&["run", "--bundle", b.bundle().to_str().unwrap(), "r1"]);
     assert_eq!(out.status, 7, "{out:?}");
-    assert_eq!(out.stdout_str(), "hello from runsc\n0\n", "{out:?}");
+    assert_eq!(out.stdout_str(), "hello from runsc\n0\n0 5 7\n0077\n2048\n", "{out:?}");
     // run removes the container once it has exited.
     assert_eq!(b.runsc(&["list", "-q"]).stdout_str(), "");
 }

@@ -203,6 +203,7 @@ fn serve(ctx: &Ctx, mut conn: UnixStream, started: &mut bool) {
                 cwd: cwd.into_bytes(),
                 stdio: fds,
                 ids: (uid, gid),
+                extras: ctx.spec.process().as_ref().map(extras).unwrap_or_default(),
             };
             let name = String::from_utf8_lossy(spec.argv.first().map(|a| a.as_slice()).unwrap_or(b"")).into_owned();
             match sentry::start_process(&ctx.kernel, spec) {
@@ -269,5 +270,37 @@ fn init_spec(spec: &oci_spec::runtime::Spec, tty: Option<&OwnedFd>) -> Result<se
         // SAFETY: `d` was just returned by dup and is owned by nobody else.
         stdio.push(unsafe { OwnedFd::from_raw_fd(d) });
     }
-    Ok(sentry::InitSpec { argv, env, cwd, stdio, ids: (p.user().uid(), p.user().gid()) })
+    Ok(sentry::InitSpec { argv, env, cwd, stdio, ids: (p.user().uid(), p.user().gid()), extras: extras(p) })
+}
+
+/// Supplementary groups, umask, rlimits (applied by the sentry: the host's
+/// limits are not touched) and noNewPrivileges of an OCI process.
+fn extras(p: &oci_spec::runtime::Process) -> sentry::ProcessExtras {
+    use oci_spec::runtime::PosixRlimitType as T;
+    let number = |t: T| -> usize {
+        match t {
+            T::RlimitCpu => 0,
+            T::RlimitFsize => 1,
+            T::RlimitData => 2,
+            T::RlimitStack => 3,
+            T::RlimitCore => 4,
+            T::RlimitRss => 5,
+            T::RlimitNproc => 6,
+            T::RlimitNofile => 7,
+            T::RlimitMemlock => 8,
+            T::RlimitAs => 9,
+            T::RlimitLocks => 10,
+            T::RlimitSigpending => 11,
+            T::RlimitMsgqueue => 12,
+            T::RlimitNice => 13,
+            T::RlimitRtprio => 14,
+            T::RlimitRttime => 15,
+        }
+    };
+    sentry::ProcessExtras {
+        groups: p.user().additional_gids().clone().unwrap_or_default(),
+        umask: p.user().umask(),
+        rlimits: p.rlimits().iter().flatten().map(|r| (number(r.typ()), r.soft(), r.hard())).collect(),
+        no_new_privs: p.no_new_privileges().unwrap_or(false),
+    }
 }

@@ -47,7 +47,7 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
     }
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
-    let spec = sentry::InitSpec { argv, env, cwd, stdio, ids: (uid, gid) };
+    let spec = sentry::InitSpec { argv, env, cwd, stdio, ids: (uid, gid), extras: Default::default() };
     let code = match crate::sandbox::start_init(&sb.kernel, spec) {
         Ok(()) => {
             tracing::debug!("init started at {:?}", sb.t0.elapsed());
