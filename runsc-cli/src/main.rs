@@ -80,6 +80,14 @@ pub enum Cmd {
     Wait(commands::oci::IdArgs),
     /// Run a process in a running container.
     Exec(commands::oci::ExecArgs),
+    /// List a container's processes.
+    Ps(commands::oci::PsArgs),
+    /// Stats events of a container (--stats: once).
+    Events(commands::oci::EventsArgs),
+    /// Freeze a container (not supported yet: says so).
+    Pause(commands::oci::IdArgs),
+    /// Thaw a container (not supported yet: says so).
+    Resume(commands::oci::IdArgs),
     /// Write a starting config.json.
     Spec(commands::oci::SpecArgs),
     /// Print what the runtime supports (JSON).
@@ -120,6 +128,10 @@ fn main() {
         Cmd::Wait(a) => commands::oci::run_wait(&cli, a),
         Cmd::Spec(a) => commands::oci::run_spec(a),
         Cmd::Exec(a) => commands::oci::run_exec(&cli, a),
+        Cmd::Ps(a) => commands::oci::run_ps(&cli, a),
+        Cmd::Events(a) => commands::oci::run_events(&cli, a),
+        Cmd::Pause(a) => commands::oci::run_pause(&cli, a, "pause"),
+        Cmd::Resume(a) => commands::oci::run_pause(&cli, a, "resume"),
         Cmd::Features => commands::oci::run_features(),
     };
     match code {

@@ -139,6 +139,10 @@ pub enum Request {
     Start,
     /// Send a signal to init, or to every process.
     Kill { signo: i32, all: bool },
+    /// The container's processes.
+    Ps,
+    /// Resource use.
+    Stats,
     /// Run a process in the container on the three fds sent with the
     /// request (stdin, stdout, stderr); the reply comes when it exits.
     Exec { args: Vec<String>, env: Vec<String>, cwd: String, uid: u32, gid: u32 },
@@ -152,6 +156,12 @@ pub struct Reply {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit: Option<i32>,
+    /// Ps: (pid, ppid, uid, command) of each process.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<Vec<(i32, i32, u32, String)>>,
+    /// Stats: memory in use (bytes) and the number of processes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stats: Option<(u64, u64)>,
 }
 
 /// Send `req` to container `id`'s sandbox and wait for its reply.

@@ -131,6 +131,14 @@ fn lifecycle_create_start_kill_delete() {
     let ex = b.runsc(&["exec", "--user", "1000:1000", "c1", "id"]);
     assert_eq!(ex.stdout_str(), "uid=1000 gid=1000\n", "{ex:?}");
     assert_eq!(b.runsc(&["exec", "c1", "nosuch"]).status, 127);
+    let ps = b.runsc(&["ps", "--format", "json", "c1"]);
+    assert_eq!((ps.status, ps.stdout_str().as_str()), (0, "[1]\n"), "{ps:?}");
+    let ps = b.runsc(&["ps", "c1"]);
+    assert!(ps.stdout_str().contains(" sleep"), "{ps:?}");
+    let ev = b.runsc(&["events", "--stats", "c1"]);
+    assert!(ev.status == 0 && ev.stdout_str().contains("\"pids\":{\"current\":1}"), "{ev:?}");
+    let pause = b.runsc(&["pause", "c1"]);
+    assert!(pause.status != 0 && pause.stderr_str().contains("not supported"), "{pause:?}");
     let again = b.runsc(&["start", "c1"]);
     assert_ne!(again.status, 0, "a second start must fail: {again:?}");
     let del = b.runsc(&["delete", "c1"]);

@@ -177,7 +177,7 @@ fn stopped(root: &std::path::Path, id: &str, sock: &std::path::Path, code: i32) 
 }
 
 fn reply(conn: &mut UnixStream, error: Option<String>) {
-    send_reply(conn, &Reply { error, exit: None });
+    send_reply(conn, &Reply { error, ..Reply::default() });
 }
 
 fn send_reply(conn: &mut UnixStream, r: &Reply) {
@@ -192,6 +192,22 @@ fn serve(ctx: &Ctx, mut conn: UnixStream, started: &mut bool) {
         Err(e) => return reply(&mut conn, Some(format!("{e:#}"))),
     };
     match req {
+        Request::Ps => {
+            let mut procs = Vec::new();
+            for g in ctx.kernel.all_groups() {
+                if g.st().zombie {
+                    continue;
+                }
+                let comm = String::from_utf8_lossy(&g.comm.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+                let uid = g.creds.lock().unwrap_or_else(|e| e.into_inner()).uid;
+                procs.push((g.tgid, g.ppid.load(std::sync::atomic::Ordering::Relaxed), uid, comm));
+            }
+            send_reply(&mut conn, &Reply { processes: Some(procs), ..Reply::default() });
+        }
+        Request::Stats => {
+            let live = ctx.kernel.all_groups().iter().filter(|g| !g.st().zombie).count() as u64;
+            send_reply(&mut conn, &Reply { stats: Some((ctx.kernel.mf.used_bytes(), live)), ..Reply::default() });
+        }
         Request::Exec { .. } if !*started => reply(&mut conn, Some("cannot exec in a container that has not started".into())),
         Request::Exec { args, env, cwd, uid, gid } => {
             if fds.len() != 3 {
@@ -211,15 +227,19 @@ fn serve(ctx: &Ctx, mut conn: UnixStream, started: &mut bool) {
                     // Answer when it exits, from a thread of its own.
                     std::thread::spawn(move || {
                         let code = crate::sandbox::exit_code(sentry::wait_process(&tg));
-                        send_reply(&mut conn, &Reply { error: None, exit: Some(code) });
+                        send_reply(&mut conn, &Reply { exit: Some(code), ..Reply::default() });
                     });
                 }
                 Err(sentry::StartError::NotFound(_)) => {
-                    send_reply(&mut conn, &Reply { error: Some(format!("{name}: command not found")), exit: Some(127) })
+                    send_reply(&mut conn, &Reply { error: Some(format!("{name}: command not found")), exit: Some(127), ..Reply::default() })
                 }
                 Err(sentry::StartError::NotExecutable(e) | sentry::StartError::Other(e)) => send_reply(
                     &mut conn,
-                    &Reply { error: Some(format!("{name}: cannot execute: {}", std::io::Error::from_raw_os_error(e.0))), exit: Some(126) },
+                    &Reply {
+                        error: Some(format!("{name}: cannot execute: {}", std::io::Error::from_raw_os_error(e.0))),
+                        exit: Some(126),
+                        ..Reply::default()
+                    },
                 ),
             }
         }

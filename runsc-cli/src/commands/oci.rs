@@ -514,3 +514,84 @@ fn exec_detached(cli: &crate::Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     }
     Ok(0)
 }
+
+/// Arguments of `ps`.
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// table or json (the pids).
+    #[arg(long, short = 'f', default_value = "table")]
+    format: String,
+    /// The container id.
+    id: String,
+}
+
+/// `runsc ps`: the container's processes (their pids inside the sandbox).
+pub fn run_ps(cli: &crate::Cli, a: &PsArgs) -> anyhow::Result<i32> {
+    let st = State::load(&cli.root, &a.id)?;
+    if st.status == "stopped" {
+        bail!("container \"{}\" is not running", a.id);
+    }
+    let r = state::call_with_fds(&cli.root, &a.id, &Request::Ps, &[])?;
+    if let Some(e) = r.error {
+        bail!("{e}");
+    }
+    let procs = r.processes.unwrap_or_default();
+    match a.format.as_str() {
+        "json" => println!("{}", serde_json::to_string(&procs.iter().map(|p| p.0).collect::<Vec<_>>())?),
+        "table" => {
+            println!("{:>8} {:>8} {:>8} CMD", "UID", "PID", "PPID");
+            for (pid, ppid, uid, cmd) in &procs {
+                println!("{uid:>8} {pid:>8} {ppid:>8} {cmd}");
+            }
+        }
+        f => bail!("invalid format {f:?} (table or json)"),
+    }
+    Ok(0)
+}
+
+/// Arguments of `events`.
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Print one stats event and exit.
+    #[arg(long)]
+    stats: bool,
+    /// Seconds between stats events.
+    #[arg(long, default_value = "5")]
+    interval: u64,
+    /// The container id.
+    id: String,
+}
+
+/// `runsc events`: stats events (memory in use by the sandbox, process
+/// count), once with --stats or every --interval seconds until it stops.
+pub fn run_events(cli: &crate::Cli, a: &EventsArgs) -> anyhow::Result<i32> {
+    loop {
+        let st = State::load(&cli.root, &a.id)?;
+        if st.status == "stopped" {
+            if a.stats {
+                bail!("container \"{}\" is not running", a.id);
+            }
+            return Ok(0);
+        }
+        let r = state::call_with_fds(&cli.root, &a.id, &Request::Stats, &[])?;
+        if let Some(e) = r.error {
+            bail!("{e}");
+        }
+        let (mem, pids) = r.stats.unwrap_or_default();
+        let ev = serde_json::json!({
+            "type": "stats",
+            "id": a.id,
+            "data": { "memory": { "usage": { "usage": mem } }, "pids": { "current": pids } }
+        });
+        println!("{ev}");
+        if a.stats {
+            return Ok(0);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(a.interval.max(1)));
+    }
+}
+
+/// `runsc pause` / `resume`: not served, said plainly.
+pub fn run_pause(_cli: &crate::Cli, a: &IdArgs, what: &str) -> anyhow::Result<i32> {
+    bail!("{what} is not supported yet (container \"{}\" is left as it is)", a.id)
+}
