@@ -2,6 +2,7 @@
 #![deny(unsafe_code)]
 
 mod commands;
+mod hooks;
 mod sandbox;
 mod state;
 

@@ -351,3 +351,36 @@ fn console_socket_receives_the_terminal() {
     let wait = b.runsc(&["wait", "t1"]);
     assert!(wait.stdout_str().contains("\"exitStatus\":6"), "{wait:?} {text:?}");
 }
+
+/// Hooks run on the host with the state on stdin: createRuntime,
+/// createContainer, prestart and startContainer before init, poststart
+/// after, poststop at delete; a failing createRuntime hook fails create
+/// and leaves nothing.
+#[test]
+fn hooks_run_in_order_with_the_state() {
+    let Some(b) = Bundle::new("hooks", &["sh", "-c", "exit 0"]) else { return };
+    let log = b.dir.join("hooks.log");
+    let hook = |stage: &str| {
+        format!(
+            r#"{{"path": "/bin/sh", "args": ["sh", "-c", "read -r s || true; case \"$s\" in *'\"id\"'*) echo {stage} >> {log};; esac"]}}"#,
+            log = log.display()
+        )
+    };
+    let stages = ["createRuntime", "createContainer", "prestart", "startContainer", "poststart", "poststop"];
+    let hooks: Vec<String> = stages.iter().map(|s| format!("\"{s}\": [{}]", hook(s))).collect();
+    let cfg = b.bundle().join("config.json");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let good = text.replacen('{', &format!("{{\"hooks\": {{{}}},", hooks.join(",")), 1);
+    std::fs::write(&cfg, &good).unwrap();
+    let out = b.runsc(&["run", "--bundle", b.bundle().to_str().unwrap(), "h1"]);
+    assert_eq!(out.status, 0, "{out:?}");
+    let ran = std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(ran.lines().collect::<Vec<_>>(), stages, "{out:?}");
+
+    let failing = text.replacen('{', r#"{"hooks": {"createRuntime": [{"path": "/bin/false"}]},"#, 1);
+    std::fs::write(&cfg, failing).unwrap();
+    let out = b.runsc(&["create", "--bundle", b.bundle().to_str().unwrap(), "h2"]);
+    assert_ne!(out.status, 0, "{out:?}");
+    assert!(out.stderr_str().contains("hook"), "{out:?}");
+    assert_eq!(b.runsc(&["list", "-q"]).stdout_str(), "", "a failed create left something");
+}

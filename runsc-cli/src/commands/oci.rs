@@ -144,7 +144,13 @@ fn spawn_sandbox(cli: &crate::Cli, a: &CreateArgs, bundle: &Path, spec: &Spec) -
         created: state::now_rfc3339(),
         exit_status: None,
     };
-    if let Err(e) = st.save(&cli.root) {
+    let hooked = st.save(&cli.root).and_then(|()| {
+        use crate::hooks::{run, Stage};
+        run(spec, Stage::CreateRuntime, &st)?;
+        run(spec, Stage::CreateContainer, &st)?;
+        run(spec, Stage::Prestart, &st)
+    });
+    if let Err(e) = hooked {
         let _ = child.kill();
         let _ = child.wait();
         return Err(e);
@@ -174,12 +180,25 @@ pub struct IdArgs {
 
 /// `runsc start`.
 pub fn run_start(cli: &crate::Cli, a: &IdArgs) -> anyhow::Result<i32> {
-    let st = State::load(&cli.root, &a.id)?;
+    start(cli, &a.id)?;
+    Ok(0)
+}
+
+/// Start a created container, with its start hooks.
+fn start(cli: &crate::Cli, id: &str) -> anyhow::Result<()> {
+    use crate::hooks::{run, Stage};
+    let st = State::load(&cli.root, id)?;
     if st.status != "created" {
         bail!("cannot start a container that is {}", st.status);
     }
-    state::call(&cli.root, &a.id, &Request::Start)?;
-    Ok(0)
+    let spec = load_spec(Path::new(&st.bundle))?;
+    run(&spec, Stage::StartContainer, &st)?;
+    state::call(&cli.root, id, &Request::Start)?;
+    if let Err(e) = run(&spec, Stage::Poststart, &State::load(&cli.root, id)?) {
+        tracing::warn!("{e:#}");
+        eprintln!("runsc: warning: {e:#}");
+    }
+    Ok(())
 }
 
 /// `runsc state`.
@@ -255,6 +274,12 @@ fn delete(cli: &crate::Cli, id: &str, force: bool) -> anyhow::Result<()> {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
+    if let Ok(spec) = load_spec(Path::new(&st.bundle)) {
+        let stopped = State { status: "stopped".into(), ..st.clone() };
+        if let Err(e) = crate::hooks::run(&spec, crate::hooks::Stage::Poststop, &stopped) {
+            eprintln!("runsc: warning: {e:#}");
+        }
+    }
     std::fs::remove_dir_all(state::dir(&cli.root, id)).with_context(|| format!("removing container \"{id}\""))?;
     Ok(())
 }
@@ -280,7 +305,7 @@ pub struct RunArgs {
 pub fn run_run(cli: &crate::Cli, a: &RunArgs) -> anyhow::Result<i32> {
     let mut child = create(cli, &a.create)?;
     let id = &a.create.id;
-    if let Err(e) = state::call(&cli.root, id, &Request::Start) {
+    if let Err(e) = start(cli, id) {
         let _ = child.wait();
         let _ = delete(cli, id, true);
         return Err(e);
