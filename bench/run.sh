@@ -183,6 +183,43 @@ ours_tar=-; ours_lsr=-; ours_dd=-; gvisor_tar=-; gvisor_lsr=-; gvisor_dd=-
 ((gvisor_ok)) && gvisor_lsr=$(RUNS=3 median_ms "${gvisor[@]}" sh -c "$LSR")
 ((gvisor_ok)) && gvisor_dd=$(RUNS=3 median_ms "${gvisor[@]}" sh -c "$DD")
 
+# OCI (issue 6): `run` of /bin/true in a busybox bundle, start to exit,
+# against runc, crun and gVisor; and the memory of an idle container's
+# sandbox (sentry and gofer): RSS, and PSS (shared binary pages counted
+# once between them).
+bundle=$work/bundle
+mkdir -p "$bundle/rootfs/bin" "$bundle/rootfs/proc" "$bundle/rootfs/dev" "$bundle/rootfs/sys" "$bundle/rootfs/tmp"
+oci_ok=0
+if [[ -x /bin/busybox ]] && ((ours_ok)); then
+    cp /bin/busybox "$bundle/rootfs/bin/"
+    for c in sh true sleep; do ln -sf busybox "$bundle/rootfs/bin/$c"; done
+    if (cd "$bundle" && "$RUNSC" spec) && sed -i 's/"sh"$/"true"/' "$bundle/config.json"; then
+        oci_ok=1
+    fi
+else
+    log "note: no /bin/busybox (apt-get install busybox-static); skipping the OCI figures"
+fi
+oci_run() { # runtime-command... : median ms of `run` with a fresh id each time
+    local n=0
+    median_ms sh -c "$(printf '%q ' "$@") run --bundle $bundle oci\$\$"
+}
+ours_oci=-; runc_oci=-; crun_oci=-; gvisor_oci=-; mem_rss=-; mem_pss=-
+if ((oci_ok)); then
+    ours_oci=$(oci_run "$RUNSC" --root "$work/st-ours")
+    command -v runc >/dev/null && runc_oci=$(oci_run runc --root "$work/st-runc")
+    command -v crun >/dev/null && crun_oci=$(oci_run crun --root "$work/st-crun")
+    ((gvisor_ok)) && gvisor_oci=$(RUNS=5 oci_run "$GVISOR" --root "$work/st-gvisor" --network=none --platform=ptrace)
+    sed -i 's/"true"$/"sleep", "100"/' "$bundle/config.json"
+    if "$RUNSC" --root "$work/st-ours" run -d --bundle "$bundle" idle </dev/null >/dev/null 2>&1; then
+        sleep 1
+        pid=$("$RUNSC" --root "$work/st-ours" state idle | tr -d ' ,' | awk -F: '$1 == "\"pid\"" {print $2}')
+        procs="$pid $(pgrep -P "$pid" -x runsc | tr '\n' ' ')"
+        mem_rss=$(for p in $procs; do awk '/^Rss:/ {print $2}' "/proc/$p/smaps_rollup"; done | awk '{s += $1} END {printf "%.1f\n", s / 1024}')
+        mem_pss=$(for p in $procs; do awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup"; done | awk '{s += $1} END {printf "%.1f\n", s / 1024}')
+        "$RUNSC" --root "$work/st-ours" delete --force idle >/dev/null 2>&1
+    fi
+fi
+
 # ---------------------------------------------------------------- report
 cat <<EOF
 
@@ -235,6 +272,13 @@ dd 100 MB write then read (ms, median of 5)
   ours (systrap)                 $ours_dd
   gVisor                         $gvisor_dd
 
+OCI: run of /bin/true in a busybox bundle, start to exit (ms, median)
+  ours (runsc run)               $ours_oci
+  runc                           $runc_oci
+  crun                           $crun_oci
+  gVisor                         $gvisor_oci
+idle container, sentry + gofer (MB): RSS $mem_rss, PSS $mem_pss   (target: under 10)
+
 ratios
   getppid   systrap / raw SYSEMU $(ratio "$ours_call" "$raw_call")
   getppid   ptrace / raw SYSEMU  $(ratio "$ours_pt_call" "$raw_call")   (target: within 1.15x)
@@ -259,4 +303,6 @@ ratios
   ls -lR    gVisor / native      $(ratio "$gvisor_lsr" "$native_lsr")
   dd 100 MB ours / native        $(ratio "$ours_dd" "$native_dd")   (target: at most 1.25x, i.e. 80% of native throughput)
   dd 100 MB gVisor / native      $(ratio "$gvisor_dd" "$native_dd")
+  OCI run   ours / runc          $(ratio "$ours_oci" "$runc_oci")   (target: under 50 ms and within 1.25x)
+  OCI run   gVisor / runc        $(ratio "$gvisor_oci" "$runc_oci")
 EOF
