@@ -384,3 +384,86 @@ fn hooks_run_in_order_with_the_state() {
     assert!(out.stderr_str().contains("hook"), "{out:?}");
     assert_eq!(b.runsc(&["list", "-q"]).stdout_str(), "", "a failed create left something");
 }
+
+/// containerd (the road to Kubernetes): a containerd of the test's own
+/// (socket, root and state in a temporary directory), an image imported
+/// from a busybox rootfs (through podman save), and `ctr run --runc-binary
+/// runsc` with output and exit status, as the runc shim drives it.
+#[test]
+fn containerd_ctr_run() {
+    let (Some(containerd), Some(ctr), Some(podman)) =
+        (tests::find_in_path("containerd"), tests::find_in_path("ctr"), tests::find_in_path("podman"))
+    else {
+        eprintln!("SKIP containerd_ctr_run: containerd, ctr or podman not found (apt-get install containerd podman)");
+        return;
+    };
+    let Some(b) = Bundle::new("containerd", &["true"]) else { return };
+    let d = b.dir.join("containerd");
+    std::fs::create_dir_all(&d).unwrap();
+    let sock = d.join("containerd.sock");
+    let config = format!(
+        "version = 2\nroot = \"{root}\"\nstate = \"{state}\"\n[grpc]\n  address = \"{sock}\"\n",
+        root = d.join("root").display(),
+        state = d.join("state").display(),
+        sock = sock.display()
+    );
+    std::fs::write(d.join("config.toml"), config).unwrap();
+    let log = std::fs::File::create(d.join("log")).unwrap();
+    let mut daemon = Command::new(containerd)
+        .arg("--config")
+        .arg(d.join("config.toml"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("containerd");
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let _guard = Kill(std::mem::replace(&mut daemon, Command::new("true").spawn().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !sock.exists() {
+        assert!(Instant::now() < deadline, "containerd did not start: {}", std::fs::read_to_string(d.join("log")).unwrap_or_default());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The image: a busybox rootfs, imported into podman's own storage and
+    // saved as a docker archive for ctr.
+    // (podman refuses a runroot over 50 characters)
+    let store = b.dir.join("p");
+    let tar = d.join("rootfs.tar");
+    let archive = d.join("image.tar");
+    assert!(Command::new("tar").arg("cf").arg(&tar).arg("-C").arg(b.bundle().join("rootfs")).arg(".").status().unwrap().success());
+    let pod = |args: &[&str]| {
+        let mut c = Command::new(&podman);
+        c.arg("--root")
+            .arg(store.join("root"))
+            .arg("--runroot")
+            .arg(store.join("run"))
+            .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file"])
+            .args(args);
+        tests::run(&mut c)
+    };
+    let img = "localhost/runsc-ctr-test:latest";
+    let imported = pod(&["import", tar.to_str().unwrap(), img]);
+    assert_eq!(imported.status, 0, "{imported:?}");
+    let saved = pod(&["save", "--format", "docker-archive", "-o", archive.to_str().unwrap(), img]);
+    assert_eq!(saved.status, 0, "{saved:?}");
+    let ctr_cmd = |args: &[&str]| {
+        let mut c = Command::new(&ctr);
+        c.arg("-a").arg(&sock).args(["-n", "runsc-test"]).args(args);
+        tests::run(&mut c)
+    };
+    let imp = ctr_cmd(&["image", "import", archive.to_str().unwrap()]);
+    assert_eq!(imp.status, 0, "{imp:?}");
+    let runsc = runsc_path().to_string_lossy().into_owned();
+    // (ctr passes no runtime flags: this runs on the default platform.)
+    let out = ctr_cmd(&["run", "--rm", "--runc-binary", &runsc, img, "ctr1", "sh", "-c", "echo hello from containerd; exit 4"]);
+    assert_eq!(out.status, 4, "{out:?}");
+    assert_eq!(out.stdout_str(), "hello from containerd\n", "{out:?}");
+    let left = ctr_cmd(&["container", "ls", "-q"]);
+    assert_eq!(left.stdout_str(), "", "{left:?}");
+    let _ = pod(&["rmi", "-f", img]);
+}

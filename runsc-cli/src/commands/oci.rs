@@ -258,7 +258,17 @@ pub struct DeleteArgs {
 /// Remove container `id`, killing its sandbox process if `force` or it was
 /// only created.
 fn delete(cli: &crate::Cli, id: &str, force: bool) -> anyhow::Result<()> {
-    let st = State::load(&cli.root, id)?;
+    let st = match State::load(&cli.root, id) {
+        Ok(st) => st,
+        // As runc: --force of a container that is not there (already
+        // deleted, or a create that died half way) succeeds, and removes
+        // whatever directory is left.
+        Err(_) if force && state::validate_id(id).is_ok() => {
+            let _ = std::fs::remove_dir_all(state::dir(&cli.root, id));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
     if st.status == "running" && !force {
         bail!("cannot delete container \"{id}\" that is running (use --force)");
     }
