@@ -1,6 +1,7 @@
 /* pipe/pipe2. */
 #include "harness.h"
 #include <sys/ioctl.h>
+#include <poll.h>
 
 int main(void)
 {
@@ -89,5 +90,27 @@ int main(void)
 	CHECK("pipe_across_fork", got == 10 && memcmp(buf, "from child", 10) == 0);
 	waitpid(pid, NULL, 0);
 	close(p[0]);
+	/* POLLOUT means room for an atomic write: a full pipe with a few
+	 * bytes read is still not writable; a page read makes it so. */
+	{
+		int q[2];
+		static char blob[65536];
+		pipe2(q, O_NONBLOCK);
+		long put = 0, r;
+		while ((r = write(q[1], blob, sizeof(blob))) > 0)
+			put += r;
+		struct pollfd pf = { .fd = q[1], .events = POLLOUT };
+		EXPECT_EQ("full_pipe_not_pollout", poll(&pf, 1, 0), 0);
+		char small[100];
+		EXPECT_EQ("read_a_little", read(q[0], small, sizeof(small)), 100);
+		pf.revents = 0;
+		EXPECT_EQ("few_bytes_free_not_pollout", poll(&pf, 1, 0), 0);
+		EXPECT_EQ("read_a_page", read(q[0], blob, 4096), 4096);
+		pf.revents = 0;
+		CHECKF("page_free_pollout", poll(&pf, 1, 0) == 1 && (pf.revents & POLLOUT), "revents %#x", pf.revents);
+		CHECKF("filled_to_capacity", put == 65536, "put %ld", put);
+		close(q[0]);
+		close(q[1]);
+	}
 	return 0;
 }

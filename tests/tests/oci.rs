@@ -261,6 +261,20 @@ fn podman_run_and_detached_lifecycle() {
     assert_eq!(lines.first().map(String::as_str), Some("host data"), "{out:?}");
     assert_eq!(lines.get(1).map(String::as_str), Some("1"), "{out:?}");
 
+    // Resources enforced by the sentry: a memory limit (MemTotal shows it;
+    // past it the process is killed, 137) and a pids limit (fork fails).
+    let mut args = vec!["run", "--rm", "--memory=64m"];
+    args.extend(ul);
+    args.extend([img, "sh", "-c", "grep MemTotal /proc/meminfo; x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived"]);
+    let out = pod(&args);
+    assert_eq!(out.status, 137, "{out:?}");
+    assert!(out.stdout_str().contains("65536 kB") && !out.stdout_str().contains("survived"), "{out:?}");
+    let mut args = vec!["run", "--rm", "--pids-limit", "5"];
+    args.extend(ul);
+    args.extend([img, "sh", "-c", "for i in 1 2 3 4 5 6 7; do sleep 1 & done; echo done"]);
+    let out = pod(&args);
+    assert!(out.status != 0 && out.stderr_str().contains("can't fork"), "{out:?}");
+
     // run -it through a pty (script(1) gives podman its terminal).
     if let Some(script) = tests::find_in_path("script") {
         let line = format!(

@@ -90,6 +90,16 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
     });
     let mut sb = crate::sandbox::build(cli, &rootfs, hostname)?;
     apply_mounts(cli, &mut sb, &spec)?;
+    // Resources, enforced by the sentry: memory by its own accounting
+    // (the faulting process is killed past the limit), pids at clone.
+    if let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        if let Some(limit) = r.memory().as_ref().and_then(|m| m.limit()).filter(|&l| l > 0) {
+            sb.kernel.mf.set_limit(limit as u64);
+        }
+        if let Some(p) = r.pids().as_ref().map(|p| p.limit()).filter(|&l| l > 0) {
+            sb.kernel.set_pids_limit(p as u64);
+        }
+    }
     if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
         sb.kernel.ns.root().set_flags(sentry::vfs::mount::ms::RDONLY);
     }

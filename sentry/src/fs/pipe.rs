@@ -26,6 +26,10 @@ struct State {
     /// side to have come, even if it has gone again).
     reader_opens: u64,
     writer_opens: u64,
+    /// Someone polls the pipe (poll, select, epoll): every read and write
+    /// then wakes, as Linux's pipe_poll_usage makes it, for edge-triggered
+    /// epoll to see each new event.
+    polled: bool,
 }
 
 /// A pipe: the inode both ends share.
@@ -47,6 +51,7 @@ impl Pipe {
                 writers: 0,
                 reader_opens: 0,
                 writer_opens: 0,
+                polled: false,
             }),
             wq: WaitQueue::default(),
         })
@@ -189,6 +194,20 @@ impl Inode for Pipe {
     }
 }
 
+/// Writable for poll: room for an atomic write (PIPE_BUF), as Linux's
+/// pipe has a free page slot.
+fn writable(st: &State) -> bool {
+    st.capacity.saturating_sub(st.buf.len()) >= PIPE_BUF
+}
+
+/// After a read of `n` bytes: whether it made the pipe writable (the only
+/// change a blocked writer or POLLOUT waiter waits for). As Linux's
+/// pipe_read wakes writers only when it frees a slot, a read of a few bytes
+/// from a full pipe wakes no one.
+fn room_opened(st: &State, n: usize) -> bool {
+    writable(st) && st.capacity.saturating_sub(st.buf.len() + n) < PIPE_BUF
+}
+
 /// The first `n` bytes of a pipe's buffer, as the (at most) two slices
 /// they lie in.
 fn front(buf: &VecDeque<u8>, n: usize) -> (&[u8], &[u8]) {
@@ -221,8 +240,11 @@ impl FileOps for PipeEnd {
                 buf[..a.len()].copy_from_slice(a);
                 buf[a.len()..n].copy_from_slice(b);
                 st.buf.drain(..n);
+                let wake = room_opened(&st, n) || st.polled;
                 drop(st);
-                p.wq.notify_all();
+                if wake {
+                    p.wq.notify_all();
+                }
                 return Some(Ok(n));
             }
             if st.writers == 0 {
@@ -252,8 +274,11 @@ impl FileOps for PipeEnd {
                 v.extend_from_slice(a);
                 v.extend_from_slice(b);
                 st.buf.drain(..n);
+                let wake = room_opened(&st, n) || st.polled;
                 drop(st);
-                p.wq.notify_all();
+                if wake {
+                    p.wq.notify_all();
+                }
                 return Some(v);
             }
             if st.writers == 0 {
@@ -284,9 +309,15 @@ impl FileOps for PipeEnd {
                     return None;
                 }
                 let n = room.min(left);
+                let was_empty = st.buf.is_empty();
+                let st_polled = st.polled;
                 st.buf.extend(&buf[done..done + n]);
                 drop(st);
-                p.wq.notify_all();
+                // Readers wait only for an empty pipe (as Linux's
+                // pipe_write wakes them only if it was empty).
+                if was_empty || st_polled {
+                    p.wq.notify_all();
+                }
                 Some(Ok(n))
             });
             match r {
@@ -324,13 +355,14 @@ impl FileOps for PipeEnd {
     }
 
     fn readiness(&self) -> u32 {
-        let st = self.pipe.lock();
+        let mut st = self.pipe.lock();
+        st.polled = true;
         let mut r = 0;
         if self.write {
             if st.readers == 0 {
                 r |= POLLERR;
             }
-            if st.buf.len() < st.capacity {
+            if writable(&st) {
                 r |= POLLOUT;
             }
         }

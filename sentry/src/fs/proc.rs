@@ -348,8 +348,10 @@ pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
         (
             b"meminfo".to_vec(),
             SynthFile::new(move || {
-                let total = crate::mm::memfile::REPORTED_TOTAL / 1024;
-                let free = wk3.upgrade().map_or(total, |k| k.mf.free_bytes() / 1024);
+                let k = wk3.upgrade();
+                let limit = k.as_ref().map_or(u64::MAX, |k| k.mf.limit_bytes());
+                let total = crate::mm::memfile::REPORTED_TOTAL.min(limit) / 1024;
+                let free = k.map_or(total, |k| (total * 1024).saturating_sub(k.mf.used_bytes()) / 1024);
                 Ok(format!(
                     "MemTotal:       {total:>8} kB\nMemFree:        {:>8} kB\nMemAvailable:   {:>8} kB\nBuffers:               0 kB\nCached:                0 kB\nSwapTotal:             0 kB\nSwapFree:              0 kB\n",
                     free, free

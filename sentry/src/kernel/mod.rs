@@ -133,6 +133,8 @@ pub struct Kernel {
     pub msgs: ipc::Msgs,
     /// Counters for --debug: syscalls served, faults handled.
     pub stats: Stats,
+    /// Most tasks at once (a container's pids limit).
+    pids_limit: std::sync::atomic::AtomicU64,
     /// The sandbox's host and domain names (its UTS namespace).
     uts: Mutex<(Vec<u8>, Vec<u8>)>,
 }
@@ -158,6 +160,7 @@ impl Kernel {
             shm: ipc::Shm::default(),
             sems: ipc::Sems::default(),
             msgs: ipc::Msgs::default(),
+            pids_limit: std::sync::atomic::AtomicU64::new(u64::MAX),
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
             opts,
         })
@@ -173,6 +176,17 @@ impl Kernel {
     /// The root location of the initial namespace.
     pub fn root_location(&self) -> crate::vfs::path::Location {
         crate::vfs::path::Location::root(self.root.clone(), self.ns.clone())
+    }
+
+    /// Limit the tasks (processes and threads) to `n`: clone and fork
+    /// answer EAGAIN at the limit, as a pids cgroup does.
+    pub fn set_pids_limit(&self, n: u64) {
+        self.pids_limit.store(n, Ordering::Relaxed);
+    }
+
+    /// The pids limit (u64::MAX: none).
+    pub fn pids_limit(&self) -> u64 {
+        self.pids_limit.load(Ordering::Relaxed)
     }
 
     /// Send `signo` to the init process (pid 1), or with `all` to every

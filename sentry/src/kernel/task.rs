@@ -641,9 +641,17 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
                 let repeated = last_fault == (addr, ip);
                 stats.faults.fetch_add(1, Ordering::Relaxed);
                 last_fault = (addr, ip);
-                if let Err(f) = mm.handle_fault(addr, repeated) {
-                    tracing::debug!("task {}: signal {} at {addr:#x} ip {ip:#x} code {}", task.tid(), f.signo, f.code);
-                    force_signal(&task, QueuedSignal { signo: f.signo, code: f.code, addr, ..Default::default() });
+                match mm.handle_fault(addr, repeated) {
+                    Err(f) if f.signo == sig::SIGKILL => {
+                        // The memory limit: the out-of-memory kill.
+                        tracing::warn!("out of memory: killed process {} ({} bytes in use)", task.tg.tgid, task.kernel.mf.used_bytes());
+                        kill_group(&task.kernel, &task.tg, sig::SIGKILL);
+                    }
+                    Err(f) => {
+                        tracing::debug!("task {}: signal {} at {addr:#x} ip {ip:#x} code {}", task.tid(), f.signo, f.code);
+                        force_signal(&task, QueuedSignal { signo: f.signo, code: f.code, addr, ..Default::default() });
+                    }
+                    Ok(()) => {}
                 }
                 if let Some(t1) = t1 {
                     stats.fault_ns.fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);

@@ -201,7 +201,9 @@ impl MemoryManager {
                 if matches!(vma.backing, Backing::Anon) {
                     let missing: Vec<u64> =
                         (lo..hi).step_by(PAGE as usize).filter(|p| !m.pages.contains_key(p)).collect();
-                    let frames = self.mf.alloc(missing.len()).map_err(|_| FaultSig::segv(2))?;
+                    let frames = self.mf.alloc(missing.len()).map_err(|e| {
+                        if e == crate::errno::Errno::ENOMEM { FaultSig::oom() } else { FaultSig::segv(2) }
+                    })?;
                     for (p, f) in missing.into_iter().zip(frames) {
                         m.pages.insert(p, Pte { frame: f, mapped: None });
                     }

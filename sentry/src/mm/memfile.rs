@@ -43,6 +43,8 @@ pub struct MemoryFile {
     fd: OwnedFd,
     base: *mut u8,
     alloc: Mutex<Alloc>,
+    /// Most frames in use at once (a container's memory limit).
+    limit: std::sync::atomic::AtomicU64,
 }
 
 // SAFETY: `base` points to a shared mapping that lives as long as the
@@ -85,6 +87,7 @@ impl MemoryFile {
             fd,
             base: p as *mut u8,
             alloc: Mutex::new(Alloc { refs: Vec::new(), dirty: Vec::new(), clean: Vec::new(), used: 0 }),
+            limit: std::sync::atomic::AtomicU64::new(u64::MAX),
         })
     }
 
@@ -97,6 +100,7 @@ impl MemoryFile {
     /// file offsets.
     pub fn alloc(&self, n: usize) -> KResult<Vec<u64>> {
         let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        self.within_limit(&a, n)?;
         let mut out = Vec::with_capacity(n);
         while out.len() < n {
             let idx = match a.dirty.pop() {
@@ -130,6 +134,7 @@ impl MemoryFile {
     /// they map with one call), from never-used space.
     pub fn alloc_contiguous(&self, n: usize) -> KResult<Vec<u64>> {
         let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        self.within_limit(&a, n)?;
         let first = a.refs.len() as u64;
         if (first + n as u64) * PAGE > RESERVE {
             drop(a);
@@ -199,6 +204,25 @@ impl MemoryFile {
                 a.clean.extend(release);
             }
         }
+    }
+
+    /// Limit the memory in use to `bytes` (a container's memory limit);
+    /// allocations past it fail with ENOMEM, which a fault turns into the
+    /// out-of-memory kill of the faulting process.
+    pub fn set_limit(&self, bytes: u64) {
+        self.limit.store(bytes / PAGE, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The limit in bytes (u64::MAX: none).
+    pub fn limit_bytes(&self) -> u64 {
+        self.limit.load(std::sync::atomic::Ordering::Relaxed).saturating_mul(PAGE)
+    }
+
+    fn within_limit(&self, a: &Alloc, n: usize) -> KResult<()> {
+        if a.used.saturating_add(n as u64) > self.limit.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
     }
 
     /// Bytes in use.

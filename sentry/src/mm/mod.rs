@@ -191,6 +191,11 @@ impl FaultSig {
         FaultSig { signo: 11, code }
     }
 
+    /// Out of memory (a memory limit): the faulting process is killed.
+    pub fn oom() -> FaultSig {
+        FaultSig { signo: 9, code: 0 }
+    }
+
     /// SIGBUS BUS_ADRERR.
     pub fn bus() -> FaultSig {
         FaultSig { signo: 7, code: 2 }

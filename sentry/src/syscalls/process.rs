@@ -93,6 +93,7 @@ fn do_clone(sc: &mut Sc<'_>, flags: u64, stack: u64, ptid: u64, ctid: u64, tls: 
     let tasks = k.task_count();
     let uid = t.creds().uid;
     if tasks >= crate::kernel::MAX_TASKS
+        || tasks as u64 >= k.pids_limit()
         || (uid != 0 && k.tasks_of_uid(uid) as u64 >= t.tg.rlimit(6).cur)
     {
         return Err(Errno::EAGAIN);
