@@ -245,6 +245,41 @@ pub fn mount_inode(k: &Arc<Kernel>, path: &[u8], inode: Arc<dyn vfs::Inode>, sou
     Ok(())
 }
 
+/// Hide `path` as runc's maskedPaths do: an empty read-only tmpfs over a
+/// directory, /dev/null over anything else; a path that does not exist is
+/// left alone.
+pub fn mask_path(k: &Arc<Kernel>, path: &[u8]) -> KResult<()> {
+    let root = k.root_location();
+    let at = match k.resolve(&root, &root, path, Follow::Yes, None) {
+        Ok(l) => l,
+        Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let ro = vfs::mount::ms::RDONLY;
+    if at.inode().stat()?.is_dir() {
+        let empty = fs::overlay::Node::new_tmpfs_sized(0o555, 0, 0, Some(0), k.mf.clone());
+        k.ns.add(&at, empty, "tmpfs", "tmpfs", "size=0k", ro);
+    } else {
+        let null = k.resolve(&root, &root, b"/dev/null", Follow::Yes, None)?;
+        k.ns.add(&at, null.inode().clone(), "devtmpfs", "devtmpfs", "", ro);
+    }
+    Ok(())
+}
+
+/// Make `path` read-only as runc's readonlyPaths do (a read-only bind of
+/// itself); a path that does not exist is left alone.
+pub fn readonly_path(k: &Arc<Kernel>, path: &[u8]) -> KResult<()> {
+    let root = k.root_location();
+    let at = match k.resolve(&root, &root, path, Follow::Yes, None) {
+        Ok(l) => l,
+        Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let fstype = at.ns.mount_of(&at).fstype.clone();
+    k.ns.add(&at, at.inode().clone(), &fstype, &fstype, "", vfs::mount::ms::RDONLY);
+    Ok(())
+}
+
 /// Build the kernel with the standard mounts (/proc, /dev).
 pub fn new_kernel(
     platform: Arc<dyn platform::Platform>,

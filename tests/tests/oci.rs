@@ -261,6 +261,13 @@ fn podman_run_and_detached_lifecycle() {
     assert_eq!(lines.first().map(String::as_str), Some("host data"), "{out:?}");
     assert_eq!(lines.get(1).map(String::as_str), Some("1"), "{out:?}");
 
+    // The spec's readonlyPaths (podman lists /proc/sys among them).
+    let mut args = vec!["run", "--rm"];
+    args.extend(ul);
+    args.extend([img, "sh", "-c", "echo x > /proc/sys/kernel/hostname"]);
+    let out = pod(&args);
+    assert!(out.status != 0 && out.stderr_str().contains("Read-only file system"), "{out:?}");
+
     // Resources enforced by the sentry: a memory limit (MemTotal shows it;
     // past it the process is killed, 137) and a pids limit (fork fails).
     let mut args = vec!["run", "--rm", "--memory=64m"];

@@ -90,6 +90,14 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
     });
     let mut sb = crate::sandbox::build(cli, &rootfs, hostname)?;
     apply_mounts(cli, &mut sb, &spec)?;
+    if let Some(l) = spec.linux() {
+        for p in l.masked_paths().iter().flatten() {
+            sentry::mask_path(&sb.kernel, p.as_bytes()).map_err(|e| anyhow::anyhow!("masking {p}: {e}"))?;
+        }
+        for p in l.readonly_paths().iter().flatten() {
+            sentry::readonly_path(&sb.kernel, p.as_bytes()).map_err(|e| anyhow::anyhow!("making {p} read-only: {e}"))?;
+        }
+    }
     // Resources, enforced by the sentry: memory by its own accounting
     // (the faulting process is killed past the limit), pids at clone.
     if let Some(r) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
