@@ -53,6 +53,31 @@ pub struct ProcessExtras {
     pub rlimits: Vec<(usize, u64, u64)>,
     /// prctl(PR_SET_NO_NEW_PRIVS) from the start.
     pub no_new_privs: bool,
+    /// Capability sets as masks: (effective, permitted, inheritable,
+    /// bounding); None keeps the defaults (all, for root).
+    pub caps: Option<(u64, u64, u64, u64)>,
+}
+
+/// Linux's capability names, by number.
+pub const CAPABILITY_NAMES: [&str; 41] = [
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID", "SETPCAP",
+    "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW", "IPC_LOCK", "IPC_OWNER",
+    "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE",
+    "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF",
+    "CHECKPOINT_RESTORE",
+];
+
+/// The mask of capability names ("CAP_CHOWN" or "CHOWN"); unknown names
+/// are ignored, as runc warns and goes on.
+pub fn capability_mask<'a>(names: impl IntoIterator<Item = &'a str>) -> u64 {
+    names
+        .into_iter()
+        .filter_map(|n| {
+            let n = n.strip_prefix("CAP_").unwrap_or(n);
+            CAPABILITY_NAMES.iter().position(|c| c.eq_ignore_ascii_case(n))
+        })
+        .fold(0, |m, i| m | 1 << i)
 }
 
 /// Why the init process could not start.
@@ -187,6 +212,10 @@ pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task
     let mut cpu = CpuState::default();
     cpu.regs = platform::Regs { cs: 0x33, ss: 0x2b, eflags: 0x202, rip: l.entry, rsp: l.sp, ..Default::default() };
     cpu.fp_dirty = true;
+    if let Some((eff, perm, inh, bounding)) = spec.extras.caps {
+        tg.capbset.store(bounding, std::sync::atomic::Ordering::Relaxed);
+        *tg.caps.lock().unwrap_or_else(|e| e.into_inner()) = (eff & perm, perm, inh);
+    }
     if spec.extras.no_new_privs {
         task.no_new_privs.store(true, std::sync::atomic::Ordering::Relaxed);
     }

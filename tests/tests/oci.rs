@@ -261,6 +261,15 @@ fn podman_run_and_detached_lifecycle() {
     assert_eq!(lines.first().map(String::as_str), Some("host data"), "{out:?}");
     assert_eq!(lines.get(1).map(String::as_str), Some("1"), "{out:?}");
 
+    // The spec's capabilities: podman's default set, without SYS_ADMIN
+    // (mount is refused), as runc shows it in /proc/self/status.
+    let mut args = vec!["run", "--rm"];
+    args.extend(ul);
+    args.extend([img, "sh", "-c", "grep CapEff /proc/self/status; mount -t tmpfs none /tmp"]);
+    let out = pod(&args);
+    assert!(out.stdout_str().contains("CapEff:\t00000000800405fb"), "{out:?}");
+    assert!(out.status != 0 && out.stderr_str().contains("permission denied"), "{out:?}");
+
     // The spec's readonlyPaths (podman lists /proc/sys among them).
     let mut args = vec!["run", "--rm"];
     args.extend(ul);

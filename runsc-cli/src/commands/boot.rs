@@ -89,6 +89,9 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
         nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into())
     });
     let mut sb = crate::sandbox::build(cli, &rootfs, hostname)?;
+    if let Some(d) = spec.domainname() {
+        sb.kernel.set_uts_name(false, d.clone().into_bytes());
+    }
     apply_mounts(cli, &mut sb, &spec)?;
     if let Some(l) = spec.linux() {
         for p in l.masked_paths().iter().flatten() {
@@ -340,5 +343,12 @@ fn extras(p: &oci_spec::runtime::Process) -> sentry::ProcessExtras {
         umask: p.user().umask(),
         rlimits: p.rlimits().iter().flatten().map(|r| (number(r.typ()), r.soft(), r.hard())).collect(),
         no_new_privs: p.no_new_privileges().unwrap_or(false),
+        caps: p.capabilities().as_ref().map(|c| {
+            let mask = |set: &Option<oci_spec::runtime::Capabilities>| {
+                let names: Vec<String> = set.iter().flatten().map(|c| c.to_string()).collect();
+                sentry::capability_mask(names.iter().map(String::as_str))
+            };
+            (mask(c.effective()), mask(c.permitted()), mask(c.inheritable()), mask(c.bounding()))
+        }),
     }
 }
