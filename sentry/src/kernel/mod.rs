@@ -4,6 +4,7 @@
 //! MemoryManager locks are leaves with respect to these.
 
 mod exec;
+mod exit;
 pub mod futex;
 pub mod ipc;
 pub mod jobctl;

@@ -3,6 +3,32 @@
 
 use super::*;
 
+/// A fault the application must get a signal for: SIGSEGV (si_code
+/// SEGV_MAPERR 1, SEGV_ACCERR 2) or SIGBUS (BUS_ADRERR 2: a file page past
+/// the end of the file).
+#[derive(Debug, PartialEq, Eq)]
+pub struct FaultSig {
+    pub signo: i32,
+    pub code: i32,
+}
+
+impl FaultSig {
+    /// SIGSEGV with `code`.
+    pub fn segv(code: i32) -> FaultSig {
+        FaultSig { signo: 11, code }
+    }
+
+    /// Out of memory (a memory limit): the faulting process is killed.
+    pub fn oom() -> FaultSig {
+        FaultSig { signo: 9, code: 0 }
+    }
+
+    /// SIGBUS BUS_ADRERR.
+    pub fn bus() -> FaultSig {
+        FaultSig { signo: 7, code: 2 }
+    }
+}
+
 impl MemoryManager {
     /// Bring the page at `page` into existence (not mapped in the
     /// platform). Returns its frame.

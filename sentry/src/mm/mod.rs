@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use platform::{AddressSpace, Prot};
 
 use crate::errno::{Errno, KResult};
+pub use fault::FaultSig;
 pub use memfile::{MemoryFile, PAGE};
 
 /// Something that can back a private file mapping.
@@ -174,32 +175,6 @@ fn page_down(a: u64) -> u64 {
 
 fn page_up(a: u64) -> Option<u64> {
     a.checked_add(PAGE - 1).map(|x| x & !(PAGE - 1))
-}
-
-/// A fault the application must get a signal for: SIGSEGV (si_code
-/// SEGV_MAPERR 1, SEGV_ACCERR 2) or SIGBUS (BUS_ADRERR 2: a file page past
-/// the end of the file).
-#[derive(Debug, PartialEq, Eq)]
-pub struct FaultSig {
-    pub signo: i32,
-    pub code: i32,
-}
-
-impl FaultSig {
-    /// SIGSEGV with `code`.
-    pub fn segv(code: i32) -> FaultSig {
-        FaultSig { signo: 11, code }
-    }
-
-    /// Out of memory (a memory limit): the faulting process is killed.
-    pub fn oom() -> FaultSig {
-        FaultSig { signo: 9, code: 0 }
-    }
-
-    /// SIGBUS BUS_ADRERR.
-    pub fn bus() -> FaultSig {
-        FaultSig { signo: 7, code: 2 }
-    }
 }
 
 impl MemoryManager {
