@@ -18,10 +18,15 @@ struct StubInterrupter {
     pending: AtomicBool,
     /// CPU time of stub threads this context no longer uses, in ns.
     retired_ns: AtomicU64,
+    /// Held while the current stub thread changes and while the time is
+    /// read, so that a thread being retired is never counted twice (once
+    /// in `retired_ns`, once live): the process CPU clock must not jump.
+    acct: std::sync::Mutex<()>,
 }
 
 impl AppCpuTime for StubInterrupter {
     fn app_cpu_time(&self) -> std::time::Duration {
+        let _g = self.acct.lock().unwrap_or_else(|e| e.into_inner());
         let (pid, tid) = (self.pid.load(Ordering::SeqCst), self.tid.load(Ordering::SeqCst));
         let live = if tid != 0 { sys::thread_cpu_ns(pid, tid) } else { 0 };
         std::time::Duration::from_nanos(self.retired_ns.load(Ordering::SeqCst) + live)
@@ -107,8 +112,11 @@ impl Context for PtraceContext {
         if clobbered {
             self.last = None;
         }
-        self.intr.pid.store(pas.pid, Ordering::SeqCst);
-        self.intr.tid.store(tid, Ordering::SeqCst);
+        if self.intr.tid.load(Ordering::Relaxed) != tid || self.intr.pid.load(Ordering::Relaxed) != pas.pid {
+            let _g = self.intr.acct.lock().unwrap_or_else(|e| e.into_inner());
+            self.intr.pid.store(pas.pid, Ordering::SeqCst);
+            self.intr.tid.store(tid, Ordering::SeqCst);
+        }
         if self.intr.pending.swap(false, Ordering::SeqCst) || injected_intr {
             return Ok(Exit::Interrupted);
         }
@@ -181,6 +189,7 @@ impl Context for PtraceContext {
     fn release(&mut self, as_: &Arc<dyn AddressSpace>) {
         let pas = downcast(as_);
         // Keep the stub thread's CPU time before it goes.
+        let _g = self.intr.acct.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(tid) = OWNED.with(|o| o.borrow().get(&pas.id).map(|s| s.tid)) {
             self.intr.retired_ns.fetch_add(sys::thread_cpu_ns(pas.pid, tid), Ordering::SeqCst);
         }

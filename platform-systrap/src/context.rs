@@ -27,6 +27,10 @@ struct StubInterrupter {
     base_ns: AtomicU64,
     /// The current stub thread's message.
     msg: std::sync::Mutex<Option<Msg>>,
+    /// Held while the stub thread (and its base) changes and while the
+    /// time is read: the process CPU clock never counts a thread twice or
+    /// against another thread's base, so it never jumps.
+    acct: std::sync::Mutex<()>,
 }
 
 impl StubInterrupter {
@@ -40,6 +44,7 @@ impl StubInterrupter {
 
 impl AppCpuTime for StubInterrupter {
     fn app_cpu_time(&self) -> std::time::Duration {
+        let _g = self.acct.lock().unwrap_or_else(|e| e.into_inner());
         std::time::Duration::from_nanos(self.retired_ns.load(Ordering::SeqCst) + self.live_ns())
     }
 }
@@ -106,15 +111,16 @@ impl Context for SystrapContext {
         let sas = downcast(as_);
         let (m, tid, reused) = own(sas)?;
         let pid = sas.inner.pid;
-        if self.intr.tid.load(Ordering::SeqCst) != tid || self.intr.pid.load(Ordering::SeqCst) != pid {
-            let base = if reused { sys::thread_cpu_ns(pid, tid) } else { 0 };
-            self.intr.base_ns.store(base, Ordering::SeqCst);
-        }
         if self.intr.tid.load(Ordering::SeqCst) != tid {
             *self.intr.msg.lock().unwrap_or_else(|e| e.into_inner()) = Some(m);
         }
-        self.intr.pid.store(pid, Ordering::SeqCst);
-        self.intr.tid.store(tid, Ordering::SeqCst);
+        if self.intr.tid.load(Ordering::SeqCst) != tid || self.intr.pid.load(Ordering::SeqCst) != pid {
+            let base = if reused { sys::thread_cpu_ns(pid, tid) } else { 0 };
+            let _g = self.intr.acct.lock().unwrap_or_else(|e| e.into_inner());
+            self.intr.base_ns.store(base, Ordering::SeqCst);
+            self.intr.pid.store(pid, Ordering::SeqCst);
+            self.intr.tid.store(tid, Ordering::SeqCst);
+        }
         self.intr.running.store(true, Ordering::SeqCst);
         if self.intr.pending.swap(false, Ordering::SeqCst) {
             self.intr.running.store(false, Ordering::SeqCst);
@@ -182,10 +188,13 @@ impl Context for SystrapContext {
 
     fn release(&mut self, as_: &Arc<dyn AddressSpace>) {
         let sas = downcast(as_);
-        if OWNED.with(|o| o.borrow().contains_key(&sas.inner.id)) && self.intr.tid.load(Ordering::SeqCst) != 0 {
-            self.intr.retired_ns.fetch_add(self.intr.live_ns(), Ordering::SeqCst);
+        {
+            let _g = self.intr.acct.lock().unwrap_or_else(|e| e.into_inner());
+            if OWNED.with(|o| o.borrow().contains_key(&sas.inner.id)) && self.intr.tid.load(Ordering::SeqCst) != 0 {
+                self.intr.retired_ns.fetch_add(self.intr.live_ns(), Ordering::SeqCst);
+            }
+            self.intr.tid.store(0, Ordering::SeqCst);
         }
-        self.intr.tid.store(0, Ordering::SeqCst);
         *self.intr.msg.lock().unwrap_or_else(|e| e.into_inner()) = None;
         let _ = OWNED.try_with(|o| o.borrow_mut().remove(&sas.inner.id));
     }
