@@ -153,7 +153,8 @@ pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task
         // The caller's terminal appears as /dev/console, as runc binds a
         // container's terminal there.
         let path = if h.terminal().is_some() {
-            if !console {
+            // (Init's terminal only: an exec'd process's is its own.)
+            if !console && k.group(1).is_none() {
                 k.mount(b"/dev/console", h.clone(), "devpts");
                 console = true;
             }

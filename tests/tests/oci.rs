@@ -321,6 +321,22 @@ fn podman_run_and_detached_lifecycle() {
     assert!(ps.stdout_str().contains(&id[..12]) && ps.stdout_str().contains("Up"), "{ps:?}");
     let ex = pod(&["exec", &id, "sh", "-c", "echo in podman exec; exit 4"]);
     assert_eq!((ex.status, ex.stdout_str().as_str()), (4, "in podman exec\n"), "{ex:?}");
+    // exec -it through a pty (conmon passes --tty --console-socket --detach).
+    if let Some(script) = tests::find_in_path("script") {
+        let line = format!(
+            "printf 'echo typed; exit 6\\n' | {} -qec '{} --root {} --runroot {} --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime {} --runtime-flag=platform={} exec -it {} sh' /dev/null",
+            script.display(),
+            podman.display(),
+            store.join("root").display(),
+            store.join("run").display(),
+            runsc,
+            platform(),
+            id
+        );
+        let out = tests::run(Command::new("sh").arg("-c").arg(&line));
+        assert_eq!(out.status, 6, "{out:?}");
+        assert!(out.stdout_str().replace('\r', "").contains("\ntyped\n"), "{out:?}");
+    }
     let stop = pod(&["stop", "-t", "2", &id]);
     assert_eq!(stop.status, 0, "{stop:?}");
     let ps = pod(&["ps", "-a", "--format", "{{.ID}} {{.Status}}"]);

@@ -67,7 +67,7 @@ type Setup = (crate::sandbox::Sandbox, oci_spec::runtime::Spec, UnixListener, Pa
 /// A host pseudo-terminal for the container: its master goes to the
 /// engine through `socket` (SCM_RIGHTS, as runc sends it), its slave is
 /// returned for init's stdio.
-fn console(socket: &std::path::Path) -> anyhow::Result<OwnedFd> {
+pub fn console(socket: &std::path::Path) -> anyhow::Result<OwnedFd> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
     use std::os::fd::AsRawFd;
     let pty = nix::pty::openpty(None, None).context("opening a pseudo-terminal")?;

@@ -448,7 +448,8 @@ pub struct ExecArgs {
     /// UID[:GID] to run as.
     #[arg(long, short = 'u')]
     user: Option<String>,
-    /// Allocate a terminal (not supported yet).
+    /// Run on a terminal: a new one sent to --console-socket, or else the
+    /// caller's own.
     #[arg(long, short = 't')]
     tty: bool,
     /// Return at once; a waiter process (whose pid --pid-file gets) exits
@@ -458,7 +459,7 @@ pub struct ExecArgs {
     /// Write the waiter's pid here (with --detach) or ours.
     #[arg(long = "pid-file")]
     pid_file: Option<PathBuf>,
-    /// A socket for the terminal's master (not supported yet).
+    /// With --tty: where the new terminal's master is sent (SCM_RIGHTS).
     #[arg(long = "console-socket")]
     console_socket: Option<PathBuf>,
     /// The container id.
@@ -484,8 +485,12 @@ pub fn run_exec(cli: &crate::Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         }
         None => base.clone(),
     };
-    if a.tty || a.console_socket.is_some() || (a.process.is_some() && p.terminal().unwrap_or(false)) {
-        bail!("exec with a terminal (--tty, --console-socket) is not supported yet");
+    let terminal = a.tty || (a.process.is_some() && p.terminal().unwrap_or(false));
+    if a.console_socket.is_some() && !terminal {
+        bail!("--console-socket needs --tty (or process.terminal)");
+    }
+    if terminal && a.detach && a.console_socket.is_none() {
+        bail!("exec --tty --detach needs --console-socket");
     }
     let args = if a.process.is_some() { p.args().clone().unwrap_or_default() } else { a.args.clone() };
     if args.is_empty() {
@@ -513,7 +518,17 @@ pub fn run_exec(cli: &crate::Cli, a: &ExecArgs) -> anyhow::Result<i32> {
         std::fs::write(f, std::process::id().to_string()).with_context(|| format!("writing {}", f.display()))?;
     }
     let req = Request::Exec { args, env, cwd, uid, gid };
-    let r = state::call_with_fds(&cli.root, &a.id, &req, &[0, 1, 2])?;
+    // With a terminal: a new pty whose master goes to the console socket,
+    // or else the caller's own terminal.
+    let tty = match (&a.console_socket, terminal) {
+        (Some(sock), true) => Some(super::boot::console(sock)?),
+        _ => None,
+    };
+    let fds = match &tty {
+        Some(t) => [t.as_raw_fd(); 3],
+        None => [0, 1, 2],
+    };
+    let r = state::call_with_fds(&cli.root, &a.id, &req, &fds)?;
     if let Some(e) = r.error {
         // As a shell: 127 for a command not found, 126 for one that
         // cannot run.
@@ -540,6 +555,14 @@ fn exec_detached(cli: &crate::Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     }
     if let Some(u) = &a.user {
         cmd.arg("--user").arg(u);
+    }
+    // A terminal is made here and its master sent before we return (an
+    // engine waits for it); the waiter runs on the slave as its stdio.
+    if let Some(c) = &a.console_socket {
+        let slave = super::boot::console(c)?;
+        let io = |fd: &OwnedFd| -> anyhow::Result<std::process::Stdio> { Ok(fd.try_clone()?.into()) };
+        cmd.stdin(io(&slave)?).stdout(io(&slave)?).stderr(io(&slave)?);
+        cmd.arg("--tty");
     }
     cmd.arg(&a.id).arg("--").args(&a.args);
     cmd.process_group(0);
