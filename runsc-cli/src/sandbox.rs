@@ -149,9 +149,18 @@ pub fn exit_code(status: i32) -> i32 {
 /// Start init; on failure, the message and the shell's status for it (127
 /// not found, 126 not executable).
 pub fn start_init(kernel: &Arc<sentry::kernel::Kernel>, spec: sentry::InitSpec) -> Result<(), (String, i32)> {
+    start_process(kernel, spec).map(drop)
+}
+
+/// Start a process (init first, then exec's); on failure, as
+/// [`start_init`].
+pub fn start_process(
+    kernel: &Arc<sentry::kernel::Kernel>,
+    spec: sentry::InitSpec,
+) -> Result<Arc<sentry::kernel::task::ThreadGroup>, (String, i32)> {
     let name = String::from_utf8_lossy(spec.argv.first().map(|a| a.as_slice()).unwrap_or(b"")).into_owned();
-    match sentry::start_init(kernel, spec) {
-        Ok(()) => Ok(()),
+    match sentry::start_process(kernel, spec) {
+        Ok(tg) => Ok(tg),
         Err(sentry::StartError::NotFound(_)) => Err((format!("{name}: command not found"), 127)),
         Err(sentry::StartError::NotExecutable(e)) => {
             Err((format!("{name}: cannot execute: {}", std::io::Error::from_raw_os_error(e.0)), 126))

@@ -275,16 +275,23 @@ pub fn mount_inode(k: &Arc<Kernel>, path: &[u8], inode: Arc<dyn vfs::Inode>, sou
     Ok(())
 }
 
+/// The location of `path` in the initial namespace; None if it does not
+/// exist.
+fn existing(k: &Arc<Kernel>, path: &[u8]) -> KResult<Option<vfs::path::Location>> {
+    let root = k.root_location();
+    match k.resolve(&root, &root, path, Follow::Yes, None) {
+        Ok(l) => Ok(Some(l)),
+        Err(Errno::ENOENT | Errno::ENOTDIR) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 /// Hide `path` as runc's maskedPaths do: an empty read-only tmpfs over a
 /// directory, /dev/null over anything else; a path that does not exist is
 /// left alone.
 pub fn mask_path(k: &Arc<Kernel>, path: &[u8]) -> KResult<()> {
+    let Some(at) = existing(k, path)? else { return Ok(()) };
     let root = k.root_location();
-    let at = match k.resolve(&root, &root, path, Follow::Yes, None) {
-        Ok(l) => l,
-        Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(()),
-        Err(e) => return Err(e),
-    };
     let ro = vfs::mount::ms::RDONLY;
     if at.inode().stat()?.is_dir() {
         let empty = fs::overlay::Node::new_tmpfs_sized(0o555, 0, 0, Some(0), k.mf.clone());
@@ -299,12 +306,7 @@ pub fn mask_path(k: &Arc<Kernel>, path: &[u8]) -> KResult<()> {
 /// Make `path` read-only as runc's readonlyPaths do (a read-only bind of
 /// itself); a path that does not exist is left alone.
 pub fn readonly_path(k: &Arc<Kernel>, path: &[u8]) -> KResult<()> {
-    let root = k.root_location();
-    let at = match k.resolve(&root, &root, path, Follow::Yes, None) {
-        Ok(l) => l,
-        Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(()),
-        Err(e) => return Err(e),
-    };
+    let Some(at) = existing(k, path)? else { return Ok(()) };
     let fstype = at.ns.mount_of(&at).fstype.clone();
     k.ns.add(&at, at.inode().clone(), &fstype, &fstype, "", vfs::mount::ms::RDONLY);
     Ok(())

@@ -143,7 +143,8 @@ fn lifecycle_create_start_kill_delete() {
     assert_ne!(again.status, 0, "a second start must fail: {again:?}");
     let del = b.runsc(&["delete", "c1"]);
     assert_ne!(del.status, 0, "delete of a running container must fail: {del:?}");
-    assert_eq!(b.runsc(&["kill", "c1", "TERM"]).status, 0);
+    let kill = b.runsc(&["kill", "c1", "TERM"]);
+    assert_eq!(kill.status, 0, "{kill:?}");
     let wait = b.runsc(&["wait", "c1"]);
     assert_eq!(wait.status, 0, "{wait:?}");
     assert!(wait.stdout_str().contains("\"exitStatus\":143"), "{wait:?}");
@@ -223,18 +224,31 @@ fn podman_run_and_detached_lifecycle() {
     let ok = Command::new("tar").arg("cf").arg(&tar).arg("-C").arg(b.bundle().join("rootfs")).arg(".").status().expect("tar");
     assert!(ok.success());
     let runsc = runsc_path().to_string_lossy().into_owned();
-    let pod = |args: &[&str]| -> Outcome {
-        let mut cmd = Command::new(&podman);
-        cmd.arg("--root")
-            .arg(store.join("root"))
-            .arg("--runroot")
-            .arg(store.join("run"))
-            .args(["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file"])
-            .arg("--runtime")
-            .arg(&runsc)
-            .arg(format!("--runtime-flag=platform={}", platform()))
-            .args(args);
-        tests::run(&mut cmd)
+    // podman's global flags: its own storage, and runsc as the runtime.
+    let globals: Vec<String> = vec![
+        "--root".into(),
+        store.join("root").to_string_lossy().into_owned(),
+        "--runroot".into(),
+        store.join("run").to_string_lossy().into_owned(),
+        "--storage-driver=vfs".into(),
+        "--cgroup-manager=cgroupfs".into(),
+        "--events-backend=file".into(),
+        "--runtime".into(),
+        runsc.clone(),
+        format!("--runtime-flag=platform={}", platform()),
+    ];
+    let pod = |args: &[&str]| -> Outcome { tests::run(Command::new(&podman).args(&globals).args(args)) };
+    // `podman ARGS` on a terminal (script(1)), typing "echo typed; exit
+    // CODE" into it; None without script(1).
+    let pod_tty = |args: &str, code: i32| -> Option<Outcome> {
+        let script = tests::find_in_path("script")?;
+        let line = format!(
+            "printf 'echo typed; exit {code}\\n' | {} -qec '{} {} {args}' /dev/null",
+            script.display(),
+            podman.display(),
+            globals.join(" ")
+        );
+        Some(tests::run(Command::new("sh").arg("-c").arg(&line)))
     };
     let img = "localhost/runsc-busybox-test:latest";
     let imp = pod(&["import", tar.to_str().unwrap(), img]);
@@ -292,19 +306,7 @@ fn podman_run_and_detached_lifecycle() {
     assert!(out.status != 0 && out.stderr_str().contains("can't fork"), "{out:?}");
 
     // run -it through a pty (script(1) gives podman its terminal).
-    if let Some(script) = tests::find_in_path("script") {
-        let line = format!(
-            "printf 'echo typed; exit 5\\n' | {} -qec '{} --root {} --runroot {} --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime {} --runtime-flag=platform={} run --rm -it {} {} sh' /dev/null",
-            script.display(),
-            podman.display(),
-            store.join("root").display(),
-            store.join("run").display(),
-            runsc,
-            platform(),
-            ul.join(" "),
-            img
-        );
-        let out = tests::run(Command::new("sh").arg("-c").arg(&line));
+    if let Some(out) = pod_tty(&format!("run --rm -it {} {img} sh", ul.join(" ")), 5) {
         assert_eq!(out.status, 5, "{out:?}");
         assert!(out.stdout_str().replace('\r', "").contains("\ntyped\n"), "{out:?}");
     } else {
@@ -322,18 +324,7 @@ fn podman_run_and_detached_lifecycle() {
     let ex = pod(&["exec", &id, "sh", "-c", "echo in podman exec; exit 4"]);
     assert_eq!((ex.status, ex.stdout_str().as_str()), (4, "in podman exec\n"), "{ex:?}");
     // exec -it through a pty (conmon passes --tty --console-socket --detach).
-    if let Some(script) = tests::find_in_path("script") {
-        let line = format!(
-            "printf 'echo typed; exit 6\\n' | {} -qec '{} --root {} --runroot {} --storage-driver vfs --cgroup-manager cgroupfs --events-backend file --runtime {} --runtime-flag=platform={} exec -it {} sh' /dev/null",
-            script.display(),
-            podman.display(),
-            store.join("root").display(),
-            store.join("run").display(),
-            runsc,
-            platform(),
-            id
-        );
-        let out = tests::run(Command::new("sh").arg("-c").arg(&line));
+    if let Some(out) = pod_tty(&format!("exec -it {id} sh"), 6) {
         assert_eq!(out.status, 6, "{out:?}");
         assert!(out.stdout_str().replace('\r', "").contains("\ntyped\n"), "{out:?}");
     }

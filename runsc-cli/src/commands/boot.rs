@@ -242,8 +242,7 @@ fn serve(ctx: &Ctx, mut conn: UnixStream, started: &mut bool) {
                 ids: (uid, gid),
                 extras: ctx.spec.process().as_ref().map(extras).unwrap_or_default(),
             };
-            let name = String::from_utf8_lossy(spec.argv.first().map(|a| a.as_slice()).unwrap_or(b"")).into_owned();
-            match sentry::start_process(&ctx.kernel, spec) {
+            match crate::sandbox::start_process(&ctx.kernel, spec) {
                 Ok(tg) => {
                     // Answer when it exits, from a thread of its own.
                     std::thread::spawn(move || {
@@ -251,17 +250,7 @@ fn serve(ctx: &Ctx, mut conn: UnixStream, started: &mut bool) {
                         send_reply(&mut conn, &Reply { exit: Some(code), ..Reply::default() });
                     });
                 }
-                Err(sentry::StartError::NotFound(_)) => {
-                    send_reply(&mut conn, &Reply { error: Some(format!("{name}: command not found")), exit: Some(127), ..Reply::default() })
-                }
-                Err(sentry::StartError::NotExecutable(e) | sentry::StartError::Other(e)) => send_reply(
-                    &mut conn,
-                    &Reply {
-                        error: Some(format!("{name}: cannot execute: {}", std::io::Error::from_raw_os_error(e.0))),
-                        exit: Some(126),
-                        ..Reply::default()
-                    },
-                ),
+                Err((msg, code)) => send_reply(&mut conn, &Reply { error: Some(msg), exit: Some(code), ..Reply::default() }),
             }
         }
         Request::Start if *started => reply(&mut conn, Some("the container has already been started".into())),

@@ -144,23 +144,22 @@ fn spawn_sandbox(cli: &crate::Cli, a: &CreateArgs, bundle: &Path, spec: &Spec) -
         created: state::now_rfc3339(),
         exit_status: None,
     };
-    let hooked = st.save(&cli.root).and_then(|()| {
-        use crate::hooks::{run, Stage};
-        run(spec, Stage::CreateRuntime, &st)?;
-        run(spec, Stage::CreateContainer, &st)?;
-        run(spec, Stage::Prestart, &st)
-    });
-    if let Err(e) = hooked {
+    let finished = st
+        .save(&cli.root)
+        .and_then(|()| {
+            use crate::hooks::{run, Stage};
+            run(spec, Stage::CreateRuntime, &st)?;
+            run(spec, Stage::CreateContainer, &st)?;
+            run(spec, Stage::Prestart, &st)
+        })
+        .and_then(|()| match &a.pid_file {
+            Some(p) => std::fs::write(p, child.id().to_string()).with_context(|| format!("writing {}", p.display())),
+            None => Ok(()),
+        });
+    if let Err(e) = finished {
         let _ = child.kill();
         let _ = child.wait();
         return Err(e);
-    }
-    if let Some(p) = &a.pid_file {
-        if let Err(e) = std::fs::write(p, child.id().to_string()) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(e).with_context(|| format!("writing {}", p.display()));
-        }
     }
     Ok(child)
 }

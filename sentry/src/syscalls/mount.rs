@@ -116,10 +116,7 @@ pub fn sys_mount(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         flags &= !ms::MAGIC_MASK;
     }
     let target = read_path(t, a[1])?;
-    let data = match (a[4], fstype.as_deref()) {
-        (0, _) => Vec::new(),
-        _ => t.mm().read_cstring(a[4], 4096)?,
-    };
+    let data = read_arg(t, a[4])?.unwrap_or_default();
     let at = resolve_at(t, AT_FDCWD, &target, Follow::Yes)?;
     if flags & ms::NOUSER != 0 {
         return Err(Errno::EINVAL);

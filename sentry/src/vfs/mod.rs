@@ -287,6 +287,16 @@ impl Source<'_> {
     }
 }
 
+/// [`FileOps::read`] into a sentry buffer, then out to the application at
+/// `addr` (checked first, so that a bad buffer consumes nothing).
+pub fn read_through_buffer<F: FileOps + ?Sized>(f: &F, task: &Task, addr: u64, len: usize, off: u64, nonblock: bool) -> KResult<usize> {
+    task.mm().check_access(addr, len, true)?;
+    let mut kbuf = vec![0u8; len];
+    let n = f.read(task, &mut kbuf, off, nonblock)?;
+    task.mm().copy_out(addr, &kbuf[..n])?;
+    Ok(n)
+}
+
 /// The operations of an open file.
 pub trait FileOps: Send + Sync + Any {
     /// Read at `off` (ignored when not seekable).
@@ -296,11 +306,7 @@ pub trait FileOps: Send + Sync + Any {
     /// Read up to `len` bytes at `off` into application memory at `addr`
     /// (the default reads into a sentry buffer and copies it out).
     fn read_to(&self, task: &Task, addr: u64, len: usize, off: u64, nonblock: bool) -> KResult<usize> {
-        let mut kbuf = vec![0u8; len];
-        task.mm().check_access(addr, len, true)?;
-        let n = self.read(task, &mut kbuf, off, nonblock)?;
-        task.mm().copy_out(addr, &kbuf[..n])?;
-        Ok(n)
+        read_through_buffer(self, task, addr, len, off, nonblock)
     }
     /// Write from `src`; files that need the bytes get them copied in here
     /// (EFAULT for a bad buffer), others (/dev/null) never touch them.

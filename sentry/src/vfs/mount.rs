@@ -81,7 +81,10 @@ fn next_id() -> u32 {
 
 /// EROFS if `loc` is in a read-only mount (Linux's mnt_want_write).
 pub fn writable(loc: &Location) -> KResult<()> {
-    loc.ns.check_writable(loc)
+    if loc.ns.mount_of(loc).read_only() {
+        return Err(Errno::EROFS);
+    }
+    Ok(())
 }
 
 /// Whether two inodes are the same object.
@@ -271,11 +274,4 @@ impl MountNs {
         v
     }
 
-    /// EROFS if `loc` is in a read-only mount.
-    pub fn check_writable(&self, loc: &Location) -> KResult<()> {
-        if self.mount_of(loc).read_only() {
-            return Err(Errno::EROFS);
-        }
-        Ok(())
-    }
 }

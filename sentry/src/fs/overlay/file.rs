@@ -75,11 +75,7 @@ impl FileOps for OvFile {
             let st = self.node.lock();
             if !st.upper {
                 drop(st);
-                t.mm().check_access(addr, len, true)?;
-                let mut kbuf = vec![0u8; len];
-                let n = self.read(t, &mut kbuf, off, nb)?;
-                t.mm().copy_out(addr, &kbuf[..n])?;
-                return Ok(n);
+                return vfs::read_through_buffer(self, t, addr, len, off, nb);
             }
             let end = off.saturating_add(len as u64).min(st.attr.size);
             let mf = &self.node.fs.mf;
