@@ -20,18 +20,22 @@ pub struct Sandbox {
     pub t0: Instant,
     /// Gofers of bind mounts, and the roots they serve, by source
     /// directory.
-    binds: Vec<(std::path::PathBuf, std::process::Child, Arc<dyn sentry::vfs::Inode>)>,
+    binds: Vec<(std::path::PathBuf, bool, std::process::Child, Arc<dyn sentry::vfs::Inode>)>,
     directfs: bool,
 }
 
-/// Start a gofer serving `dir` (read-only) for this sandbox.
-fn spawn_gofer(cli: &crate::Cli, dir: &Path) -> anyhow::Result<(std::process::Child, Arc<gofer::Client>)> {
+/// Start a gofer serving `dir` for this sandbox (read-only unless
+/// `writable`).
+fn spawn_gofer(cli: &crate::Cli, dir: &Path, writable: bool) -> anyhow::Result<(std::process::Child, Arc<gofer::Client>)> {
     let (ours, theirs) = socketpair(AddressFamily::Unix, SockType::SeqPacket, None, SockFlag::SOCK_CLOEXEC)
         .context("socketpair for the gofer")?;
     nix::fcntl::fcntl(theirs.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))?;
     let exe = std::env::current_exe().context("finding our own binary")?;
     let mut gofer_cmd = std::process::Command::new(&exe);
-    gofer_cmd.arg("gofer").arg("--dir").arg(dir).args(["--read-only", "--fd", &theirs.as_raw_fd().to_string()]);
+    gofer_cmd.arg("gofer").arg("--dir").arg(dir).args(["--fd", &theirs.as_raw_fd().to_string()]);
+    if !writable {
+        gofer_cmd.arg("--read-only");
+    }
     if cli.debug {
         gofer_cmd.arg("--debug");
     }
@@ -55,7 +59,7 @@ pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<
     }
     // The gofer: a separate process that alone sees the host's files.
     let t0 = Instant::now();
-    let (gofer_child, client) = spawn_gofer(cli, root)?;
+    let (gofer_child, client) = spawn_gofer(cli, root, false)?;
     let mf = Arc::new(sentry::mm::MemoryFile::new().map_err(|e| anyhow::anyhow!("memory file: {e}"))?);
     tracing::debug!("gofer started in {:?}", t0.elapsed());
     let platform: Arc<dyn platform::Platform> = if cli.platform == "systrap" {
@@ -72,8 +76,9 @@ pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<
 
 impl Sandbox {
     /// Bind-mount the host file or directory `source` at `dest`: served by
-    /// a gofer of its own (one per source directory; a file's is its
-    /// directory's), under a memory layer like the root's.
+    /// a gofer of its own (one per source directory and access; a file's
+    /// is its directory's). Writes reach the host (the tree is written
+    /// through), unless the mount is read-only.
     pub fn bind(&mut self, cli: &crate::Cli, source: &Path, dest: &str, flags: u64) -> anyhow::Result<()> {
         let meta = std::fs::metadata(source).with_context(|| format!("mount source {}", source.display()))?;
         let (dir, name) = if meta.is_dir() {
@@ -82,14 +87,19 @@ impl Sandbox {
             let parent = source.parent().context("a mount source file has a directory")?;
             (parent.to_path_buf(), source.file_name().map(|n| n.as_encoded_bytes().to_vec()))
         };
-        let root = match self.binds.iter().find(|(d, _, _)| *d == dir) {
-            Some((_, _, r)) => r.clone(),
+        let writable = flags & libc::MS_RDONLY == 0;
+        let root = match self.binds.iter().find(|(d, w, _, _)| *d == dir && *w == writable) {
+            Some((_, _, _, r)) => r.clone(),
             None => {
-                let (child, client) = spawn_gofer(cli, &dir)?;
-                let root: Arc<dyn sentry::vfs::Inode> =
-                    sentry::fs::overlay::Node::new_root(client, self.kernel.mf.clone(), self.directfs)
-                        .map_err(|e| anyhow::anyhow!("serving {}: {e}", dir.display()))?;
-                self.binds.push((dir.clone(), child, root.clone()));
+                let (child, client) = spawn_gofer(cli, &dir, writable)?;
+                let mf = self.kernel.mf.clone();
+                let root: Arc<dyn sentry::vfs::Inode> = if writable {
+                    sentry::fs::passthrough::Node::new_root(client, mf).map(|n| n as _)
+                } else {
+                    sentry::fs::overlay::Node::new_root(client, mf, self.directfs).map(|n| n as _)
+                }
+                .map_err(|e| anyhow::anyhow!("serving {}: {e}", dir.display()))?;
+                self.binds.push((dir.clone(), writable, child, root.clone()));
                 root
             }
         };
@@ -129,7 +139,7 @@ impl Sandbox {
     pub fn finish(mut self) {
         let _ = self.gofer_child.kill();
         let _ = self.gofer_child.wait();
-        for (_, mut c, _) in self.binds.drain(..) {
+        for (_, _, mut c, _) in self.binds.drain(..) {
             let _ = c.kill();
             let _ = c.wait();
         }

@@ -174,6 +174,47 @@ fn run_prints_and_exits_with_the_status() {
     assert_eq!(b.runsc(&["list", "-q"]).stdout_str(), "");
 }
 
+/// Add a bind mount of `source` at `dest` with `options` to config.json.
+fn add_bind(b: &Bundle, source: &Path, dest: &str, options: &str) {
+    let path = b.bundle().join("config.json");
+    let text = std::fs::read_to_string(&path).expect("config.json");
+    let at = text.find("\"mounts\"").expect("mounts in config.json");
+    let at = at + text[at..].find('[').expect("mounts list") + 1;
+    let m = format!("{{\"destination\": {dest:?}, \"type\": \"bind\", \"source\": {:?}, \"options\": [{options}]}},", source.display().to_string());
+    std::fs::write(&path, format!("{}{m}{}", &text[..at], &text[at..])).expect("write config.json");
+}
+
+#[test]
+fn bind_mounts_write_through_to_the_host() {
+    let script = "cat /data/f.txt; echo new > /data/new.txt; busybox mkdir /data/d; echo y > /data/d/y; \
+                  busybox mv /data/f.txt /data/g.txt; busybox ln -s g.txt /data/l; echo more >> /data/l; \
+                  busybox rm /data/gone; /data2/shared_map /data/m.bin; echo x > /ro/x";
+    let Some(b) = Bundle::new("bind", &["sh", "-c", script]) else { return };
+    let host = b.dir.join("host");
+    std::fs::create_dir_all(&host).unwrap();
+    std::fs::write(host.join("f.txt"), "host data\n").unwrap();
+    std::fs::write(host.join("gone"), "").unwrap();
+    let tools = b.dir.join("tools");
+    tests::compile_c(&tools, "shared_map", include_str!("../c/shared_map.c"), &["-static"]);
+    add_bind(&b, &host, "/data", "\"rbind\", \"rw\"");
+    add_bind(&b, &tools, "/data2", "\"rbind\", \"ro\"");
+    add_bind(&b, &tools, "/ro", "\"rbind\", \"ro\"");
+    let out = b.runsc(&["run", "--bundle", b.bundle().to_str().unwrap(), "bind1"]);
+    // Everything but the last command (a write to a read-only bind) worked.
+    assert_eq!(out.status, 1, "{out:?}");
+    assert!(out.stderr_str().contains("Read-only file system"), "{out:?}");
+    assert_eq!(out.stdout_str(), "host data\npread sees: via mmap\nmapping sees: WRITE\n", "{out:?}");
+    let read = |p: &str| std::fs::read(host.join(p)).unwrap_or_else(|e| panic!("{p} on the host: {e}"));
+    assert_eq!(read("new.txt"), b"new\n");
+    assert_eq!(read("d/y"), b"y\n");
+    assert_eq!(read("g.txt"), b"host data\nmore\n");
+    assert!(!host.join("f.txt").exists() && !host.join("gone").exists());
+    assert_eq!(std::fs::read_link(host.join("l")).unwrap(), Path::new("g.txt"));
+    let m = read("m.bin");
+    assert_eq!((m.len(), &m[..8], &m[4096..4101]), (8192, &b"via mmap"[..], &b"WRITE"[..]));
+    assert!(!tools.join("x").exists());
+}
+
 #[test]
 fn bad_input_gives_one_error_line_and_leaves_nothing() {
     let Some(b) = Bundle::new("bad", &["true"]) else { return };
@@ -268,9 +309,10 @@ fn podman_run_and_detached_lifecycle() {
     let vol = format!("{}:/data", host.display());
     let mut args = vec!["run", "--rm"];
     args.extend(ul);
-    args.extend(["-v", &vol, "--tmpfs", "/scratch:size=64k", img, "sh", "-c", "cat /data/f.txt; grep -c ' /scratch tmpfs ' /proc/mounts; cat /etc/hostname | wc -c"]);
+    args.extend(["-v", &vol, "--tmpfs", "/scratch:size=64k", img, "sh", "-c", "cat /data/f.txt; grep -c ' /scratch tmpfs ' /proc/mounts; cat /etc/hostname | wc -c; echo from the container > /data/out.txt"]);
     let out = pod(&args);
     assert_eq!(out.status, 0, "{out:?}");
+    assert_eq!(std::fs::read_to_string(host.join("out.txt")).ok().as_deref(), Some("from the container\n"), "{out:?}");
     let lines: Vec<String> = out.stdout_str().lines().map(String::from).collect();
     assert_eq!(lines.first().map(String::as_str), Some("host data"), "{out:?}");
     assert_eq!(lines.get(1).map(String::as_str), Some("1"), "{out:?}");

@@ -5,6 +5,7 @@ pub mod dev;
 pub mod host;
 pub mod inotify;
 pub mod overlay;
+pub mod passthrough;
 pub mod pipe;
 pub mod proc;
 pub mod synth;

@@ -51,6 +51,11 @@ pub trait Mappable: Send + Sync {
     fn rmap_key(&self) -> Option<usize> {
         None
     }
+    /// msync(2): pages of shared mappings reach the file's home (a host
+    /// file written through).
+    fn sync(&self) -> KResult<()> {
+        Ok(())
+    }
 }
 
 /// Frames of a MAP_SHARED anonymous region (or a System V segment),
@@ -487,6 +492,28 @@ impl MemoryManager {
     pub fn require_mapped(&self, addr: u64, len: u64) -> KResult<()> {
         let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
         Self::check_mapped(&self.lock(), addr, end)
+    }
+
+    /// Implements msync(2) past its checks: every file shared-mapped in
+    /// `[addr, addr + len)` is told to write its pages back.
+    pub fn sync_range(&self, addr: u64, len: u64) -> KResult<()> {
+        let end = page_up(len).and_then(|l| addr.checked_add(l)).ok_or(Errno::ENOMEM)?;
+        let files: Vec<Arc<dyn Mappable>> = {
+            let m = self.lock();
+            Self::check_mapped(&m, addr, end)?;
+            m.vmas
+                .range(..end)
+                .filter(|(s, v)| v.end > addr && **s < end && v.shared)
+                .filter_map(|(_, v)| match &v.backing {
+                    Backing::File(f, _) => Some(f.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        for f in files {
+            f.sync()?;
+        }
+        Ok(())
     }
 
     /// Implements madvise(MADV_DONTNEED): private pages read back as zeros

@@ -737,6 +737,7 @@ pub fn sys_pipe2(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// devices and anonymous files have no fsync, so EINVAL as in Linux.
 pub fn sys_fsync(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let f = get_file(sc.task, a[0])?;
+    f.ops.sync()?;
     if let Some(fd) = f.ops.host_fd() {
         return nix::unistd::fsync(fd).map(|()| 0).map_err(Errno::from);
     }

@@ -140,8 +140,9 @@ pub fn sys_msync(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     // Shared file mappings map the very memory-file frames that hold the
-    // file's content, so there is nothing to flush once the range checks.
-    sc.task.mm().require_mapped(a[0], a[1])?;
+    // file's content; only files written through to the host have more
+    // to do (MS_ASYNC too: it is done at once).
+    sc.task.mm().sync_range(a[0], a[1])?;
     Ok(0)
 }
 

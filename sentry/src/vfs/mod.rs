@@ -382,6 +382,11 @@ pub trait FileOps: Send + Sync + Any {
     fn mappable(&self) -> Option<Arc<dyn Mappable>> {
         None
     }
+    /// fsync(2)'s work beyond a host fd's: data the sentry holds for the
+    /// file reaches where it lives.
+    fn sync(&self) -> KResult<()> {
+        Ok(())
+    }
     /// Size for SEEK_END, if different from stat's.
     fn on_close(&self) {}
 }

@@ -138,7 +138,7 @@ impl Access {
 }
 
 /// The sentry's attributes from the protocol's.
-fn attr_from(a: &gofer::Attr) -> Attr {
+pub(crate) fn attr_from(a: &gofer::Attr) -> Attr {
     Attr {
         ino: a.ino,
         dev: a.dev,

@@ -21,6 +21,7 @@ use gofer::Client;
 
 mod lower;
 use lower::{Access, Lower};
+pub(crate) use lower::attr_from;
 
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
