@@ -215,6 +215,49 @@ fn bind_mounts_write_through_to_the_host() {
     assert!(!tools.join("x").exists());
 }
 
+/// Set linux.sysctl in config.json to `pairs`.
+fn set_sysctls(b: &Bundle, pairs: &[(&str, &str)]) {
+    let path = b.bundle().join("config.json");
+    let mut text = std::fs::read_to_string(&path).expect("config.json");
+    if let Some(old) = text.find("\"sysctl\": {") {
+        let end = old + text[old..].find("},").expect("end of sysctl") + 2;
+        text.replace_range(old..end, "");
+    }
+    let at = text.find("\"linux\"").expect("linux in config.json");
+    let at = at + text[at..].find('{').expect("linux object") + 1;
+    let body: Vec<String> = pairs.iter().map(|(k, v)| format!("{k:?}: {v:?}")).collect();
+    std::fs::write(&path, format!("{}\"sysctl\": {{{}}},{}", &text[..at], body.join(", "), &text[at..])).expect("write config.json");
+}
+
+#[test]
+fn sysctls_are_set_inside_the_sandbox() {
+    // /proc/sys is among the default spec's readonlyPaths, as runc's.
+    let script = "cat /proc/sys/kernel/shmmni /proc/sys/net/ipv4/ip_local_port_range /proc/sys/kernel/domainname; \
+                  echo renamed > /proc/sys/kernel/hostname";
+    let Some(b) = Bundle::new("sysctl", &["sh", "-c", script]) else { return };
+    set_sysctls(&b, &[("kernel.shmmni", "8192"), ("net.ipv4.ip_local_port_range", "40000 50000"), ("kernel.domainname", "example.org")]);
+    let out = b.runsc(&["run", "--bundle", b.bundle().to_str().unwrap(), "sysctl1"]);
+    assert_eq!(out.status, 1, "{out:?}");
+    assert_eq!(out.stdout_str(), "8192\n40000\t50000\nexample.org\n", "{out:?}");
+    assert!(out.stderr_str().contains("Read-only file system"), "{out:?}");
+    // Where /proc/sys is writable (runsc do), root sets a sysctl there,
+    // and a malformed value is EINVAL.
+    let script = "echo renamed > /proc/sys/kernel/hostname; hostname; echo 100 > /proc/sys/net/core/somaxconn; \
+                  cat /proc/sys/net/core/somaxconn; echo 1 2 > /proc/sys/net/core/somaxconn || echo refused";
+    let out = tests::run(&mut tests::sandboxed(&["sh", "-c", script]));
+    assert_eq!(out.stdout_str(), "renamed\n100\nrefused\n", "{out:?}");
+    // The host's values are untouched.
+    let host = std::fs::read_to_string("/proc/sys/kernel/shmmni").unwrap_or_default();
+    assert_ne!(host.trim(), "8192");
+    // One the sandbox lacks fails the container with one line.
+    set_sysctls(&b, &[("kernel.no_such_thing", "1")]);
+    let out = b.runsc(&["run", "--bundle", b.bundle().to_str().unwrap(), "sysctl2"]);
+    assert_ne!(out.status, 0, "{out:?}");
+    assert_eq!(out.stderr_lines().len(), 1, "{out:?}");
+    assert!(out.stderr_str().contains("kernel.no_such_thing"), "{out:?}");
+    assert_ne!(b.runsc(&["state", "sysctl2"]).status, 0, "nothing left behind");
+}
+
 #[test]
 fn bad_input_gives_one_error_line_and_leaves_nothing() {
     let Some(b) = Bundle::new("bad", &["true"]) else { return };

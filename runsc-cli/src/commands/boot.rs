@@ -94,6 +94,14 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
     }
     apply_mounts(cli, &mut sb, &spec)?;
     if let Some(l) = spec.linux() {
+        // Sysctls are the sandbox's own: set in the sentry, never on the
+        // host. One the sandbox lacks fails the container, as under runc.
+        for (name, value) in l.sysctl().iter().flatten() {
+            sb.kernel.set_sysctl(name, value.as_bytes()).map_err(|e| match e {
+                sentry::errno::Errno::ENOENT => anyhow::anyhow!("sysctl {name:?} is not supported in the sandbox"),
+                e => anyhow::anyhow!("sysctl {name}={value:?}: {e}"),
+            })?;
+        }
         for p in l.masked_paths().iter().flatten() {
             sentry::mask_path(&sb.kernel, p.as_bytes()).map_err(|e| anyhow::anyhow!("masking {p}: {e}"))?;
         }

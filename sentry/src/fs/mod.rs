@@ -8,6 +8,7 @@ pub mod overlay;
 pub mod passthrough;
 pub mod pipe;
 pub mod proc;
+pub mod proc_sys;
 pub mod synth;
 pub mod sys;
 pub mod tty;

@@ -328,24 +328,7 @@ pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
     let wk = Arc::downgrade(k);
     let wk3 = wk.clone();
     let wk4 = wk.clone();
-    let wk_uts = wk.clone();
-    let sys = SynthDir::fixed(vec![(
-        "kernel",
-        SynthDir::fixed(vec![
-            ("ostype", SynthFile::text("Linux\n")),
-            ("osrelease", SynthFile::text("4.4.0\n")),
-            (
-                "hostname",
-                SynthFile::new(move || {
-                    let mut h = wk_uts.upgrade().map(|k| k.hostname()).unwrap_or_default();
-                    h.push(b'\n');
-                    Ok(h)
-                }),
-            ),
-            ("pid_max", SynthFile::text("4194304\n")),
-            ("ngroups_max", SynthFile::text("65536\n")),
-        ]) as Arc<dyn Inode>,
-    )]);
+    let sys = crate::fs::proc_sys::new(k);
     let fixed: Vec<(Vec<u8>, Arc<dyn Inode>)> = vec![
         (b"sys".to_vec(), sys),
         (b"cpuinfo".to_vec(), SynthFile::new(|| Ok(std::fs::read("/proc/cpuinfo").unwrap_or_default()))),

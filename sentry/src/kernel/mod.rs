@@ -9,6 +9,7 @@ pub mod futex;
 pub mod ipc;
 pub mod jobctl;
 pub mod signal;
+pub mod sysctl;
 pub mod task;
 pub mod timers;
 pub mod wait;
@@ -20,6 +21,7 @@ use std::time::Instant;
 
 use platform::Platform;
 
+use crate::errno::{Errno, KResult};
 use crate::mm::MemoryFile;
 use crate::vfs::Inode;
 use task::{Task, ThreadGroup};
@@ -138,6 +140,8 @@ pub struct Kernel {
     pids_limit: std::sync::atomic::AtomicU64,
     /// The sandbox's host and domain names (its UTS namespace).
     uts: Mutex<(Vec<u8>, Vec<u8>)>,
+    /// The other sysctls set since boot.
+    pub sysctls: sysctl::Sysctls,
 }
 
 impl Kernel {
@@ -163,6 +167,7 @@ impl Kernel {
             msgs: ipc::Msgs::default(),
             pids_limit: std::sync::atomic::AtomicU64::new(u64::MAX),
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
+            sysctls: sysctl::Sysctls::default(),
             opts,
         })
     }
@@ -311,6 +316,31 @@ impl Kernel {
         } else {
             u.1 = name;
         }
+    }
+
+    /// The value of sysctl `name` (dotted, or with slashes) as /proc/sys
+    /// shows it, without the newline; ENOENT for one the sandbox lacks.
+    pub fn sysctl(&self, name: &str) -> KResult<String> {
+        let (name, _, kind) = sysctl::lookup(&sysctl::normalize(name)).ok_or(Errno::ENOENT)?;
+        Ok(match (kind, name) {
+            (sysctl::Kind::Uts, "kernel.hostname") => String::from_utf8_lossy(&self.hostname()).into_owned(),
+            (sysctl::Kind::Uts, _) => String::from_utf8_lossy(&self.domainname()).into_owned(),
+            _ => self.sysctls.get(name),
+        })
+    }
+
+    /// Set sysctl `name` (dotted, or with slashes) to `value`: ENOENT for
+    /// one the sandbox lacks, EPERM for a read-only one, EINVAL for a
+    /// malformed value.
+    pub fn set_sysctl(&self, name: &str, value: &[u8]) -> KResult<()> {
+        let (name, _, kind) = sysctl::lookup(&sysctl::normalize(name)).ok_or(Errno::ENOENT)?;
+        let v = sysctl::canonical(kind, value)?;
+        match (kind, name) {
+            (sysctl::Kind::Uts, "kernel.hostname") => self.set_uts_name(true, v.into_bytes()),
+            (sysctl::Kind::Uts, _) => self.set_uts_name(false, v.into_bytes()),
+            _ => self.sysctls.store(name, v),
+        }
+        Ok(())
     }
 
     /// Log an unimplemented syscall once.

@@ -17,8 +17,6 @@ const IPC_SET: u64 = 1;
 const IPC_STAT: u64 = 2;
 const SHM_RDONLY: u64 = 0o10000;
 const SHM_RND: u64 = 0o20000;
-/// SHMMAX and SHMMIN as Linux sets them.
-const SHMMAX: u64 = u64::MAX - (1 << 24);
 
 fn now() -> i64 {
     crate::vfs::now().0
@@ -44,7 +42,8 @@ pub fn sys_shmget(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             return Err(Errno::ENOENT);
         }
     }
-    if size < 1 || size > SHMMAX {
+    // kernel.shmmax (Linux's default: u64::MAX - 2^24).
+    if size < 1 || size > t.kernel.sysctls.int("kernel.shmmax", 0, u64::MAX - (1 << 24)) {
         return Err(Errno::EINVAL);
     }
     let id = tab.next_id;
@@ -203,7 +202,8 @@ pub fn sys_semget(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             return Err(Errno::ENOENT);
         }
     }
-    if nsems <= 0 || nsems as u64 > SEMMSL {
+    // kernel.sem's first field, SEMMSL.
+    if nsems <= 0 || nsems as u64 > t.kernel.sysctls.int("kernel.sem", 0, SEMMSL) {
         return Err(Errno::EINVAL);
     }
     let id = tab.next_id;

@@ -22,9 +22,12 @@ const MSG_NOERROR: u64 = 0o10000;
 const MSG_EXCEPT: u64 = 0o20000;
 const MSG_COPY: u64 = 0o40000;
 /// Linux's defaults (/proc/sys/kernel/msgmax, msgmnb, msgmni).
-const MSGMAX: u64 = 8192;
-const MSGMNB: u64 = 16384;
-const MSGMNI: usize = 32000;
+/// The limits the kernel.msgmax, msgmnb and msgmni sysctls set (Linux's
+/// defaults 8192, 16384, 32000).
+fn limits(t: &Task) -> (u64, u64, usize) {
+    let s = &t.kernel.sysctls;
+    (s.int("kernel.msgmax", 0, 8192), s.int("kernel.msgmnb", 0, 16384), s.int("kernel.msgmni", 0, 32000) as usize)
+}
 /// Capabilities consulted.
 const CAP_IPC_OWNER: u32 = 15;
 const CAP_SYS_ADMIN: u32 = 21;
@@ -79,7 +82,8 @@ pub fn sys_msgget(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             return Err(Errno::ENOENT);
         }
     }
-    if tab.queues.len() >= MSGMNI {
+    let (_, msgmnb, msgmni) = limits(t);
+    if tab.queues.len() >= msgmni {
         return Err(Errno::ENOSPC);
     }
     let idx = (0..).find(|i| !tab.queues.contains_key(i)).unwrap_or(0);
@@ -90,7 +94,7 @@ pub fn sys_msgget(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         perm: IpcPerm { key, uid: c.euid, gid: c.egid, cuid: c.euid, cgid: c.egid, mode: (flags & 0o777) as u32, seq },
         msgs: Default::default(),
         cbytes: 0,
-        qbytes: MSGMNB,
+        qbytes: msgmnb,
         lspid: 0,
         lrpid: 0,
         stime: 0,
@@ -127,7 +131,7 @@ fn queue_wq(t: &Task, id: i32) -> KResult<Arc<crate::kernel::wait::WaitQueue>> {
 pub fn sys_msgsnd(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let (id, msgp, size, flags) = (a[0] as i32, a[1], a[2] as i64, a[3]);
     let t = sc.task;
-    if size < 0 || size as u64 > MSGMAX || id < 0 {
+    if size < 0 || size as u64 > limits(t).0 || id < 0 {
         return Err(Errno::EINVAL);
     }
     let mtype: i64 = t.mm().read_val(msgp)?;
@@ -245,17 +249,18 @@ pub fn sys_msgctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let t = sc.task;
     match cmd {
         IPC_INFO | MSG_INFO => {
+            let (msgmax, msgmnb, msgmni) = limits(t);
             let tab = t.kernel.msgs.lock();
             let (pool, map, tql) = if cmd == MSG_INFO {
                 let msgs: usize = tab.queues.values().map(|q| q.msgs.len()).sum();
                 let bytes: u64 = tab.queues.values().map(|q| q.cbytes).sum();
                 (tab.queues.len() as i32, msgs as i32, bytes as i32)
             } else {
-                ((MSGMNI as u64 * MSGMNB / 1024) as i32, MSGMNB as i32, MSGMNB as i32)
+                ((msgmni as u64 * msgmnb / 1024) as i32, msgmnb as i32, msgmnb as i32)
             };
             let max_idx = tab.queues.keys().next_back().copied().unwrap_or(0);
             drop(tab);
-            let info: [i32; 8] = [pool, map, MSGMAX as i32, MSGMNB as i32, MSGMNI as i32, 16, tql, 0xffff];
+            let info: [i32; 8] = [pool, map, msgmax as i32, msgmnb as i32, msgmni as i32, 16, tql, 0xffff];
             t.mm().write_val(buf, &info)?;
             Ok(max_idx as u64)
         }
@@ -284,12 +289,13 @@ pub fn sys_msgctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             t.mm().copy_in(buf, &mut b)?;
             let word = |o: usize| u32::from_ne_bytes([b[o], b[o + 1], b[o + 2], b[o + 3]]);
             let qbytes = u64::from_ne_bytes(b[88..96].try_into().unwrap_or_default());
+            let msgmnb = limits(t).1;
             let mut tab = t.kernel.msgs.lock();
             let q = tab.get_mut(id).ok_or(Errno::EINVAL)?;
             if !may_modify(t, &q.perm) {
                 return Err(Errno::EPERM);
             }
-            if qbytes > MSGMNB && !capable(t, CAP_SYS_RESOURCE) {
+            if qbytes > msgmnb && !capable(t, CAP_SYS_RESOURCE) {
                 return Err(Errno::EPERM);
             }
             q.perm.uid = word(4);
