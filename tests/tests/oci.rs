@@ -230,15 +230,16 @@ fn set_sysctls(b: &Bundle, pairs: &[(&str, &str)]) {
 }
 
 #[test]
-fn sysctls_are_set_inside_the_sandbox() {
-    // /proc/sys is among the default spec's readonlyPaths, as runc's.
+fn sysctls_and_cgroupfs_are_the_sandboxs_own() {
+    // /proc/sys is among the default spec's readonlyPaths, as runc's; the
+    // spec's cgroup mount is the sandbox's cgroupfs.
     let script = "cat /proc/sys/kernel/shmmni /proc/sys/net/ipv4/ip_local_port_range /proc/sys/kernel/domainname; \
-                  echo renamed > /proc/sys/kernel/hostname";
+                  cat /sys/fs/cgroup/pids.current /proc/self/cgroup; echo renamed > /proc/sys/kernel/hostname";
     let Some(b) = Bundle::new("sysctl", &["sh", "-c", script]) else { return };
     set_sysctls(&b, &[("kernel.shmmni", "8192"), ("net.ipv4.ip_local_port_range", "40000 50000"), ("kernel.domainname", "example.org")]);
     let out = b.runsc(&["run", "--bundle", b.bundle().to_str().unwrap(), "sysctl1"]);
     assert_eq!(out.status, 1, "{out:?}");
-    assert_eq!(out.stdout_str(), "8192\n40000\t50000\nexample.org\n", "{out:?}");
+    assert_eq!(out.stdout_str(), "8192\n40000\t50000\nexample.org\n2\n0::/\n", "{out:?}");
     assert!(out.stderr_str().contains("Read-only file system"), "{out:?}");
     // Where /proc/sys is writable (runsc do), root sets a sysctl there,
     // and a malformed value is EINVAL.
@@ -380,15 +381,18 @@ fn podman_run_and_detached_lifecycle() {
     // past it the process is killed, 137) and a pids limit (fork fails).
     let mut args = vec!["run", "--rm", "--memory=64m"];
     args.extend(ul);
-    args.extend([img, "sh", "-c", "grep MemTotal /proc/meminfo; x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived"]);
+    args.extend([img, "sh", "-c", "grep MemTotal /proc/meminfo; cat /sys/fs/cgroup/memory.max; x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived"]);
     let out = pod(&args);
     assert_eq!(out.status, 137, "{out:?}");
     assert!(out.stdout_str().contains("65536 kB") && !out.stdout_str().contains("survived"), "{out:?}");
+    // The cgroupfs podman mounts shows the limit.
+    assert!(out.stdout_str().contains("\n67108864\n"), "{out:?}");
     let mut args = vec!["run", "--rm", "--pids-limit", "5"];
     args.extend(ul);
-    args.extend([img, "sh", "-c", "for i in 1 2 3 4 5 6 7; do sleep 1 & done; echo done"]);
+    args.extend([img, "sh", "-c", "cat /sys/fs/cgroup/pids.max; for i in 1 2 3 4 5 6 7; do sleep 1 & done; echo done"]);
     let out = pod(&args);
     assert!(out.status != 0 && out.stderr_str().contains("can't fork"), "{out:?}");
+    assert!(out.stdout_str().starts_with("5\n"), "{out:?}");
 
     // run -it through a pty (script(1) gives podman its terminal).
     if let Some(out) = pod_tty(&format!("run --rm -it {} {img} sh", ul.join(" ")), 5) {

@@ -168,9 +168,12 @@ fn apply_mounts(cli: &crate::Cli, sb: &mut crate::sandbox::Sandbox, spec: &oci_s
             continue;
         }
         match typ.as_str() {
-            "tmpfs" | "proc" | "sysfs" | "devpts" => {
+            "tmpfs" | "proc" | "sysfs" | "devpts" | "cgroup" | "cgroup2" => {
+                // The sandbox's cgroupfs is version 2 whatever the spec
+                // asks (runc does the same on a cgroup v2 host).
+                let typ = if typ == "cgroup" { "cgroup2" } else { typ.as_str() };
                 let data: Vec<&str> = opts.iter().map(String::as_str).filter(|o| o.contains('=')).collect();
-                sentry::mount_fs(&sb.kernel, dest.as_bytes(), &typ, &data.join(","), flags)
+                sentry::mount_fs(&sb.kernel, dest.as_bytes(), typ, &data.join(","), flags)
                     .map_err(|e| anyhow::anyhow!("mounting {typ} at {dest}: {e}"))?;
             }
             _ => tracing::warn!("mount of type {typ:?} at {dest} is not served; skipped"),

@@ -1,6 +1,7 @@
 //! Filesystem implementations.
 
 pub mod anon;
+pub mod cgroup;
 pub mod dev;
 pub mod host;
 pub mod inotify;

@@ -88,6 +88,8 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
     let mounts: Arc<dyn Inode> = SynthFile::new(move || Ok(mounts_text(&*mounts_task()?).into_bytes()));
     SynthDir::fixed(vec![
         ("mountinfo", mountinfo),
+        // The sandbox is one cgroup, the root of its cgroup namespace.
+        ("cgroup", SynthFile::text("0::/\n")),
         ("fdinfo", fdinfo_dir),
         ("task", task_dir),
         ("statm", statm),
@@ -361,7 +363,7 @@ pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
             }),
         ),
         (b"loadavg".to_vec(), SynthFile::new(|| Ok(b"0.00 0.00 0.00 1/1 1\n".to_vec()))),
-        (b"filesystems".to_vec(), SynthFile::text("nodev\tproc\nnodev\ttmpfs\nnodev\tdevtmpfs\n\toverlay\n")),
+        (b"filesystems".to_vec(), SynthFile::text("nodev\tsysfs\nnodev\ttmpfs\nnodev\tproc\nnodev\tcgroup2\nnodev\tdevpts\nnodev\tmqueue\n\toverlay\n")),
         (b"mounts".to_vec(), SynthLink::new(|| Ok(b"self/mounts".to_vec()))),
         (b"self".to_vec(), SynthLink::new(|| Err(Errno::ENOENT))),
     ];

@@ -3,16 +3,14 @@
 //! value; a write at offset 0 sets it (root only, by the file's mode), as
 //! `sysctl -w` and `echo V > /proc/sys/...` do.
 
-use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 
-use crate::errno::{Errno, KResult};
-use crate::fs::synth::SynthDir;
+use crate::errno::Errno;
+use crate::fs::synth::{SynthDir, SynthFile};
 use crate::kernel::sysctl::{Kind, TABLE};
-use crate::kernel::task::Task;
 use crate::kernel::Kernel;
-use crate::vfs::{self, mode, Attr, FileOps, Inode};
+use crate::vfs::Inode;
 
 /// The /proc/sys directory of kernel `k`.
 pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
@@ -29,8 +27,7 @@ fn dir(k: &Weak<Kernel>, prefix: &str, names: &[(&'static str, Kind)]) -> Arc<dy
         match rest.find('.') {
             Some(i) => subdirs.entry(&name[prefix.len()..prefix.len() + i]).or_default().push((name, kind)),
             None => {
-                let f = Arc::new(SysctlFile { ino: vfs::next_ino(), name, kind, k: k.clone() });
-                children.insert(rest, f);
+                children.insert(rest, file(k, name, kind));
             }
         }
     }
@@ -41,57 +38,17 @@ fn dir(k: &Weak<Kernel>, prefix: &str, names: &[(&'static str, Kind)]) -> Arc<dy
     SynthDir::fixed(children.into_iter().collect())
 }
 
-/// One sysctl as a file.
-struct SysctlFile {
-    ino: u64,
-    name: &'static str,
-    kind: Kind,
-    k: Weak<Kernel>,
-}
-
-impl Inode for SysctlFile {
-    fn stat(&self) -> KResult<Attr> {
-        let perm = if self.kind == Kind::Fixed { 0o444 } else { 0o644 };
-        let t = crate::kernel::boot_time();
-        Ok(Attr { ino: self.ino, dev: 0x5, mode: mode::S_IFREG | perm, nlink: 1, blksize: 4096, atime: t, mtime: t, ctime: t, ..Attr::default() })
+/// The file of sysctl `name`: its value and a newline.
+fn file(k: &Weak<Kernel>, name: &'static str, kind: Kind) -> Arc<dyn Inode> {
+    let kr = k.clone();
+    let get = move || {
+        let mut v = kr.upgrade().ok_or(Errno::ENOENT)?.sysctl(name)?.into_bytes();
+        v.push(b'\n');
+        Ok(v)
+    };
+    if kind == Kind::Fixed {
+        return SynthFile::new(get);
     }
-
-    fn open(self: Arc<Self>, flags: u32) -> KResult<Arc<dyn FileOps>> {
-        if self.kind == Kind::Fixed && flags & vfs::oflags::O_ACCMODE != vfs::oflags::O_RDONLY {
-            return Err(Errno::EACCES);
-        }
-        let k = self.k.upgrade().ok_or(Errno::ENOENT)?;
-        let mut content = k.sysctl(self.name)?.into_bytes();
-        content.push(b'\n');
-        Ok(Arc::new(SysctlOpen { name: self.name, content, k: self.k.clone() }))
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
-
-/// An open sysctl: the value when opened, and writes that set it.
-struct SysctlOpen {
-    name: &'static str,
-    content: Vec<u8>,
-    k: Weak<Kernel>,
-}
-
-impl FileOps for SysctlOpen {
-    fn read(&self, t: &Task, buf: &mut [u8], off: u64, nb: bool) -> KResult<usize> {
-        vfs::BytesFile(self.content.clone()).read(t, buf, off, nb)
-    }
-
-    fn write(&self, _t: &Task, buf: &[u8], off: u64, _nb: bool) -> KResult<usize> {
-        // As Linux's strict mode: a write past the start changes nothing.
-        if off == 0 {
-            self.k.upgrade().ok_or(Errno::ENOENT)?.set_sysctl(self.name, buf)?;
-        }
-        Ok(buf.len())
-    }
-
-    fn pollable(&self) -> bool {
-        false
-    }
+    let kw = k.clone();
+    SynthFile::rw(get, move |v| kw.upgrade().ok_or(Errno::ENOENT)?.set_sysctl(name, v))
 }

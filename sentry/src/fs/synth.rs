@@ -78,16 +78,19 @@ impl Inode for SynthDir {
 
 type GenFn = Box<dyn Fn() -> KResult<Vec<u8>> + Send + Sync>;
 
-/// A read-only file generated when opened.
+/// A file generated when opened; writable when it has a setter.
 pub struct SynthFile {
     ino: u64,
     gen: GenFn,
+    set: Option<SetFn>,
 }
 
+type SetFn = Box<dyn Fn(&[u8]) -> KResult<()> + Send + Sync>;
+
 impl SynthFile {
-    /// A file whose content the closure makes.
+    /// A read-only file whose content the closure makes.
     pub fn new(gen: impl Fn() -> KResult<Vec<u8>> + Send + Sync + 'static) -> Arc<SynthFile> {
-        Arc::new(SynthFile { ino: vfs::next_ino(), gen: Box::new(gen) })
+        Arc::new(SynthFile { ino: vfs::next_ino(), gen: Box::new(gen), set: None })
     }
 
     /// A file with fixed content.
@@ -95,20 +98,60 @@ impl SynthFile {
         let s = s.into();
         Self::new(move || Ok(s.clone()))
     }
+
+    /// A file (mode 0644) whose content `gen` makes and whose writes at
+    /// offset 0 go to `set` (a write past the start changes nothing, as in
+    /// Linux's /proc/sys and cgroup files).
+    pub fn rw(
+        gen: impl Fn() -> KResult<Vec<u8>> + Send + Sync + 'static,
+        set: impl Fn(&[u8]) -> KResult<()> + Send + Sync + 'static,
+    ) -> Arc<SynthFile> {
+        Arc::new(SynthFile { ino: vfs::next_ino(), gen: Box::new(gen), set: Some(Box::new(set)) })
+    }
 }
 
 impl Inode for SynthFile {
     fn stat(&self) -> KResult<Attr> {
-        Ok(attr(self.ino, mode::S_IFREG | 0o444, 0))
+        Ok(attr(self.ino, mode::S_IFREG | if self.set.is_some() { 0o644 } else { 0o444 }, 0))
     }
     fn open(self: Arc<Self>, flags: u32) -> KResult<Arc<dyn FileOps>> {
-        if flags & vfs::oflags::O_ACCMODE != vfs::oflags::O_RDONLY {
+        let writing = flags & vfs::oflags::O_ACCMODE != vfs::oflags::O_RDONLY;
+        if writing && self.set.is_none() {
             return Err(Errno::EACCES);
         }
-        Ok(Arc::new(BytesFile((self.gen)()?)))
+        // Content is made only for reading (a write-only open of a file
+        // whose content cannot be made now still writes).
+        let content = if flags & vfs::oflags::O_ACCMODE != vfs::oflags::O_WRONLY { (self.gen)()? } else { Vec::new() };
+        if writing {
+            return Ok(Arc::new(SynthOpen { content, file: self }));
+        }
+        Ok(Arc::new(BytesFile(content)))
     }
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+/// A writable synthetic file, open.
+struct SynthOpen {
+    content: Vec<u8>,
+    file: Arc<SynthFile>,
+}
+
+impl FileOps for SynthOpen {
+    fn read(&self, t: &crate::kernel::task::Task, buf: &mut [u8], off: u64, nb: bool) -> KResult<usize> {
+        BytesFile(self.content.clone()).read(t, buf, off, nb)
+    }
+    fn write(&self, _t: &crate::kernel::task::Task, buf: &[u8], off: u64, _nb: bool) -> KResult<usize> {
+        if off == 0 {
+            if let Some(set) = &self.file.set {
+                set(buf)?;
+            }
+        }
+        Ok(buf.len())
+    }
+    fn pollable(&self) -> bool {
+        false
     }
 }
 

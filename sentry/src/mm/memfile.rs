@@ -210,7 +210,8 @@ impl MemoryFile {
     /// allocations past it fail with ENOMEM, which a fault turns into the
     /// out-of-memory kill of the faulting process.
     pub fn set_limit(&self, bytes: u64) {
-        self.limit.store(bytes / PAGE, std::sync::atomic::Ordering::Relaxed);
+        let pages = if bytes == u64::MAX { u64::MAX } else { bytes / PAGE };
+        self.limit.store(pages, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The limit in bytes (u64::MAX: none).
