@@ -51,12 +51,30 @@ fn spawn_gofer(cli: &crate::Cli, dir: &Path, writable: bool) -> anyhow::Result<(
     Ok((child, Arc::new(gofer::Client::new(ours))))
 }
 
+/// On each SIGQUIT, print what every task is doing to stderr (a hang's
+/// post-mortem, as gVisor's `runsc debug --stacks`); the sandbox goes on.
+fn dump_on_sigquit(kernel: std::sync::Weak<sentry::kernel::Kernel>, quit: nix::sys::signal::SigSet) {
+    let spawned = std::thread::Builder::new().name("sigquit".into()).spawn(move || {
+        while quit.wait().is_ok() {
+            let Some(k) = kernel.upgrade() else { return };
+            eprint!("{}", sentry::debug_dump(&k));
+        }
+    });
+    if let Err(e) = spawned {
+        tracing::warn!("no SIGQUIT dump thread: {e}");
+    }
+}
+
 /// Start the gofer on `root` (read-only: writes stay in the sentry's memory
 /// layer) and build the kernel over it.
 pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<Sandbox> {
     if !["ptrace", "systrap"].contains(&cli.platform.as_str()) {
         bail!("platform {:?} is not available (available: ptrace, systrap)", cli.platform);
     }
+    // SIGQUIT is taken by a thread of ours (below), not by the process:
+    // blocked before any thread is made, so that all inherit it.
+    let quit = nix::sys::signal::SigSet::from(nix::sys::signal::Signal::SIGQUIT);
+    quit.thread_block().context("blocking SIGQUIT")?;
     // The gofer: a separate process that alone sees the host's files.
     let t0 = Instant::now();
     let (gofer_child, client) = spawn_gofer(cli, root, false)?;
@@ -70,6 +88,7 @@ pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<
     tracing::debug!("platform ready at {:?}", t0.elapsed());
     let opts = sentry::kernel::Options { strace: cli.strace, timing: cli.debug, hostname, directfs: cli.directfs };
     let kernel = sentry::new_kernel(platform, mf, client.clone(), opts).map_err(|e| anyhow::anyhow!("building the kernel: {e}"))?;
+    dump_on_sigquit(Arc::downgrade(&kernel), quit);
     tracing::debug!("kernel ready at {:?}", t0.elapsed());
     Ok(Sandbox { kernel, gofer_child, gofer: client, t0, binds: Vec::new(), directfs: cli.directfs })
 }

@@ -334,3 +334,26 @@ pub fn new_kernel(
     k.mount(b"/sys", fs::sys::new(), "sysfs");
     Ok(k)
 }
+
+/// What every task of the sandbox is doing, for a hang's post-mortem
+/// (runsc prints it on SIGQUIT): each task's state and the syscall it is
+/// in, then the futexes with waiters.
+pub fn debug_dump(k: &kernel::Kernel) -> String {
+    let mut out = String::from("runsc: sandbox state (SIGQUIT)\n");
+    for t in k.all_tasks() {
+        let comm = String::from_utf8_lossy(&t.tg.comm.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+        let (st, _) = fs::proc::state(&t);
+        let call = match t.current_syscall() {
+            Some((nr, a, _, pc)) => {
+                let name = syscalls::table::lookup(nr).map_or("?", |e| e.name);
+                format!("in {name}({:#x}, {:#x}, {:#x}, {:#x}) at pc {pc:#x}", a[0], a[1], a[2], a[3])
+            }
+            None => "in the application".into(),
+        };
+        out += &format!("  task {} ({comm}) of {}: {st}, {call}\n", t.tid(), t.tg.tgid);
+    }
+    for line in k.futexes.describe() {
+        out += &format!("  {line}\n");
+    }
+    out
+}

@@ -169,6 +169,15 @@ impl Outcome {
     }
 }
 
+/// Signal `sig` (kill(1)'s "-NAME") to the process `pid`.
+fn signal_pid(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
 /// SIGKILL to the process group `pgid`, via kill(1) to stay std-only.
 fn kill_group(pgid: u32) {
     let _ = Command::new("kill")
@@ -211,6 +220,10 @@ fn run_with_timeout(cmd: &mut Command, limit: Duration) -> Result<Outcome, Strin
         }
         if start.elapsed() >= limit {
             timed_out = true;
+            // runsc prints what every task of the sandbox is doing on
+            // SIGQUIT: the post-mortem of a hang, in its stderr.
+            signal_pid(pid, "-QUIT");
+            thread::sleep(Duration::from_millis(500));
             kill_group(pid);
             let _ = child.kill();
             break child.wait().ok();
@@ -632,7 +645,7 @@ fn conformance() {
             ));
             if !problems.is_empty() {
                 let mut msg = format!("{name} [{platform}]:\n    {}", problems.join("\n    "));
-                let tail = sandboxed.stderr_tail(15);
+                let tail = sandboxed.stderr_tail(if sandboxed.timed_out { 60 } else { 15 });
                 if !tail.trim().is_empty() {
                     let _ = write!(
                         msg,

@@ -90,6 +90,10 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
         ("mountinfo", mountinfo),
         // The sandbox is one cgroup, the root of its cgroup namespace.
         ("cgroup", SynthFile::text("0::/\n")),
+        ("syscall", {
+            let t = task.clone();
+            SynthFile::new(move || Ok(syscall_text(&*t()?).into_bytes()))
+        }),
         ("fdinfo", fdinfo_dir),
         ("task", task_dir),
         ("statm", statm),
@@ -259,7 +263,7 @@ fn mounts_text(t: &crate::kernel::task::Task) -> String {
 
 /// The task's state letter and name: zombie, stopped by job control,
 /// asleep in the sentry, or running.
-fn state(t: &crate::kernel::task::Task) -> (char, &'static str) {
+pub(crate) fn state(t: &crate::kernel::task::Task) -> (char, &'static str) {
     let st = t.tg.st();
     if st.zombie {
         ('Z', "zombie")
@@ -269,6 +273,18 @@ fn state(t: &crate::kernel::task::Task) -> (char, &'static str) {
         ('S', "sleeping")
     } else {
         ('R', "running")
+    }
+}
+
+/// /proc/PID/syscall: the syscall the task is blocked in (number, six
+/// arguments, stack pointer, program counter), or "running".
+fn syscall_text(t: &crate::kernel::task::Task) -> String {
+    match t.current_syscall() {
+        Some((nr, a, sp, pc)) if t.waker.sleeping() => {
+            let args: String = a.iter().map(|v| format!(" {v:#x}")).collect();
+            format!("{nr}{args} {sp:#x} {pc:#x}\n")
+        }
+        _ => "running\n".into(),
     }
 }
 

@@ -115,6 +115,34 @@ impl Futexes {
         woken
     }
 
+    /// One line per futex with waiters (the SIGQUIT dump): its key, then
+    /// each waiter's tid with `pi`, `woken`, `retry` marks and the owner it
+    /// waits for.
+    pub fn describe(&self) -> Vec<String> {
+        let m = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        m.iter()
+            .map(|(k, v)| {
+                let ws: Vec<String> = v
+                    .iter()
+                    .map(|w| {
+                        let mut s = w.tid.to_string();
+                        if w.pi.load(Ordering::SeqCst) {
+                            s += &format!(" pi(owner {})", w.owner.load(Ordering::SeqCst));
+                        }
+                        if w.woken.load(Ordering::SeqCst) {
+                            s += " woken";
+                        }
+                        if w.retry.load(Ordering::SeqCst) {
+                            s += " retry";
+                        }
+                        s
+                    })
+                    .collect();
+                format!("futex {:#x}/{:#x}: {}", k.0, k.1, ws.join(", "))
+            })
+            .collect()
+    }
+
     /// Move up to `n` waiters from `from` to `to` (FUTEX_REQUEUE).
     pub fn requeue(&self, from: (usize, u64), to: (usize, u64), n: usize) -> usize {
         let mut m = self.map.lock().unwrap_or_else(|e| e.into_inner());

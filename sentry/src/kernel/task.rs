@@ -225,6 +225,34 @@ impl VforkDone {
     }
 }
 
+impl Task {
+    /// Note the syscall `nr` with `args` as being served (None: done).
+    pub fn note_syscall(&self, call: Option<(u64, &[u64; 6], u64, u64)>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &self.in_syscall;
+        match call {
+            Some((nr, args, sp, pc)) => {
+                for (slot, v) in s[1..7].iter().zip(args) {
+                    slot.store(*v, Relaxed);
+                }
+                s[7].store(sp, Relaxed);
+                s[8].store(pc, Relaxed);
+                s[0].store(nr + 1, Relaxed);
+            }
+            None => s[0].store(0, Relaxed),
+        }
+    }
+
+    /// The syscall being served: number, arguments, sp, pc.
+    pub fn current_syscall(&self) -> Option<(u64, [u64; 6], u64, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &self.in_syscall;
+        let nr = s[0].load(Relaxed).checked_sub(1)?;
+        let a: [u64; 6] = std::array::from_fn(|i| s[i + 1].load(Relaxed));
+        Some((nr, a, s[7].load(Relaxed), s[8].load(Relaxed)))
+    }
+}
+
 /// An application thread.
 pub struct Task {
     /// Thread id (changes once, when a non-leader thread execs and takes
@@ -253,6 +281,9 @@ pub struct Task {
     pub futex_dead: AtomicBool,
     /// Wakes this task from blocking waits.
     pub waker: Arc<Waker>,
+    /// The syscall being served, for /proc/PID/syscall and the SIGQUIT
+    /// dump: number + 1 (0: none), its six arguments, sp and pc.
+    pub in_syscall: [std::sync::atomic::AtomicU64; 9],
     interrupter: Mutex<Option<Interrupter>>,
     /// Set when the task must exit (group exit, SIGKILL).
     pub killed: AtomicBool,
@@ -311,6 +342,7 @@ impl Task {
             robust_list: AtomicU64::new(0),
             futex_dead: AtomicBool::new(false),
             waker: Arc::new(Waker::default()),
+            in_syscall: Default::default(),
             interrupter: Mutex::new(None),
             killed: AtomicBool::new(false),
             vfork: Mutex::new(None),

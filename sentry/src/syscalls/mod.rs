@@ -57,6 +57,7 @@ pub fn dispatch(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn Context>
     let r = &cpu.regs;
     let args = [r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9];
     let entry = table::lookup(nr);
+    task.note_syscall(Some((nr, &args, r.rsp, r.rip)));
     let decoded = task.kernel.opts.strace.then(|| strace::args(task, entry, &args));
     let res = match entry {
         Some(e) => match e.handler {
@@ -74,6 +75,7 @@ pub fn dispatch(task: &Arc<Task>, cpu: &mut CpuState, ctx: &mut Box<dyn Context>
             Err(Errno::ENOSYS)
         }
     };
+    task.note_syscall(None);
     if let Some(d) = &decoded {
         strace::log(task, entry, nr, d, &res);
     }
