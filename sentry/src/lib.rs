@@ -322,10 +322,11 @@ pub fn new_kernel(
     let root = fs::overlay::Node::new_root(gofer, mf.clone(), opts.directfs)?;
     let k = Kernel::new(platform, mf, root, opts);
     k.mount(b"/proc", fs::proc::new(&k), "proc");
-    k.mount(b"/dev", fs::dev::new(k.mf.clone()), "tmpfs");
-    // /dev/shm and /dev/pts are mounts of their own, as in a container.
+    k.mount(b"/dev", fs::dev::new(k.mf.clone(), k.mqueues.clone()), "tmpfs");
+    // /dev/shm, /dev/pts and /dev/mqueue are mounts of their own, as in a
+    // container.
     let root = k.root_location();
-    for (point, fstype) in [(&b"/dev/shm"[..], "tmpfs"), (&b"/dev/pts"[..], "devpts")] {
+    for (point, fstype) in [(&b"/dev/shm"[..], "tmpfs"), (&b"/dev/pts"[..], "devpts"), (&b"/dev/mqueue"[..], "mqueue")] {
         let at = k.resolve(&root, &root, point, vfs::path::Follow::No, None)?;
         k.ns.add(&at, at.inode().clone(), fstype, fstype, "", vfs::mount::ms::NOSUID | vfs::mount::ms::NODEV);
     }

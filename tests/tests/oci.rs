@@ -389,10 +389,10 @@ fn podman_run_and_detached_lifecycle() {
     assert!(out.stdout_str().contains("\n67108864\n"), "{out:?}");
     let mut args = vec!["run", "--rm", "--pids-limit", "5"];
     args.extend(ul);
-    args.extend([img, "sh", "-c", "cat /sys/fs/cgroup/pids.max; for i in 1 2 3 4 5 6 7; do sleep 1 & done; echo done"]);
+    args.extend([img, "sh", "-c", "cat /sys/fs/cgroup/pids.max; grep -c mqueue /proc/mounts; for i in 1 2 3 4 5 6 7; do sleep 1 & done; echo done"]);
     let out = pod(&args);
     assert!(out.status != 0 && out.stderr_str().contains("can't fork"), "{out:?}");
-    assert!(out.stdout_str().starts_with("5\n"), "{out:?}");
+    assert!(out.stdout_str().starts_with("5\n1\n"), "podman mounts the mqueue fs: {out:?}");
 
     // run -it through a pty (script(1) gives podman its terminal).
     if let Some(out) = pod_tty(&format!("run --rm -it {} {img} sh", ul.join(" ")), 5) {

@@ -147,13 +147,13 @@ fn mount_flags(opts: &[String]) -> u64 {
     })
 }
 
-/// The spec's mounts: bind mounts through gofers of their own, tmpfs,
-/// proc, sysfs and devpts from the sentry. What the sandbox already has
-/// in place (its /dev, /proc, /sys, /dev/pts, /dev/shm) stays; mount types
-/// not served (mqueue, cgroup) are skipped with a log line.
+/// The spec's mounts: bind mounts through gofers of their own; tmpfs,
+/// proc, sysfs, devpts, cgroup and mqueue from the sentry. What the
+/// sandbox already has in place (its /dev, /proc, /sys, /dev/pts,
+/// /dev/shm, /dev/mqueue) stays; other mount types are skipped with a log line.
 fn apply_mounts(cli: &crate::Cli, sb: &mut crate::sandbox::Sandbox, spec: &oci_spec::runtime::Spec) -> anyhow::Result<()> {
     const BUILT_IN: &[(&str, &str)] =
-        &[("/dev", "tmpfs"), ("/proc", "proc"), ("/sys", "sysfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs")];
+        &[("/dev", "tmpfs"), ("/proc", "proc"), ("/sys", "sysfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue")];
     for m in spec.mounts().iter().flatten() {
         let dest = m.destination().to_string_lossy().into_owned();
         let typ = m.typ().clone().unwrap_or_default();
@@ -168,7 +168,7 @@ fn apply_mounts(cli: &crate::Cli, sb: &mut crate::sandbox::Sandbox, spec: &oci_s
             continue;
         }
         match typ.as_str() {
-            "tmpfs" | "proc" | "sysfs" | "devpts" | "cgroup" | "cgroup2" => {
+            "tmpfs" | "proc" | "sysfs" | "devpts" | "cgroup" | "cgroup2" | "mqueue" => {
                 // The sandbox's cgroupfs is version 2 whatever the spec
                 // asks (runc does the same on a cgroup v2 host).
                 let typ = if typ == "cgroup" { "cgroup2" } else { typ.as_str() };

@@ -65,8 +65,9 @@ impl FileOps for Random {
     }
 }
 
-/// Build /dev.
-pub fn new(mf: Arc<crate::mm::MemoryFile>) -> Arc<dyn Inode> {
+/// Build /dev; `mqueue` is the sandbox's mqueue directory (mounted at
+/// /dev/mqueue, as on a Linux host).
+pub fn new(mf: Arc<crate::mm::MemoryFile>, mqueue: Arc<dyn Inode>) -> Arc<dyn Inode> {
     let shm: Arc<dyn Inode> = Node::new_tmpfs(0o1777, mf);
     let devpts = super::tty::pty::Devpts::new();
     let ptmx: Arc<dyn Inode> = devpts.ptmx();
@@ -83,6 +84,7 @@ pub fn new(mf: Arc<crate::mm::MemoryFile>) -> Arc<dyn Inode> {
         ("fd", SynthLink::new(|| Ok(b"/proc/self/fd".to_vec()))),
         ("shm", shm),
         ("pts", pts),
+        ("mqueue", mqueue),
         ("ptmx", ptmx),
         ("tty", super::tty::DevTty::new()),
     ])

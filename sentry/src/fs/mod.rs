@@ -5,6 +5,7 @@ pub mod cgroup;
 pub mod dev;
 pub mod host;
 pub mod inotify;
+pub mod mqueue;
 pub mod overlay;
 pub mod passthrough;
 pub mod pipe;

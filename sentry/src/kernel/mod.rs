@@ -142,6 +142,8 @@ pub struct Kernel {
     uts: Mutex<(Vec<u8>, Vec<u8>)>,
     /// The other sysctls set since boot.
     pub sysctls: sysctl::Sysctls,
+    /// POSIX message queues (the mqueue filesystem's one directory).
+    pub mqueues: Arc<crate::fs::mqueue::MqDir>,
 }
 
 impl Kernel {
@@ -168,6 +170,7 @@ impl Kernel {
             pids_limit: std::sync::atomic::AtomicU64::new(u64::MAX),
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
             sysctls: sysctl::Sysctls::default(),
+            mqueues: Arc::default(),
             opts,
         })
     }

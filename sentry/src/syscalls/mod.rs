@@ -13,6 +13,7 @@ pub mod ipc;
 pub mod lock;
 pub mod mm;
 pub mod mount;
+pub mod mqueue;
 pub mod msg;
 pub mod poll;
 pub mod process;

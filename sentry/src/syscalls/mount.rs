@@ -96,6 +96,7 @@ pub fn new_fs(k: &Arc<crate::kernel::Kernel>, fstype: &[u8], data: &[u8]) -> KRe
         b"proc" => Ok((crate::fs::proc::new(k), String::new())),
         b"sysfs" => Ok((crate::fs::sys::new(), String::new())),
         b"cgroup2" => Ok((crate::fs::cgroup::new(k), String::new())),
+        b"mqueue" => Ok((k.mqueues.clone(), String::new())),
         b"devpts" => {
             // The one devpts instance (Linux's newinstance is not served).
             let root = k.root_location();

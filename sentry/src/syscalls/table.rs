@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, inotify, ipc, sched, futex, ids, lock, mm, mount, splice, msg, poll, process, signal, socket, stat, time, wait, xattr, Handler};
+use super::{attr, dir, epoll, file, inotify, ipc, sched, futex, ids, lock, mm, mount, mqueue, splice, msg, poll, process, signal, socket, stat, time, wait, xattr, Handler};
 
 /// How completely a syscall is served.
 #[derive(Clone, Copy, Debug)]
@@ -286,12 +286,12 @@ table! {
     237 mbind => NOSYS, Unimplemented("not served yet");
     238 set_mempolicy => NOSYS, Unimplemented("not served yet");
     239 get_mempolicy => NOSYS, Unimplemented("not served yet");
-    240 mq_open => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    241 mq_unlink => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    242 mq_timedsend => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    243 mq_timedreceive => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    244 mq_notify => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
-    245 mq_getsetattr => NOSYS, Unimplemented("System V and POSIX IPC come with the process-model issue");
+    240 mq_open => Some(mqueue::sys_mq_open), Partial("RLIMIT_MSGQUEUE is not charged");
+    241 mq_unlink => Some(mqueue::sys_mq_unlink), Full;
+    242 mq_timedsend => Some(mqueue::sys_mq_timedsend), Full;
+    243 mq_timedreceive => Some(mqueue::sys_mq_timedreceive), Full;
+    244 mq_notify => Some(mqueue::sys_mq_notify), Partial("SIGEV_NONE and SIGEV_SIGNAL; SIGEV_THREAD (a netlink socket in glibc) is ENOSYS; a registration ends when its description is released, not at each close");
+    245 mq_getsetattr => Some(mqueue::sys_mq_getsetattr), Full;
     246 kexec_load => NOSYS, Unimplemented("not served yet");
     247 waitid => Some(wait::sys_waitid), Full;
     248 add_key => NOSYS, Unimplemented("not served yet");
