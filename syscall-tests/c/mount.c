@@ -78,7 +78,7 @@ static int proc_mounts_has(const char *mp, const char *fs)
 }
 
 static const char *dirs[] = { "t1", "t2", "t3", "t4", "t5", "t6", "t7", "t8", "t9",
-			      "src", "tgt", "plain", "proc", "sys", "stack", NULL };
+			      "src", "tgt", "plain", "proc", "sys", "stack", "rsrc/sub", "rsrc", "rtgt", "ntgt", NULL };
 static const char *files[] = { "t1/hidden", "src/a", "src/b", "src/c", "srcfile",
 			       "tgtfile", "regfile", NULL };
 
@@ -249,6 +249,25 @@ int main(void)
 	close(fd);
 	EXPECT_EQ("umount_bind_dir", umount2(P(p, "tgt"), 0), 0);
 	CHECK("umount_bind_dir_empty", !exists(P(p, "tgt/a")));
+
+	/* recursive bind: the source's submounts come along (not without
+	 * MS_REC) */
+	mkdir(P(p, "rsrc"), 0755);
+	mkdir(P(p, "rsrc/sub"), 0755);
+	mkdir(P(p, "rtgt"), 0755);
+	mkdir(P(p, "ntgt"), 0755);
+	EXPECT_EQ("rbind_submount_tmpfs", mount("tmpfs", P(p, "rsrc/sub"), "tmpfs", 0, NULL), 0);
+	h_write_file(P(p, "rsrc/sub/inner"), "in", 2, 0644);
+	EXPECT_EQ("rbind_dir", mount(P(p, "rsrc"), P(q, "rtgt"), NULL, MS_BIND | MS_REC, NULL), 0);
+	CHECK("rbind_sees_submount_content", exists(P(p, "rtgt/sub/inner")));
+	EXPECT_EQ("rbind_mountinfo_has_copy", mountinfo_has(P(p, "rtgt/sub"), "tmpfs"), 1);
+	EXPECT_EQ("plain_bind_dir", mount(P(p, "rsrc"), P(q, "ntgt"), NULL, MS_BIND, NULL), 0);
+	CHECK("plain_bind_lacks_submount", !exists(P(p, "ntgt/sub/inner")));
+	EXPECT_ERR("rbind_umount_busy", umount2(P(p, "rtgt"), 0), EBUSY);
+	EXPECT_EQ("rbind_umount_detach", umount2(P(p, "rtgt"), MNT_DETACH), 0);
+	CHECK("rbind_gone_with_submounts", !exists(P(p, "rtgt/sub")) && mountinfo_has(P(p, "rtgt/sub"), NULL) == 0);
+	umount2(P(p, "ntgt"), 0);
+	umount2(P(p, "rsrc/sub"), 0);
 
 	/* read-only tmpfs */
 	EXPECT_EQ("mount_tmpfs_rdonly", mount("tmpfs", P(p, "t6"), "tmpfs", MS_RDONLY, NULL), 0);

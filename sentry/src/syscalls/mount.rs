@@ -156,7 +156,10 @@ pub fn sys_mount(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         check_kinds(from.inode().as_ref(), at.inode().as_ref())?;
         let of = from.ns.mount_of(&from);
         let src = String::from_utf8_lossy(&from.path()).into_owned();
-        ns.add(&at, from.inode().clone(), &of.fstype, &src, &of.fs_opts, flags);
+        let m = ns.add(&at, from.inode().clone(), &of.fstype, &src, &of.fs_opts, flags);
+        if flags & ms::REC != 0 {
+            ns.copy_submounts(&from.ns, &from.path(), &m.point, (of.id, m.id));
+        }
         return Ok(0);
     }
     let fstype = fstype.ok_or(Errno::EFAULT)?;

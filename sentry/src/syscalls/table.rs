@@ -211,7 +211,7 @@ table! {
     162 sync => Some(splice::sys_sync), Full;
     163 acct => NOSYS, Unimplemented("not served yet");
     164 settimeofday => Some(time::sys_settimeofday), Partial("the host clock is never set: EPERM");
-    165 mount => Some(mount::sys_mount), Partial("tmpfs (size, mode, uid, gid), proc, sysfs, cgroup2 (the sandbox as one cgroup), devpts (the one instance), bind (not MS_REC of submounts), move, remount of per-mount flags; propagation flags are accepted (namespaces never share mounts)");
+    165 mount => Some(mount::sys_mount), Partial("tmpfs (size, mode, uid, gid), proc, sysfs, cgroup2 (the sandbox as one cgroup), mqueue, devpts (the one instance), bind (MS_REC copies submounts), move, remount of per-mount flags; propagation flags are accepted (namespaces never share mounts)");
     166 umount2 => Some(mount::sys_umount2), Full;
     167 swapon => NOSYS, Unimplemented("not served yet");
     168 swapoff => NOSYS, Unimplemented("not served yet");

@@ -265,6 +265,31 @@ impl MountNs {
         Arc::new(MountNs { root: Arc::new(self.root.copy()), table: RwLock::new(table) })
     }
 
+    /// MS_BIND|MS_REC: copy every mount beneath `from` (a canonical path;
+    /// taken from `src`, the namespace of the source) beneath `to`, in
+    /// mount order, flags and all. `top` maps the source's mount id to the
+    /// new bind mount's, so that the copies hang from their copied parents.
+    pub fn copy_submounts(&self, src: &MountNs, from: &[u8], to: &[u8], top: (u32, u32)) {
+        let mut ids = HashMap::from([top]);
+        let mut prefix = from.to_vec();
+        if prefix.last() != Some(&b'/') {
+            prefix.push(b'/');
+        }
+        let under: Vec<Arc<Mount>> = src.list().into_iter().skip(1).filter(|m| m.point.starts_with(&prefix)).collect();
+        for m in under {
+            let mut point = to.to_vec();
+            if point.last() != Some(&b'/') {
+                point.push(b'/');
+            }
+            point.extend_from_slice(&m.point[prefix.len()..]);
+            let mut c = m.copy();
+            c.point = point;
+            c.parent = ids.get(&m.parent).copied().unwrap_or(top.1);
+            ids.insert(m.id, c.id);
+            self.insert(c);
+        }
+    }
+
     /// Every mount, the root first, then by id.
     pub fn list(&self) -> Vec<Arc<Mount>> {
         let t = self.table.read().unwrap_or_else(|e| e.into_inner());
