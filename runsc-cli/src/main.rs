@@ -1,6 +1,7 @@
 //! runsc: the sandbox's command-line interface.
 #![deny(unsafe_code)]
 
+mod cgroup;
 mod commands;
 mod hooks;
 mod sandbox;
@@ -93,6 +94,10 @@ pub enum Cmd {
     Spec(commands::oci::SpecArgs),
     /// Print what the runtime supports (JSON).
     Features,
+    /// Add this runsc as a runtime to Docker's daemon.json.
+    Install(commands::install::InstallArgs),
+    /// Take a runtime out of Docker's daemon.json.
+    Uninstall(commands::install::UninstallArgs),
 }
 
 fn main() {
@@ -134,6 +139,8 @@ fn main() {
         Cmd::Pause(a) => commands::oci::run_pause(&cli, a, "pause"),
         Cmd::Resume(a) => commands::oci::run_pause(&cli, a, "resume"),
         Cmd::Features => commands::oci::run_features(),
+        Cmd::Install(a) => commands::install::run_install(a),
+        Cmd::Uninstall(a) => commands::install::run_uninstall(a),
     };
     match code {
         Ok(c) => std::process::exit(c),

@@ -181,6 +181,12 @@ pub fn start_init(kernel: &Arc<sentry::kernel::Kernel>, spec: sentry::InitSpec) 
     start_process(kernel, spec).map(drop)
 }
 
+/// An errno in runc's (Go's) words: "no such file or directory".
+fn errno_words(e: sentry::errno::Errno) -> String {
+    let s = std::io::Error::from_raw_os_error(e.0).to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_lowercase()
+}
+
 /// Start a process (init first, then exec's); on failure, as
 /// [`start_init`].
 pub fn start_process(
@@ -188,12 +194,18 @@ pub fn start_process(
     spec: sentry::InitSpec,
 ) -> Result<Arc<sentry::kernel::task::ThreadGroup>, (String, i32)> {
     let name = String::from_utf8_lossy(spec.argv.first().map(|a| a.as_slice()).unwrap_or(b"")).into_owned();
+    let cwd = String::from_utf8_lossy(&spec.cwd).into_owned();
     match sentry::start_process(kernel, spec) {
+        Err(sentry::StartError::Cwd(e)) => Err((format!("chdir to cwd ({cwd:?}) set in config.json failed: {}", errno_words(e)), 126)),
         Ok(tg) => Ok(tg),
-        Err(sentry::StartError::NotFound(_)) => Err((format!("{name}: command not found"), 127)),
-        Err(sentry::StartError::NotExecutable(e)) => {
-            Err((format!("{name}: cannot execute: {}", std::io::Error::from_raw_os_error(e.0)), 126))
+        // runc's words, which engines read: Docker gives 127 for "no such
+        // file or directory" and "executable file not found", 126 for
+        // "permission denied".
+        Err(sentry::StartError::NotFound(_)) if name.contains('/') => {
+            Err((format!("exec: {name:?}: stat {name}: no such file or directory"), 127))
         }
+        Err(sentry::StartError::NotFound(_)) => Err((format!("exec: {name:?}: executable file not found in $PATH"), 127)),
+        Err(sentry::StartError::NotExecutable(e)) => Err((format!("exec: {name:?}: {}", errno_words(e)), 126)),
         Err(sentry::StartError::Other(e)) => Err((format!("{name}: {}", std::io::Error::from_raw_os_error(e.0)), 126)),
     }
 }

@@ -48,9 +48,51 @@ pub fn dir(root: &Path, id: &str) -> PathBuf {
     root.join(id)
 }
 
+/// Record the host cgroup directories of container `id`.
+pub fn save_cgroups(root: &Path, id: &str, dirs: &[PathBuf]) -> anyhow::Result<()> {
+    let text: String = dirs.iter().map(|d| format!("{}\n", d.display())).collect();
+    std::fs::write(dir(root, id).join("cgroups"), text).context("recording the cgroups")
+}
+
+/// The host cgroup directories of container `id` (none if it has none).
+pub fn cgroups(root: &Path, id: &str) -> Vec<PathBuf> {
+    let text = std::fs::read_to_string(dir(root, id).join("cgroups")).unwrap_or_default();
+    text.lines().filter(|l| !l.is_empty()).map(PathBuf::from).collect()
+}
+
 /// The control socket of container `id`.
 pub fn socket(root: &Path, id: &str) -> PathBuf {
     dir(root, id).join("sandbox.sock")
+}
+
+/// A unix socket path short enough for sockaddr_un: `path` itself, or,
+/// when it is too long (an engine's state directory with a 64-character
+/// container id), `/proc/self/fd/N/NAME` through an O_PATH fd of its
+/// directory, returned alongside to be held while the path is used.
+fn short_socket_path(path: &Path) -> std::io::Result<(PathBuf, Option<std::os::fd::OwnedFd>)> {
+    use std::os::unix::ffi::OsStrExt;
+    if path.as_os_str().as_bytes().len() < 100 {
+        return Ok((path.to_path_buf(), None));
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return Ok((path.to_path_buf(), None)) };
+    let raw = nix::fcntl::open(dir, nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC, nix::sys::stat::Mode::empty())?;
+    #[allow(unsafe_code)]
+    // SAFETY: `raw` was just returned by open and is owned by nobody else.
+    let fd = unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) };
+    let short = PathBuf::from(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd))).join(name);
+    Ok((short, Some(fd)))
+}
+
+/// Listen on the unix socket `path`, however long it is.
+pub fn bind_socket(path: &Path) -> std::io::Result<std::os::unix::net::UnixListener> {
+    let (p, _dir) = short_socket_path(path)?;
+    std::os::unix::net::UnixListener::bind(p)
+}
+
+/// Connect to the unix socket `path`, however long it is.
+pub fn connect_socket(path: &Path) -> std::io::Result<UnixStream> {
+    let (p, _dir) = short_socket_path(path)?;
+    UnixStream::connect(p)
 }
 
 fn lock(dir: &Path) -> anyhow::Result<nix::fcntl::Flock<std::fs::File>> {
@@ -176,7 +218,7 @@ pub fn call(root: &Path, id: &str, req: &Request) -> anyhow::Result<()> {
 /// carry an error).
 pub fn call_with_fds(root: &Path, id: &str, req: &Request, fds: &[std::os::fd::RawFd]) -> anyhow::Result<Reply> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
-    let s = UnixStream::connect(socket(root, id)).with_context(|| format!("container \"{id}\" is not running"))?;
+    let s = connect_socket(&socket(root, id)).with_context(|| format!("container \"{id}\" is not running"))?;
     let mut line = serde_json::to_vec(req)?;
     line.push(b'\n');
     let iov = [std::io::IoSlice::new(&line)];

@@ -87,6 +87,8 @@ pub enum StartError {
     NotFound(Errno),
     /// The command could not be executed (126).
     NotExecutable(Errno),
+    /// The working directory cannot be entered (126).
+    Cwd(Errno),
     /// Anything else.
     Other(Errno),
 }
@@ -138,7 +140,12 @@ pub fn wait_process(tg: &kernel::task::ThreadGroup) -> i32 {
 /// 1; later ones are `runsc exec`'s) and return once it runs.
 pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task::ThreadGroup>, StartError> {
     let root = k.root_location();
-    let cwd = k.resolve(&root, &root, &spec.cwd, Follow::Yes, None).unwrap_or_else(|_| root.clone());
+    // As runc's: a working directory that cannot be entered fails the
+    // start (init's is made beforehand when missing).
+    let cwd = k.resolve(&root, &root, &spec.cwd, Follow::Yes, None).map_err(StartError::Cwd)?;
+    if !cwd.inode().stat().map_err(StartError::Cwd)?.is_dir() {
+        return Err(StartError::Cwd(Errno::ENOTDIR));
+    }
     let umask = spec.extras.umask.unwrap_or(0o022) & 0o777;
     let fs = Arc::new(Mutex::new(FsContext { root: root.clone(), cwd: cwd.clone(), umask }));
     let fds = Arc::new(FdTable::default());
@@ -228,6 +235,15 @@ pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task
 /// The location `path` (absolute) of the initial namespace, created if
 /// missing (parents as directories, the last one as a directory or an
 /// empty file), as runc makes a container's mount points.
+/// Make the directory `path` and any missing parents (root's, mode 0755),
+/// as runc makes a container's working directory.
+pub fn make_dirs(k: &Arc<Kernel>, path: &[u8]) -> KResult<()> {
+    if !mount_point(k, path, true)?.inode().stat()?.is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    Ok(())
+}
+
 fn mount_point(k: &Arc<Kernel>, path: &[u8], dir: bool) -> KResult<vfs::path::Location> {
     let root = k.root_location();
     match k.resolve(&root, &root, path, Follow::Yes, None) {

@@ -71,7 +71,7 @@ pub fn console(socket: &std::path::Path) -> anyhow::Result<OwnedFd> {
     use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags};
     use std::os::fd::AsRawFd;
     let pty = nix::pty::openpty(None, None).context("opening a pseudo-terminal")?;
-    let s = UnixStream::connect(socket).with_context(|| format!("connecting to the console socket {}", socket.display()))?;
+    let s = state::connect_socket(socket).with_context(|| format!("connecting to the console socket {}", socket.display()))?;
     let name = b"/dev/ptmx";
     let iov = [std::io::IoSlice::new(name)];
     let fds = [pty.master.as_raw_fd()];
@@ -85,6 +85,12 @@ pub fn console(socket: &std::path::Path) -> anyhow::Result<OwnedFd> {
 fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
     let spec = super::oci::load_spec(&a.bundle)?;
     let rootfs = super::oci::rootfs(&spec, &a.bundle)?;
+    // Into the container's host cgroup before anything is started, so
+    // that the gofers and stub processes are in it too.
+    if let Some(p) = spec.linux().as_ref().and_then(|l| l.cgroups_path().clone()) {
+        let dirs = crate::cgroup::join(&crate::cgroup::relative(&p.to_string_lossy()), std::process::id() as i32)?;
+        state::save_cgroups(&cli.root, &a.id, &dirs)?;
+    }
     let hostname = spec.hostname().clone().unwrap_or_else(|| {
         nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into())
     });
@@ -119,6 +125,11 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
             sb.kernel.set_pids_limit(p as u64);
         }
     }
+    // init's working directory is made if missing, as runc does.
+    if let Some(p) = spec.process() {
+        let cwd = p.cwd().to_string_lossy().into_owned();
+        sentry::make_dirs(&sb.kernel, cwd.as_bytes()).map_err(|e| anyhow::anyhow!("making the working directory {cwd}: {e}"))?;
+    }
     if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
         sb.kernel.ns.root().set_flags(sentry::vfs::mount::ms::RDONLY);
     }
@@ -128,7 +139,7 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
     };
     let sock = state::socket(&cli.root, &a.id);
     let _ = std::fs::remove_file(&sock);
-    let listener = UnixListener::bind(&sock).with_context(|| format!("listening on {}", sock.display()))?;
+    let listener = state::bind_socket(&sock).with_context(|| format!("listening on {}", sock.display()))?;
     Ok((sb, spec, listener, sock, tty))
 }
 

@@ -4,6 +4,7 @@ pub mod boot;
 pub mod gofer;
 pub mod oci;
 pub mod help;
+pub mod install;
 pub mod run_do;
 
 /// Set up logging for a process role.

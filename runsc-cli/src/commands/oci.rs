@@ -108,6 +108,10 @@ fn spawn_sandbox(cli: &crate::Cli, a: &CreateArgs, bundle: &Path, spec: &Spec) -
     cmd.arg("boot").arg("--bundle").arg(bundle).arg("--id").arg(&a.id).arg("--ready-fd").arg(wr.as_raw_fd().to_string());
     if let Some(c) = &a.console_socket {
         cmd.arg("--console-socket").arg(absolute(c)?);
+        // The container's stdio is the terminal: the sandbox process keeps
+        // none of ours (containerd's shim reads create's output until its
+        // end, which a sandbox holding it would never give).
+        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
     }
     // Its own process group: the caller's terminal signals are not the
     // container's.
@@ -283,6 +287,12 @@ fn delete(cli: &crate::Cli, id: &str, force: bool) -> anyhow::Result<()> {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
+    // Whatever is left in the container's cgroup goes with it.
+    let cgroups = state::cgroups(&cli.root, id);
+    for pid in crate::cgroup::procs(&cgroups) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+    }
+    crate::cgroup::remove(&cgroups);
     if let Ok(spec) = load_spec(Path::new(&st.bundle)) {
         let stopped = State { status: "stopped".into(), ..st.clone() };
         if let Err(e) = crate::hooks::run(&spec, crate::hooks::Stage::Poststop, &stopped) {
@@ -461,6 +471,10 @@ pub struct ExecArgs {
     /// With --tty: where the new terminal's master is sent (SCM_RIGHTS).
     #[arg(long = "console-socket")]
     console_socket: Option<PathBuf>,
+    /// The --process file is ours (a detached exec's copy): remove it once
+    /// read.
+    #[arg(long = "process-is-copy", hide = true)]
+    process_is_copy: bool,
     /// The container id.
     id: String,
     /// The command and its arguments (without --process).
@@ -480,6 +494,9 @@ pub fn run_exec(cli: &crate::Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     let p = match &a.process {
         Some(f) => {
             let text = std::fs::read(f).with_context(|| format!("reading {}", f.display()))?;
+            if a.process_is_copy {
+                let _ = std::fs::remove_file(f);
+            }
             serde_json::from_slice::<oci_spec::runtime::Process>(&text).map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
         }
         None => base.clone(),
@@ -544,7 +561,11 @@ fn exec_detached(cli: &crate::Cli, a: &ExecArgs) -> anyhow::Result<i32> {
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("--root").arg(&cli.root).arg("exec");
     if let Some(p) = &a.process {
-        cmd.arg("--process").arg(p);
+        // The engine may remove its file as soon as we return (containerd's
+        // shim does): the waiter reads a copy of ours.
+        let copy = crate::state::dir(&cli.root, &a.id).join(format!("exec-{}-{}.json", std::process::id(), a.id.len()));
+        std::fs::copy(p, &copy).with_context(|| format!("reading {}", p.display()))?;
+        cmd.arg("--process").arg(&copy).arg("--process-is-copy");
     }
     if let Some(c) = &a.cwd {
         cmd.arg("--cwd").arg(c);
@@ -582,7 +603,8 @@ pub struct PsArgs {
     id: String,
 }
 
-/// `runsc ps`: the container's processes (their pids inside the sandbox).
+/// `runsc ps`: the container's processes (a table of their pids inside the
+/// sandbox; with --format json the host pids, as runc gives them).
 pub fn run_ps(cli: &crate::Cli, a: &PsArgs) -> anyhow::Result<i32> {
     let st = State::load(&cli.root, &a.id)?;
     if st.status == "stopped" {
@@ -594,7 +616,16 @@ pub fn run_ps(cli: &crate::Cli, a: &PsArgs) -> anyhow::Result<i32> {
     }
     let procs = r.processes.unwrap_or_default();
     match a.format.as_str() {
-        "json" => println!("{}", serde_json::to_string(&procs.iter().map(|p| p.0).collect::<Vec<_>>())?),
+        // As runc's: the host pids of the container (engines give them to
+        // the host's ps: `docker top`), here the sandbox's processes (its
+        // cgroup's, or the sandbox process when it has no cgroup).
+        "json" => {
+            let mut pids = crate::cgroup::procs(&state::cgroups(&cli.root, &a.id));
+            if pids.is_empty() {
+                pids.push(st.pid);
+            }
+            println!("{}", serde_json::to_string(&pids)?)
+        }
         "table" => {
             println!("{:>8} {:>8} {:>8} CMD", "UID", "PID", "PPID");
             for (pid, ppid, uid, cmd) in &procs {
