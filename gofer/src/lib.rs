@@ -20,4 +20,4 @@ mod sys;
 pub use client::Client;
 pub use error::Error;
 pub use protocol::*;
-pub use server::{serve, ServerOptions};
+pub use server::{serve, serve_confined, ServerOptions};

@@ -49,12 +49,25 @@ pub struct ServerOptions {
 /// Sets the process umask to 0: the sentry sends modes that already have
 /// the application's umask applied, and they must land exactly.
 pub fn serve(sock: OwnedFd, root: &Path, opts: ServerOptions) -> Result<(), Error> {
+    serve_confined(sock, root, opts, || Ok(()))
+}
+
+/// As [`serve`], calling `confine` once the root is open and before the
+/// first request (where the caller installs its seccomp filter: nothing
+/// the server does from then on needs more than serving).
+pub fn serve_confined(
+    sock: OwnedFd,
+    root: &Path,
+    opts: ServerOptions,
+    confine: impl FnOnce() -> std::io::Result<()>,
+) -> Result<(), Error> {
     let root_fd = sys::open(
         root,
         OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
     )
     .map_err(|e| Error::Root(e.into()))?;
     nix::sys::stat::umask(Mode::empty());
+    confine().map_err(Error::Root)?;
     let mut server = Server { root: Rc::new(root_fd), read_only: opts.read_only, nodes: HashMap::new(), next_fid: 1 };
     let mut buf = vec![0u8; MAX_MESSAGE + 1];
     loop {

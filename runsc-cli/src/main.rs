@@ -3,6 +3,7 @@
 
 mod cgroup;
 mod commands;
+mod confine;
 mod hooks;
 mod sandbox;
 mod state;

@@ -1,11 +1,12 @@
-//! `runsc help syscalls`.
+//! `runsc help syscalls` and `runsc help seccomp`.
 
 use clap::Args;
 
 /// Arguments of `help`.
 #[derive(Args, Debug)]
 pub struct HelpArgs {
-    /// Topic: "syscalls".
+    /// Topic: "syscalls" (the sentry's table) or "seccomp" (the host
+    /// syscalls runsc's own processes may make).
     topic: String,
     /// Print Markdown (docs/compatibility.md).
     #[arg(long)]
@@ -30,6 +31,10 @@ pub fn run(a: &HelpArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        t => anyhow::bail!("unknown help topic {t:?} (try: syscalls)"),
+        "seccomp" => {
+            print!("{}", crate::confine::markdown());
+            Ok(0)
+        }
+        t => anyhow::bail!("unknown help topic {t:?} (try: syscalls, seccomp)"),
     }
 }
