@@ -138,6 +138,8 @@ pub struct Kernel {
     pids_limit: std::sync::atomic::AtomicU64,
     /// The sandbox's host and domain names (its UTS namespace).
     uts: Mutex<(Vec<u8>, Vec<u8>)>,
+    /// The sandbox's network stack (loopback only; one network namespace).
+    pub net: Arc<crate::net::inet::Stack>,
 }
 
 impl Kernel {
@@ -163,6 +165,7 @@ impl Kernel {
             msgs: ipc::Msgs::default(),
             pids_limit: std::sync::atomic::AtomicU64::new(u64::MAX),
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
+            net: crate::net::inet::Stack::new(),
             opts,
         })
     }
