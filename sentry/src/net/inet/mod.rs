@@ -367,21 +367,32 @@ impl InetSocket {
             _ => {}
         }
         let privileged = task.capable(crate::kernel::task::CAP_NET_ADMIN);
-        let (rcvbuf, sndbuf) = {
+        let (rcvbuf, sndbuf, reuseaddr, reuseport) = {
             let mut o = self.opts();
             o.set(level, name, v, self.is_tcp(), self.family, privileged)?;
-            (o.rcvbuf, o.tcp_sndbuf())
+            (o.rcvbuf, o.tcp_sndbuf(), o.reuseaddr, o.reuseport)
         };
-        if level == SOL_SOCKET && matches!(name, 7 | 8 | 32 | 33) {
-            self.tcp_set_bufs(rcvbuf, sndbuf);
+        match (level, name) {
+            (SOL_SOCKET, 7 | 8 | 32 | 33) => self.tcp_set_bufs(rcvbuf, sndbuf),
+            (SOL_SOCKET, 2 | 15) => {
+                if let Some(h) = self.handle() {
+                    self.lock_table().set_reuse(h, reuseaddr, reuseport);
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
 
     fn is_bound(&self) -> bool {
+        self.handle().is_some()
+    }
+
+    /// The socket's port table entry, if bound.
+    fn handle(&self) -> Option<Handle> {
         match &self.proto {
-            ProtoState::Tcp(_) => self.tcp_local().is_some(),
-            ProtoState::Udp(u) => u.local().is_some(),
+            ProtoState::Tcp(_) => self.tcp_bound().map(|b| b.handle),
+            ProtoState::Udp(u) => u.bound().map(|b| b.handle),
         }
     }
 

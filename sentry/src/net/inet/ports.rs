@@ -146,6 +146,15 @@ impl<T> PortTable<T> {
         }
     }
 
+    /// SO_REUSEADDR and SO_REUSEPORT changed after bind: Linux reads them
+    /// at each conflict check.
+    pub fn set_reuse(&mut self, h: Handle, reuseaddr: bool, reuseport: bool) {
+        if let Some(e) = self.entry(h) {
+            e.claim.reuseaddr = reuseaddr;
+            e.claim.reuseport = reuseport;
+        }
+    }
+
     /// Change what a binding covers and its peer (a UDP connect).
     pub fn update(&mut self, h: Handle, scope: Scope, peer: Option<SocketAddr>) {
         if let Some(e) = self.entry(h) {

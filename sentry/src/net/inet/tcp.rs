@@ -301,7 +301,7 @@ impl InetSocket {
                 self.lock_table().unlisten(b.handle);
             }
             for child in l.queue {
-                child.tcp_close();
+                child.tcp_end(true);
             }
             for (child, conn) in l.syn {
                 conn.refuse();
@@ -402,6 +402,10 @@ impl InetSocket {
         }
     }
 
+    pub(super) fn tcp_bound(&self) -> Option<Bound> {
+        self.tcp()?.bound
+    }
+
     pub(super) fn tcp_peer(&self) -> Option<SocketAddr> {
         let st = self.tcp()?;
         match &st.state {
@@ -490,16 +494,22 @@ impl InetSocket {
         }
     }
 
-    /// The file is closed (or an unaccepted connection dropped).
+    /// The file is closed (or an unaccepted connection dropped): the peer
+    /// sees a FIN, or a reset under SO_LINGER of 0.
     pub(super) fn tcp_close(&self) {
-        let Some(mut st) = self.tcp() else { return };
         let linger0 = self.opts().linger == Some(0);
+        self.tcp_end(linger0);
+    }
+
+    /// Close, resetting the connection when `abort`.
+    fn tcp_end(&self, abort: bool) {
+        let Some(mut st) = self.tcp() else { return };
         match mem::replace(&mut st.state, State::Closed) {
             State::Listen(l) => {
                 st.state = State::Listen(l);
                 self.tcp_stop_listening(&mut st);
             }
-            State::Connected(ep) => ep.conn.close(ep.side, linger0),
+            State::Connected(ep) => ep.conn.close(ep.side, abort),
             State::Closed => {}
         }
         if let Some(b) = st.bound.take() {

@@ -61,6 +61,10 @@ impl Udp {
         self.rx.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    pub(super) fn bound(&self) -> Option<Bound> {
+        self.lock().bound
+    }
+
     pub(super) fn local(&self) -> Option<SocketAddr> {
         self.lock().bound.map(|b| b.local)
     }
