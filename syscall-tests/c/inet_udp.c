@@ -254,6 +254,31 @@ int main(void)
 	EXPECT_EQ("flood_sends_succeed", sent, 2000);
 	CHECKF("flood_queue_bounded", got > 10 && got < 1000, "%d of %d queued", got, sent);
 
+	/* sendmmsg and recvmmsg: a message each. */
+	struct mmsghdr mm[3];
+	struct iovec mv3[3] = {{"m1", 2}, {"mm2", 3}, {"mmm3", 4}};
+	memset(mm, 0, sizeof(mm));
+	for (int i = 0; i < 3; i++) {
+		mm[i].msg_hdr.msg_iov = &mv3[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_name = &to;
+		mm[i].msg_hdr.msg_namelen = sizeof(to);
+	}
+	EXPECT_EQ("sendmmsg", sendmmsg(u, mm, 3, 0), 3);
+	CHECK("sendmmsg_lengths", mm[0].msg_len == 2 && mm[1].msg_len == 3 && mm[2].msg_len == 4);
+	char rb[3][16];
+	struct iovec rv3[3] = {{rb[0], 16}, {rb[1], 16}, {rb[2], 16}};
+	struct mmsghdr rm[4];
+	memset(rm, 0, sizeof(rm));
+	for (int i = 0; i < 3; i++) {
+		rm[i].msg_hdr.msg_iov = &rv3[i];
+		rm[i].msg_hdr.msg_iovlen = 1;
+	}
+	rm[3] = rm[2];
+	EXPECT_EQ("recvmmsg_waitforone", recvmmsg(r, rm, 4, MSG_WAITFORONE, NULL), 3);
+	CHECK("recvmmsg_lengths", rm[0].msg_len == 2 && rm[1].msg_len == 3 && rm[2].msg_len == 4 && memcmp(rb[2], "mmm3", 4) == 0);
+	EXPECT_ERR("recvmmsg_nothing_eagain", recvmmsg(r, rm, 2, MSG_DONTWAIT, NULL), EAGAIN);
+
 	/* SO_REUSEADDR lets two sockets share a port. */
 	int one = 1;
 	int a1 = socket(AF_INET, SOCK_DGRAM, 0), a2 = socket(AF_INET, SOCK_DGRAM, 0);

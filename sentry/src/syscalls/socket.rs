@@ -332,6 +332,58 @@ pub fn sys_recvmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     Ok(if flags & MSG_TRUNC != 0 { r.len } else { r.data.len() } as u64)
 }
 
+/// sizeof(struct mmsghdr): a msghdr and the count of its message.
+const MMSGHDR: u64 = 64;
+/// The most messages one call takes (UIO_MAXIOV).
+const MMSG_MAX: u64 = 1024;
+/// recvmmsg: block for the first message only.
+const MSG_WAITFORONE: u64 = 0x10000;
+
+/// Implements sendmmsg(2): sendmsg per message until one fails; the
+/// count sent, or the first message's error.
+pub fn sys_sendmmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    sock_of(sc.task, a[0])?;
+    let n = a[2].min(MMSG_MAX);
+    let mut done = 0;
+    while done < n {
+        let h = a[1] + done * MMSGHDR;
+        match sys_sendmsg(sc, [a[0], h, a[3], 0, 0, 0]) {
+            Ok(len) => sc.task.mm().write_val(h + 56, &(len as u32))?,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+        done += 1;
+    }
+    Ok(done)
+}
+
+/// Implements recvmmsg(2): recvmsg per message; with MSG_WAITFORONE only
+/// the first waits; the timeout is looked at after each message, as
+/// Linux does.
+pub fn sys_recvmmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    sock_of(sc.task, a[0])?;
+    let deadline = if a[4] != 0 { Some(std::time::Instant::now() + super::time::read_timespec(sc.task, a[4])?) } else { None };
+    let n = a[2].min(MMSG_MAX);
+    let mut flags = a[3] & !MSG_WAITFORONE;
+    let mut done = 0;
+    while done < n {
+        let h = a[1] + done * MMSGHDR;
+        match sys_recvmsg(sc, [a[0], h, flags, 0, 0, 0]) {
+            Ok(len) => sc.task.mm().write_val(h + 56, &(len as u32))?,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+        done += 1;
+        if a[3] & MSG_WAITFORONE != 0 {
+            flags |= MSG_DONTWAIT;
+        }
+        if deadline.is_some_and(|d| std::time::Instant::now() >= d) {
+            break;
+        }
+    }
+    Ok(done)
+}
+
 /// Implements shutdown(2).
 pub fn sys_shutdown(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let (_, s) = sock_of(sc.task, a[0])?;
