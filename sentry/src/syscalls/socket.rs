@@ -399,14 +399,15 @@ pub fn sys_getsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let t = sc.task;
     let (_, s) = sock_of(t, a[0])?;
     let level = a[1] as i32;
-    let val = match s {
-        Sock::Unix(u) => unix::getsockopt(&u, level, a[2])?,
-        Sock::Inet(i) => i.getsockopt(level, a[2] as i32)?,
-    };
+    // The length is read first: a bad one costs nothing (SO_ERROR stays).
     let len: u32 = t.mm().read_val(a[4])?;
     if (len as i32) < 0 {
         return Err(Errno::EINVAL);
     }
+    let val = match s {
+        Sock::Unix(u) => unix::getsockopt(&u, level, a[2])?,
+        Sock::Inet(i) => i.getsockopt(level, a[2] as i32)?,
+    };
     let out = val.encode(len as usize);
     t.mm().copy_out(a[3], &out)?;
     t.mm().write_val(a[4], &(out.len() as u32))?;

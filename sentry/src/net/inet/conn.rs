@@ -217,6 +217,7 @@ impl Conn {
         let len = data.len();
         let mut data = Some(data);
         let mut done = 0;
+        let mut reset = false;
         loop {
             let r = task.block_on(&self.wq[side], nonblock, deadline, || {
                 let mut st = self.lock();
@@ -235,6 +236,7 @@ impl Conn {
                     // The peer's kernel answers data for a closed socket
                     // with a reset; the bytes are gone.
                     me.reset();
+                    reset = true;
                     return Some(Ok(len - done));
                 }
                 let room = (peer.rcvbuf + me.sndbuf).saturating_sub(peer.rx.bytes());
@@ -257,8 +259,10 @@ impl Conn {
                     done += n;
                     self.notify(1 - side);
                     if done >= len {
-                        // A reset may have been taken in.
-                        self.notify(side);
+                        if reset {
+                            // Our own pollers see the error.
+                            self.notify(side);
+                        }
                         return Ok(done);
                     }
                 }

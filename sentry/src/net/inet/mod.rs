@@ -237,8 +237,10 @@ impl InetSocket {
         match &self.proto {
             ProtoState::Tcp(_) => {
                 let s = self.tcp_accept(task, nonblock)?;
-                let peer = s.peername().unwrap_or_else(|_| to_bytes(self.family, SocketAddr::new(addr::any(self.family), 0)));
-                Ok((s, peer))
+                // The peer's address even if it has reset the connection
+                // meanwhile (getpeername would say ENOTCONN).
+                let peer = s.tcp_remote().unwrap_or_else(|| SocketAddr::new(addr::any(self.family), 0));
+                Ok((s, to_bytes(self.family, peer)))
             }
             ProtoState::Udp(_) => Err(Errno::EOPNOTSUPP),
         }

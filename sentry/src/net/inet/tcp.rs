@@ -406,6 +406,14 @@ impl InetSocket {
         self.tcp()?.bound
     }
 
+    /// The address at the other end, whatever became of the connection.
+    pub(super) fn tcp_remote(&self) -> Option<SocketAddr> {
+        match &self.tcp()?.state {
+            State::Connected(ep) => Some(ep.peer),
+            _ => None,
+        }
+    }
+
     pub(super) fn tcp_peer(&self) -> Option<SocketAddr> {
         let st = self.tcp()?;
         match &st.state {
