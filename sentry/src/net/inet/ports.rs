@@ -228,6 +228,9 @@ mod tests {
         let b = t.bind(5000, claim("any4", true), Arc::downgrade(&owner)).unwrap_or_else(|_| unreachable!());
         assert_eq!(t.listen(a), Ok(()));
         assert_eq!(t.listen(b), Err(Errno::EADDRINUSE));
+        // The wildcard binding covers 127.0.0.2 too.
+        assert_eq!(t.bind(5000, claim("127.0.0.2", false), Arc::downgrade(&owner)), Err(Errno::EADDRINUSE));
+        t.remove(b);
         assert_eq!(t.bind(5000, claim("127.0.0.2", false), Arc::downgrade(&owner)).map(|h| h.port), Ok(5000));
     }
 
