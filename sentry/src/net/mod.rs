@@ -15,6 +15,21 @@ use crate::kernel::task::Task;
 use crate::mm::io::IoVec;
 use crate::vfs::{self, mode, Attr, File, FileOps, Inode};
 
+/// send/recv flags.
+pub mod msg {
+    #![allow(missing_docs)]
+    pub const MSG_OOB: u64 = 1;
+    pub const MSG_PEEK: u64 = 2;
+    pub const MSG_CTRUNC: u64 = 8;
+    pub const MSG_TRUNC: u64 = 0x20;
+    pub const MSG_DONTWAIT: u64 = 0x40;
+    pub const MSG_WAITALL: u64 = 0x100;
+    pub const MSG_ERRQUEUE: u64 = 0x2000;
+    pub const MSG_NOSIGNAL: u64 = 0x4000;
+    pub const MSG_WAITFORONE: u64 = 0x10000;
+    pub const MSG_CMSG_CLOEXEC: u64 = 0x4000_0000;
+}
+
 /// A socket option's value, as getsockopt(2) copies it out.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OptVal {

@@ -12,6 +12,7 @@ use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
 use crate::net::inet::addr::Family;
 use crate::net::inet::InetSocket;
+use crate::net::msg::{MSG_DONTWAIT, MSG_TRUNC, MSG_WAITFORONE};
 use crate::net::unix::UnixSocket;
 use crate::vfs::oflags::{O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use crate::vfs::File;
@@ -26,10 +27,6 @@ const SOCK_MAX: u64 = 11;
 const IPPROTO_MAX: u64 = 263;
 const SOCK_NONBLOCK: u64 = O_NONBLOCK as u64;
 const SOCK_CLOEXEC: u64 = O_CLOEXEC as u64;
-pub(super) const MSG_PEEK: u64 = 2;
-pub(super) const MSG_TRUNC: u64 = 0x20;
-pub(super) const MSG_DONTWAIT: u64 = 0x40;
-pub(super) const MSG_NOSIGNAL: u64 = 0x4000;
 pub(super) const SOL_SOCKET: i32 = 1;
 /// sizeof(struct sockaddr_storage): the longest address a call copies in.
 const SOCKADDR_MAX: u64 = 128;
@@ -336,8 +333,6 @@ pub fn sys_recvmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 const MMSGHDR: u64 = 64;
 /// The most messages one call takes (UIO_MAXIOV).
 const MMSG_MAX: u64 = 1024;
-/// recvmmsg: block for the first message only.
-const MSG_WAITFORONE: u64 = 0x10000;
 
 /// Implements sendmmsg(2): sendmsg per message until one fails; the
 /// count sent, or the first message's error.

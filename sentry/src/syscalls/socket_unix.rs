@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use super::file::install;
-use super::socket::{MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC, SOL_SOCKET};
+use super::socket::SOL_SOCKET;
 use super::Sc;
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
 use crate::net::unix::{Kind, Message, UnixSocket};
+use crate::net::msg::{MSG_CMSG_CLOEXEC, MSG_CTRUNC, MSG_DONTWAIT, MSG_NOSIGNAL, MSG_PEEK, MSG_TRUNC};
 use crate::net::OptVal;
 use crate::vfs::oflags::{O_CLOEXEC, O_NONBLOCK, O_RDWR};
 use crate::vfs::File;
@@ -18,8 +19,6 @@ use crate::vfs::File;
 pub const AF_UNIX: u64 = 1;
 const SOCK_NONBLOCK: u64 = O_NONBLOCK as u64;
 const SOCK_CLOEXEC: u64 = O_CLOEXEC as u64;
-const MSG_CTRUNC: u32 = 8;
-const MSG_CMSG_CLOEXEC: u64 = 0x4000_0000;
 const SCM_RIGHTS: i32 = 1;
 const SCM_CREDENTIALS: i32 = 2;
 /// Files one message may carry (Linux's SCM_MAX_FD).
@@ -236,7 +235,7 @@ pub(super) fn recvmsg(t: &Task, f: &File, s: &UnixSocket, msghdr: u64, h: [u64; 
             t.mm().write_val(control + 16, &[creds.0 as u32, creds.1, creds.2])?;
             clen = 32;
         } else {
-            out_flags |= MSG_CTRUNC;
+            out_flags |= MSG_CTRUNC as u32;
         }
     }
     if !files.is_empty() {
@@ -245,13 +244,13 @@ pub(super) fn recvmsg(t: &Task, f: &File, s: &UnixSocket, msghdr: u64, h: [u64; 
         let mut fds = Vec::new();
         for (i, file) in files.into_iter().enumerate() {
             if i >= room {
-                out_flags |= MSG_CTRUNC;
+                out_flags |= MSG_CTRUNC as u32;
                 break;
             }
             match install(t, file, cloexec) {
                 Ok(fd) => fds.push(fd as i32),
                 Err(_) => {
-                    out_flags |= MSG_CTRUNC;
+                    out_flags |= MSG_CTRUNC as u32;
                     break;
                 }
             }

@@ -28,6 +28,7 @@ use ports::{Claim, Handle, PortTable, Proto};
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
 use crate::kernel::wait::{deadline_after, WaitQueue};
+use crate::net::msg;
 use crate::net::OptVal;
 use crate::vfs::{FileOps, Source};
 
@@ -39,18 +40,6 @@ pub const POLLWRNORM: u32 = 0x100;
 pub const POLLWRBAND: u32 = 0x200;
 /// The peer shut down writing (or we shut down reading).
 pub const POLLRDHUP: u32 = 0x2000;
-
-/// recv/send flags.
-pub mod msg {
-    #![allow(missing_docs)]
-    pub const MSG_OOB: u64 = 1;
-    pub const MSG_PEEK: u64 = 2;
-    pub const MSG_TRUNC: u64 = 0x20;
-    pub const MSG_DONTWAIT: u64 = 0x40;
-    pub const MSG_WAITALL: u64 = 0x100;
-    pub const MSG_ERRQUEUE: u64 = 0x2000;
-    pub const MSG_NOSIGNAL: u64 = 0x4000;
-}
 
 /// The network stack of a sandbox: its ports.
 pub struct Stack {
@@ -255,11 +244,7 @@ impl InetSocket {
                     // Urgent data is not served.
                     return Err(Errno::EOPNOTSUPP);
                 }
-                let r = self.tcp_send(task, data, nonblock);
-                if r == Err(Errno::EPIPE) && flags & msg::MSG_NOSIGNAL == 0 {
-                    task.send_signal_thread(crate::kernel::signal::QueuedSignal { signo: crate::kernel::signal::sig::SIGPIPE, ..Default::default() });
-                }
-                r
+                self.tcp_write(task, data, nonblock, flags & msg::MSG_NOSIGNAL != 0)
             }
             ProtoState::Udp(_) => {
                 if flags & msg::MSG_OOB != 0 {
@@ -500,18 +485,20 @@ impl FileOps for InetSocket {
 }
 
 impl InetSocket {
-    /// write(2) and friends: a send without an address or flags. The
-    /// syscall layer holds the Arc, but FileOps has only &self: the port
-    /// table's own reference finds it.
+    /// A TCP send; EPIPE also raises SIGPIPE unless `nosignal`.
+    fn tcp_write(&self, task: &Task, data: Vec<u8>, nonblock: bool, nosignal: bool) -> KResult<usize> {
+        let r = self.tcp_send(task, data, nonblock);
+        if r == Err(Errno::EPIPE) && !nosignal {
+            task.send_signal_thread(crate::kernel::signal::QueuedSignal { signo: crate::kernel::signal::sig::SIGPIPE, ..Default::default() });
+        }
+        r
+    }
+
+    /// write(2) and friends: a send without an address or flags (a UDP
+    /// socket must be connected, hence bound: no Arc is needed to bind).
     fn send_self(&self, task: &Task, data: Vec<u8>, nonblock: bool) -> KResult<usize> {
         match &self.proto {
-            ProtoState::Tcp(_) => {
-                let r = self.tcp_send(task, data, nonblock);
-                if r == Err(Errno::EPIPE) {
-                    task.send_signal_thread(crate::kernel::signal::QueuedSignal { signo: crate::kernel::signal::sig::SIGPIPE, ..Default::default() });
-                }
-                r
-            }
+            ProtoState::Tcp(_) => self.tcp_write(task, data, nonblock, false),
             ProtoState::Udp(_) => self.udp_send_connected(data),
         }
     }
