@@ -299,6 +299,19 @@ static void connecting(void)
 	close(c);
 	close(accept(l, NULL, NULL));
 
+	/* An edge-triggered epoll sees the connection become writable. */
+	c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	int ep = epoll_create1(0);
+	struct epoll_event ev = {.events = EPOLLOUT | EPOLLET, .data.fd = c}, out;
+	epoll_ctl(ep, EPOLL_CTL_ADD, c, &ev);
+	CHECK("epoll_et_fresh_socket_out_hup", epoll_wait(ep, &out, 1, 0) == 1 && out.events == (EPOLLOUT | EPOLLHUP));
+	EXPECT_EQ("epoll_et_fresh_socket_once", epoll_wait(ep, &out, 1, 0), 0);
+	connect(c, (struct sockaddr *)&a, sizeof(a));
+	CHECK("epoll_et_connected_out", epoll_wait(ep, &out, 1, 1000) == 1 && out.events == EPOLLOUT);
+	close(ep);
+	close(c);
+	close(accept(l, NULL, NULL));
+
 	/* Refused. */
 	int closed = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in ca = lo4(0);

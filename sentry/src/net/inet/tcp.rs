@@ -194,6 +194,8 @@ impl InetSocket {
             return Err(Errno::ECONNREFUSED);
         };
         st.state = State::Connected(Endpoint { conn: conn.clone(), side: CLIENT, local, peer: dst });
+        // Pollers (an edge-triggered epoll among them) see it writable.
+        self.wq.notify_all();
         if nonblock {
             st.connecting = true;
             return Err(Errno::EINPROGRESS);
