@@ -44,8 +44,10 @@ pub struct Cli {
     /// Accepted for runc compatibility (cgroups are not used).
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
-    /// Network mode (only "none" is served yet).
-    #[arg(long, global = true, default_value = "none")]
+    /// Network: `sandbox` (the default) and `none` both give the sandbox
+    /// a network of its own with lo only (127.0.0.1/8 and ::1) and no way
+    /// out; `host` is not served.
+    #[arg(long, global = true, default_value = "sandbox", value_parser = ["sandbox", "none"])]
     pub network: String,
     #[command(subcommand)]
     pub cmd: Cmd,

@@ -56,8 +56,9 @@ struct Case {
 }
 
 /// Parses a program's stdout: `ok NAME` / `not ok NAME: detail` lines, in
-/// order. Lines starting with `#` and empty lines are ignored; anything else
-/// is an error, as is a name seen twice.
+/// order. Lines starting with `#`, empty lines and a `skip all:` line (see
+/// [`skipped_natively`]) are ignored; anything else is an error, as is a
+/// name seen twice.
 fn parse_output(stdout: &str) -> Result<Vec<(String, Case)>, String> {
     let mut cases = Vec::new();
     let mut seen = BTreeSet::new();
@@ -66,7 +67,7 @@ fn parse_output(stdout: &str) -> Result<Vec<(String, Case)>, String> {
             (Verdict::Ok, rest)
         } else if let Some(rest) = line.strip_prefix("not ok ") {
             (Verdict::NotOk, rest)
-        } else if line.trim().is_empty() || line.starts_with('#') {
+        } else if line.trim().is_empty() || line.starts_with('#') || line.starts_with(SKIP_ALL) {
             continue;
         } else {
             return Err(format!("line {}: not a case line: {line:?}", i + 1));
@@ -90,6 +91,17 @@ fn parse_output(stdout: &str) -> Result<Vec<(String, Case)>, String> {
         ));
     }
     Ok(cases)
+}
+
+/// A native run that cannot prove the program on this machine (IPv6
+/// switched off on the host, say) prints `skip all: REASON` and no cases;
+/// the program is then not run in the sandbox either, and the reason is
+/// printed.
+const SKIP_ALL: &str = "skip all:";
+
+/// The reason of a native `skip all:` line.
+fn skipped_natively(stdout: &str) -> Option<String> {
+    stdout.lines().find_map(|l| l.strip_prefix(SKIP_ALL)).map(|r| r.trim().to_string())
 }
 
 // ---------------------------------------------------------------------------
@@ -499,6 +511,13 @@ fn conformance() {
                 continue;
             }
         };
+        if let Some(reason) = skipped_natively(&native.stdout) {
+            if native.success() && native_cases.is_empty() {
+                println!("{name}: SKIPPED on this machine: {reason}");
+                summary.push(format!("{name:<14} [native] SKIPPED on this machine: {reason}"));
+                continue;
+            }
+        }
         let mut native_bad = Vec::new();
         if !native.success() {
             native_bad.push(format!("{} (must exit 0)", native.describe_status()));
@@ -694,6 +713,14 @@ fn parse_output_reads_ok_and_not_ok_lines() {
 fn parse_output_rejects_duplicates_and_stray_lines() {
     assert!(parse_output("ok a\nok a\n").is_err());
     assert!(parse_output("ok a\nhello\n").is_err());
+}
+
+#[test]
+fn skip_all_line_is_read_and_not_a_case() {
+    let out = "# probing\nskip all: no IPv6 loopback here\n";
+    assert_eq!(skipped_natively(out).as_deref(), Some("no IPv6 loopback here"));
+    assert!(parse_output(out).unwrap().is_empty());
+    assert_eq!(skipped_natively("ok a\n"), None);
 }
 
 #[test]

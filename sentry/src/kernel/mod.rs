@@ -144,6 +144,8 @@ pub struct Kernel {
     pub sysctls: sysctl::Sysctls,
     /// POSIX message queues (the mqueue filesystem's one directory).
     pub mqueues: Arc<crate::fs::mqueue::MqDir>,
+    /// The sandbox's network stack (loopback only; one network namespace).
+    pub net: Arc<crate::net::inet::Stack>,
 }
 
 impl Kernel {
@@ -171,6 +173,7 @@ impl Kernel {
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
             sysctls: sysctl::Sysctls::default(),
             mqueues: Arc::default(),
+            net: crate::net::inet::Stack::new(),
             opts,
         })
     }

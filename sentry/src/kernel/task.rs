@@ -16,6 +16,9 @@ use crate::mm::MemoryManager;
 use crate::vfs::path::Location;
 use crate::vfs::FdTable;
 
+/// CAP_NET_ADMIN: configure the network (buffer sizes past the limits).
+pub const CAP_NET_ADMIN: u32 = 12;
+
 /// Credentials.
 #[derive(Clone, Debug, Default)]
 #[allow(missing_docs)]
@@ -479,6 +482,11 @@ impl Task {
         let tid = self.host_tid.load(Ordering::Relaxed);
         let sys = if tid != 0 { Duration::from_nanos(crate::sys::thread_cpu_ns(tid)) } else { Duration::ZERO };
         (user, sys)
+    }
+
+    /// Whether the task's effective capabilities hold `cap`.
+    pub fn capable(&self, cap: u32) -> bool {
+        self.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << cap) != 0
     }
 
     /// Credentials snapshot.

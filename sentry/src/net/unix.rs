@@ -7,6 +7,8 @@
 //! for the sandbox (a path is also a socket node in the filesystem).
 
 use std::collections::{HashMap, VecDeque};
+
+use super::queue::MsgQueue;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 
@@ -40,10 +42,15 @@ pub struct Message {
     pub creds: (i32, u32, u32),
 }
 
+/// What travels beside a message's bytes.
+struct Anc {
+    files: Vec<Arc<File>>,
+    creds: (i32, u32, u32),
+}
+
 #[derive(Default)]
 struct ChanState {
-    msgs: VecDeque<Message>,
-    bytes: usize,
+    q: MsgQueue<Anc>,
     /// The writing side shut down or closed: readers see EOF.
     write_closed: bool,
     /// The reading side shut down or closed: writers get EPIPE.
@@ -263,15 +270,14 @@ impl UnixSocket {
                 return Some(Err(Errno::EPIPE));
             }
             // A stream takes what fits; packets go whole or wait.
-            let room = CAPACITY.saturating_sub(st.bytes);
+            let room = CAPACITY.saturating_sub(st.q.bytes());
             if room == 0 || (self.kind != Kind::Stream && room < len) {
                 return None;
             }
             let mut m = msg.take()?;
             let n = if self.kind == Kind::Stream { m.data.len().min(room) } else { m.data.len() };
             m.data.truncate(n);
-            st.bytes += n;
-            st.msgs.push_back(m);
+            st.q.push(m.data, Anc { files: m.files, creds: m.creds });
             Some(Ok(n))
         });
         tx.wq.notify_all();
@@ -294,45 +300,39 @@ impl UnixSocket {
     pub fn recv(&self, task: &Task, max: usize, nonblock: bool, peek: bool) -> KResult<(Vec<u8>, Vec<Arc<File>>, (i32, u32, u32), usize)> {
         let r = task.block_on(&self.rx.wq, nonblock, None, || {
             let mut st = self.rx.lock();
-            if st.msgs.is_empty() {
+            if st.q.is_empty() {
                 if st.write_closed || self.shut_rd.load(Ordering::SeqCst) {
                     return Some((Vec::new(), Vec::new(), (0, 0, 0), 0));
                 }
                 return None;
             }
             if self.kind != Kind::Stream {
-                let m = if peek { st.msgs.front().map(|m| Message { data: m.data.clone(), files: m.files.clone(), creds: m.creds }) } else { st.msgs.pop_front() }?;
-                if !peek {
-                    st.bytes -= m.data.len();
+                if peek {
+                    let m = st.q.front()?;
+                    let full = m.data.len();
+                    let data = m.data[..full.min(max)].to_vec();
+                    return Some((data, m.anc.files.clone(), m.anc.creds, full));
                 }
+                let m = st.q.pop()?;
                 let full = m.data.len();
                 let mut data = m.data;
                 data.truncate(max);
-                return Some((data, m.files, m.creds, full));
+                return Some((data, m.anc.files, m.anc.creds, full));
             }
-            let mut out = Vec::new();
             let mut files = Vec::new();
-            let mut creds = st.msgs.front().map(|m| m.creds).unwrap_or_default();
-            let mut i = 0;
-            while out.len() < max && i < st.msgs.len() {
-                if !st.msgs[i].files.is_empty() && !out.is_empty() {
-                    break; // files arrive with the first byte of their message
+            let mut creds = (0, 0, 0);
+            // Files arrive with the first byte of their message: a read
+            // stops before a message that carries any.
+            let (out, n) = st.q.read_stream(max, peek, false, |anc, started| {
+                if started && !anc.files.is_empty() {
+                    return false;
                 }
-                let take = (max - out.len()).min(st.msgs[i].data.len());
-                out.extend_from_slice(&st.msgs[i].data[..take]);
-                creds = st.msgs[i].creds;
+                creds = anc.creds;
                 if !peek {
-                    files.append(&mut st.msgs[i].files);
-                    st.msgs[i].data.drain(..take);
-                    st.bytes -= take;
-                    if st.msgs[i].data.is_empty() {
-                        st.msgs.remove(i);
-                        continue;
-                    }
+                    files.append(&mut anc.files);
                 }
-                i += 1;
-            }
-            let n = out.len();
+                true
+            });
             Some((out, files, creds, n))
         })?;
         // Writers blocked on this direction, and pollers of the peer that
@@ -386,13 +386,13 @@ impl FileOps for UnixSocket {
         }
         let rx = self.rx.lock();
         let mut r = 0;
-        if !rx.msgs.is_empty() || rx.write_closed || self.shut_rd.load(Ordering::SeqCst) {
+        if !rx.q.is_empty() || rx.write_closed || self.shut_rd.load(Ordering::SeqCst) {
             r |= POLLIN;
         }
         match self.tx() {
             Some(tx) => {
                 let tx = tx.lock();
-                if !tx.read_closed && tx.bytes < CAPACITY {
+                if !tx.read_closed && tx.q.bytes() < CAPACITY {
                     r |= POLLOUT;
                 }
                 if rx.write_closed && tx.read_closed {
@@ -411,8 +411,12 @@ impl FileOps for UnixSocket {
         Some(&self.rx.wq)
     }
 
-    fn as_unix(&self) -> Option<&UnixSocket> {
-        Some(self)
+    fn read_vectored(&self, task: &Task, iovs: &[crate::mm::io::IoVec], nonblock: bool) -> Option<KResult<usize>> {
+        Some(super::recv_into_iovecs(task, iovs, |max| Ok(self.recv(task, max, nonblock, false)?.0)))
+    }
+
+    fn ioctl(&self, task: &Task, cmd: u64, arg: u64) -> KResult<u64> {
+        super::iface::ioctl(task, cmd, arg, false)
     }
 
     fn on_close(&self) {
@@ -422,7 +426,8 @@ impl FileOps for UnixSocket {
         }
         self.rx.lock().read_closed = true;
         // Files in flight to us are released with the messages.
-        self.rx.lock().msgs.clear();
+        let dropped = self.rx.lock().q.clear();
+        drop(dropped);
         self.rx.wq.notify_all();
         // Connections never accepted are refused.
         if let Some((_, q)) = self.listen.lock().unwrap_or_else(|e| e.into_inner()).take() {

@@ -469,6 +469,11 @@ pub fn sys_pwrite64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// first short read.
 fn read_vectored(t: &Task, f: &File, iov_addr: u64, count: u64, mut pos: Option<u64>) -> KResult<u64> {
     let iovs = t.mm().read_iovecs(iov_addr, count)?;
+    if pos.is_none() && f.readable() {
+        if let Some(r) = f.ops.read_vectored(t, &iovs, f.nonblock()) {
+            return r.map(|n| n as u64);
+        }
+    }
     let mut total = 0;
     for iov in iovs {
         if iov.len == 0 {

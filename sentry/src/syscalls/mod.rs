@@ -20,6 +20,7 @@ pub mod process;
 pub mod sched;
 pub mod signal;
 pub mod socket;
+mod socket_unix;
 pub mod splice;
 pub mod stat;
 mod strace;

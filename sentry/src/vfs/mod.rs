@@ -320,6 +320,12 @@ pub trait FileOps: Send + Sync + Any {
             }
         }
     }
+    /// readv(2) as one read over all of `iovs`, for files where reading
+    /// buffer by buffer would differ (a socket takes one datagram, or the
+    /// stream bytes there are, at once); None: buffer by buffer.
+    fn read_vectored(&self, _task: &Task, _iovs: &[crate::mm::io::IoVec], _nonblock: bool) -> Option<KResult<usize>> {
+        None
+    }
     /// Whether lseek/pread apply.
     fn seekable(&self) -> bool {
         true
@@ -361,10 +367,6 @@ pub trait FileOps: Send + Sync + Any {
     /// Readiness as seen by `task` (a signalfd depends on who asks).
     fn readiness_for(&self, _task: &Task) -> u32 {
         self.readiness()
-    }
-    /// The AF_UNIX socket, if this file is one.
-    fn as_unix(&self) -> Option<&crate::net::unix::UnixSocket> {
-        None
     }
     /// The terminal, if this file is one that can be a controlling terminal.
     fn as_tty(&self) -> Option<Arc<dyn crate::fs::tty::Terminal>> {
