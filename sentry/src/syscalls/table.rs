@@ -62,7 +62,7 @@ table! {
     13 rt_sigaction => Some(signal::sys_rt_sigaction), Full;
     14 rt_sigprocmask => Some(signal::sys_rt_sigprocmask), Full;
     15 rt_sigreturn => Some(signal::sys_rt_sigreturn), Full;
-    16 ioctl => Some(file::sys_ioctl), Partial("terminals (termios, winsize, job control, pty master requests), FIONREAD, FIONBIO, FIOCLEX/FIONCLEX; TIOCVHANGUP and modem-line requests are ENOTTY");
+    16 ioctl => Some(file::sys_ioctl), Partial("terminals (termios, winsize, job control, pty master requests), FIONREAD, FIONBIO, FIOCLEX/FIONCLEX; sockets: SIOCINQ, SIOCOUTQ and the requests that read lo (SIOCGIFCONF, SIOCGIFINDEX, SIOCGIFNAME, SIOCGIFFLAGS, SIOCGIFADDR, SIOCGIFNETMASK, SIOCGIFMTU, SIOCGIFHWADDR); changing an interface, TIOCVHANGUP and modem-line requests are ENOTTY");
     17 pread64 => Some(file::sys_pread64), Full;
     18 pwrite64 => Some(file::sys_pwrite64), Full;
     19 readv => Some(file::sys_readv), Full;

@@ -4,9 +4,10 @@
 //! kernel). Nothing leaves the sandbox: the only interface is lo, with
 //! 127.0.0.0/8 and ::1; any other destination is unreachable.
 //!
-//! Lock order: a socket's protocol state, then (a TCP client's) the
-//! listener's state, then a port table; a connection's lock, a UDP
-//! receive queue and the options are taken last and never hold another.
+//! Lock order: a socket's protocol state, then (for a TCP client) the
+//! listener's, then (for a listener) its unaccepted connections', then a
+//! port table; a connection's lock, a UDP receive queue and the options
+//! are taken last and never held while taking another.
 //! An `Arc<InetSocket>` taken from a table is dropped after the table's
 //! lock (its Drop takes the lock to leave the table).
 
