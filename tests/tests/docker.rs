@@ -134,6 +134,11 @@ fn docker_cli_end_to_end() {
         eprintln!("SKIP docker_cli_end_to_end: /bin/busybox not found (apt-get install busybox-static)");
         return;
     }
+    // Docker configures a container's network through its process's
+    // namespace: the sandbox's must not be the host's (it once was, and
+    // Docker turned the host's IPv6 off).
+    let ipv6 = || std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/disable_ipv6").unwrap_or_default();
+    let ipv6_before = ipv6();
     let d = Daemon::start(&dockerd, docker);
     // The image: busybox with its applets linked.
     let rootfs = d.dir.join("rootfs");
@@ -196,6 +201,9 @@ fn docker_cli_end_to_end() {
     // top and stats: the sandbox's host processes, from its cgroup.
     let top = d.docker(&["top", &id]);
     assert!(top.status == 0 && top.stdout_str().contains("runsc") && top.stdout_str().contains(" boot "), "{top:?}");
+    let pid = d.docker(&["inspect", "-f", "{{.State.Pid}}", &id]).stdout_str().trim().to_string();
+    let ns = |p: &str| std::fs::read_link(format!("/proc/{p}/ns/net")).map(|l| l.display().to_string()).unwrap_or_default();
+    assert_ne!(ns(&pid), ns("self"), "the sandbox process is in a network namespace of its own");
     let stats = d.docker(&["stats", "--no-stream", "--format", "{{.Container}} {{.PIDs}}", &id]);
     let pids: u32 = stats.stdout_str().split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
     assert!(stats.status == 0 && pids > 0, "{stats:?}");
@@ -240,6 +248,8 @@ fn docker_cli_end_to_end() {
     let left = processes_with(&format!("{}/exec", d.dir.display()));
     let sandboxes: Vec<&String> = left.iter().filter(|p| p.contains(" boot ")).collect();
     assert!(sandboxes.is_empty(), "sandboxes left: {sandboxes:?}");
+
+    assert_eq!(ipv6(), ipv6_before, "the host's network settings are untouched");
 
     // uninstall takes the runtime out again, keeping the rest; a file that
     // is not JSON is refused and left as it was.

@@ -91,6 +91,7 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
         let dirs = crate::cgroup::join(&crate::cgroup::relative(&p.to_string_lossy()), std::process::id() as i32)?;
         state::save_cgroups(&cli.root, &a.id, &dirs)?;
     }
+    enter_namespaces(&spec)?;
     let hostname = spec.hostname().clone().unwrap_or_else(|| {
         nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into())
     });
@@ -141,6 +142,33 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
     let _ = std::fs::remove_file(&sock);
     let listener = state::bind_socket(&sock).with_context(|| format!("listening on {}", sock.display()))?;
     Ok((sb, spec, listener, sock, tty))
+}
+
+/// The spec's network, IPC and UTS namespaces for the sandbox process:
+/// the one at `path` (an engine's, which it has set up) joined, or a new
+/// one. Engines configure a container's network through its process's
+/// namespace, which must not be the host's. (The sandbox's own network,
+/// IPC and names are the sentry's whatever these are; mount, pid and user
+/// namespaces come with the sentry's confinement.)
+fn enter_namespaces(spec: &oci_spec::runtime::Spec) -> anyhow::Result<()> {
+    use nix::sched::CloneFlags;
+    use oci_spec::runtime::LinuxNamespaceType as T;
+    for ns in spec.linux().as_ref().and_then(|l| l.namespaces().clone()).unwrap_or_default() {
+        let flag = match ns.typ() {
+            T::Network => CloneFlags::CLONE_NEWNET,
+            T::Ipc => CloneFlags::CLONE_NEWIPC,
+            T::Uts => CloneFlags::CLONE_NEWUTS,
+            _ => continue,
+        };
+        match ns.path() {
+            Some(p) => {
+                let f = std::fs::File::open(p).with_context(|| format!("opening the {:?} namespace {}", ns.typ(), p.display()))?;
+                nix::sched::setns(f, flag).with_context(|| format!("joining the {:?} namespace {}", ns.typ(), p.display()))?;
+            }
+            None => nix::sched::unshare(flag).with_context(|| format!("a new {:?} namespace", ns.typ()))?,
+        }
+    }
+    Ok(())
 }
 
 /// The per-mount flags of a mount's options.
