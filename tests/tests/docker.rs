@@ -144,7 +144,7 @@ fn docker_cli_end_to_end() {
     let rootfs = d.dir.join("rootfs");
     std::fs::create_dir_all(rootfs.join("bin")).unwrap();
     std::fs::copy(busybox, rootfs.join("bin/busybox")).unwrap();
-    for a in ["sh", "echo", "cat", "ls", "sleep", "id", "pwd", "head", "tr", "true"] {
+    for a in ["sh", "echo", "cat", "ls", "sleep", "id", "pwd", "head", "tr", "true", "nc"] {
         std::os::unix::fs::symlink("busybox", rootfs.join("bin").join(a)).unwrap();
     }
     let tar = d.dir.join("rootfs.tar");
@@ -174,10 +174,12 @@ fn docker_cli_end_to_end() {
     let out = d.run(&["--read-only", "--tmpfs", "/scratch", img, "sh", "-c", "echo t > /scratch/f && cat /scratch/f; echo x > /f"]);
     assert!(out.status != 0 && out.stdout_str() == "t\n" && out.stderr_str().contains("Read-only file system"), "{out:?}");
 
-    // --network=none and the daemon's default network both start.
+    // --network=none and the daemon's default network: loopback inside
+    // the sandbox either way (a listener and a client over 127.0.0.1).
     for net in ["--network=none", "--network=default"] {
-        let out = d.run(&[net, img, "sh", "-c", "echo up"]);
-        assert_eq!((out.status, out.stdout_str().as_str()), (0, "up\n"), "{net}: {out:?}");
+        let script = "nc -l -p 8080 > /got & sleep 0.3; echo over loopback | nc 127.0.0.1 8080; wait; cat /got";
+        let out = d.run(&[net, img, "sh", "-c", script]);
+        assert_eq!((out.status, out.stdout_str().as_str()), (0, "over loopback\n"), "{net}: {out:?}");
     }
 
     // --memory, enforced by the sentry (the process is killed: 137), and

@@ -350,6 +350,16 @@ fn podman_run_and_detached_lifecycle() {
     assert_eq!(out.status, 3, "{out:?}");
     assert_eq!(out.stdout_str(), "hello from podman\n", "{out:?}");
 
+    // podman's default network: loopback inside the sandbox (a listener
+    // and a client over 127.0.0.1), the sandbox process in podman's
+    // network namespace.
+    let mut args = vec!["run", "--rm"];
+    args.extend(ul);
+    let script = "busybox nc -l -p 8080 > /got & sleep 0.3; echo over loopback | busybox nc 127.0.0.1 8080; wait; cat /got";
+    args.extend([img, "sh", "-c", script]);
+    let out = pod(&args);
+    assert_eq!((out.status, out.stdout_str().as_str()), (0, "over loopback\n"), "{out:?}");
+
     // A host directory bind-mounted, and tmpfs from the command line.
     let host = b.dir.join("hostdir");
     std::fs::create_dir_all(&host).unwrap();
