@@ -46,8 +46,10 @@ pub struct Cli {
     pub systemd_cgroup: bool,
     /// Network: `sandbox` (the default) and `none` both give the sandbox
     /// a network of its own with lo only (127.0.0.1/8 and ::1) and no way
-    /// out; `host` is not served.
-    #[arg(long, global = true, default_value = "sandbox", value_parser = ["sandbox", "none"])]
+    /// out; `host` passes internet sockets through to host sockets of the
+    /// sandbox process's network namespace (the engine's, for a
+    /// container; the host's under `runsc do`).
+    #[arg(long, global = true, default_value = "sandbox", value_parser = ["sandbox", "none", "host"])]
     pub network: String,
     #[command(subcommand)]
     pub cmd: Cmd,

@@ -86,7 +86,13 @@ pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<
         Arc::new(platform_ptrace::PtracePlatform::new(mf.fd()).context("starting the ptrace platform")?)
     };
     tracing::debug!("platform ready at {:?}", t0.elapsed());
-    let opts = sentry::kernel::Options { strace: cli.strace, timing: cli.debug, hostname, directfs: cli.directfs };
+    let opts = sentry::kernel::Options {
+        strace: cli.strace,
+        timing: cli.debug,
+        hostname,
+        directfs: cli.directfs,
+        network_host: cli.network == "host",
+    };
     let kernel = sentry::new_kernel(platform, mf, client.clone(), opts).map_err(|e| anyhow::anyhow!("building the kernel: {e}"))?;
     dump_on_sigquit(Arc::downgrade(&kernel), quit);
     tracing::debug!("kernel ready at {:?}", t0.elapsed());

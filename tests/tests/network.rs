@@ -83,3 +83,61 @@ fn busybox_nc_listener_and_client() {
     }
     assert_same(&["sh", "-c", NC_SCRIPT]);
 }
+
+/// `--network=host`: a server on the host reached from inside the sandbox,
+/// a server inside reached from the host, and the sandbox's default
+/// network kept apart from the host's (the same connect is refused).
+#[test]
+fn network_host_passes_sockets_through() {
+    if !require_tool("network_host_passes_sockets_through", "python3", "apt-get install python3") {
+        return;
+    }
+    use std::io::{Read, Write};
+    // A host server on a free port.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (mut c, _) = listener.accept().expect("accept");
+        let mut buf = [0u8; 5];
+        c.read_exact(&mut buf).expect("read");
+        c.write_all(b"pong:").unwrap();
+        c.write_all(&buf).unwrap();
+    });
+    let client = format!(
+        "import socket; c = socket.create_connection(('127.0.0.1', {port})); c.sendall(b'hello'); \
+         print(c.recv(100).decode(), end='')"
+    );
+    let host_net = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(tests::runsc_path());
+        cmd.arg(format!("--platform={}", tests::platform())).arg("--network=host").arg("do").args(args);
+        cmd
+    };
+    let out = tests::run(&mut host_net(&["python3", "-c", &client]));
+    assert_eq!((out.status, out.stdout_str().as_str()), (0, "pong:hello"), "{out:?}");
+    server.join().unwrap();
+    // The default network is the sandbox's own: nothing listens there.
+    let out = tests::run(&mut tests::sandboxed(&["python3", "-c", &client]));
+    assert!(out.status != 0 && out.stderr_str().contains("Connection refused"), "{out:?}");
+
+    // A server inside, a client on the host; the peer closes at once (the
+    // sandbox still reads what it sent).
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = probe.local_addr().unwrap().port();
+    drop(probe);
+    let srv = format!(
+        "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
+         s.bind(('127.0.0.1', {port})); s.listen(1); print('ready', flush=True); c, _ = s.accept(); \
+         c.shutdown(socket.SHUT_WR); import select; select.select([c], [], [], 10); print(c.recv(100).decode(), end='')"
+    );
+    let mut child = host_net(&["python3", "-c", &srv]).stdout(std::process::Stdio::piped()).spawn().expect("runsc");
+    let mut out = child.stdout.take().unwrap();
+    let mut ready = [0u8; 6];
+    out.read_exact(&mut ready).expect("the sandboxed server says ready");
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect from the host");
+    c.write_all(b"from the host").unwrap();
+    drop(c);
+    let mut got = String::new();
+    out.read_to_string(&mut got).unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(got, "from the host");
+}

@@ -96,6 +96,7 @@ fn spawn_sandbox(cli: &crate::Cli, a: &CreateArgs, bundle: &Path, spec: &Spec) -
     let exe = std::env::current_exe().context("finding our own binary")?;
     let mut cmd = std::process::Command::new(exe);
     cmd.arg("--root").arg(&cli.root).arg("--platform").arg(&cli.platform).arg(format!("--directfs={}", cli.directfs));
+    cmd.arg(format!("--network={}", cli.network));
     if cli.debug {
         cmd.arg("--debug");
     }

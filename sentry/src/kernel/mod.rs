@@ -104,6 +104,9 @@ pub struct Options {
     /// Reach the root's lower layer by directfs (host fds beneath a root
     /// fd the gofer donates) rather than a gofer message per operation.
     pub directfs: bool,
+    /// `--network=host`: internet sockets are host sockets
+    /// ([`crate::net::host`]) instead of the sandbox's loopback stack.
+    pub network_host: bool,
 }
 
 /// The kernel.

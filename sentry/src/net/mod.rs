@@ -2,6 +2,7 @@
 //! sandbox's own loopback network (`inet`), their shared receive queue
 //! (`queue`), and the one interface, lo (`iface`).
 
+pub mod host;
 pub mod iface;
 pub mod inet;
 pub mod queue;

@@ -11,6 +11,7 @@ use super::Sc;
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
 use crate::net::inet::addr::Family;
+use crate::net::host::HostSocket;
 use crate::net::inet::InetSocket;
 use crate::net::msg::{MSG_DONTWAIT, MSG_TRUNC, MSG_WAITFORONE};
 use crate::net::unix::UnixSocket;
@@ -37,6 +38,7 @@ const IO_MAX: usize = 1 << 20;
 enum Sock {
     Unix(Arc<UnixSocket>),
     Inet(Arc<InetSocket>),
+    Host(Arc<HostSocket>),
 }
 
 /// The socket behind `fd` (ENOTSOCK for other files).
@@ -47,7 +49,10 @@ fn sock_of(t: &Task, fd: u64) -> KResult<(Arc<File>, Sock)> {
         Ok(u) => Sock::Unix(u),
         Err(ops) => match ops.downcast::<InetSocket>() {
             Ok(i) => Sock::Inet(i),
-            Err(_) => return Err(Errno::ENOTSOCK),
+            Err(ops) => match ops.downcast::<HostSocket>() {
+                Ok(h) => Sock::Host(h),
+                Err(_) => return Err(Errno::ENOTSOCK),
+            },
         },
     };
     Ok((f, s))
@@ -111,6 +116,10 @@ pub fn sys_socket(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         _ => return Err(Errno::ESOCKTNOSUPPORT),
     };
     let t = sc.task;
+    if t.kernel.opts.network_host {
+        let s = HostSocket::new(domain as i32, (ty & 0xf) as i32, proto as i32)?;
+        return install(t, crate::net::socket_file(t, s, flags), cloexec);
+    }
     let s = InetSocket::new(t.kernel.net.clone(), family, tcp, t.creds().euid);
     install(t, crate::net::socket_file(t, s, flags), cloexec)
 }
@@ -121,6 +130,7 @@ pub fn sys_bind(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     match s {
         Sock::Unix(u) => unix::bind(sc.task, &u, a[1], a[2])?,
         Sock::Inet(i) => i.bind(&read_sockaddr(sc.task, a[1], a[2])?)?,
+        Sock::Host(h) => h.bind(&read_sockaddr(sc.task, a[1], a[2])?)?,
     }
     Ok(0)
 }
@@ -131,6 +141,7 @@ pub fn sys_listen(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     match s {
         Sock::Unix(u) => u.listen(a[1] as i32)?,
         Sock::Inet(i) => i.listen(a[1] as i32)?,
+        Sock::Host(h) => h.listen(a[1] as i32)?,
     }
     Ok(0)
 }
@@ -159,6 +170,13 @@ fn do_accept(sc: &mut Sc<'_>, a: [u64; 6], flags: u64) -> KResult<u64> {
             }
             n
         }
+        Sock::Host(h) => {
+            let (n, peer) = h.accept(t, f.nonblock())?;
+            if a[1] != 0 {
+                put_addr(t, a[1], a[2], &peer)?;
+            }
+            n
+        }
     };
     install(t, crate::net::socket_file(t, ops, fl), flags & SOCK_CLOEXEC != 0)
 }
@@ -179,6 +197,7 @@ pub fn sys_connect(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     match s {
         Sock::Unix(u) => unix::connect(sc.task, &u, a[1], a[2], f.nonblock())?,
         Sock::Inet(i) => i.connect(sc.task, &read_sockaddr(sc.task, a[1], a[2])?, f.nonblock())?,
+        Sock::Host(h) => h.connect(sc.task, &read_sockaddr(sc.task, a[1], a[2])?, f.nonblock())?,
     }
     Ok(0)
 }
@@ -189,6 +208,7 @@ pub fn sys_getsockname(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let name = match s {
         Sock::Unix(u) => unix::name_bytes(u.name()),
         Sock::Inet(i) => i.sockname(),
+        Sock::Host(h) => h.sockname()?,
     };
     put_addr(sc.task, a[1], a[2], &name)?;
     Ok(0)
@@ -200,6 +220,7 @@ pub fn sys_getpeername(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let name = match s {
         Sock::Unix(u) => unix::name_bytes(u.peer_name()),
         Sock::Inet(i) => i.peername()?,
+        Sock::Host(h) => h.peername()?,
     };
     put_addr(sc.task, a[1], a[2], &name)?;
     Ok(0)
@@ -223,6 +244,10 @@ pub fn sys_sendto(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             let to = if a[4] != 0 { Some(read_sockaddr(t, a[4], a[5])?) } else { None };
             Ok(i.send(t, data, to.as_deref(), a[3], f.nonblock())? as u64)
         }
+        Sock::Host(h) => {
+            let to = if a[4] != 0 { Some(read_sockaddr(t, a[4], a[5])?) } else { None };
+            Ok(h.send(t, &data, to.as_deref(), a[3], f.nonblock())? as u64)
+        }
     }
 }
 
@@ -230,16 +255,16 @@ pub fn sys_sendto(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 pub fn sys_recvfrom(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let t = sc.task;
     let (f, s) = sock_of(t, a[0])?;
-    let i = match s {
-        Sock::Unix(u) => return unix::recv_from(t, &f, &u, a),
-        Sock::Inet(i) => i,
-    };
     let max = (a[2] as usize).min(IO_MAX);
     // A stream's MSG_TRUNC discards without touching the buffer.
-    if a[3] & MSG_TRUNC == 0 {
+    if a[3] & MSG_TRUNC == 0 && !matches!(s, Sock::Unix(_)) {
         t.mm().check_access(a[1], max, true)?;
     }
-    let r = i.recv(t, max, a[3], f.nonblock())?;
+    let r = match s {
+        Sock::Unix(u) => return unix::recv_from(t, &f, &u, a),
+        Sock::Inet(i) => i.recv(t, max, a[3], f.nonblock())?,
+        Sock::Host(h) => h.recv(t, max, a[3], f.nonblock())?,
+    };
     t.mm().copy_out(a[1], &r.data)?;
     if a[4] != 0 {
         put_addr(t, a[4], a[5], r.from.as_deref().unwrap_or_default())?;
@@ -297,6 +322,11 @@ pub fn sys_sendmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             let to = if name != 0 && namelen != 0 { Some(read_sockaddr(t, name, namelen.min(SOCKADDR_MAX))?) } else { None };
             Ok(i.send(t, data, to.as_deref(), a[2], f.nonblock())? as u64)
         }
+        Sock::Host(h) => {
+            check_inet_control(t, control, controllen)?;
+            let to = if name != 0 && namelen != 0 { Some(read_sockaddr(t, name, namelen.min(SOCKADDR_MAX))?) } else { None };
+            Ok(h.send(t, &data, to.as_deref(), a[2], f.nonblock())? as u64)
+        }
     }
 }
 
@@ -306,13 +336,16 @@ pub fn sys_recvmsg(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let (f, s) = sock_of(t, a[0])?;
     let flags = a[2];
     let h = read_msghdr(t, a[1])?;
-    let i = match s {
-        Sock::Unix(u) => return unix::recvmsg(t, &f, &u, a[1], h, flags),
-        Sock::Inet(i) => i,
-    };
+    if let Sock::Unix(u) = &s {
+        return unix::recvmsg(t, &f, u, a[1], h, flags);
+    }
     let iovs = t.mm().read_iovecs(h[2], h[3])?;
     let room = crate::net::check_iovecs(t, &iovs)?;
-    let r = i.recv(t, room.min(IO_MAX), flags, f.nonblock())?;
+    let r = match s {
+        Sock::Inet(i) => i.recv(t, room.min(IO_MAX), flags, f.nonblock())?,
+        Sock::Host(hs) => hs.recv(t, room.min(IO_MAX), flags, f.nonblock())?,
+        Sock::Unix(_) => return Err(Errno::ENOTSOCK),
+    };
     crate::net::scatter(t, &iovs, &r.data)?;
     if h[0] != 0 {
         // msg_name and msg_namelen.
@@ -385,6 +418,7 @@ pub fn sys_shutdown(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     match s {
         Sock::Unix(u) => u.shutdown(a[1])?,
         Sock::Inet(i) => i.shutdown(a[1])?,
+        Sock::Host(h) => h.shutdown(a[1])?,
     }
     Ok(0)
 }
@@ -402,6 +436,7 @@ pub fn sys_getsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let val = match s {
         Sock::Unix(u) => unix::getsockopt(&u, level, a[2])?,
         Sock::Inet(i) => i.getsockopt(level, a[2] as i32)?,
+        Sock::Host(h) => h.getsockopt(level, a[2] as i32, len as usize)?,
     };
     let out = val.encode(len as usize);
     t.mm().copy_out(a[3], &out)?;
@@ -422,6 +457,7 @@ pub fn sys_setsockopt(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     match s {
         Sock::Unix(u) => unix::setsockopt(&u, a[1] as i32, a[2], &v)?,
         Sock::Inet(i) => i.setsockopt(t, a[1] as i32, a[2] as i32, &v)?,
+        Sock::Host(h) => h.setsockopt(a[1] as i32, a[2] as i32, &v)?,
     }
     Ok(0)
 }

@@ -87,7 +87,7 @@ table! {
     38 setitimer => Some(time::sys_setitimer), Partial("CPU-time timers are sampled every 4 ms");
     39 getpid => Some(process::sys_getpid), Full;
     40 sendfile => Some(splice::sys_sendfile), Full;
-    41 socket => Some(socket::sys_socket), Partial("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on the sandbox's own loopback network (lo only); SOCK_RAW EPERM (no CAP_NET_RAW), ICMP ping sockets EACCES; other families EAFNOSUPPORT (no AF_NETLINK, so ip and ifconfig cannot list lo)");
+    41 socket => Some(socket::sys_socket), Partial("AF_UNIX; AF_INET and AF_INET6 TCP and UDP on the sandbox's own loopback network (lo only), or host sockets with --network=host; SOCK_RAW EPERM (no CAP_NET_RAW), ICMP ping sockets EACCES; other families EAFNOSUPPORT (no AF_NETLINK, so ip and ifconfig cannot list lo)");
     42 connect => Some(socket::sys_connect), Partial("AF_UNIX paths and abstract names; AF_INET/AF_INET6 to loopback addresses (any other destination ENETUNREACH; a full accept queue makes connect wait until accept, not retry as SYNs)");
     43 accept => Some(socket::sys_accept), Full;
     44 sendto => Some(socket::sys_sendto), Partial("MSG_OOB (TCP urgent data) EOPNOTSUPP; MSG_MORE does not cork (each UDP send is its own datagram); MSG_CONFIRM ignored");
