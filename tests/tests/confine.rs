@@ -141,3 +141,75 @@ fn a_live_containers_gofers_are_filtered_and_jailed() {
         std::panic::resume_unwind(e);
     }
 }
+
+/// From inside an OCI container whose rootfs is a directory, with a
+/// writable volume whose host directory lies beside it, every attempt to
+/// read a host file beside the rootfs fails (tests/c/escape.c lists them:
+/// `..`, symlinks absolute and relative, /proc magic links, a chroot
+/// escape, hard links, O_PATH and openat2, a bind of "/.."), with the
+/// gofers' fast path (directfs) and without.
+#[test]
+fn escapes_from_a_container_fail() {
+    let busybox = Path::new("/bin/busybox");
+    if !busybox.is_file() {
+        eprintln!("SKIP escapes_from_a_container_fail: /bin/busybox not found");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("runsc-escape-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let bundle = dir.join("bundle");
+    let rootfs = bundle.join("rootfs");
+    for d in ["bin", "tmp", "proc", "dev", "sys"] {
+        std::fs::create_dir_all(rootfs.join(d)).unwrap();
+    }
+    std::fs::write(bundle.join("secret"), "SECRET_MARK\n").unwrap();
+    std::fs::write(dir.join("secret"), "SECRET_MARK\n").unwrap();
+    let vol = bundle.join("vol");
+    std::fs::create_dir_all(&vol).unwrap();
+    let exe = tests::compile_c(&dir.join("build"), "escape", include_str!("../c/escape.c"), &["-static"]);
+    std::fs::copy(&exe, rootfs.join("bin/escape")).unwrap();
+    let root = dir.join("state");
+    let runsc = |extra: &[&str], args: &[&str]| {
+        let mut c = Command::new(runsc_path());
+        c.arg(format!("--platform={}", tests::platform())).arg("--root").arg(&root).args(extra).args(args);
+        c.stdin(Stdio::null());
+        tests::run(&mut c)
+    };
+    assert_eq!(runsc(&[], &["spec", "--bundle", bundle.to_str().unwrap()]).status, 0);
+    let cfg = bundle.join("config.json");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let at = text.find("\"args\"").unwrap();
+    let end = at + text[at..].find(']').unwrap() + 1;
+    let text = format!("{}\"args\": [\"/bin/escape\"]{}", &text[..at], &text[end..]);
+    // The secret's host path, given to the attacker.
+    let env_at = text.find("\"env\"").unwrap();
+    let env_at = env_at + text[env_at..].find('[').unwrap() + 1;
+    let text = format!("{}\"SECRET_PATH={}\", {}", &text[..env_at], bundle.join("secret").display(), &text[env_at..]);
+    let at = text.find("\"mounts\"").unwrap();
+    let at = at + text[at..].find('[').unwrap() + 1;
+    let m = format!("{{\"destination\": \"/data\", \"type\": \"bind\", \"source\": {:?}, \"options\": [\"rbind\", \"rw\"]}},", vol.display().to_string());
+    std::fs::write(&cfg, format!("{}{m}{}", &text[..at], &text[at..])).unwrap();
+    for (i, directfs) in ["--directfs=true", "--directfs=false"].into_iter().enumerate() {
+        let out = runsc(&[directfs], &["run", "--bundle", bundle.to_str().unwrap(), &format!("esc{i}")]);
+        assert_eq!(out.status, 0, "{directfs}: {out:?}");
+        let text = out.stdout_str();
+        assert!(!text.contains("ESCAPED") && text.ends_with("0 escaped\ndone\n"), "{directfs}: {text}\n{}", out.stderr_str());
+        // The volume's host side has only what was made inside it.
+        for e in std::fs::read_dir(&vol).unwrap().flatten() {
+            let meta = std::fs::symlink_metadata(e.path()).unwrap();
+            if meta.is_file() {
+                let content = std::fs::read_to_string(e.path()).unwrap_or_default();
+                assert!(!content.contains("SECRET_MARK"), "{}: {content}", e.path().display());
+            }
+        }
+        for e in std::fs::read_dir(&vol).unwrap().flatten() {
+            let p = e.path();
+            if std::fs::symlink_metadata(&p).map(|m| m.is_dir()).unwrap_or(false) {
+                let _ = std::fs::remove_dir_all(&p);
+            } else {
+                let _ = std::fs::remove_file(&p);
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
