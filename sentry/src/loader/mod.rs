@@ -1,12 +1,11 @@
 //! Program loading: ELF (static, static-PIE, dynamic through PT_INTERP),
 //! `#!` scripts, the initial stack with argv, envp and auxv, and the vDSO.
 
+pub mod elf;
 mod vdso_image;
 
 use std::sync::Arc;
 
-use goblin::elf::header::{header64, ET_DYN, ET_EXEC, EM_X86_64};
-use goblin::elf::program_header::{program_header64, PT_INTERP, PT_LOAD, PF_R, PF_W, PF_X};
 use platform::Prot;
 
 use crate::errno::{Errno, KResult};
@@ -124,102 +123,41 @@ struct Image {
     brk: u64,
 }
 
-fn prot_of(flags: u32) -> Prot {
-    Prot { read: flags & PF_R != 0, write: flags & PF_W != 0, exec: flags & PF_X != 0 }
-}
-
 /// Map an ELF file into `mm`. `base_hint` is used for ET_DYN.
 fn load_elf(task: &Task, mm: &MemoryManager, f: &Arc<File>, head: &[u8], base_hint: u64) -> KResult<Image> {
-    if head.len() < header64::SIZEOF_EHDR {
-        return Err(Errno::ENOEXEC);
-    }
-    let eh: &header64::Header = elf_header(head)?;
-    if &eh.e_ident[..4] != b"\x7fELF" || eh.e_ident[4] != 2 || eh.e_ident[5] != 1 {
-        return Err(Errno::ENOEXEC);
-    }
-    if eh.e_machine != EM_X86_64 || (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) {
-        return Err(Errno::ENOEXEC);
-    }
-    if eh.e_phentsize as usize != program_header64::SIZEOF_PHDR || eh.e_phnum == 0 || eh.e_phnum > 512 {
-        return Err(Errno::ENOEXEC);
-    }
-    let phbytes = read_at(task, f, eh.e_phoff, eh.e_phnum as usize * program_header64::SIZEOF_PHDR)?;
-    if phbytes.len() != eh.e_phnum as usize * program_header64::SIZEOF_PHDR {
-        return Err(Errno::ENOEXEC);
-    }
-    let phdrs = program_header64::ProgramHeader::from_bytes(&phbytes, eh.e_phnum as usize);
-    let loads: Vec<_> = phdrs.iter().filter(|p| p.p_type == PT_LOAD).collect();
-    if loads.is_empty() {
-        return Err(Errno::ENOEXEC);
-    }
-    let lo = loads.iter().map(|p| p.p_vaddr & !(PAGE - 1)).min().unwrap_or(0);
-    let hi = loads.iter().map(|p| p.p_vaddr.saturating_add(p.p_memsz)).max().unwrap_or(0);
-    if hi <= lo || hi - lo > (1 << 36) {
-        return Err(Errno::ENOEXEC);
-    }
-    let base = if eh.e_type == ET_DYN { base_hint.wrapping_sub(lo) } else { 0 };
+    let h = elf::parse_header(head)?;
+    let phbytes = read_at(task, f, h.phoff, h.ph_bytes())?;
+    let l = elf::layout(&h, &phbytes, base_hint)?;
     let mapping: Arc<dyn Mappable> = Arc::new(NamedMapping {
         inner: f.ops.mappable().ok_or(Errno::EACCES)?,
         path: String::from_utf8_lossy(&f.path).into_owned(),
     });
-    let mut interp = None;
-    for p in phdrs.iter() {
-        if p.p_type == PT_INTERP {
-            if p.p_filesz > 4096 || p.p_filesz < 2 {
-                return Err(Errno::ENOEXEC);
-            }
-            let mut s = read_at(task, f, p.p_offset, p.p_filesz as usize)?;
+    let interp = match l.interp {
+        Some((off, len)) => {
+            let mut s = read_at(task, f, off, len)?;
             if let Some(i) = s.iter().position(|&c| c == 0) {
                 s.truncate(i);
             }
-            interp = Some(s);
+            Some(s)
         }
-    }
-    let mut brk = 0;
-    for p in &loads {
-        if p.p_filesz > p.p_memsz || (p.p_vaddr % PAGE) != (p.p_offset % PAGE) {
-            return Err(Errno::ENOEXEC);
-        }
-        let prot = prot_of(p.p_flags);
-        let start = base.wrapping_add(p.p_vaddr) & !(PAGE - 1);
-        let file_end = base.wrapping_add(p.p_vaddr).wrapping_add(p.p_filesz);
-        let mem_end = base.wrapping_add(p.p_vaddr).wrapping_add(p.p_memsz);
-        let off = p.p_offset & !(PAGE - 1);
-        let file_map_end = (file_end + PAGE - 1) & !(PAGE - 1);
-        if file_map_end > start {
-            mm.mmap(start, file_map_end - start, prot, true, false, false, Backing::File(mapping.clone(), off), None)?;
+        None => None,
+    };
+    for seg in &l.segments {
+        if seg.file_end_page > seg.start {
+            let len = seg.file_end_page - seg.start;
+            mm.mmap(seg.start, len, seg.prot, true, false, false, Backing::File(mapping.clone(), seg.off), None)?;
         }
         // Zero the tail of the last file page, then map anonymous bss.
-        if p.p_memsz > p.p_filesz {
-            if file_end < file_map_end && prot.write {
-                mm.zero_out(file_end, (file_map_end - file_end) as usize)?;
+        if seg.mem_end > seg.file_end {
+            if seg.file_end < seg.file_end_page && seg.prot.write {
+                mm.zero_out(seg.file_end, (seg.file_end_page - seg.file_end) as usize)?;
             }
-            let anon_start = file_map_end.max(start);
-            let anon_end = (mem_end + PAGE - 1) & !(PAGE - 1);
-            if anon_end > anon_start {
-                mm.mmap(anon_start, anon_end - anon_start, prot, true, false, false, Backing::Anon, None)?;
+            if seg.anon_end > seg.anon_start {
+                mm.mmap(seg.anon_start, seg.anon_end - seg.anon_start, seg.prot, true, false, false, Backing::Anon, None)?;
             }
         }
-        brk = brk.max((mem_end + PAGE - 1) & !(PAGE - 1));
     }
-    // AT_PHDR: the PT_PHDR segment, or the phdrs inside the first load.
-    let phdr = phdrs
-        .iter()
-        .find(|p| p.p_type == goblin::elf::program_header::PT_PHDR)
-        .map(|p| base.wrapping_add(p.p_vaddr))
-        .unwrap_or_else(|| {
-            loads
-                .iter()
-                .find(|p| p.p_offset <= eh.e_phoff && eh.e_phoff < p.p_offset + p.p_filesz)
-                .map(|p| base.wrapping_add(p.p_vaddr + (eh.e_phoff - p.p_offset)))
-                .unwrap_or(0)
-        });
-    Ok(Image { entry: base.wrapping_add(eh.e_entry), phdr, phnum: eh.e_phnum as u64, base, interp, brk })
-}
-
-fn elf_header(head: &[u8]) -> KResult<&header64::Header> {
-    let arr: &[u8; header64::SIZEOF_EHDR] = head[..header64::SIZEOF_EHDR].try_into().map_err(|_| Errno::ENOEXEC)?;
-    Ok(header64::Header::from_bytes(arr))
+    Ok(Image { entry: l.entry, phdr: l.phdr, phnum: h.phnum as u64, base: l.base, interp, brk: l.brk })
 }
 
 /// Execute `path` in `task`: build a new address space. On success the
