@@ -105,7 +105,7 @@ fn network_host_passes_sockets_through() {
     });
     let client = format!(
         "import socket; c = socket.create_connection(('127.0.0.1', {port})); c.sendall(b'hello'); \
-         print(c.recv(100).decode(), end='')"
+         print(b''.join(iter(lambda: c.recv(100), b'')).decode(), end='')"
     );
     let host_net = |args: &[&str]| {
         let mut cmd = std::process::Command::new(tests::runsc_path());
@@ -127,7 +127,8 @@ fn network_host_passes_sockets_through() {
     let srv = format!(
         "import socket; s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
          s.bind(('127.0.0.1', {port})); s.listen(1); print('ready', flush=True); c, _ = s.accept(); \
-         c.shutdown(socket.SHUT_WR); import select; select.select([c], [], [], 10); print(c.recv(100).decode(), end='')"
+         c.shutdown(socket.SHUT_WR); import select; select.select([c], [], [], 10); \
+         print(b''.join(iter(lambda: c.recv(100), b'')).decode(), end='')"
     );
     let mut child = host_net(&["python3", "-c", &srv]).stdout(std::process::Stdio::piped()).spawn().expect("runsc");
     let mut out = child.stdout.take().unwrap();
