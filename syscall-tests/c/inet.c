@@ -3,6 +3,7 @@
  * with and without unread data, poll readiness, and errno cases. IPv6 is
  * in inet6.c, options in inet_opts.c, UDP in inet_udp.c. */
 #include "harness.h"
+#include "inet_util.h"
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -13,27 +14,6 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <linux/sockios.h>
-
-static struct sockaddr_in lo4(int port)
-{
-	struct sockaddr_in a;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t l = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0)
-		return -1;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-}
 
 /* A listener on 127.0.0.1, ephemeral port. */
 static int listener4(int backlog)

@@ -3,19 +3,10 @@
  * IPv4 peers as ::ffff:127.0.0.1), TCP and UDP. A host with IPv6 switched
  * off cannot prove these: the program then says so ("skip all"). */
 #include "harness.h"
+#include "inet_util.h"
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
-
-static struct sockaddr_in lo4(int port)
-{
-	struct sockaddr_in a;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
-}
 
 static struct sockaddr_in6 lo6(int port)
 {
@@ -25,17 +16,6 @@ static struct sockaddr_in6 lo6(int port)
 	a.sin6_port = htons(port);
 	a.sin6_addr = in6addr_loopback;
 	return a;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t l = sizeof(ss);
-	if (getsockname(fd, (struct sockaddr *)&ss, &l) < 0)
-		return -1;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port);
-	return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
 }
 
 /* Whether this machine has an IPv6 loopback to bind. */

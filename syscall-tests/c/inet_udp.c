@@ -3,31 +3,13 @@
  * filtering, ECONNREFUSED after sending to a closed port, AF_UNSPEC),
  * shutdown, a bounded receive queue, poll, and errno cases. */
 #include "harness.h"
+#include "inet_util.h"
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-
-static struct sockaddr_in lo4(int port)
-{
-	struct sockaddr_in a;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_port = htons(port);
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	return a;
-}
-
-static int port_of(int fd)
-{
-	struct sockaddr_in a;
-	socklen_t l = sizeof(a);
-	if (getsockname(fd, (struct sockaddr *)&a, &l) < 0)
-		return -1;
-	return ntohs(a.sin_port);
-}
 
 /* A UDP socket bound to 127.0.0.1, ephemeral port. */
 static int bound(void)

@@ -11,14 +11,18 @@ use std::time::{Duration, Instant};
 
 use tests::runsc_path;
 
-#[test]
-fn gofer_filter_kills_a_forbidden_syscall() {
-    // The gofer with its test-only hook: right after its filter is in, it
-    // makes one call outside the list (getppid).
+/// `runsc gofer` serving / on one end of a socket pair (the other is
+/// returned), with the test-only hook when `hook`.
+fn gofer_on_socket(hook: bool) -> (std::process::Child, std::os::unix::net::UnixStream) {
     let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
     let fd = theirs.as_raw_fd();
     let mut cmd = Command::new(runsc_path());
-    cmd.args(["gofer", "--dir", "/", "--fd", "3"]).env("RUNSC_TEST_FORBIDDEN_SYSCALL", "1");
+    cmd.args(["gofer", "--dir", "/", "--fd", "3"]);
+    if hook {
+        cmd.env("RUNSC_TEST_FORBIDDEN_SYSCALL", "1");
+    } else {
+        cmd.env_remove("RUNSC_TEST_FORBIDDEN_SYSCALL");
+    }
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null());
     // SAFETY: dup2 only duplicates an fd the child inherited from us.
     unsafe {
@@ -29,8 +33,16 @@ fn gofer_filter_kills_a_forbidden_syscall() {
             Ok(())
         });
     }
-    let mut child = cmd.spawn().expect("runsc gofer");
+    let child = cmd.spawn().expect("runsc gofer");
     drop(theirs);
+    (child, ours)
+}
+
+#[test]
+fn gofer_filter_kills_a_forbidden_syscall() {
+    // The gofer with its test-only hook: right after its filter is in, it
+    // makes one call outside the list (getppid).
+    let (mut child, ours) = gofer_on_socket(true);
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
         if let Some(s) = child.try_wait().expect("wait") {
@@ -44,21 +56,7 @@ fn gofer_filter_kills_a_forbidden_syscall() {
     assert_eq!(status.signal(), Some(libc::SIGSYS), "{status:?}");
 
     // Without the hook it serves (and ends cleanly when the socket closes).
-    let (ours, theirs) = std::os::unix::net::UnixStream::pair().expect("socketpair");
-    let fd = theirs.as_raw_fd();
-    let mut cmd = Command::new(runsc_path());
-    cmd.args(["gofer", "--dir", "/", "--fd", "3"]).env_remove("RUNSC_TEST_FORBIDDEN_SYSCALL");
-    // SAFETY: as above.
-    unsafe {
-        cmd.pre_exec(move || {
-            if libc::dup2(fd, 3) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().expect("runsc gofer");
-    drop(theirs);
+    let (mut child, ours) = gofer_on_socket(false);
     std::thread::sleep(Duration::from_millis(200));
     assert!(child.try_wait().expect("wait").is_none(), "the filtered gofer runs");
     drop(ours);

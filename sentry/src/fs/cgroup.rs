@@ -62,19 +62,16 @@ fn cpu_usage(k: &Kernel) -> (Duration, Duration) {
 
 /// A new cgroupfs of kernel `k`.
 pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
-    let w = Arc::downgrade(k);
-    let with = move |f: fn(&Kernel) -> Vec<u8>| {
-        let w: Weak<Kernel> = w.clone();
-        SynthFile::new(move || Ok(f(&*w.upgrade().ok_or(Errno::ENOENT)?)))
-    };
-    let setter = |f: fn(&Kernel, &[u8]) -> KResult<()>| {
-        let w = Arc::downgrade(k);
-        move |v: &[u8]| f(&*w.upgrade().ok_or(Errno::ENOENT)?, v)
-    };
+    let w: Weak<Kernel> = Arc::downgrade(k);
     let getter = |f: fn(&Kernel) -> Vec<u8>| {
-        let w = Arc::downgrade(k);
+        let w = w.clone();
         move || Ok(f(&*w.upgrade().ok_or(Errno::ENOENT)?))
     };
+    let setter = |f: fn(&Kernel, &[u8]) -> KResult<()>| {
+        let w = w.clone();
+        move |v: &[u8]| f(&*w.upgrade().ok_or(Errno::ENOENT)?, v)
+    };
+    let with = |f: fn(&Kernel) -> Vec<u8>| SynthFile::new(getter(f));
     let files: Vec<(&'static str, Arc<dyn Inode>)> = vec![
         ("cgroup.controllers", SynthFile::text("cpu memory pids\n")),
         ("cgroup.events", SynthFile::text("populated 1\nfrozen 0\n")),

@@ -27,6 +27,9 @@ pub struct Notify {
     pub tgid: i32,
     /// None: SIGEV_NONE; else the signal and its value.
     pub signal: Option<(i32, u64)>,
+    /// The open queue it was made through (its [`QueueFile`]'s address):
+    /// the registration ends when that description is released.
+    pub file: usize,
 }
 
 #[derive(Default)]
@@ -119,10 +122,11 @@ impl Queue {
         Ok(())
     }
 
-    /// Forget the registration of process `tgid` (its descriptor closed).
-    pub fn drop_notify_of(&self, tgid: i32) {
+    /// Forget a registration made through the open queue `file`, now
+    /// released.
+    fn drop_notify_from(&self, file: usize) {
         let mut st = self.lock();
-        if st.notify.as_ref().is_some_and(|n| n.tgid == tgid) {
+        if st.notify.as_ref().is_some_and(|n| n.file == file) {
             st.notify = None;
         }
     }
@@ -204,6 +208,10 @@ impl FileOps for QueueFile {
 
     fn wait_queue(&self) -> Option<&WaitQueue> {
         Some(&self.q.wq)
+    }
+
+    fn on_close(&self) {
+        self.q.drop_notify_from(self as *const QueueFile as usize);
     }
 }
 

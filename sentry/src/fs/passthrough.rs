@@ -182,6 +182,18 @@ impl Node {
         Ok(())
     }
 
+    /// For each cached page overlapping `[off, end)`: the memory-file
+    /// offset of the overlap, its offset from `off`, and its length.
+    fn each_cached(&self, off: u64, end: u64, mut f: impl FnMut(u64, usize, usize)) {
+        let st = self.lock();
+        for (&pg, &frame) in st.cache.range(off & !(PAGE - 1)..end) {
+            let (from, to) = (off.max(pg), end.min(pg + PAGE));
+            if from < to {
+                f(frame + (from - pg), (from - off) as usize, (to - from) as usize);
+            }
+        }
+    }
+
     /// Drop cached pages from `from` on (truncation), zeroing the tail of
     /// the page holding `from`.
     fn cache_truncate(&self, from: u64) {
@@ -404,15 +416,8 @@ impl FileOps for PassFile {
             }
         };
         // Pages of shared mappings are newer than the host's.
-        let st = self.node.lock();
-        let end = off + n as u64;
-        for (&pg, &f) in st.cache.range(off & !(PAGE - 1)..end) {
-            let (from, to) = (off.max(pg), end.min(pg + PAGE));
-            if from < to {
-                let at = (from - off) as usize;
-                self.node.fs.mf.read(f + (from - pg), &mut buf[at..at + (to - from) as usize]);
-            }
-        }
+        let mf = &self.node.fs.mf;
+        self.node.each_cached(off, off + n as u64, |frame, at, len| mf.read(frame, &mut buf[at..at + len]));
         Ok(n)
     }
 
@@ -425,15 +430,8 @@ impl FileOps for PassFile {
             }
         };
         // Keep the shared mappings' pages in step.
-        let st = self.node.lock();
-        let end = end.min(off + n as u64);
-        for (&pg, &f) in st.cache.range(off & !(PAGE - 1)..end) {
-            let (from, to) = (off.max(pg), end.min(pg + PAGE));
-            if from < to {
-                let at = (from - off) as usize;
-                self.node.fs.mf.write(f + (from - pg), &buf[at..at + (to - from) as usize]);
-            }
-        }
+        let mf = &self.node.fs.mf;
+        self.node.each_cached(off, end.min(off + n as u64), |frame, at, len| mf.write(frame, &buf[at..at + len]));
         Ok(n)
     }
 

@@ -1,8 +1,10 @@
 //! The sandbox's sysctls: the namespaced kernel parameters a container may
 //! set (an OCI spec's `linux.sysctl`, or a write under /proc/sys), each
 //! with Linux's default. The UTS names live in the kernel's UTS state;
-//! the rest are kept here and read by what they govern (System V IPC
-//! limits, the network stack's port range and listen backlog cap).
+//! the rest are kept here. The System V IPC limits (kernel.msg*,
+//! kernel.shmmax, kernel.sem) and the fs.mqueue limits are read by what
+//! they govern; the net.* values are kept and shown only (the loopback
+//! stack uses Linux's defaults for its port range and backlog).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

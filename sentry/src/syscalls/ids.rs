@@ -42,7 +42,7 @@ fn ids_of(c: &mut Creds, w: Which) -> (&mut u32, &mut u32, &mut u32) {
 /// CAP_SETUID or CAP_SETGID in the effective set.
 fn may_set(t: &crate::kernel::task::Task, w: Which) -> bool {
     let cap = if w == Which::Uid { 7 } else { 6 };
-    t.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << cap) != 0
+    t.capable(cap)
 }
 
 /// Change an id triple under the caller's credentials lock, then adjust
@@ -313,7 +313,7 @@ pub fn sys_getrlimit(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 
 /// CAP_SYS_RESOURCE: raise hard limits.
 fn may_raise(sc: &Sc<'_>) -> bool {
-    sc.task.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << 24) != 0
+    sc.task.capable(24)
 }
 
 /// After a limit changed: RLIMIT_CPU is enforced by the timer thread.

@@ -23,9 +23,6 @@ const CLONE_FS: u64 = 0x200;
 const CLONE_FILES: u64 = 0x400;
 const CLONE_NEWNS: u64 = 0x20000;
 
-fn capable(t: &Task, cap: u32) -> bool {
-    t.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << cap) != 0
-}
 
 /// A string argument of mount(2) (at most a page, as Linux copies).
 fn read_arg(t: &Task, addr: u64) -> KResult<Option<Vec<u8>>> {
@@ -123,7 +120,7 @@ pub fn sys_mount(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if flags & ms::NOUSER != 0 {
         return Err(Errno::EINVAL);
     }
-    if !capable(t, CAP_SYS_ADMIN) {
+    if !t.capable(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let ns = at.ns.clone();
@@ -227,7 +224,7 @@ pub fn sys_umount2(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let path = read_path(t, a[0])?;
     let follow = if flags & UMOUNT_NOFOLLOW != 0 { Follow::No } else { Follow::Yes };
     let at = resolve_at(t, AT_FDCWD, &path, follow)?;
-    if !capable(t, CAP_SYS_ADMIN) {
+    if !t.capable(CAP_SYS_ADMIN) {
         return Err(Errno::EPERM);
     }
     let m = at.ns.mount_rooted_at(&at).ok_or(Errno::EINVAL)?;
@@ -251,7 +248,7 @@ pub fn sys_chroot(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Err(Errno::ENOTDIR);
     }
     crate::vfs::perm::check(&t.creds(), &attr, crate::vfs::perm::MAY_EXEC)?;
-    if !capable(t, CAP_SYS_CHROOT) {
+    if !t.capable(CAP_SYS_CHROOT) {
         return Err(Errno::EPERM);
     }
     t.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).root = loc;
@@ -267,7 +264,7 @@ pub fn sys_unshare(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Err(Errno::EINVAL);
     }
     if flags & CLONE_NEWNS != 0 {
-        if !capable(t, CAP_SYS_ADMIN) {
+        if !t.capable(CAP_SYS_ADMIN) {
             return Err(Errno::EPERM);
         }
         flags |= CLONE_FS;

@@ -17,9 +17,6 @@ const CAP_SYS_RESOURCE: u32 = 24;
 const HARD_MSGMAX: u64 = 65536;
 const HARD_MSGSIZEMAX: u64 = 16 << 20;
 
-fn capable(t: &Task, cap: u32) -> bool {
-    t.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << cap) != 0
-}
 
 /// A queue name from the application: one component of at most NAME_MAX
 /// bytes (glibc strips the leading '/').
@@ -77,7 +74,7 @@ pub fn sys_mq_open(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         None if flags & O_CREAT == 0 => return Err(Errno::ENOENT),
         None => {
             let sys = &t.kernel.sysctls;
-            let cap = capable(t, CAP_SYS_RESOURCE);
+            let cap = t.capable(CAP_SYS_RESOURCE);
             let (maxmsg, msgsize) = if a[3] != 0 {
                 let at = read_attr(t, a[3])?;
                 if at[1] <= 0 || at[2] <= 0 {
@@ -193,9 +190,10 @@ pub fn sys_mq_notify(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     } else {
         None
     };
-    let (_, q) = queue_file(t, a[0])?;
+    let (f, q) = queue_file(t, a[0])?;
     let tgid = t.tg.tgid;
-    q.set_notify(tgid, req.map(|signal| Notify { tg: Arc::downgrade(&t.tg), tgid, signal }))?;
+    let file = Arc::as_ptr(&f.ops) as *const () as usize;
+    q.set_notify(tgid, req.map(|signal| Notify { tg: Arc::downgrade(&t.tg), tgid, signal, file }))?;
     Ok(0)
 }
 

@@ -37,9 +37,6 @@ fn now() -> i64 {
     crate::vfs::now().0
 }
 
-fn capable(t: &Task, cap: u32) -> bool {
-    t.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << cap) != 0
-}
 
 /// Linux's ipcperms: `flag` holds the wanted rwx bits (0o444 read, 0o222
 /// write, or msgget's mode).
@@ -52,7 +49,7 @@ fn ipcperms(t: &Task, p: &IpcPerm, flag: u32) -> KResult<()> {
     } else if [p.cgid, p.gid].iter().any(|&g| g == c.egid || c.groups.contains(&g)) {
         granted >>= 3;
     }
-    if requested & !granted & 0o7 != 0 && !capable(t, CAP_IPC_OWNER) {
+    if requested & !granted & 0o7 != 0 && !t.capable(CAP_IPC_OWNER) {
         return Err(Errno::EACCES);
     }
     Ok(())
@@ -61,7 +58,7 @@ fn ipcperms(t: &Task, p: &IpcPerm, flag: u32) -> KResult<()> {
 /// The owner, the creator, or CAP_SYS_ADMIN may change or remove.
 fn may_modify(t: &Task, p: &IpcPerm) -> bool {
     let e = t.creds().euid;
-    e == p.uid || e == p.cuid || capable(t, CAP_SYS_ADMIN)
+    e == p.uid || e == p.cuid || t.capable(CAP_SYS_ADMIN)
 }
 
 /// Implements msgget(2).
@@ -295,7 +292,7 @@ pub fn sys_msgctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             if !may_modify(t, &q.perm) {
                 return Err(Errno::EPERM);
             }
-            if qbytes > msgmnb && !capable(t, CAP_SYS_RESOURCE) {
+            if qbytes > msgmnb && !t.capable(CAP_SYS_RESOURCE) {
                 return Err(Errno::EPERM);
             }
             q.perm.uid = word(4);

@@ -479,7 +479,7 @@ pub fn sys_arch_prctl(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 const LAST_CAP: u64 = 40;
 
 fn has_cap(sc: &Sc<'_>, cap: u32) -> bool {
-    sc.task.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << cap) != 0
+    sc.task.capable(cap)
 }
 
 /// Implements prctl(2).

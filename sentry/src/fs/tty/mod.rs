@@ -303,7 +303,7 @@ fn set_ctty(task: &Task, term: &Arc<dyn Terminal>, arg: u64, from_master: bool) 
         return Err(Errno::EPERM);
     }
     if sid != 0 {
-        let admin = task.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << 21) != 0;
+        let admin = task.capable(21);
         if arg != 1 || !admin {
             return Err(Errno::EPERM);
         }

@@ -236,7 +236,7 @@ impl Pty {
                 Ok(0)
             }
             TIOCSTI => {
-                let admin = task.tg.caps.lock().unwrap_or_else(|e| e.into_inner()).0 & (1 << 21) != 0;
+                let admin = task.capable(21);
                 let is_ctty = super::ctty_of(&task.tg).is_some_and(|c| super::same(&c, &term));
                 if (master || !is_ctty) && !admin {
                     return Err(Errno::EPERM);
