@@ -100,7 +100,7 @@ pub fn list(dir: &OwnedFd) -> Result<Vec<DirEntry>, Errno> {
     let fd = sys::openat(
         dir.as_fd(),
         c".",
-        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
         Mode::empty(),
     )?;
     let mut d = nix::dir::Dir::from(fd)?;

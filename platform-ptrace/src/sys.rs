@@ -182,8 +182,5 @@ pub fn pin(tid: Tid, cpu: usize) {
 
 /// CPU time a host thread has run, in ns (from its schedstat; 0 if gone).
 pub fn thread_cpu_ns(pid: Tid, tid: Tid) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/schedstat"))
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+    platform::thread_cpu_ns(&pid.to_string(), tid)
 }

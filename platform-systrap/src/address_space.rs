@@ -121,9 +121,9 @@ pub(crate) fn wait_born(m: &Msg, pid: Tid, tid: Tid, spin: u32, born: u64) -> Re
 
 /// Whether host thread `tid` of process `pid` still runs.
 pub(crate) fn alive(pid: Tid, tid: Tid) -> bool {
-    match std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")) {
-        Ok(s) => !matches!(s.rsplit(')').next().and_then(|r| r.split_whitespace().next()), Some("Z" | "X")),
-        Err(_) => false,
+    match platform::read_proc(&format!("/proc/{pid}/task/{tid}/stat")) {
+        Some(s) => !matches!(s.rsplit(')').next().and_then(|r| r.split_whitespace().next()), Some("Z" | "X")),
+        None => false,
     }
 }
 

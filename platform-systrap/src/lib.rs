@@ -140,14 +140,18 @@ impl SystrapPlatform {
             },
         };
         let (tx, rx) = mpsc::channel::<FactoryRequest>();
+        let (forked_tx, forked) = mpsc::channel::<()>();
         let msgs2 = msgs.clone();
         let vdso2 = vdso.clone();
         std::thread::Builder::new()
             .name("systrap-factory".into())
-            .spawn(move || factory(layout, vdso2, msgs2, tuning, rx))
+            .spawn(move || factory(layout, vdso2, msgs2, tuning, rx, forked_tx))
             .map_err(|_| Error::Host { op: "spawn factory thread", errno: libc::EAGAIN })?;
-        // The master is forked and the first stub process made while the
+        // The master is forked before we return: the sentry's own seccomp
+        // filter, which goes in once the sandbox is built, must not be
+        // inherited by it. The first stub process is made while the
         // sentry goes on starting; a failure there fails the first request.
+        let _ = forked.recv();
         let shared = Arc::new(Shared {
             layout,
             memfd,
@@ -201,8 +205,11 @@ fn factory(
     msgs: Arc<msg::MsgFile>,
     tuning: Tuning,
     rx: mpsc::Receiver<FactoryRequest>,
+    forked: mpsc::Sender<()>,
 ) {
-    let master = match stub::fork_master(&layout, vdso.as_ref()) {
+    let master = stub::fork_master(&layout, vdso.as_ref());
+    let _ = forked.send(());
+    let master = match master {
         Ok(pid) => pid,
         Err(e) => {
             tracing::error!("systrap: cannot start the master stub: {e}");

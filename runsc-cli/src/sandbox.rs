@@ -14,14 +14,57 @@ use nix::sys::socket::{socketpair, AddressFamily, SockFlag, SockType};
 pub struct Sandbox {
     /// The kernel.
     pub kernel: Arc<sentry::kernel::Kernel>,
-    gofer_child: std::process::Child,
+    gofers: Gofers,
     gofer: Arc<gofer::Client>,
     /// When building started.
     pub t0: Instant,
-    /// Gofers of bind mounts, and the roots they serve, by source
-    /// directory.
-    binds: Vec<(std::path::PathBuf, bool, std::process::Child, Arc<dyn sentry::vfs::Inode>)>,
     directfs: bool,
+}
+
+/// The gofers of a sandbox, started before the sandbox process lets go
+/// of the host's tree: the root's, and one per bind-mount source
+/// directory and access.
+pub struct Gofers {
+    root: (std::process::Child, Arc<gofer::Client>),
+    binds: Vec<BindGofer>,
+    /// Each bind source: its directory, and its name in it when a file.
+    sources: Vec<(std::path::PathBuf, std::path::PathBuf, Option<Vec<u8>>)>,
+    t0: Instant,
+}
+
+struct BindGofer {
+    dir: std::path::PathBuf,
+    writable: bool,
+    child: std::process::Child,
+    client: Arc<gofer::Client>,
+    /// Made at the first mount of the tree.
+    root: Option<Arc<dyn sentry::vfs::Inode>>,
+}
+
+impl Gofers {
+    /// Start the gofer of `root` (read-only: writes stay in the sentry's
+    /// memory layer) and those of the bind mounts `binds` (source, and
+    /// whether writable).
+    pub fn spawn(cli: &crate::Cli, root: &Path, binds: &[(std::path::PathBuf, bool)]) -> anyhow::Result<Gofers> {
+        let t0 = Instant::now();
+        let mut g = Gofers { root: spawn_gofer(cli, root, false)?, binds: Vec::new(), sources: Vec::new(), t0 };
+        tracing::debug!("gofer started in {:?}", t0.elapsed());
+        for (source, writable) in binds {
+            let meta = std::fs::metadata(source).with_context(|| format!("mount source {}", source.display()))?;
+            let (dir, name) = if meta.is_dir() {
+                (source.to_path_buf(), None)
+            } else {
+                let parent = source.parent().context("a mount source file has a directory")?;
+                (parent.to_path_buf(), source.file_name().map(|n| n.as_encoded_bytes().to_vec()))
+            };
+            if !g.binds.iter().any(|b| b.dir == dir && b.writable == *writable) {
+                let (child, client) = spawn_gofer(cli, &dir, *writable)?;
+                g.binds.push(BindGofer { dir: dir.clone(), writable: *writable, child, client, root: None });
+            }
+            g.sources.push((source.clone(), dir, name));
+        }
+        Ok(g)
+    }
 }
 
 /// Start a gofer serving `dir` for this sandbox (read-only unless
@@ -41,6 +84,18 @@ fn spawn_gofer(cli: &crate::Cli, dir: &Path, writable: bool) -> anyhow::Result<(
     }
     if let Some(d) = &cli.debug_log {
         gofer_cmd.arg("--debug-log").arg(d);
+    }
+    if nix::unistd::geteuid().is_root() {
+        // Its own mount namespace before it runs a line of code: the
+        // sandbox process's pivot_root to its empty root must not move
+        // this process's root with it.
+        #[allow(unsafe_code)]
+        // SAFETY: unshare is async-signal-safe and touches no memory.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut gofer_cmd, || {
+                nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS).map_err(std::io::Error::from)
+            });
+        }
     }
     let child = gofer_cmd
         .stdin(std::process::Stdio::null())
@@ -65,9 +120,8 @@ fn dump_on_sigquit(kernel: std::sync::Weak<sentry::kernel::Kernel>, quit: nix::s
     }
 }
 
-/// Start the gofer on `root` (read-only: writes stay in the sentry's memory
-/// layer) and build the kernel over it.
-pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<Sandbox> {
+/// Build the kernel over `gofers`' root.
+pub fn build(cli: &crate::Cli, gofers: Gofers, hostname: String) -> anyhow::Result<Sandbox> {
     if !["ptrace", "systrap"].contains(&cli.platform.as_str()) {
         bail!("platform {:?} is not available (available: ptrace, systrap)", cli.platform);
     }
@@ -75,11 +129,9 @@ pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<
     // blocked before any thread is made, so that all inherit it.
     let quit = nix::sys::signal::SigSet::from(nix::sys::signal::Signal::SIGQUIT);
     quit.thread_block().context("blocking SIGQUIT")?;
-    // The gofer: a separate process that alone sees the host's files.
-    let t0 = Instant::now();
-    let (gofer_child, client) = spawn_gofer(cli, root, false)?;
+    let t0 = gofers.t0;
+    let client = gofers.root.1.clone();
     let mf = Arc::new(sentry::mm::MemoryFile::new().map_err(|e| anyhow::anyhow!("memory file: {e}"))?);
-    tracing::debug!("gofer started in {:?}", t0.elapsed());
     let platform: Arc<dyn platform::Platform> = if cli.platform == "systrap" {
         Arc::new(platform_systrap::SystrapPlatform::new(mf.fd()).context("starting the systrap platform")?)
     } else {
@@ -96,7 +148,30 @@ pub fn build(cli: &crate::Cli, root: &Path, hostname: String) -> anyhow::Result<
     let kernel = sentry::new_kernel(platform, mf, client.clone(), opts).map_err(|e| anyhow::anyhow!("building the kernel: {e}"))?;
     dump_on_sigquit(Arc::downgrade(&kernel), quit);
     tracing::debug!("kernel ready at {:?}", t0.elapsed());
-    Ok(Sandbox { kernel, gofer_child, gofer: client, t0, binds: Vec::new(), directfs: cli.directfs })
+    Ok(Sandbox { kernel, gofers, gofer: client, t0, directfs: cli.directfs })
+}
+
+/// Whether this process can confine itself: it is root, and pid 1 of the
+/// pid namespace it was made in (with its own mount namespace and /proc).
+pub fn jailed() -> bool {
+    nix::unistd::geteuid().is_root() && nix::unistd::getpid().as_raw() == 1
+}
+
+/// Before the kernel is built (so that every thread it makes inherits
+/// this): let go of the host's tree and drop capabilities, when
+/// [`jailed`]. Every host path the sandbox needs must be open by now.
+pub fn jail(cli: &crate::Cli) -> anyhow::Result<()> {
+    if jailed() {
+        crate::confine::sentry::jail()?;
+        crate::confine::sentry::drop_capabilities(cli.network == "host")?;
+    }
+    Ok(())
+}
+
+/// Once the sandbox is built, before any application code runs: the
+/// sentry's seccomp filter, on every thread.
+pub fn install_filter(cli: &crate::Cli) -> anyhow::Result<()> {
+    crate::confine::install("sentry", &crate::confine::sentry::rules(&cli.platform, cli.directfs, cli.network == "host"))
 }
 
 impl Sandbox {
@@ -104,27 +179,26 @@ impl Sandbox {
     /// a gofer of its own (one per source directory and access; a file's
     /// is its directory's). Writes reach the host (the tree is written
     /// through), unless the mount is read-only.
-    pub fn bind(&mut self, cli: &crate::Cli, source: &Path, dest: &str, flags: u64) -> anyhow::Result<()> {
-        let meta = std::fs::metadata(source).with_context(|| format!("mount source {}", source.display()))?;
-        let (dir, name) = if meta.is_dir() {
-            (source.to_path_buf(), None)
-        } else {
-            let parent = source.parent().context("a mount source file has a directory")?;
-            (parent.to_path_buf(), source.file_name().map(|n| n.as_encoded_bytes().to_vec()))
-        };
+    pub fn bind(&mut self, source: &Path, dest: &str, flags: u64) -> anyhow::Result<()> {
         let writable = flags & libc::MS_RDONLY == 0;
-        let root = match self.binds.iter().find(|(d, w, _, _)| *d == dir && *w == writable) {
-            Some((_, _, _, r)) => r.clone(),
+        let (dir, name) = match self.gofers.sources.iter().find(|(s, _, _)| s == source) {
+            Some((_, d, n)) => (d.clone(), n.clone()),
+            None => bail!("mount source {} has no gofer", source.display()),
+        };
+        let Some(g) = self.gofers.binds.iter_mut().find(|b| b.dir == dir && b.writable == writable) else {
+            bail!("mount source {} has no gofer", source.display());
+        };
+        let root = match &g.root {
+            Some(r) => r.clone(),
             None => {
-                let (child, client) = spawn_gofer(cli, &dir, writable)?;
-                let mf = self.kernel.mf.clone();
+                let (client, mf) = (g.client.clone(), self.kernel.mf.clone());
                 let root: Arc<dyn sentry::vfs::Inode> = if writable {
                     sentry::fs::passthrough::Node::new_root(client, mf).map(|n| n as _)
                 } else {
                     sentry::fs::overlay::Node::new_root(client, mf, self.directfs).map(|n| n as _)
                 }
                 .map_err(|e| anyhow::anyhow!("serving {}: {e}", dir.display()))?;
-                self.binds.push((dir.clone(), writable, child, root.clone()));
+                g.root = Some(root.clone());
                 root
             }
         };
@@ -162,11 +236,11 @@ impl Sandbox {
     /// Stop the gofer (it would end anyway when its socket closes at our
     /// exit; killing it spares a wait on its teardown).
     pub fn finish(mut self) {
-        let _ = self.gofer_child.kill();
-        let _ = self.gofer_child.wait();
-        for (_, _, mut c, _) in self.binds.drain(..) {
-            let _ = c.kill();
-            let _ = c.wait();
+        let _ = self.gofers.root.0.kill();
+        let _ = self.gofers.root.0.wait();
+        for mut b in self.gofers.binds.drain(..) {
+            let _ = b.child.kill();
+            let _ = b.child.wait();
         }
     }
 }

@@ -95,23 +95,34 @@ pub fn connect_socket(path: &Path) -> std::io::Result<UnixStream> {
     UnixStream::connect(p)
 }
 
+/// Options for the state's own files, which are never symlinks (the
+/// confined sandbox process may open files with O_NOFOLLOW only).
+fn options() -> std::fs::OpenOptions {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut o = std::fs::OpenOptions::new();
+    o.custom_flags(libc::O_NOFOLLOW);
+    o
+}
+
 fn lock(dir: &Path) -> anyhow::Result<nix::fcntl::Flock<std::fs::File>> {
-    let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(dir.join("state.lock"))?;
+    let f = options().create(true).truncate(false).write(true).open(dir.join("state.lock"))?;
     nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockExclusive).map_err(|(_, e)| anyhow::anyhow!("locking the state: {e}"))
 }
 
 fn read(dir: &Path, id: &str) -> anyhow::Result<State> {
-    let text = match std::fs::read(dir.join("state.json")) {
-        Ok(t) => t,
+    let mut text = Vec::new();
+    let r = options().read(true).open(dir.join("state.json")).and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut text));
+    match r {
+        Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!("container \"{id}\" does not exist"),
         Err(e) => return Err(e).context("reading the container's state"),
-    };
+    }
     serde_json::from_slice(&text).context("the container's state is corrupt")
 }
 
 fn write(dir: &Path, st: &State) -> anyhow::Result<()> {
     let tmp = dir.join(format!("state.json.{}", std::process::id()));
-    std::fs::write(&tmp, serde_json::to_vec_pretty(st)?)?;
+    options().write(true).create(true).truncate(true).open(&tmp)?.write_all(&serde_json::to_vec_pretty(st)?)?;
     std::fs::rename(&tmp, dir.join("state.json"))?;
     Ok(())
 }

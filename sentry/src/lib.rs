@@ -336,6 +336,8 @@ pub fn new_kernel(
     opts: kernel::Options,
 ) -> KResult<Arc<Kernel>> {
     let root = fs::overlay::Node::new_root(gofer, mf.clone(), opts.directfs)?;
+    // Counted now, while the host's files may still be read.
+    sys::cpu_count();
     let k = Kernel::new(platform, mf, root, opts);
     k.mount(b"/proc", fs::proc::new(&k), "proc");
     k.mount(b"/dev", fs::dev::new(k.mf.clone(), k.mqueues.clone()), "tmpfs");

@@ -29,8 +29,13 @@ pub fn getrandom(buf: &mut [u8]) {
 
 /// CPU time a thread of this process has run, in ns (its schedstat).
 pub fn thread_cpu_ns(tid: i32) -> u64 {
-    std::fs::read_to_string(format!("/proc/self/task/{tid}/schedstat"))
-        .ok()
-        .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
-        .unwrap_or(0)
+    platform::thread_cpu_ns("self", tid)
+}
+
+/// The host CPUs the sandbox may use, counted once: the first call
+/// (while the kernel is built) reads the host's /proc and /sys, which the
+/// confined sentry can no longer open.
+pub fn cpu_count() -> usize {
+    static N: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
 }

@@ -1,7 +1,10 @@
 //! Confinement of runsc's own processes (issue 7), seen from the host: the
-//! gofer's seccomp filter kills it on a syscall outside its list, and a
-//! live container's gofers are filtered, jailed in a root holding only
-//! /proc and the tree they serve, and cut off from the host's network.
+//! gofer's and the sentry's seccomp filters kill on a syscall outside
+//! their lists; a live container's gofers are filtered, jailed in a root
+//! holding only /proc and the tree they serve, and cut off from the host's
+//! network; a live sandbox process (`runsc boot`, and `runsc do`'s) is
+//! filtered, pid 1 of its own pid namespace, in a root holding only its
+//! /proc, with few capabilities.
 
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
@@ -19,7 +22,7 @@ fn gofer_on_socket(hook: bool) -> (std::process::Child, std::os::unix::net::Unix
     let mut cmd = Command::new(runsc_path());
     cmd.args(["gofer", "--dir", "/", "--fd", "3"]);
     if hook {
-        cmd.env("RUNSC_TEST_FORBIDDEN_SYSCALL", "1");
+        cmd.env("RUNSC_TEST_FORBIDDEN_SYSCALL", "gofer");
     } else {
         cmd.env_remove("RUNSC_TEST_FORBIDDEN_SYSCALL");
     }
@@ -65,14 +68,125 @@ fn gofer_filter_kills_a_forbidden_syscall() {
 }
 
 #[test]
-fn a_live_containers_gofers_are_filtered_and_jailed() {
+fn sentry_filter_kills_a_forbidden_syscall() {
+    // The sentry's hook fires once the sandbox is built: `runsc do`
+    // reports the sandbox's death, and the command never runs.
+    let out = tests::run(
+        Command::new(runsc_path())
+            .arg(format!("--platform={}", tests::platform()))
+            .env("RUNSC_TEST_FORBIDDEN_SYSCALL", "sentry")
+            .args(["do", "/bin/echo", "ran"]),
+    );
+    assert_eq!(out.status, 128 + libc::SIGSYS, "{out:?}");
+    assert!(out.stdout.is_empty(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("killed by SIGSYS"), "{out:?}");
+    // Without it, the same command runs under the filter.
+    let out = tests::run(
+        Command::new(runsc_path())
+            .arg(format!("--platform={}", tests::platform()))
+            .env_remove("RUNSC_TEST_FORBIDDEN_SYSCALL")
+            .args(["do", "/bin/echo", "ran"]),
+    );
+    assert_eq!((out.status, out.stdout_str().as_str()), (0, "ran\n"), "{out:?}");
+}
+
+/// The parent pid of process `pid` (0 if it is gone).
+fn ppid_of(pid: &Path) -> i32 {
+    let stat = std::fs::read_to_string(pid.join("stat")).unwrap_or_default();
+    stat.rsplit(')').next().and_then(|s| s.split_whitespace().nth(1)).and_then(|p| p.parse().ok()).unwrap_or(0)
+}
+
+/// The children of `pid` whose command line contains `what` (or does not,
+/// when `what` starts with `!`).
+fn children(pid: i32, what: &str) -> Vec<std::path::PathBuf> {
+    let (want, what) = match what.strip_prefix('!') {
+        Some(w) => (false, w),
+        None => (true, what),
+    };
+    let mut v = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+        if ppid_of(&e.path()) == pid && String::from_utf8_lossy(&cmdline).contains(what) == want {
+            v.push(e.path());
+        }
+    }
+    v
+}
+
+/// What a confined sandbox process (`/proc/PID` at `p`) shows the host:
+/// its filter, its own pid, mount and network namespaces, a root holding
+/// only /proc (no /usr, no /bin), and the three capabilities it keeps.
+fn assert_sentry_confined(p: &Path) {
+    let status = std::fs::read_to_string(p.join("status")).unwrap();
+    assert!(status.contains("Seccomp:\t2"), "{}: {status}", p.display());
+    assert!(status.contains("NoNewPrivs:\t1"), "{}: {status}", p.display());
+    // CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER.
+    assert!(status.contains("CapEff:\t000000000000000e"), "{}: {status}", p.display());
+    assert!(status.contains("CapBnd:\t000000000000000e"), "{}: {status}", p.display());
+    let nspid = status.lines().find(|l| l.starts_with("NSpid:")).unwrap_or("");
+    assert!(nspid.trim_end().ends_with("\t1"), "pid 1 of its own pid namespace: {nspid}");
+    for ns in ["pid", "mnt", "net", "ipc", "uts"] {
+        let ours = std::fs::read_link(format!("/proc/self/ns/{ns}")).unwrap();
+        assert_ne!(std::fs::read_link(p.join("ns").join(ns)).unwrap(), ours, "{}: its own {ns} namespace", p.display());
+    }
+    let top: Vec<String> = std::fs::read_dir(p.join("root")).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    assert_eq!(top, ["proc"], "{}: the sandbox's root holds its /proc only", p.display());
+    assert!(!p.join("root/usr").exists() && !p.join("root/bin").exists(), "the host's /usr and /bin are not visible");
+    // Its /proc is its own pid namespace's: pid 1 is itself.
+    let own = std::fs::read_to_string(p.join("root/proc/1/cmdline")).unwrap_or_default();
+    assert!(own.contains("runsc"), "{own:?}");
+}
+
+#[test]
+fn a_live_runsc_do_sandbox_is_confined() {
     if !nix::unistd::geteuid().is_root() {
-        eprintln!("SKIP a_live_containers_gofers_are_filtered_and_jailed: needs root (namespaces, pivot_root)");
+        eprintln!("SKIP a_live_runsc_do_sandbox_is_confined: needs root (namespaces, pivot_root)");
+        return;
+    }
+    let mut child = Command::new(runsc_path())
+        .arg(format!("--platform={}", tests::platform()))
+        .args(["do", "/bin/sleep", "30"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("runsc do");
+    let me = child.id() as i32;
+    // `runsc do` relays; its child is the sandbox process.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let sandbox = loop {
+        let s = children(me, "!gofer");
+        if s.len() == 1 && !children(pid_of(&s[0]), "gofer").is_empty() {
+            break s[0].clone();
+        }
+        assert!(Instant::now() < deadline, "no sandbox process under {me}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    // Built once the command runs (its stub is a grandchild).
+    while !std::fs::read_to_string(sandbox.join("status")).unwrap_or_default().contains("Seccomp:\t2") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let result = std::panic::catch_unwind(|| assert_sentry_confined(&sandbox));
+    let _ = child.kill();
+    let _ = child.wait();
+    if let Err(e) = result {
+        std::panic::resume_unwind(e);
+    }
+}
+
+/// The pid of `/proc/PID`.
+fn pid_of(p: &Path) -> i32 {
+    p.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+#[test]
+fn a_live_containers_sandbox_and_gofers_are_confined() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("SKIP a_live_containers_sandbox_and_gofers_are_confined: needs root (namespaces, pivot_root)");
         return;
     }
     let busybox = Path::new("/bin/busybox");
     if !busybox.is_file() {
-        eprintln!("SKIP a_live_containers_gofers_are_filtered_and_jailed: /bin/busybox not found");
+        eprintln!("SKIP a_live_containers_sandbox_and_gofers_are_confined: /bin/busybox not found");
         return;
     }
     let dir = std::env::temp_dir().join(format!("runsc-confine-{}", std::process::id()));
@@ -110,16 +224,9 @@ fn a_live_containers_gofers_are_filtered_and_jailed() {
     let state = runsc(&["state", "jail1"]).stdout_str();
     let pid: i32 = state.split("\"pid\": ").nth(1).and_then(|s| s.split(',').next()).and_then(|p| p.trim().parse().ok()).expect("pid");
     // The sandbox process's children that are gofers.
-    let mut gofers = Vec::new();
-    for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let stat = std::fs::read_to_string(e.path().join("stat")).unwrap_or_default();
-        let ppid: i32 = stat.rsplit(')').next().and_then(|s| s.split_whitespace().nth(1)).and_then(|p| p.parse().ok()).unwrap_or(0);
-        let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
-        if ppid == pid && String::from_utf8_lossy(&cmdline).contains("gofer") {
-            gofers.push(e.path());
-        }
-    }
+    let gofers = children(pid, "gofer");
     let result = std::panic::catch_unwind(|| {
+        assert_sentry_confined(&Path::new("/proc").join(pid.to_string()));
         assert!(!gofers.is_empty(), "no gofer found under {pid}");
         let own_net = std::fs::read_link("/proc/self/ns/net").unwrap();
         for g in &gofers {

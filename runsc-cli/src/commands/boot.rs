@@ -43,7 +43,7 @@ pub fn run(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<i32> {
     let mut ready = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(a.ready_fd) });
     // What goes wrong before the sandbox is ready is create's error: the
     // message goes back through the pipe, for create to print once.
-    let (sb, spec, listener, sock, tty) = match setup(cli, a) {
+    let Setup { sb, spec, listener, root, sock, tty } = match setup(cli, a) {
         Ok(x) => x,
         Err(e) => {
             let _ = ready.write_all(format!("E{e:#}\n").replace('\n', " ").trim_end().as_bytes());
@@ -53,7 +53,7 @@ pub fn run(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<i32> {
     };
     ready.write_all(b"1").context("telling create we are ready")?;
     drop(ready);
-    let ctx = Ctx { root: cli.root.clone(), id: a.id.clone(), spec, kernel: sb.kernel.clone(), sock, tty };
+    let ctx = Ctx { root, id: a.id.clone(), spec, kernel: sb.kernel.clone(), sock, tty };
     let mut started = false;
     for conn in listener.incoming() {
         let Ok(conn) = conn else { continue };
@@ -62,7 +62,17 @@ pub fn run(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-type Setup = (crate::sandbox::Sandbox, oci_spec::runtime::Spec, UnixListener, PathBuf, Option<OwnedFd>);
+/// A built sandbox, and what serving it needs.
+struct Setup {
+    sb: crate::sandbox::Sandbox,
+    spec: oci_spec::runtime::Spec,
+    listener: UnixListener,
+    /// The state root (through a held fd once the sandbox is jailed).
+    root: PathBuf,
+    sock: PathBuf,
+    /// The terminal's slave, init's stdio with process.terminal.
+    tty: Option<OwnedFd>,
+}
 
 /// A host pseudo-terminal for the container: its master goes to the
 /// engine through `socket` (SCM_RIGHTS, as runc sends it), its slave is
@@ -83,6 +93,9 @@ pub fn console(socket: &std::path::Path) -> anyhow::Result<OwnedFd> {
 /// Build the sandbox with the spec's mounts and listen on the control
 /// socket.
 fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
+    if crate::sandbox::jailed() {
+        crate::confine::sentry::own_proc()?;
+    }
     let spec = super::oci::load_spec(&a.bundle)?;
     let rootfs = super::oci::rootfs(&spec, &a.bundle)?;
     // Into the container's host cgroup before anything is started, so
@@ -91,15 +104,36 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
         let dirs = crate::cgroup::join(&crate::cgroup::relative(&p.to_string_lossy()), std::process::id() as i32)?;
         state::save_cgroups(&cli.root, &a.id, &dirs)?;
     }
-    enter_namespaces(&spec)?;
+    enter_namespaces(&spec, cli.network == "host")?;
     let hostname = spec.hostname().clone().unwrap_or_else(|| {
         nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into())
     });
-    let mut sb = crate::sandbox::build(cli, &rootfs, hostname)?;
+    // Everything on the host the sandbox will need is opened now, before
+    // it lets go of the host's tree: the terminal, the control socket, the
+    // state directory, and the gofers (which alone see files from then on).
+    let tty = match &a.console_socket {
+        Some(c) => Some(console(c)?),
+        None => None,
+    };
+    let sock = state::socket(&cli.root, &a.id);
+    let _ = std::fs::remove_file(&sock);
+    let listener = state::bind_socket(&sock).with_context(|| format!("listening on {}", sock.display()))?;
+    let gofers = crate::sandbox::Gofers::spawn(cli, &rootfs, &bind_sources(&spec)?)?;
+    let root = if crate::sandbox::jailed() {
+        let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;
+        let fd = nix::fcntl::open(&cli.root, flags, nix::sys::stat::Mode::empty()).context("opening the state directory")?;
+        // Held for the life of the sandbox: its state, reached through
+        // its own /proc once the host's tree is gone.
+        PathBuf::from(format!("/proc/self/fd/{fd}"))
+    } else {
+        cli.root.clone()
+    };
+    crate::sandbox::jail(cli)?;
+    let mut sb = crate::sandbox::build(cli, gofers, hostname)?;
     if let Some(d) = spec.domainname() {
         sb.kernel.set_uts_name(false, d.clone().into_bytes());
     }
-    apply_mounts(cli, &mut sb, &spec)?;
+    apply_mounts(&mut sb, &spec)?;
     if let Some(l) = spec.linux() {
         // Sysctls are the sandbox's own: set in the sentry, never on the
         // host. One the sandbox lacks fails the container, as under runc.
@@ -134,25 +168,25 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
     if spec.root().as_ref().and_then(|r| r.readonly()).unwrap_or(false) {
         sb.kernel.ns.root().set_flags(sentry::vfs::mount::ms::RDONLY);
     }
-    let tty = match &a.console_socket {
-        Some(c) => Some(console(c)?),
-        None => None,
-    };
-    let sock = state::socket(&cli.root, &a.id);
-    let _ = std::fs::remove_file(&sock);
-    let listener = state::bind_socket(&sock).with_context(|| format!("listening on {}", sock.display()))?;
-    Ok((sb, spec, listener, sock, tty))
+    crate::sandbox::install_filter(cli)?;
+    let sock = state::socket(&root, &a.id);
+    Ok(Setup { sb, spec, listener, root, sock, tty })
 }
 
 /// The spec's network, IPC and UTS namespaces for the sandbox process:
 /// the one at `path` (an engine's, which it has set up) joined, or a new
 /// one. Engines configure a container's network through its process's
-/// namespace, which must not be the host's. (The sandbox's own network,
-/// IPC and names are the sentry's whatever these are; mount, pid and user
-/// namespaces come with the sentry's confinement.)
-fn enter_namespaces(spec: &oci_spec::runtime::Spec) -> anyhow::Result<()> {
+/// namespace, which must not be the host's. One the spec does not name is
+/// new all the same (the sandbox's network, IPC and names are the
+/// sentry's own), except the network with `--network=host`. The pid and
+/// mount namespaces were made with this process.
+fn enter_namespaces(spec: &oci_spec::runtime::Spec, host_network: bool) -> anyhow::Result<()> {
     use nix::sched::CloneFlags;
     use oci_spec::runtime::LinuxNamespaceType as T;
+    let mut missing = CloneFlags::CLONE_NEWIPC | CloneFlags::CLONE_NEWUTS;
+    if !host_network {
+        missing |= CloneFlags::CLONE_NEWNET;
+    }
     for ns in spec.linux().as_ref().and_then(|l| l.namespaces().clone()).unwrap_or_default() {
         let flag = match ns.typ() {
             T::Network => CloneFlags::CLONE_NEWNET,
@@ -160,6 +194,7 @@ fn enter_namespaces(spec: &oci_spec::runtime::Spec) -> anyhow::Result<()> {
             T::Uts => CloneFlags::CLONE_NEWUTS,
             _ => continue,
         };
+        missing.remove(flag);
         match ns.path() {
             Some(p) => {
                 let f = std::fs::File::open(p).with_context(|| format!("opening the {:?} namespace {}", ns.typ(), p.display()))?;
@@ -168,7 +203,24 @@ fn enter_namespaces(spec: &oci_spec::runtime::Spec) -> anyhow::Result<()> {
             None => nix::sched::unshare(flag).with_context(|| format!("a new {:?} namespace", ns.typ()))?,
         }
     }
+    if nix::unistd::geteuid().is_root() && !missing.is_empty() {
+        nix::sched::unshare(missing).context("new namespaces for the sandbox")?;
+    }
     Ok(())
+}
+
+/// The bind mounts of the spec: source, and whether writable.
+fn bind_sources(spec: &oci_spec::runtime::Spec) -> anyhow::Result<Vec<(PathBuf, bool)>> {
+    let mut v = Vec::new();
+    for m in spec.mounts().iter().flatten() {
+        let opts = m.options().clone().unwrap_or_default();
+        if m.typ().as_deref() == Some("bind") || opts.iter().any(|o| o == "bind" || o == "rbind") {
+            let dest = m.destination().display();
+            let src = m.source().clone().with_context(|| format!("the bind mount at {dest} has no source"))?;
+            v.push((src, mount_flags(&opts) & libc::MS_RDONLY == 0));
+        }
+    }
+    Ok(v)
 }
 
 /// The per-mount flags of a mount's options.
@@ -190,7 +242,7 @@ fn mount_flags(opts: &[String]) -> u64 {
 /// proc, sysfs, devpts, cgroup and mqueue from the sentry. What the
 /// sandbox already has in place (its /dev, /proc, /sys, /dev/pts,
 /// /dev/shm, /dev/mqueue) stays; other mount types are skipped with a log line.
-fn apply_mounts(cli: &crate::Cli, sb: &mut crate::sandbox::Sandbox, spec: &oci_spec::runtime::Spec) -> anyhow::Result<()> {
+fn apply_mounts(sb: &mut crate::sandbox::Sandbox, spec: &oci_spec::runtime::Spec) -> anyhow::Result<()> {
     const BUILT_IN: &[(&str, &str)] =
         &[("/dev", "tmpfs"), ("/proc", "proc"), ("/sys", "sysfs"), ("/dev/pts", "devpts"), ("/dev/shm", "tmpfs"), ("/dev/mqueue", "mqueue")];
     for m in spec.mounts().iter().flatten() {
@@ -200,7 +252,7 @@ fn apply_mounts(cli: &crate::Cli, sb: &mut crate::sandbox::Sandbox, spec: &oci_s
         let flags = mount_flags(&opts);
         if typ == "bind" || opts.iter().any(|o| o == "bind" || o == "rbind") {
             let src = m.source().clone().with_context(|| format!("the bind mount at {dest} has no source"))?;
-            sb.bind(cli, &src, &dest, flags)?;
+            sb.bind(&src, &dest, flags)?;
             continue;
         }
         if BUILT_IN.contains(&(dest.as_str(), typ.as_str())) {

@@ -30,11 +30,12 @@ pub fn run(cli: &crate::Cli, a: &GoferArgs) -> anyhow::Result<i32> {
     // Jailed (as root) when it serves less than the whole host: its root
     // is then a tmpfs with /proc and the served tree alone. Filtered always.
     let dir = if nix::unistd::geteuid().is_root() && a.dir != std::path::Path::new("/") {
-        crate::confine::gofer_jail(&a.dir, a.read_only)?
+        crate::confine::gofer::gofer_jail(&a.dir, a.read_only)?
     } else {
         a.dir.clone()
     };
-    let confine = || crate::confine::install(crate::confine::GOFER).map_err(|e| std::io::Error::other(format!("{e:#}")));
+    let rules: Vec<&crate::confine::Rule> = crate::confine::gofer::GOFER.iter().collect();
+    let confine = || crate::confine::install("gofer", &rules).map_err(|e| std::io::Error::other(format!("{e:#}")));
     gofer::serve_confined(sock, &dir, gofer::ServerOptions { read_only: a.read_only }, confine).context("gofer failed")?;
     Ok(0)
 }

@@ -15,7 +15,11 @@ pub fn init_logging(cli: &crate::Cli, role: &str) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     if let Some(dir) = &cli.debug_log {
         let _ = std::fs::create_dir_all(dir);
-        if let Ok(f) = std::fs::File::create(dir.join(format!("runsc.{role}.{}.log", std::process::id()))) {
+        // Sandbox processes are small pids of their own namespaces: the
+        // time keeps their names apart.
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let name = format!("runsc.{role}.{}.{}{:09}.log", std::process::id(), t.as_secs(), t.subsec_nanos());
+        if let Ok(f) = std::fs::File::create(dir.join(name)) {
             let _ = builder.with_writer(std::sync::Mutex::new(f)).with_ansi(false).try_init();
             return;
         }

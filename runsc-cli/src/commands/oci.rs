@@ -11,6 +11,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use oci_spec::runtime::Spec;
 
+use crate::confine::sentry::SandboxProcess;
 use crate::state::{self, Request, State};
 
 /// The OCI version we implement.
@@ -64,7 +65,7 @@ pub struct CreateArgs {
 
 /// Start the sandbox process for `a` and wait until it is ready; on any
 /// failure nothing is left behind.
-fn create(cli: &crate::Cli, a: &CreateArgs) -> anyhow::Result<std::process::Child> {
+fn create(cli: &crate::Cli, a: &CreateArgs) -> anyhow::Result<SandboxProcess> {
     state::validate_id(&a.id)?;
     let bundle = absolute(&a.bundle)?;
     let spec = load_spec(&bundle)?;
@@ -90,34 +91,50 @@ fn create(cli: &crate::Cli, a: &CreateArgs) -> anyhow::Result<std::process::Chil
     r
 }
 
-fn spawn_sandbox(cli: &crate::Cli, a: &CreateArgs, bundle: &Path, spec: &Spec) -> anyhow::Result<std::process::Child> {
+fn spawn_sandbox(cli: &crate::Cli, a: &CreateArgs, bundle: &Path, spec: &Spec) -> anyhow::Result<SandboxProcess> {
     let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).context("pipe")?;
     nix::fcntl::fcntl(wr.as_raw_fd(), nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()))?;
     let exe = std::env::current_exe().context("finding our own binary")?;
-    let mut cmd = std::process::Command::new(exe);
-    cmd.arg("--root").arg(&cli.root).arg("--platform").arg(&cli.platform).arg(format!("--directfs={}", cli.directfs));
-    cmd.arg(format!("--network={}", cli.network));
+    let mut args: Vec<std::ffi::OsString> = Vec::new();
+    let mut arg = |a: &dyn AsRef<std::ffi::OsStr>| args.push(a.as_ref().to_os_string());
+    arg(&"--root");
+    arg(&cli.root);
+    arg(&"--platform");
+    arg(&cli.platform);
+    arg(&format!("--directfs={}", cli.directfs));
+    arg(&format!("--network={}", cli.network));
     if cli.debug {
-        cmd.arg("--debug");
+        arg(&"--debug");
     }
     if cli.strace {
-        cmd.arg("--strace");
+        arg(&"--strace");
     }
     if let Some(d) = &cli.debug_log {
-        cmd.arg("--debug-log").arg(d);
+        arg(&"--debug-log");
+        arg(d);
     }
-    cmd.arg("boot").arg("--bundle").arg(bundle).arg("--id").arg(&a.id).arg("--ready-fd").arg(wr.as_raw_fd().to_string());
-    if let Some(c) = &a.console_socket {
-        cmd.arg("--console-socket").arg(absolute(c)?);
-        // The container's stdio is the terminal: the sandbox process keeps
-        // none of ours (containerd's shim reads create's output until its
-        // end, which a sandbox holding it would never give).
-        cmd.stdin(std::process::Stdio::null()).stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+    for a in ["boot", "--bundle"] {
+        arg(&a);
     }
-    // Its own process group: the caller's terminal signals are not the
-    // container's.
-    cmd.process_group(0);
-    let mut child = cmd.spawn().context("starting the sandbox process")?;
+    arg(&bundle);
+    arg(&"--id");
+    arg(&a.id);
+    arg(&"--ready-fd");
+    arg(&wr.as_raw_fd().to_string());
+    let console = a.console_socket.as_ref().map(|c| absolute(c)).transpose()?;
+    if let Some(c) = &console {
+        arg(&"--console-socket");
+        arg(c);
+    }
+    // As root, the sandbox process is pid 1 of new pid and mount
+    // namespaces (it takes the others from the spec). It has its own
+    // process group: the caller's terminal signals are not the
+    // container's. With a console, the container's stdio is the terminal:
+    // the sandbox process keeps none of ours (containerd's shim reads
+    // create's output until its end, which a sandbox holding it would
+    // never give).
+    let flags = if nix::unistd::geteuid().is_root() { crate::confine::sentry::namespace_flags(false, false) } else { 0 };
+    let child = SandboxProcess(crate::confine::sentry::spawn_in_namespaces(&exe, &args, flags, console.is_some())?);
     drop(wr);
     // "1", or "E" and a message up to a newline (the sandbox's forked
     // processes may hold the pipe open: never wait for its end).
@@ -323,7 +340,7 @@ pub struct RunArgs {
 /// `runsc run`: create, start, and unless detached wait for the exit and
 /// delete the container; the exit status is the container's.
 pub fn run_run(cli: &crate::Cli, a: &RunArgs) -> anyhow::Result<i32> {
-    let mut child = create(cli, &a.create)?;
+    let child = create(cli, &a.create)?;
     let id = &a.create.id;
     if let Err(e) = start(cli, id) {
         let _ = child.wait();

@@ -21,15 +21,27 @@ pub struct DoArgs {
 }
 
 /// Run the command; returns its exit status (128+N if killed by signal N).
+/// As root, the sandbox is a child made in new namespaces (pid 1 of its
+/// own pid namespace, which it confines); this process relays signals to
+/// it and its exit status back.
 pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
     super::init_logging(cli, "do");
+    if nix::unistd::geteuid().is_root() {
+        use crate::confine::sentry;
+        let blocked = relayed_signals();
+        if let Some(child) = sentry::fork_in_namespaces(sentry::namespace_flags(true, cli.network == "host"), &blocked)? {
+            return Ok(relay(child, &blocked));
+        }
+        sentry::own_proc()?;
+    }
     let hostname = nix::unistd::gethostname().ok().and_then(|h| h.into_string().ok()).unwrap_or_else(|| "runsc".into());
-    let sb = crate::sandbox::build(cli, std::path::Path::new("/"), hostname)?;
-
     let cwd = match &a.cwd {
         Some(c) => c.clone().into_bytes(),
         None => std::env::current_dir().map(|p| p.into_os_string().into_encoded_bytes()).unwrap_or_else(|_| b"/".to_vec()),
     };
+    let gofers = crate::sandbox::Gofers::spawn(cli, std::path::Path::new("/"), &[])?;
+    crate::sandbox::jail(cli)?;
+    let sb = crate::sandbox::build(cli, gofers, hostname)?;
     let mut env: Vec<(String, String)> = std::env::vars().collect();
     for kv in &a.env {
         let (k, v) = kv.split_once('=').with_context(|| format!("--env {kv:?}: expected K=V"))?;
@@ -48,6 +60,7 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
     let uid = nix::unistd::getuid().as_raw();
     let gid = nix::unistd::getgid().as_raw();
     let spec = sentry::InitSpec { argv, env, cwd, stdio, ids: (uid, gid), extras: Default::default() };
+    crate::sandbox::install_filter(cli)?;
     let code = match crate::sandbox::start_init(&sb.kernel, spec) {
         Ok(()) => {
             tracing::debug!("init started at {:?}", sb.t0.elapsed());
@@ -63,4 +76,56 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
     };
     sb.finish();
     Ok(code)
+}
+
+/// The signals the parent of a confined sandbox takes to relay.
+fn relayed_signals() -> nix::sys::signal::SigSet {
+    use nix::sys::signal::Signal::*;
+    let mut set = nix::sys::signal::SigSet::empty();
+    for s in [SIGCHLD, SIGQUIT, SIGINT, SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE] {
+        set.add(s);
+    }
+    set
+}
+
+/// Wait for the sandbox `child`, and give its exit status. A SIGQUIT
+/// someone sends us is passed on (the sandbox prints its tasks); one from
+/// the terminal reached it already. The sandbox is pid 1 of its namespace
+/// and so deaf to signals it does not handle: any other signal that would
+/// have killed `runsc do` kills the sandbox, and then us by that signal.
+fn relay(child: i32, set: &nix::sys::signal::SigSet) -> i32 {
+    use nix::sys::signal::{kill, Signal};
+    use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+    let pid = nix::unistd::Pid::from_raw(child);
+    loop {
+        // SAFETY: siginfo_t is plain data, and all zeroes is a valid value.
+        #[allow(unsafe_code)]
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: `set` is a valid signal set and `info` a live siginfo_t.
+        #[allow(unsafe_code)]
+        let signo = unsafe { libc::sigwaitinfo(set.as_ref(), &mut info) };
+        let Ok(sig) = Signal::try_from(signo) else { continue };
+        match sig {
+            Signal::SIGCHLD => match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(_, code)) => return code,
+                Ok(WaitStatus::Signaled(_, s, _)) => {
+                    eprintln!("runsc: the sandbox was killed by {s}");
+                    return 128 + s as i32;
+                }
+                Err(_) => return 1,
+                Ok(_) => {}
+            },
+            Signal::SIGQUIT if info.si_code <= 0 => {
+                let _ = kill(pid, Signal::SIGQUIT);
+            }
+            Signal::SIGQUIT => {}
+            _ => {
+                let _ = kill(pid, Signal::SIGKILL);
+                let _ = waitpid(pid, None);
+                let _ = set.thread_unblock();
+                let _ = nix::sys::signal::raise(sig);
+                return 128 + sig as i32;
+            }
+        }
+    }
 }

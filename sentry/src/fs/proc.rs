@@ -349,7 +349,7 @@ pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
     let sys = crate::fs::proc_sys::new(k);
     let fixed: Vec<(Vec<u8>, Arc<dyn Inode>)> = vec![
         (b"sys".to_vec(), sys),
-        (b"cpuinfo".to_vec(), SynthFile::new(|| Ok(std::fs::read("/proc/cpuinfo").unwrap_or_default()))),
+        (b"cpuinfo".to_vec(), SynthFile::new(|| Ok(platform::read_proc("/proc/cpuinfo").unwrap_or_default().into_bytes()))),
         (
             b"meminfo".to_vec(),
             SynthFile::new(move || {

@@ -8,7 +8,7 @@ use crate::vfs::Inode;
 
 /// The CPUs the sandbox shows: the host's online ones.
 fn cpu_count() -> usize {
-    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    crate::sys::cpu_count()
 }
 
 /// "0-N\n" (or "0\n" for one CPU), as Linux prints a CPU list.

@@ -108,7 +108,7 @@ pub fn sys_sched_setaffinity(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 }
 
 fn online_mask() -> u64 {
-    let n = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).min(64);
+    let n = crate::sys::cpu_count().min(64);
     if n == 64 {
         u64::MAX
     } else {

@@ -1,30 +1,12 @@
-//! Confinement of runsc's own processes: the seccomp rule list of each
-//! role (data: one rule per host syscall, with the reason it is needed,
-//! compiled with seccompiler; anything else kills the process), and the
-//! gofer's jail (its own mount, network, IPC and UTS namespaces, whose
-//! root is a small tmpfs holding only /proc and the tree it serves).
-//! `runsc help seccomp` prints the lists (docs/security.md is made from
-//! it, so that the two cannot drift).
+//! The gofer's confinement: its rule list and its jail (its own mount,
+//! network, IPC and UTS namespaces, whose root is a small tmpfs holding
+//! only /proc and the tree it serves).
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use seccompiler::{SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule, TargetArch};
 
-/// One allowed host syscall.
-pub struct Rule {
-    pub name: &'static str,
-    pub nr: i64,
-    /// When set: argument `.0` must be one of `.1` (ioctl requests, fcntl
-    /// commands).
-    pub args: Option<(u8, &'static [u64])>,
-    pub why: &'static str,
-}
-
-const fn rule(name: &'static str, nr: i64, why: &'static str) -> Rule {
-    Rule { name, nr, args: None, why }
-}
+use super::{rule, Args, Rule};
 
 /// The gofer, once it serves: file metadata and data fds beneath its
 /// root, and its socket to the sentry.
@@ -43,7 +25,7 @@ pub const GOFER: &[Rule] = &[
     Rule {
         name: "fcntl",
         nr: libc::SYS_fcntl,
-        args: Some((1, &[libc::F_GETFD as u64, libc::F_SETFD as u64, libc::F_GETFL as u64, libc::F_SETFL as u64, libc::F_DUPFD_CLOEXEC as u64])),
+        args: Args::OneOf(1, &[libc::F_GETFD as u64, libc::F_SETFD as u64, libc::F_GETFL as u64, libc::F_SETFL as u64, libc::F_DUPFD_CLOEXEC as u64]),
         why: "fd flags and close-on-exec duplicates only",
     },
     rule("mkdirat", libc::SYS_mkdirat, "mkdir"),
@@ -74,40 +56,6 @@ pub const GOFER: &[Rule] = &[
     rule("exit", libc::SYS_exit, "exit"),
     rule("exit_group", libc::SYS_exit_group, "exit"),
 ];
-
-/// The compiled filter of `rules`: allowed calls pass, anything else
-/// kills the whole process.
-pub fn compile(rules: &[Rule]) -> anyhow::Result<seccompiler::BpfProgram> {
-    let mut map: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for r in rules {
-        let entry = map.entry(r.nr).or_default();
-        if let Some((arg, values)) = r.args {
-            for &v in values {
-                let c = SeccompCondition::new(arg, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, v)?;
-                entry.push(SeccompRule::new(vec![c])?);
-            }
-        }
-    }
-    let filter = SeccompFilter::new(map, SeccompAction::KillProcess, SeccompAction::Allow, TargetArch::x86_64)?;
-    Ok(filter.try_into()?)
-}
-
-/// Install the filter of `rules` on every thread of this process (with
-/// no_new_privs, which seccompiler sets first).
-pub fn install(rules: &[Rule]) -> anyhow::Result<()> {
-    let prog = compile(rules)?;
-    seccompiler::apply_filter_all_threads(&prog).context("installing the seccomp filter")?;
-    // The test-only hook: prove that the filter kills (tests/tests/confine.rs).
-    if std::env::var_os("RUNSC_TEST_FORBIDDEN_SYSCALL").is_some() {
-        #[allow(unsafe_code)]
-        // SAFETY: getppid takes no arguments and touches no memory; under
-        // the filter it does not return.
-        unsafe {
-            libc::syscall(libc::SYS_getppid);
-        }
-    }
-    Ok(())
-}
 
 /// Jail the gofer serving `dir`: new mount, network, IPC and UTS
 /// namespaces; a tmpfs root holding `/proc` and `/root`, the latter a
@@ -144,40 +92,3 @@ pub fn gofer_jail(dir: &Path, read_only: bool) -> anyhow::Result<PathBuf> {
     Ok(PathBuf::from("/root"))
 }
 
-/// The rule lists as Markdown (docs/security.md's tables).
-pub fn markdown() -> String {
-    let mut out = String::new();
-    for (role, rules) in [("gofer", GOFER)] {
-        out += &format!("### {role}: {} host syscalls\n\n| syscall | arguments | why |\n|---|---|---|\n", rules.len());
-        for r in rules {
-            let args = match r.args {
-                Some((i, v)) => format!("arg{i} in {v:?}"),
-                None => "any".into(),
-            };
-            out += &format!("| {} | {args} | {} |\n", r.name, r.why);
-        }
-        out.push('\n');
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_lists_compile_and_stay_small() {
-        assert!(compile(GOFER).is_ok());
-        assert!(GOFER.len() < 40, "the gofer's target is under 40 syscalls");
-        let mut names: Vec<&str> = GOFER.iter().map(|r| r.name).collect();
-        names.sort();
-        names.dedup();
-        assert_eq!(names.len(), GOFER.len(), "one rule per syscall");
-    }
-
-    #[test]
-    fn docs_security_shows_these_lists() {
-        let doc = include_str!("../../docs/security.md");
-        assert!(doc.contains(&markdown()), "docs/security.md is stale: regenerate its tables with `runsc help seccomp`");
-    }
-}
