@@ -155,5 +155,16 @@ int main(int argc, char **argv)
 		CHECK("mountinfo_has_proc", proc);
 		CHECK("mountinfo_separator", sep);
 	}
+	/* A thread's directory has no task/ of its own (a walk of /proc
+	 * must end). */
+	{
+		char path[128];
+		struct stat st;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)syscall(SYS_gettid));
+		EXPECT_OK("task_tid_stat", stat(path, &st));
+		snprintf(path, sizeof(path), "/proc/self/task/%d/task", (int)syscall(SYS_gettid));
+		EXPECT_ERR("task_tid_has_no_task", stat(path, &st), ENOENT);
+		EXPECT_OK("self_has_task", stat("/proc/self/task", &st));
+	}
 	return 0;
 }

@@ -17,7 +17,9 @@ fn as_seen(k: &Weak<Kernel>, l: &crate::vfs::path::Location) -> Vec<u8> {
     }
 }
 
-fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
+/// /proc/PID, or /proc/PID/task/TID when `thread` (which has no `task`
+/// directory of its own, as in Linux: else a walk of /proc never ends).
+fn pid_dir(k: &Weak<Kernel>, pid: i32, thread: bool) -> Arc<dyn Inode> {
     let kk = k.clone();
     let task = move || -> KResult<Arc<crate::kernel::task::Task>> {
         let k = kk.upgrade().ok_or(Errno::ESRCH)?;
@@ -72,7 +74,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
     let task_dir: Arc<dyn Inode> = SynthDir::new(move || {
         let Ok(t) = tasktask() else { return vec![] };
         let threads = t.tg.st().threads.clone();
-        threads.into_iter().map(|tid| (tid.to_string().into_bytes(), pid_dir(&wk_task, tid))).collect()
+        threads.into_iter().map(|tid| (tid.to_string().into_bytes(), pid_dir(&wk_task, tid, true))).collect()
     });
     let statm_task = task.clone();
     let statm: Arc<dyn Inode> = SynthFile::new(move || {
@@ -86,7 +88,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
     let mountinfo: Arc<dyn Inode> = SynthFile::new(move || Ok(mountinfo_text(&*mi_task()?).into_bytes()));
     let mounts_task = task.clone();
     let mounts: Arc<dyn Inode> = SynthFile::new(move || Ok(mounts_text(&*mounts_task()?).into_bytes()));
-    SynthDir::fixed(vec![
+    let mut entries = vec![
         ("mountinfo", mountinfo),
         // The sandbox is one cgroup, the root of its cgroup namespace.
         ("cgroup", SynthFile::text("0::/\n")),
@@ -209,7 +211,11 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32) -> Arc<dyn Inode> {
                 Ok(s.into_bytes())
             }),
         ),
-    ])
+    ];
+    if thread {
+        entries.retain(|(name, _)| *name != "task");
+    }
+    SynthDir::fixed(entries)
 }
 
 /// The mounts of `t`'s namespace that its root sees, with their points
@@ -393,7 +399,7 @@ pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
                 if let Some(k) = wk.upgrade() {
                     for g in k.all_groups() {
                         if !g.st().zombie {
-                            v.push((g.tgid.to_string().into_bytes(), pid_dir(&wk, g.tgid)));
+                            v.push((g.tgid.to_string().into_bytes(), pid_dir(&wk, g.tgid, false)));
                         }
                     }
                 }
@@ -413,7 +419,7 @@ pub fn new(k: &Arc<Kernel>) -> Arc<dyn Inode> {
             let pid: i32 = s.parse().ok()?;
             let k = wl.upgrade()?;
             k.task(pid)?;
-            Some(pid_dir(&wl, pid))
+            Some(pid_dir(&wl, pid, false))
         },
     )
 }
