@@ -22,7 +22,8 @@
 #
 # Environment: N (sandboxed getppid calls, default 20000; also the first
 # argument), NATIVE_N (default 1000000), RUNS (default 20), RUNSC, GVISOR,
-# HYPERFINE (default hyperfine; set to "none" to time with a date loop).
+# HYPERFINE (default hyperfine; set to "none" to time with a date loop),
+# TRINITY_SECS (default 300; 0 skips the fuzzer stage).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -220,6 +221,24 @@ if ((oci_ok)); then
     fi
 fi
 
+# ---------------------------------------------------------------- trinity
+# The syscall fuzzer inside `runsc do` as nobody, longer than CI's 60 s
+# (tests/tests/trinity.rs): how far it got, and whether the same sandbox
+# then served a command.
+TRINITY_SECS=${TRINITY_SECS:-300}
+trinity_result="skipped (TRINITY_SECS=0, or trinity/setpriv missing)"
+if ((TRINITY_SECS > 0)) && command -v trinity >/dev/null && command -v setpriv >/dev/null; then
+    log "trinity: $TRINITY_SECS s in the sandbox"
+    out=$("$RUNSC" do sh -c "cd /tmp && timeout -s KILL $TRINITY_SECS setpriv --reuid=65534 --regid=65534 --clear-groups -- \
+        trinity -q -l off -a 64 -C 2 --disable-fds=sockets > /tmp/trinity.log 2>&1; \
+        grep -Eo '[0-9]+ iterations' /tmp/trinity.log | tail -1; echo served" 2>&1)
+    status=$?
+    iters=$(printf '%s\n' "$out" | grep -Eo '^[0-9]+ iterations' | tail -1)
+    served=no
+    if ((status == 0)) && printf '%s\n' "$out" | grep -qx served; then served=yes; fi
+    trinity_result="${iters:-fewer than 10000 iterations}; the sandbox served a command after: $served (exit $status)"
+fi
+
 # ---------------------------------------------------------------- report
 cat <<EOF
 
@@ -278,6 +297,9 @@ OCI: run of /bin/true in a busybox bundle, start to exit (ms, median)
   crun                           $crun_oci
   gVisor                         $gvisor_oci
 idle container, sentry + gofer (MB): RSS $mem_rss, PSS $mem_pss   (target: under 10)
+
+trinity, $TRINITY_SECS s inside the sandbox as nobody
+  $trinity_result
 
 ratios
   getppid   systrap / raw SYSEMU $(ratio "$ours_call" "$raw_call")
