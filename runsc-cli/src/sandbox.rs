@@ -242,6 +242,10 @@ impl Sandbox {
             let _ = b.child.kill();
             let _ = b.child.wait();
         }
+        // The process exits next: the host frees the memory file at once.
+        // Dropping the kernel would give its pages back one run at a time
+        // (a sandbox that wrote 100 MB spent 20 ms here).
+        std::mem::forget(self);
     }
 }
 

@@ -54,6 +54,7 @@ pub const SENTRY: &[Rule] = &[
     rule("write", libc::SYS_write, "host fds: the console, logs, donated files"),
     rule("pread64", libc::SYS_pread64, "file data from donated host fds"),
     rule("pwrite64", libc::SYS_pwrite64, "file data to donated host fds (bind mounts written through)"),
+    rule("pwritev", libc::SYS_pwritev, "large file writes copied into the memory file by the host, one call per run of pages"),
     rule("lseek", libc::SYS_lseek, "offsets of host fds; rewinding a directory"),
     rule("fsync", libc::SYS_fsync, "fsync of files on bind mounts, which are the host's"),
     rule("close", libc::SYS_close, "host fds"),

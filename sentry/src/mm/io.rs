@@ -3,7 +3,7 @@
 
 use bytemuck::{Pod, Zeroable};
 
-use super::MemoryManager;
+use super::{page_down, MemoryManager, MmInner, PAGE};
 use crate::errno::{Errno, KResult};
 
 /// Longest string accepted from the application (PATH_MAX-like bound).
@@ -20,6 +20,74 @@ pub struct IoVec {
 }
 
 impl MemoryManager {
+    /// Visit `[addr, addr+len)` page by page as (memory-file offset,
+    /// length, offset into the caller's buffer). With `write`, pages are
+    /// made private first and the VMA must be writable.
+    pub(crate) fn for_each_page(&self, addr: u64, len: usize, write: bool, f: impl FnMut(u64, usize, usize)) -> KResult<()> {
+        let mut m = self.lock();
+        self.walk_pages(&mut m, addr, len, write, f)
+    }
+
+    /// [`for_each_page`](Self::for_each_page) under a lock the caller
+    /// holds.
+    fn walk_pages(
+        &self,
+        m: &mut MmInner,
+        addr: u64,
+        len: usize,
+        write: bool,
+        mut f: impl FnMut(u64, usize, usize),
+    ) -> KResult<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let mut cur = addr;
+        while cur < end {
+            let (start, vma) = MemoryManager::vma_at(m, cur).ok_or(Errno::EFAULT)?;
+            if (write && !vma.prot.write) || (!write && !vma.prot.read && !vma.prot.exec) {
+                return Err(Errno::EFAULT);
+            }
+            let page = page_down(cur);
+            self.populate(m, start, &vma, page).map_err(|_| Errno::EFAULT)?;
+            if write && !vma.shared && self.make_private(m, page)? {
+                // The stub still maps the old frame: remap the new one.
+                let p = m.pages[&page];
+                if p.mapped.is_some() {
+                    self.as_.map_file(page, PAGE, p.frame, vma.prot)?;
+                    if let Some(pte) = m.pages.get_mut(&page) {
+                        pte.mapped = Some(vma.prot);
+                    }
+                }
+            }
+            let frame = m.pages[&page].frame;
+            let in_page = (cur - page) as usize;
+            let n = ((PAGE as usize) - in_page).min((end - cur) as usize);
+            f(frame + in_page as u64, n, (cur - addr) as usize);
+            cur += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Copy `len` bytes from application address `addr` to the memory
+    /// file's contiguous range at `to`, with one host write per run (see
+    /// `MemoryFile::write_from_self`). For large writes into a file's page
+    /// cache. Returns the bytes copied: all, or those before the first bad
+    /// address (with EFAULT).
+    pub fn copy_in_to_mf_run(&self, addr: u64, to: u64, len: usize) -> (usize, KResult<()>) {
+        let mf = self.memfile().clone();
+        let mut m = self.lock();
+        let mut pieces: Vec<(u64, usize)> = Vec::new();
+        let r = self.walk_pages(&mut m, addr, len, false, |off, n, _| match pieces.last_mut() {
+            Some((o, l)) if *o + *l as u64 == off => *l += n,
+            _ => pieces.push((off, n)),
+        });
+        // Under the lock: the application's frames cannot be freed and
+        // reused while they are read.
+        mf.write_from_self(&pieces, to);
+        (pieces.iter().map(|p| p.1).sum(), r)
+    }
+
     /// Copy `buf.len()` bytes from application address `addr`.
     pub fn copy_in(&self, addr: u64, buf: &mut [u8]) -> KResult<()> {
         let mf = self.memfile().clone();

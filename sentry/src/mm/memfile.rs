@@ -263,6 +263,63 @@ impl MemoryFile {
         }
     }
 
+    /// Copy `pieces` (file offset, length) of the file, in order, to the
+    /// contiguous range at `to`, with pwritev of our own mapping into our
+    /// own memfd. Against a memmove after MADV_POPULATE_WRITE, the host
+    /// allocates the destination's fresh pages without clearing them and
+    /// does not map them in the sentry: a 100 MB file write went from
+    /// 188 ms to about 150 ms. (The same with preadv for reads was slower
+    /// than a memmove that faults the pages in.) Falls back to memmove if
+    /// the host refuses.
+    pub fn write_from_self(&self, pieces: &[(u64, usize)], mut at: u64) {
+        const IOV_MAX: usize = 1024;
+        let total: usize = pieces.iter().map(|p| p.1).sum();
+        self.check(at, total);
+        let mut i = 0;
+        // How much of pieces[i] is already written.
+        let mut skip = 0usize;
+        while i < pieces.len() {
+            let iov: Vec<libc::iovec> = pieces[i..]
+                .iter()
+                .take(IOV_MAX)
+                .enumerate()
+                .map(|(k, &(off, n))| {
+                    let s = if k == 0 { skip } else { 0 };
+                    self.check(off, n);
+                    // SAFETY: inside our mapping (checked above).
+                    libc::iovec { iov_base: unsafe { self.base.add(off as usize + s) }.cast(), iov_len: n - s }
+                })
+                .collect();
+            // SAFETY: every iovec points into our own live mapping, and the
+            // destination range is inside the file (checked).
+            let r = unsafe { libc::pwritev(self.fd.as_raw_fd(), iov.as_ptr(), iov.len() as i32, at as i64) };
+            if r <= 0 {
+                break;
+            }
+            let mut r = r as usize;
+            at += r as u64;
+            while r > 0 && i < pieces.len() {
+                let left = pieces[i].1 - skip;
+                if r >= left {
+                    r -= left;
+                    i += 1;
+                    skip = 0;
+                } else {
+                    skip += r;
+                    r = 0;
+                }
+            }
+        }
+        while i < pieces.len() {
+            let (off, n) = pieces[i];
+            let (off, n) = (off + skip as u64, n - skip);
+            self.copy_within(off, at, n);
+            at += n as u64;
+            skip = 0;
+            i += 1;
+        }
+    }
+
     /// Copy `len` bytes within the file, from `from` to `to` (file pages
     /// to application pages and back, without a bounce buffer).
     pub fn copy_within(&self, from: u64, to: u64, len: usize) {
@@ -394,5 +451,32 @@ impl Drop for MemoryFile {
         unsafe {
             libc::munmap(self.base as *mut libc::c_void, RESERVE as usize);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_from_self_gathers_pieces_in_order() {
+        let mf = MemoryFile::new().expect("memory file");
+        let src = mf.alloc(3).expect("frames");
+        let dst = mf.alloc_contiguous(3).expect("frames");
+        for (k, &f) in src.iter().enumerate() {
+            mf.write(f, &vec![b'a' + k as u8; PAGE as usize]);
+        }
+        // Three pieces from scattered frames, one of them partial, to a
+        // contiguous range that starts mid-page.
+        let pieces = [(src[2] + 100, 500), (src[0], PAGE as usize), (src[1] + 7, 3000)];
+        mf.write_from_self(&pieces, dst[0] + 10);
+        let mut out = vec![0u8; 510 + PAGE as usize];
+        mf.read(dst[0], &mut out);
+        assert_eq!(&out[..10], &[0; 10], "before the range: untouched");
+        assert!(out[10..510].iter().all(|&b| b == b'c'));
+        assert!(out[510..510 + 4096].iter().all(|&b| b == b'a'));
+        let mut tail = vec![0u8; 3000];
+        mf.read(dst[0] + 10 + 500 + 4096, &mut tail);
+        assert!(tail.iter().all(|&b| b == b'b'));
     }
 }

@@ -685,48 +685,6 @@ impl MemoryManager {
 
     // ---- Sentry access to application memory ----------------------------
 
-    /// Visit `[addr, addr+len)` page by page as (memory-file offset,
-    /// length, offset into the caller's buffer). With `write`, pages are
-    /// made private first and the VMA must be writable.
-    pub(crate) fn for_each_page(
-        &self,
-        addr: u64,
-        len: usize,
-        write: bool,
-        mut f: impl FnMut(u64, usize, usize),
-    ) -> KResult<()> {
-        if len == 0 {
-            return Ok(());
-        }
-        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
-        let mut m = self.lock();
-        let mut cur = addr;
-        while cur < end {
-            let (start, vma) = Self::vma_at(&m, cur).ok_or(Errno::EFAULT)?;
-            if (write && !vma.prot.write) || (!write && !vma.prot.read && !vma.prot.exec) {
-                return Err(Errno::EFAULT);
-            }
-            let page = page_down(cur);
-            self.populate(&mut m, start, &vma, page).map_err(|_| Errno::EFAULT)?;
-            if write && !vma.shared && self.make_private(&mut m, page)? {
-                // The stub still maps the old frame: remap the new one.
-                let p = m.pages[&page];
-                if p.mapped.is_some() {
-                    self.as_.map_file(page, PAGE, p.frame, vma.prot)?;
-                    if let Some(pte) = m.pages.get_mut(&page) {
-                        pte.mapped = Some(vma.prot);
-                    }
-                }
-            }
-            let frame = m.pages[&page].frame;
-            let in_page = (cur - page) as usize;
-            let n = ((PAGE as usize) - in_page).min((end - cur) as usize);
-            f(frame + in_page as u64, n, (cur - addr) as usize);
-            cur += n as u64;
-        }
-        Ok(())
-    }
-
     // ---- Fork, listing --------------------------------------------------
 
     /// Copy this address space into `child` for fork: shared mappings stay

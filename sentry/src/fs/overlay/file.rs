@@ -152,19 +152,34 @@ impl FileOps for OvFile {
             }
             frames
         };
-        if frames.len() >= 16 {
-            populate_runs(&fs.mf, frames.iter().map(|&(_, f)| f));
-        }
         let mm = t.mm();
         let mut done = off;
         let mut res = Ok(());
-        for &(pg, f) in &frames {
-            let (from, to) = (done.max(pg), end.min(pg + PAGE));
-            res = mm.copy_in_to_mf(addr + (from - off), f + (from - pg), (to - from) as usize);
+        let large = frames.len() >= 16;
+        let mut k = 0;
+        while k < frames.len() {
+            // A run of frames consecutive in the file: one copy (and, for a
+            // large write, one host write) for all of it.
+            let (pg, f) = frames[k];
+            let mut n = 1;
+            while large && k + n < frames.len() && frames[k + n].1 == f + n as u64 * PAGE {
+                n += 1;
+            }
+            let (from, to) = (done.max(pg), end.min(pg + n as u64 * PAGE));
+            if large {
+                let (n, r) = mm.copy_in_to_mf_run(addr + (from - off), f + (from - pg), (to - from) as usize);
+                done = from + n as u64;
+                res = r;
+            } else {
+                res = mm.copy_in_to_mf(addr + (from - off), f + (from - pg), (to - from) as usize);
+                if res.is_ok() {
+                    done = to;
+                }
+            }
             if res.is_err() {
                 break;
             }
-            done = to;
+            k += n;
         }
         let held: Vec<u64> = frames.iter().map(|&(_, f)| f).collect();
         fs.mf.decref_all(&held);
@@ -184,24 +199,6 @@ impl FileOps for OvFile {
 
     fn pollable(&self) -> bool {
         false
-    }
-}
-
-/// Populate each run of consecutive frames with one call.
-fn populate_runs(mf: &MemoryFile, frames: impl Iterator<Item = u64>) {
-    let mut run: Option<(u64, u64)> = None;
-    for f in frames {
-        run = match run {
-            Some((start, end)) if end == f => Some((start, f + PAGE)),
-            Some((start, end)) => {
-                mf.populate(start, (end - start) as usize);
-                Some((f, f + PAGE))
-            }
-            None => Some((f, f + PAGE)),
-        };
-    }
-    if let Some((start, end)) = run {
-        mf.populate(start, (end - start) as usize);
     }
 }
 
