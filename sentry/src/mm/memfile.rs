@@ -43,6 +43,11 @@ pub struct MemoryFile {
     fd: OwnedFd,
     base: *mut u8,
     alloc: Mutex<Alloc>,
+    /// Frames to give back to the host, sorted, sent to the reclaim thread
+    /// (None if it could not be started: they are punched in place).
+    reclaim: Option<std::sync::mpsc::Sender<Vec<u64>>>,
+    /// Frames the reclaim thread has punched, to join `clean`.
+    punched: std::sync::Arc<Mutex<Vec<u64>>>,
     /// Most frames in use at once (a container's memory limit).
     limit: std::sync::atomic::AtomicU64,
 }
@@ -83,10 +88,14 @@ impl MemoryFile {
         if p == libc::MAP_FAILED {
             return Err(Errno::last());
         }
+        let punched = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let reclaim = spawn_reclaimer(&fd, punched.clone());
         Ok(MemoryFile {
             fd,
             base: p as *mut u8,
             alloc: Mutex::new(Alloc { refs: Vec::new(), dirty: Vec::new(), clean: Vec::new(), used: 0 }),
+            reclaim,
+            punched,
             limit: std::sync::atomic::AtomicU64::new(u64::MAX),
         })
     }
@@ -108,7 +117,11 @@ impl MemoryFile {
                     self.zero(i * PAGE, PAGE as usize);
                     i
                 }
-                None => match a.clean.pop() {
+                None => match a.clean.pop().or_else(|| {
+                    let mut p = self.punched.lock().unwrap_or_else(|e| e.into_inner());
+                    a.clean.append(&mut p);
+                    a.clean.pop()
+                }) {
                     Some(i) => i,
                     None => {
                     let i = a.refs.len() as u64;
@@ -183,25 +196,17 @@ impl MemoryFile {
                 let keep_from = a.dirty.len() - DIRTY_MAX / 2;
                 let mut release: Vec<u64> = a.dirty.drain(..keep_from).collect();
                 release.sort_unstable();
-                let mut i = 0;
-                while i < release.len() {
-                    let mut j = i + 1;
-                    while j < release.len() && release[j] == release[j - 1] + 1 {
-                        j += 1;
-                    }
-                    // SAFETY: punching a hole in our own memfd over frames
-                    // that nobody references any more.
-                    unsafe {
-                        libc::fallocate(
-                            self.fd.as_raw_fd(),
-                            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-                            (release[i] * PAGE) as i64,
-                            ((j - i) as u64 * PAGE) as i64,
-                        );
-                    }
-                    i = j;
+                // In the background: a process that frees 100 MB (rm of a
+                // big file, an exit) does not wait the 30 ms the host
+                // takes. The frames join `clean` once punched.
+                let left = match &self.reclaim {
+                    Some(tx) => tx.send(release).err().map(|e| e.0),
+                    None => Some(release),
+                };
+                if let Some(release) = left {
+                    punch_runs(self.fd.as_raw_fd(), &release);
+                    a.clean.extend(release);
                 }
-                a.clean.extend(release);
             }
         }
     }
@@ -452,6 +457,47 @@ impl Drop for MemoryFile {
             libc::munmap(self.base as *mut libc::c_void, RESERVE as usize);
         }
     }
+}
+
+/// Punch the sorted frame indices `frames` out of the memfd `fd`, one
+/// call per run of consecutive frames.
+fn punch_runs(fd: i32, frames: &[u64]) {
+    let mut i = 0;
+    while i < frames.len() {
+        let mut j = i + 1;
+        while j < frames.len() && frames[j] == frames[j - 1] + 1 {
+            j += 1;
+        }
+        // SAFETY: punching a hole in our own memfd over frames that nobody
+        // references any more.
+        unsafe {
+            libc::fallocate(
+                fd,
+                libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+                (frames[i] * PAGE) as i64,
+                ((j - i) as u64 * PAGE) as i64,
+            );
+        }
+        i = j;
+    }
+}
+
+/// The reclaim thread: punches the frames it is sent out of (a duplicate
+/// of) the memfd `fd`, then hands them to `punched`. It ends with its
+/// MemoryFile. None if it cannot be started.
+fn spawn_reclaimer(fd: &OwnedFd, punched: std::sync::Arc<Mutex<Vec<u64>>>) -> Option<std::sync::mpsc::Sender<Vec<u64>>> {
+    let fd = fd.try_clone().ok()?;
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u64>>();
+    std::thread::Builder::new()
+        .name("memfile-reclaim".into())
+        .spawn(move || {
+            for frames in rx {
+                punch_runs(fd.as_raw_fd(), &frames);
+                punched.lock().unwrap_or_else(|e| e.into_inner()).extend(frames);
+            }
+        })
+        .ok()?;
+    Some(tx)
 }
 
 #[cfg(test)]
