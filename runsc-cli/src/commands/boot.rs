@@ -213,14 +213,23 @@ fn enter_namespaces(spec: &oci_spec::runtime::Spec, host_network: bool) -> anyho
 fn bind_sources(spec: &oci_spec::runtime::Spec) -> anyhow::Result<Vec<(PathBuf, bool)>> {
     let mut v = Vec::new();
     for m in spec.mounts().iter().flatten() {
-        let opts = m.options().clone().unwrap_or_default();
-        if m.typ().as_deref() == Some("bind") || opts.iter().any(|o| o == "bind" || o == "rbind") {
-            let dest = m.destination().display();
-            let src = m.source().clone().with_context(|| format!("the bind mount at {dest} has no source"))?;
+        if let Some(src) = bind_source(m)? {
+            let opts = m.options().clone().unwrap_or_default();
             v.push((src, mount_flags(&opts) & libc::MS_RDONLY == 0));
         }
     }
     Ok(v)
+}
+
+/// The source of a bind mount (type "bind", or option bind or rbind);
+/// None for another kind of mount.
+fn bind_source(m: &oci_spec::runtime::Mount) -> anyhow::Result<Option<PathBuf>> {
+    let opts = m.options().as_deref().unwrap_or_default();
+    if m.typ().as_deref() != Some("bind") && !opts.iter().any(|o| o == "bind" || o == "rbind") {
+        return Ok(None);
+    }
+    let dest = m.destination().display();
+    m.source().clone().map(Some).with_context(|| format!("the bind mount at {dest} has no source"))
 }
 
 /// The per-mount flags of a mount's options.
@@ -250,8 +259,7 @@ fn apply_mounts(sb: &mut crate::sandbox::Sandbox, spec: &oci_spec::runtime::Spec
         let typ = m.typ().clone().unwrap_or_default();
         let opts = m.options().clone().unwrap_or_default();
         let flags = mount_flags(&opts);
-        if typ == "bind" || opts.iter().any(|o| o == "bind" || o == "rbind") {
-            let src = m.source().clone().with_context(|| format!("the bind mount at {dest} has no source"))?;
+        if let Some(src) = bind_source(m)? {
             sb.bind(&src, &dest, flags)?;
             continue;
         }

@@ -62,7 +62,7 @@ pub const GOFER: &[Rule] = &[
 /// (recursive) bind of `dir` (read-only when `read_only`); pivot_root into
 /// it, the host's tree let go. Returns the directory to serve, `/root`.
 pub fn gofer_jail(dir: &Path, read_only: bool) -> anyhow::Result<PathBuf> {
-    use nix::mount::{mount, umount2, MntFlags, MsFlags};
+    use nix::mount::{mount, MsFlags};
     use nix::sched::{unshare, CloneFlags};
     if dir.starts_with("/proc") {
         anyhow::bail!("a gofer cannot serve {}", dir.display());
@@ -71,24 +71,15 @@ pub fn gofer_jail(dir: &Path, read_only: bool) -> anyhow::Result<PathBuf> {
         .context("unshare of the gofer's namespaces")?;
     let none: Option<&str> = None;
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none).context("making mounts private")?;
-    // The new root is a tmpfs staged on /proc (in this namespace only; a
-    // mount over the served path would hide it from the bind below).
-    let stage = Path::new("/proc");
-    mount(Some("tmpfs"), stage, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("size=64k,mode=0755"))
-        .context("the gofer's root tmpfs")?;
-    std::fs::create_dir(stage.join("root")).context("making /root")?;
-    std::fs::create_dir(stage.join("proc")).context("making /proc")?;
-    mount(Some(dir), &stage.join("root"), none, MsFlags::MS_BIND | MsFlags::MS_REC, none).context("binding the served tree")?;
-    if read_only {
-        let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
-        mount(none, &stage.join("root"), none, flags, none).context("making the served tree read-only")?;
-    }
-    mount(Some("proc"), &stage.join("proc"), Some("proc"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC, none)
-        .context("mounting /proc")?;
-    nix::unistd::chdir(stage).context("chdir to the new root")?;
-    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
-    umount2(".", MntFlags::MNT_DETACH).context("letting go of the host's tree")?;
-    nix::unistd::chdir("/").context("chdir /")?;
+    super::pivot_into_tmpfs("size=64k,mode=0755", |stage| {
+        std::fs::create_dir(stage.join("root")).context("making /root")?;
+        mount(Some(dir), &stage.join("root"), none, MsFlags::MS_BIND | MsFlags::MS_REC, none).context("binding the served tree")?;
+        if read_only {
+            let flags = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY;
+            mount(none, &stage.join("root"), none, flags, none).context("making the served tree read-only")?;
+        }
+        Ok(())
+    })?;
     Ok(PathBuf::from("/root"))
 }
 

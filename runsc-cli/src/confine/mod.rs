@@ -126,6 +126,30 @@ pub fn install(role: &str, rules: &[&Rule]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// /proc's mount flags in a jail.
+const PROC_FLAGS: nix::mount::MsFlags =
+    nix::mount::MsFlags::MS_NOSUID.union(nix::mount::MsFlags::MS_NODEV).union(nix::mount::MsFlags::MS_NOEXEC);
+
+/// Pivot into a new root: a tmpfs (mount data `tmpfs_data`) staged on
+/// /proc (in this mount namespace only: a mount over a served path would
+/// hide it), filled by `populate` (given the staging directory), and
+/// holding a /proc of this process's pid namespace. The host's tree is
+/// let go and the working directory is the new `/`.
+fn pivot_into_tmpfs(tmpfs_data: &str, populate: impl FnOnce(&std::path::Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    use nix::mount::{mount, umount2, MntFlags, MsFlags};
+    let none: Option<&str> = None;
+    let stage = std::path::Path::new("/proc");
+    mount(Some("tmpfs"), stage, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some(tmpfs_data)).context("the new root's tmpfs")?;
+    populate(stage)?;
+    std::fs::create_dir(stage.join("proc")).context("making /proc")?;
+    mount(Some("proc"), &stage.join("proc"), Some("proc"), PROC_FLAGS, none).context("mounting /proc")?;
+    nix::unistd::chdir(stage).context("chdir to the new root")?;
+    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
+    umount2(".", MntFlags::MNT_DETACH).context("letting go of the host's tree")?;
+    nix::unistd::chdir("/").context("chdir /")?;
+    Ok(())
+}
+
 /// The rule lists as Markdown (docs/security.md's tables).
 pub fn markdown() -> String {
     let mut out = String::new();

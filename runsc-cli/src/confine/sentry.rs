@@ -244,28 +244,17 @@ pub fn own_proc() -> anyhow::Result<()> {
     use nix::mount::mount;
     let none: Option<&str> = None;
     mount(none, "/", none, MS_REC_PRIVATE, none).context("making mounts private")?;
-    mount(Some("proc"), "/proc", Some("proc"), PROC_FLAGS, none).context("mounting the sandbox's /proc")?;
+    mount(Some("proc"), "/proc", Some("proc"), super::PROC_FLAGS, none).context("mounting the sandbox's /proc")?;
     Ok(())
 }
 const MS_REC_PRIVATE: nix::mount::MsFlags = nix::mount::MsFlags::MS_REC.union(nix::mount::MsFlags::MS_PRIVATE);
-const PROC_FLAGS: nix::mount::MsFlags =
-    nix::mount::MsFlags::MS_NOSUID.union(nix::mount::MsFlags::MS_NODEV).union(nix::mount::MsFlags::MS_NOEXEC);
 /// Let go of the host's tree: the root becomes a read-only tmpfs holding
 /// only /proc (of the sandbox's pid namespace). Called after [`own_proc`],
 /// once every host path the sandbox needs is open.
 pub fn jail() -> anyhow::Result<()> {
-    use nix::mount::{mount, umount2, MntFlags, MsFlags};
+    use nix::mount::{mount, MsFlags};
+    super::pivot_into_tmpfs("size=16k,mode=0555", |_| Ok(()))?;
     let none: Option<&str> = None;
-    // Staged on /proc, as the gofer's jail is.
-    let stage = Path::new("/proc");
-    mount(Some("tmpfs"), stage, Some("tmpfs"), MsFlags::MS_NOSUID | MsFlags::MS_NODEV, Some("size=16k,mode=0555"))
-        .context("the sentry's root tmpfs")?;
-    std::fs::create_dir(stage.join("proc")).context("making /proc")?;
-    mount(Some("proc"), &stage.join("proc"), Some("proc"), PROC_FLAGS, none).context("mounting /proc")?;
-    nix::unistd::chdir(stage).context("chdir to the new root")?;
-    nix::unistd::pivot_root(".", ".").context("pivot_root")?;
-    umount2(".", MntFlags::MNT_DETACH).context("letting go of the host's tree")?;
-    nix::unistd::chdir("/").context("chdir /")?;
     let ro = MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     mount(none, "/", none, ro, none).context("making the root read-only")?;
     Ok(())
