@@ -88,6 +88,23 @@ impl MemoryManager {
         (pieces.iter().map(|p| p.1).sum(), r)
     }
 
+    /// Read up to `len` bytes of host file `fd` at `off` straight into
+    /// application memory at `addr` (one preadv into the sentry's mapping
+    /// of the buffer's frames, no bounce buffer). EFAULT, with nothing
+    /// read, if any part of the buffer is not writable, as a read through
+    /// a buffer checks. Returns the bytes read.
+    pub fn read_host_to(&self, addr: u64, len: usize, fd: std::os::fd::BorrowedFd<'_>, off: u64) -> KResult<usize> {
+        let mf = self.memfile().clone();
+        let mut m = self.lock();
+        let mut pieces: Vec<(u64, usize)> = Vec::new();
+        self.walk_pages(&mut m, addr, len, true, |o, n, _| match pieces.last_mut() {
+            Some((p, l)) if *p + *l as u64 == o => *l += n,
+            _ => pieces.push((o, n)),
+        })?;
+        // Under the lock: the frames cannot be freed and reused meanwhile.
+        mf.read_into_self(&pieces, fd, off)
+    }
+
     /// Copy `buf.len()` bytes from application address `addr`.
     pub fn copy_in(&self, addr: u64, buf: &mut [u8]) -> KResult<()> {
         let mf = self.memfile().clone();

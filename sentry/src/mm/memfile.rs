@@ -325,6 +325,64 @@ impl MemoryFile {
         }
     }
 
+    /// Read host file `fd` from `at` into the file's `pieces` (offset,
+    /// length), in order, with preadv into our own mapping: one host call
+    /// per IOV_MAX pieces and no bounce buffer. Stops at the end of the
+    /// host file; returns the bytes read (an error only if none were).
+    pub fn read_into_self(&self, pieces: &[(u64, usize)], fd: std::os::fd::BorrowedFd<'_>, mut at: u64) -> KResult<usize> {
+        const IOV_MAX: usize = 1024;
+        let mut done = 0usize;
+        let mut i = 0;
+        let mut skip = 0usize;
+        while i < pieces.len() {
+            let iov: Vec<libc::iovec> = pieces[i..]
+                .iter()
+                .take(IOV_MAX)
+                .enumerate()
+                .map(|(k, &(off, n))| {
+                    let s = if k == 0 { skip } else { 0 };
+                    self.check(off, n);
+                    // SAFETY: inside our mapping (checked above).
+                    libc::iovec { iov_base: unsafe { self.base.add(off as usize + s) }.cast(), iov_len: n - s }
+                })
+                .collect();
+            let want: usize = iov.iter().map(|v| v.iov_len).sum();
+            // SAFETY: every iovec points into our own live mapping, which
+            // the host writes; the caller holds the frames.
+            let r = unsafe { libc::preadv(fd.as_raw_fd(), iov.as_ptr(), iov.len() as i32, at as i64) };
+            if r < 0 {
+                let e = nix::errno::Errno::last();
+                if e == nix::errno::Errno::EINTR {
+                    continue;
+                }
+                if done == 0 {
+                    return Err(e.into());
+                }
+                break;
+            }
+            let r = r as usize;
+            done += r;
+            at += r as u64;
+            if r < want {
+                // The end of the file (a regular file reads short only there).
+                break;
+            }
+            let mut r = r;
+            while r > 0 && i < pieces.len() {
+                let left = pieces[i].1 - skip;
+                if r >= left {
+                    r -= left;
+                    i += 1;
+                    skip = 0;
+                } else {
+                    skip += r;
+                    r = 0;
+                }
+            }
+        }
+        Ok(done)
+    }
+
     /// Copy `len` bytes within the file, from `from` to `to` (file pages
     /// to application pages and back, without a bounce buffer).
     pub fn copy_within(&self, from: u64, to: u64, len: usize) {

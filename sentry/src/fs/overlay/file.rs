@@ -1,6 +1,6 @@
 //! The overlay's open regular files and their mappings.
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
 
 use super::*;
@@ -67,15 +67,18 @@ impl FileOps for OvFile {
         Ok((cur - off) as usize)
     }
 
-    fn read_to(&self, t: &Task, addr: u64, len: usize, off: u64, nb: bool) -> KResult<usize> {
+    fn read_to(&self, t: &Task, addr: u64, len: usize, off: u64, _nb: bool) -> KResult<usize> {
         // The overlay's own content: straight from the page cache to the
         // application, the frames held (not the node's lock) while copying,
         // since the buffer may be a mapping of this very file.
         let (frames, end) = {
-            let st = self.node.lock();
+            let mut st = self.node.lock();
             if !st.upper {
+                // The lower file's content: read from the host straight
+                // into the application's buffer.
+                let fd = self.node.host_fd(&mut st)?;
                 drop(st);
-                return vfs::read_through_buffer(self, t, addr, len, off, nb);
+                return t.mm().read_host_to(addr, len, fd.as_fd(), off);
             }
             let end = off.saturating_add(len as u64).min(st.attr.size);
             let mf = &self.node.fs.mf;
@@ -134,12 +137,14 @@ impl FileOps for OvFile {
         // held under the lock; the copy from the application runs without
         // it (the buffer may be a mapping of this file).
         let fs = self.node.fs.clone();
+        let mut fresh = false;
         let frames = {
             let mut st = self.node.lock();
             self.node.copy_up(&mut st)?;
             let mut frames = Vec::new();
             let mut pg = off & !(PAGE - 1);
             while pg < end {
+                fresh |= !st.cache.contains_key(&pg);
                 match st.frame_for(&fs, pg) {
                     Ok(f) => {
                         fs.mf.incref(f);
@@ -155,7 +160,11 @@ impl FileOps for OvFile {
         let mm = t.mm();
         let mut done = off;
         let mut res = Ok(());
-        let large = frames.len() >= 16;
+        // Through the host (pwritev from the sentry's mapping of the
+        // buffer) when the write is large or fills new frames: the host
+        // allocates those without clearing them or faulting them into the
+        // sentry's mapping (a fault and a clear per page, otherwise).
+        let large = frames.len() >= 16 || fresh;
         let mut k = 0;
         while k < frames.len() {
             // A run of frames consecutive in the file: one copy (and, for a
