@@ -224,7 +224,7 @@ impl AsInner {
             }
         }
         let m = self.msg(slot, chunk);
-        m.init(self.shared.fsgs, self.shared.spin_stub, self.shared.yield_cycles);
+        m.init(self.shared.fsgs, self.shared.spin_stub, self.shared.yield_cycles, self.shared.yield_mask);
         let args = [filter::THREAD_CLONE_FLAGS, area + msg::AREA_SIZE - 64, 0, area + msg::M_CTID, 0, 0];
         let r = self.leader(msg::C_CLONE, libc::SYS_clone, args).map_err(fail)?;
         if r <= 0 {

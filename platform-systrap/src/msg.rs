@@ -77,6 +77,9 @@ pub const M_ZERO: u64 = 160;
 /// u64, TSC cycles past which a sched_yield of the stub's spin counts as
 /// having run another thread (the CPUs are oversubscribed: sleep).
 pub const M_YIELD_CYCLES: u64 = 168;
+/// u32, a mask of spin rounds: both spins yield the CPU when the round
+/// count's masked bits are all one (every ~25 us; see lib.rs).
+pub const M_YIELD_MASK: u64 = 176;
 
 /// Stub to sentry: a trap; its frame is described by signo/uc/info.
 pub const S_TRAPPED: u32 = 1;
@@ -141,11 +144,12 @@ impl Msg {
     }
 
     /// Reset the message for a thread about to be born in it.
-    pub fn init(&self, fsgs: bool, spin: u32, yield_cycles: u64) {
-        for off in (0..M_YIELD_CYCLES + 8).step_by(8) {
+    pub fn init(&self, fsgs: bool, spin: u32, yield_cycles: u64, yield_mask: u32) {
+        for off in (0..M_YIELD_MASK + 8).step_by(8) {
             self.set(off, 0);
         }
         self.set(M_YIELD_CYCLES, yield_cycles);
+        self.set32(M_YIELD_MASK, yield_mask);
         self.set(M_FS, u64::MAX);
         self.set32(M_FSGS, fsgs as u32);
         self.set32(M_SPIN, spin);
@@ -173,6 +177,7 @@ impl Msg {
     /// futex, asking `alive` whether the stub thread still exists whenever
     /// a sleep times out. Returns the new state.
     pub fn wait_while(&self, v: u32, spin: u32, alive: &dyn Fn() -> bool) -> Result<u32> {
+        let mask = self.u32_at(M_YIELD_MASK).load(Ordering::Relaxed);
         for i in 0..spin {
             let s = self.state().load(Ordering::Acquire);
             if s != v {
@@ -182,7 +187,7 @@ impl Msg {
             // Never keep a runnable thread off this CPU for long; and once
             // a yield gave the CPU to another thread (it took long), the
             // CPUs are oversubscribed: sleep rather than spin on.
-            if i % 64 == 63 {
+            if i & mask == mask {
                 let t = std::time::Instant::now();
                 std::thread::yield_now();
                 if yield_gave_way(t.elapsed()) {

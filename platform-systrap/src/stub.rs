@@ -136,8 +136,8 @@ std::arch::global_asm!(
     "mov eax, 202",
     "syscall",
     // Wait while the state is ebx: spin, then sleep on the futex.
-    // (Every 64 rounds the spin yields the CPU, so that a spinning stub
-    // never keeps a runnable sentry or application thread waiting.)
+    // (Every M_YIELD_MASK + 1 rounds the spin yields the CPU, so that a
+    // spinning stub never keeps a runnable thread waiting for long.)
     "4:",
     "mov r14d, [r12 + {m_spin}]",
     "5:",
@@ -148,7 +148,7 @@ std::arch::global_asm!(
     "jz 6f",
     "pause",
     "dec r14d",
-    "test r14d, 63",
+    "test dword ptr [r12 + {m_yield_mask}], r14d",
     "jnz 5b",
     // sched_yield, timed: one that ran another thread (longer than the
     // message's M_YIELD_CYCLES) means the CPUs are oversubscribed, and
@@ -274,6 +274,7 @@ std::arch::global_asm!(
     m_fsgs = const M_FSGS,
     m_spin = const M_SPIN,
     m_yield_cycles = const M_YIELD_CYCLES,
+    m_yield_mask = const M_YIELD_MASK,
     m_nr = const M_NR,
     m_args = const M_ARGS,
     m_ret = const M_RET,

@@ -15,7 +15,9 @@ pub fn deadline_after(d: Duration) -> Option<Instant> {
 /// Wakes one task.
 #[derive(Default)]
 pub struct Waker {
-    gen: Mutex<u64>,
+    /// The generation, and how many threads sleep on `cv` (a notify with
+    /// none skips the host futex call).
+    gen: Mutex<(u64, u32)>,
     cv: Condvar,
     /// The task is asleep in `wait` (state S in /proc).
     sleeping: std::sync::atomic::AtomicBool,
@@ -26,14 +28,16 @@ pub struct Waker {
 impl Waker {
     /// The current generation.
     pub fn gen(&self) -> u64 {
-        *self.gen.lock().unwrap_or_else(|e| e.into_inner())
+        self.gen.lock().unwrap_or_else(|e| e.into_inner()).0
     }
 
     /// Wake the task.
     pub fn notify(&self) {
         let mut g = self.gen.lock().unwrap_or_else(|e| e.into_inner());
-        *g += 1;
-        self.cv.notify_all();
+        g.0 += 1;
+        if g.1 > 0 {
+            self.cv.notify_all();
+        }
     }
 
     /// Tell `i` whenever the task blocks (see [`platform::Interrupt::idle`]).
@@ -50,7 +54,7 @@ impl Waker {
 
     /// Sleep until the generation differs from `seen` or `deadline` passes.
     pub fn wait(&self, seen: u64, deadline: Option<Instant>) {
-        if *self.gen.lock().unwrap_or_else(|e| e.into_inner()) != seen {
+        if self.gen() != seen {
             return;
         }
         self.going_idle();
@@ -66,17 +70,20 @@ impl Waker {
 
     fn wait_inner(&self, seen: u64, deadline: Option<Instant>) {
         let mut g = self.gen.lock().unwrap_or_else(|e| e.into_inner());
-        while *g == seen {
+        while g.0 == seen {
+            g.1 += 1;
             match deadline {
                 None => g = self.cv.wait(g).unwrap_or_else(|e| e.into_inner()),
                 Some(d) => {
                     let now = Instant::now();
                     if now >= d {
+                        g.1 -= 1;
                         return;
                     }
                     g = self.cv.wait_timeout(g, d - now).unwrap_or_else(|e| e.into_inner()).0;
                 }
             }
+            g.1 -= 1;
         }
     }
 

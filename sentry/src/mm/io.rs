@@ -105,6 +105,37 @@ impl MemoryManager {
         mf.read_into_self(&pieces, fd, off)
     }
 
+    /// Copy to application address `addr` from memory-file `chunks`
+    /// (frame offset, or None for zeros, and length), in order, under one
+    /// walk of the destination (one lock, not one per page). Returns the
+    /// bytes copied: all, or those before the first bad address (with
+    /// EFAULT).
+    pub fn copy_out_from_chunks(&self, addr: u64, chunks: &[(Option<u64>, usize)]) -> (usize, KResult<()>) {
+        let len: usize = chunks.iter().map(|c| c.1).sum();
+        let mf = self.memfile().clone();
+        let mut m = self.lock();
+        let (mut i, mut used, mut copied) = (0usize, 0usize, 0usize);
+        let r = self.walk_pages(&mut m, addr, len, true, |dst, n, _| {
+            let mut done = 0;
+            while done < n {
+                let (src, clen) = chunks[i];
+                let k = (clen - used).min(n - done);
+                match src {
+                    Some(f) => mf.copy_within(f + used as u64, dst + done as u64, k),
+                    None => mf.zero(dst + done as u64, k),
+                }
+                done += k;
+                used += k;
+                if used == clen {
+                    i += 1;
+                    used = 0;
+                }
+            }
+            copied += n;
+        });
+        (copied, r)
+    }
+
     /// Copy `buf.len()` bytes from application address `addr`.
     pub fn copy_in(&self, addr: u64, buf: &mut [u8]) -> KResult<()> {
         let mf = self.memfile().clone();

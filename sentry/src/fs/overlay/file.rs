@@ -94,25 +94,16 @@ impl FileOps for OvFile {
             }
             (frames, end)
         };
-        let mm = t.mm();
-        let mut done = off;
-        let mut res = Ok(());
-        for &(pg, f) in &frames {
-            let (from, to) = (done.max(pg), end.min(pg + PAGE));
-            if from >= to {
-                continue;
-            }
-            let at = addr + (from - off);
-            let n = (to - from) as usize;
-            res = match f {
-                Some(f) => mm.copy_out_from_mf(at, f + (from - pg), n),
-                None => mm.zero_out(at, n),
-            };
-            if res.is_err() {
-                break;
-            }
-            done = to;
-        }
+        // One copy over the whole range (zeros for holes).
+        let chunks: Vec<(Option<u64>, usize)> = frames
+            .iter()
+            .filter_map(|&(pg, f)| {
+                let (from, to) = (off.max(pg), end.min(pg + PAGE));
+                (from < to).then(|| (f.map(|f| f + (from - pg)), (to - from) as usize))
+            })
+            .collect();
+        let (n, res) = t.mm().copy_out_from_chunks(addr, &chunks);
+        let done = off + n as u64;
         let held: Vec<u64> = frames.iter().filter_map(|&(_, f)| f).collect();
         self.node.fs.mf.decref_all(&held);
         match res {
