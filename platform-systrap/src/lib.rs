@@ -131,13 +131,15 @@ impl SystrapPlatform {
         let knob = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
         let stub_us = knob("RUNSC_SYSTRAP_STUB_SPIN_US", 100);
         let sentry_us = knob("RUNSC_SYSTRAP_SENTRY_SPIN_US", 200);
-        // How often the spins yield: a yield costs about 1 us here even
-        // with nothing else to run, and yielding every 64 rounds (~2 us)
-        // put a third of the stub's spin in sched_yield. tar | cat of
-        // /usr/include, interleaved runs: 1465 ms (median of 7) yielding
-        // every 2 us against 1143 ms every 25 us; 10, 25 and 100 us were
-        // alike (1.21-1.25 s); getppid did not move.
-        let yield_us = knob("RUNSC_SYSTRAP_YIELD_US", 25);
+        // How often the spins yield (a power of two of rounds, 128 by
+        // default). A yield costs about 1 us here even with nothing else
+        // to run, and a hand-off that lands during one waits for it; but
+        // on two CPUs a spinner that yields late keeps the thread it waits
+        // for (or the factory) off a CPU. Interleaved runs, medians of 5-8,
+        // yielding every 2 / 5 / 10 / 25 us: 50 fork+exec 112 / 110-131 /
+        // 141 / 183 ms; tar | cat of /usr/include 1529 / 1361 / 1246 /
+        // 1143 ms. Process starts win.
+        let yield_us = knob("RUNSC_SYSTRAP_YIELD_US", 2);
         let yield_mask = (per_us * yield_us).max(1).next_power_of_two() - 1;
         let tuning = Tuning {
             fsgs,

@@ -30,6 +30,9 @@ fn find_reaper(kernel: &Kernel, tg: &ThreadGroup) -> Option<Arc<ThreadGroup>> {
 /// Exit one thread: clear_child_tid, leave the address space, and if it was
 /// the last thread, turn the group into a zombie and tell the parent.
 pub fn exit_task(task: &Arc<Task>, ctx: &mut Box<dyn Context>) {
+    // The stub thread will not run this task again: it sleeps now rather
+    // than spin on through the teardown, taking a CPU from the living.
+    task.waker.going_idle();
     // The sandbox ends with init: report its status before the teardown
     // below (releasing the stub thread, freeing memory), which changes
     // nothing the caller of runsc can see.

@@ -270,6 +270,9 @@ pub fn sys_execve(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// Replace the task's image (shared by execve and the initial start).
 pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> KResult<u64> {
     let t = sc.task;
+    // Loading takes a while; the stub thread sleeps meanwhile rather than
+    // spin for an answer (the next switch wakes it).
+    t.waker.going_idle();
     let (new_mm, loaded) = crate::loader::exec(t, path, argv, envp)?;
     // The point of no return: the other threads go, then the old image.
     t.de_thread()?;
