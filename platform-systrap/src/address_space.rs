@@ -224,7 +224,7 @@ impl AsInner {
             }
         }
         let m = self.msg(slot, chunk);
-        m.init(self.shared.fsgs, self.shared.spin_stub, self.shared.yield_cycles, self.shared.yield_mask);
+        m.init(self.shared.fsgs, self.shared.spin_stub, self.shared.yield_cycles, self.shared.yield_mask, &self.shared.sw);
         let args = [filter::THREAD_CLONE_FLAGS, area + msg::AREA_SIZE - 64, 0, area + msg::M_CTID, 0, 0];
         let r = self.leader(msg::C_CLONE, libc::SYS_clone, args).map_err(fail)?;
         if r <= 0 {
@@ -314,6 +314,10 @@ impl StubSyscalls for SystrapAddressSpace {
 impl AddressSpace for SystrapAddressSpace {
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+
+    fn syscall_entry(&self) -> Option<u64> {
+        self.inner.shared.patching.then_some(self.inner.shared.layout.trap)
     }
 
     fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()> {

@@ -134,12 +134,29 @@ impl Context for SystrapContext {
         }
         m.set(msg::M_FS_NEW, cpu.regs.fs_base);
         m.post(msg::C_RUN);
-        let s = m.wait_while(msg::C_RUN, self.shared.spin_sentry, &|| alive(pid, tid));
+        let frame = loop {
+            let s = m.wait_while(msg::C_RUN, self.shared.spin_sentry, &|| alive(pid, tid));
+            if s.map_err(|_| Error::StubDied(tid))? != msg::S_TRAPPED {
+                self.intr.running.store(false, Ordering::SeqCst);
+                return Err(Error::StubDied(tid));
+            }
+            let frame = Frame::of(&m).map_err(|_| Error::StubDied(tid))?;
+            let rip = frame.rip();
+            if !(msg::STUB_ADDR..msg::STUB_ADDR + msg::STUB_LEN).contains(&rip) {
+                break frame;
+            }
+            // A trap in the stub's own code: an interrupt that struck
+            // between the trap entry's return path and its rt_sigreturn
+            // is resumed (its pending flag stays for the next switch);
+            // anything else is a platform bug.
+            if m.get32(msg::M_SIGNO) as i32 != SIG_INTR {
+                self.intr.running.store(false, Ordering::SeqCst);
+                tracing::error!("systrap: signal {} in the stub's code at {rip:#x}", m.get32(msg::M_SIGNO));
+                return Err(Error::Injected { op: "stub code (trap entry)", errno: libc::EFAULT });
+            }
+            m.post(msg::C_RUN);
+        };
         self.intr.running.store(false, Ordering::SeqCst);
-        if s.map_err(|_| Error::StubDied(tid))? != msg::S_TRAPPED {
-            return Err(Error::StubDied(tid));
-        }
-        let frame = Frame::of(&m).map_err(|_| Error::StubDied(tid))?;
         frame.read_regs(&mut cpu.regs);
         cpu.regs.fs_base = m.get(msg::M_FS);
         let signo = m.get32(msg::M_SIGNO) as i32;

@@ -128,6 +128,11 @@ impl Frame {
         wr(g, REG_EFL, regs.eflags);
     }
 
+    /// The instruction pointer of the frame.
+    pub fn rip(&self) -> u64 {
+        rd(self.gregs, REG_RIP)
+    }
+
     /// The page-fault error code (write: bit 1, instruction fetch: bit 4).
     pub fn err(&self) -> u64 {
         rd(self.gregs, REG_ERR)
@@ -168,4 +173,54 @@ impl Frame {
             unsafe { self.fp.add(i).write_volatile(b) };
         }
     }
+}
+
+/// The software-reserved bytes the kernel writes into the XSAVE area of
+/// this machine's signal frames (magic, sizes, features), read from a
+/// real frame: a signal sent to this thread with a handler that copies
+/// them. The trap entry of patched syscall sites writes them into the
+/// frames it builds; rt_sigreturn checks them and, if they were wrong,
+/// would restore only the legacy FP/SSE state. All zero (no patching)
+/// when the frame has no XSAVE state or it would not fit the area.
+pub fn xsave_description() -> [u8; 48] {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static GOT: [AtomicU64; 6] = [const { AtomicU64::new(0) }; 6];
+    extern "C" fn grab(_: libc::c_int, _: *mut libc::siginfo_t, uc: *mut libc::c_void) {
+        // SAFETY: the kernel passes the frame's ucontext; fpregs points at
+        // the frame's XSAVE area (512 legacy bytes at least) or is null.
+        unsafe {
+            let fp = (*(uc as *const libc::ucontext_t)).uc_mcontext.fpregs as *const u8;
+            if fp.is_null() {
+                return;
+            }
+            for (i, g) in GOT.iter().enumerate() {
+                g.store((fp.add(SW_BYTES + 8 * i) as *const u64).read_unaligned(), Ordering::Relaxed);
+            }
+        }
+    }
+    let sig = libc::SIGRTMAX() - 1;
+    // SAFETY: a plain sigaction with a handler that only reads its frame
+    // and stores atomics; the old action is put back right after; the
+    // signal goes to this thread and is handled before tgkill returns.
+    unsafe {
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = grab as *const () as usize;
+        act.sa_flags = libc::SA_SIGINFO;
+        let mut old: libc::sigaction = std::mem::zeroed();
+        if libc::sigaction(sig, &act, &mut old) != 0 {
+            return [0; 48];
+        }
+        libc::syscall(libc::SYS_tgkill, libc::getpid(), libc::gettid(), sig);
+        libc::sigaction(sig, &old, std::ptr::null_mut());
+    }
+    let mut out = [0u8; 48];
+    for (i, g) in GOT.iter().enumerate() {
+        out[8 * i..8 * i + 8].copy_from_slice(&g.load(Ordering::Relaxed).to_ne_bytes());
+    }
+    let magic = u32::from_ne_bytes(out[0..4].try_into().unwrap_or_default());
+    let size = u32::from_ne_bytes(out[16..20].try_into().unwrap_or_default()) as u64;
+    if magic != FP_XSTATE_MAGIC1 || size < 576 || size + 4 > crate::msg::AREA_SIZE - crate::msg::TRAP_XS {
+        return [0; 48];
+    }
+    out
 }

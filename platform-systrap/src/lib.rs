@@ -60,6 +60,8 @@ struct Tuning {
     spin_sentry: u32,
     yield_cycles: u64,
     yield_mask: u32,
+    /// The kernel's XSAVE description for signal frames (msg::M_SW).
+    sw: [u8; 48],
 }
 
 /// State shared by everything of one platform instance.
@@ -77,6 +79,10 @@ pub(crate) struct Shared {
     /// See msg::M_YIELD_CYCLES and M_YIELD_MASK.
     yield_cycles: u64,
     yield_mask: u32,
+    /// See msg::M_SW.
+    sw: [u8; 48],
+    /// Syscall sites may be patched to jump to the stub's trap entry.
+    patching: bool,
     spin_sentry: u32,
     /// The host's vDSO, moved into every stub process.
     vdso: Option<stub::VdsoMove>,
@@ -146,6 +152,7 @@ impl SystrapPlatform {
             spin_stub: (per_us * stub_us).min(10_000_000),
             spin_sentry: (per_us * sentry_us).min(10_000_000),
             yield_mask,
+            sw: if std::env::var("RUNSC_SYSTRAP_PATCH").is_ok_and(|v| v == "0") { [0; 48] } else { frame::xsave_description() },
             yield_cycles: if msg::spin_through_yields() {
                 u64::MAX
             } else {
@@ -174,6 +181,8 @@ impl SystrapPlatform {
             spin_stub: tuning.spin_stub,
             yield_cycles: tuning.yield_cycles,
             yield_mask: tuning.yield_mask,
+            sw: tuning.sw,
+            patching: tuning.sw != [0; 48],
             spin_sentry: tuning.spin_sentry,
             recycled: Mutex::new(Vec::new()),
             vdso,
@@ -269,8 +278,8 @@ fn reap(msgs: &msg::MsgFile, pid: Tid, pair: u32, chunks: &[u32]) {
 fn make_process(master: Tid, layout: &stub::Layout, msgs: &msg::MsgFile, tuning: Tuning, seen: &mut Seen) -> Result<Born> {
     let pair = msgs.alloc_pair()?;
     let (m0, m1) = (msgs.msg(pair, 0), msgs.msg(pair + 1, 1));
-    m0.init(tuning.fsgs, tuning.spin_stub, tuning.yield_cycles, tuning.yield_mask);
-    m1.init(tuning.fsgs, tuning.spin_stub, tuning.yield_cycles, tuning.yield_mask);
+    m0.init(tuning.fsgs, tuning.spin_stub, tuning.yield_cycles, tuning.yield_mask, &tuning.sw);
+    m1.init(tuning.fsgs, tuning.spin_stub, tuning.yield_cycles, tuning.yield_mask, &tuning.sw);
     match new_process(master, layout, msgs.fd, pair, seen) {
         Ok(pid) => Ok(Born { pid, pair }),
         Err(e) => {

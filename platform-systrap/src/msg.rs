@@ -81,6 +81,31 @@ pub const M_YIELD_CYCLES: u64 = 168;
 /// count's masked bits are all one (every ~25 us; see lib.rs).
 pub const M_YIELD_MASK: u64 = 176;
 
+/// u64, the area's own stub address (the trap entry finds its area
+/// through the GS base, which every stub thread points at its area).
+pub const M_SELF: u64 = 184;
+/// u64, the application's rsp while the trap entry runs.
+pub const M_APP_RSP: u64 = 192;
+/// u32, nonzero from the trap entry to the return to the application: an
+/// interrupt signal arriving then is dropped (the thread is on its way to
+/// the sentry anyway, and a nested frame would replace the one posted).
+pub const M_IN_TRAP: u64 = 200;
+/// 48 bytes: the kernel's software-reserved bytes of a signal frame's
+/// XSAVE area (struct _fpx_sw_bytes), copied into each frame the trap
+/// entry builds, so that rt_sigreturn restores the full XSAVE state.
+pub const M_SW: u64 = 208;
+/// The end of the message's fixed fields.
+pub const M_END: u64 = M_SW + 48;
+
+/// Where the trap entry builds its signal frame in the area: the XSAVE
+/// area (64-byte aligned, up to 4 KB with its magic), the ucontext below
+/// it, the siginfo after the ucontext.
+pub const TRAP_XS: u64 = AREA_SIZE - 0x1000;
+/// The trap entry's ucontext.
+pub const TRAP_UC: u64 = TRAP_XS - 0x200;
+/// The trap entry's siginfo.
+pub const TRAP_SI: u64 = TRAP_UC + 0x140;
+
 /// Stub to sentry: a trap; its frame is described by signo/uc/info.
 pub const S_TRAPPED: u32 = 1;
 /// Stub to sentry: the syscall asked for is done, its result in M_RET.
@@ -144,9 +169,13 @@ impl Msg {
     }
 
     /// Reset the message for a thread about to be born in it.
-    pub fn init(&self, fsgs: bool, spin: u32, yield_cycles: u64, yield_mask: u32) {
-        for off in (0..M_YIELD_MASK + 8).step_by(8) {
+    pub fn init(&self, fsgs: bool, spin: u32, yield_cycles: u64, yield_mask: u32, sw: &[u8; 48]) {
+        for off in (0..M_END).step_by(8) {
             self.set(off, 0);
+        }
+        self.set(M_SELF, self.stub);
+        for (i, c) in sw.chunks(8).enumerate() {
+            self.set(M_SW + 8 * i as u64, u64::from_ne_bytes(c.try_into().unwrap_or([0; 8])));
         }
         self.set(M_YIELD_CYCLES, yield_cycles);
         self.set32(M_YIELD_MASK, yield_mask);

@@ -104,6 +104,17 @@ std::arch::global_asm!(
     "xor esi, esi",
     "mov eax, 131",
     "syscall",
+    // GS base = the area, for the trap entry of patched syscall sites.
+    "cmp dword ptr [r12 + {m_fsgs}], 0",
+    "je 31f",
+    "wrgsbase r12",
+    "jmp 32f",
+    "31:",
+    "mov rsi, r12",
+    "mov edi, 0x1001",
+    "mov eax, 158",
+    "syscall",
+    "32:",
     ".globl runsc_systrap_born",
     "runsc_systrap_born:",
     "ud2",
@@ -114,6 +125,17 @@ std::arch::global_asm!(
     "runsc_systrap_handler:",
     "mov r12, rsp",
     "and r12, {area_mask}",
+    // An interrupt while the trap entry's path runs is dropped: return to
+    // where it struck (the sentry sees its pending flag at the next
+    // switch, right after the syscall on its way).
+    "cmp edi, {sig_intr}",
+    "jne 33f",
+    "cmp dword ptr [r12 + {m_in_trap}], 0",
+    "je 33f",
+    "mov rsp, rdx",
+    "mov eax, 15",
+    "syscall",
+    "33:",
     "mov r13, rdx",
     "mov [r12 + {m_signo}], edi",
     "mov [r12 + {m_info}], rsi",
@@ -243,12 +265,110 @@ std::arch::global_asm!(
     "mov eax, 158",
     "syscall",
     "14:",
+    "mov dword ptr [r12 + {m_in_trap}], 0",
     "mov rsp, r13",
     ".globl runsc_systrap_restorer",
     "runsc_systrap_restorer:",
     "mov eax, 15",
     "syscall",
     "ud2",
+    // The trap entry of a patched syscall site. The site's trampoline
+    // jumps here with eax = the syscall number and rcx = the return
+    // address (as `syscall` would leave rcx), every other register the
+    // application's, rflags untouched. It builds on the area the signal
+    // frame a seccomp SIGSYS would have (registers, XSAVE, siginfo) and
+    // enters the handler with it: from there on a patched syscall is
+    // served like a trapped one, and returns with rt_sigreturn.
+    ".balign 16",
+    ".globl runsc_systrap_trap",
+    "runsc_systrap_trap:",
+    "mov dword ptr gs:[{m_in_trap}], 1",
+    "mov qword ptr gs:[{m_app_rsp}], rsp",
+    "mov rsp, qword ptr gs:[{m_self}]",
+    "lea rsp, [rsp + {trap_uc} - 64]",
+    "pushfq",
+    "pop r11",
+    "mov qword ptr gs:[{g} + 32], r12",
+    "mov r12, qword ptr gs:[{m_self}]",
+    "mov [r12 + {g}], r8",
+    "mov [r12 + {g} + 8], r9",
+    "mov [r12 + {g} + 16], r10",
+    "mov [r12 + {g} + 24], r11",
+    "mov [r12 + {g} + 40], r13",
+    "mov [r12 + {g} + 48], r14",
+    "mov [r12 + {g} + 56], r15",
+    "mov [r12 + {g} + 64], rdi",
+    "mov [r12 + {g} + 72], rsi",
+    "mov [r12 + {g} + 80], rbp",
+    "mov [r12 + {g} + 88], rbx",
+    "mov [r12 + {g} + 96], rdx",
+    "mov [r12 + {g} + 104], rax",
+    "mov [r12 + {g} + 112], rcx",
+    "mov rdx, [r12 + {m_app_rsp}]",
+    "mov [r12 + {g} + 120], rdx",
+    "mov [r12 + {g} + 128], rcx",
+    "mov [r12 + {g} + 136], r11",
+    "movabs rdx, 0x002b000000000033",
+    "mov [r12 + {g} + 144], rdx",
+    "xor edx, edx",
+    "mov [r12 + {g} + 152], rdx",
+    "mov [r12 + {g} + 160], rdx",
+    "mov [r12 + {g} + 168], rdx",
+    "mov [r12 + {g} + 176], rdx",
+    "lea rsi, [r12 + {trap_xs}]",
+    "mov [r12 + {g} + 184], rsi",
+    // uc_flags (FP_XSTATE | SIGCONTEXT_SS | STRICT_RESTORE_SS), uc_link,
+    // uc_stack (the area's), uc_sigmask (empty, as in every stub thread).
+    "mov qword ptr [r12 + {trap_uc}], 7",
+    "mov [r12 + {trap_uc} + 8], rdx",
+    "mov rsi, [r12 + {m_ss}]",
+    "mov [r12 + {trap_uc} + 16], rsi",
+    "mov rsi, [r12 + {m_ss} + 8]",
+    "mov [r12 + {trap_uc} + 24], rsi",
+    "mov rsi, [r12 + {m_ss} + 16]",
+    "mov [r12 + {trap_uc} + 32], rsi",
+    "mov [r12 + {trap_uc} + 296], rdx",
+    // The XSAVE header zeroed, the kernel's software bytes, then XSAVE
+    // of every feature and the closing magic.
+    "mov [r12 + {trap_xs} + 512], rdx",
+    "mov [r12 + {trap_xs} + 520], rdx",
+    "mov [r12 + {trap_xs} + 528], rdx",
+    "mov [r12 + {trap_xs} + 536], rdx",
+    "mov [r12 + {trap_xs} + 544], rdx",
+    "mov [r12 + {trap_xs} + 552], rdx",
+    "mov [r12 + {trap_xs} + 560], rdx",
+    "mov [r12 + {trap_xs} + 568], rdx",
+    "mov rsi, [r12 + {m_sw}]",
+    "mov [r12 + {trap_xs} + 464], rsi",
+    "mov rsi, [r12 + {m_sw} + 8]",
+    "mov [r12 + {trap_xs} + 472], rsi",
+    "mov rsi, [r12 + {m_sw} + 16]",
+    "mov [r12 + {trap_xs} + 480], rsi",
+    "mov rsi, [r12 + {m_sw} + 24]",
+    "mov [r12 + {trap_xs} + 488], rsi",
+    "mov rsi, [r12 + {m_sw} + 32]",
+    "mov [r12 + {trap_xs} + 496], rsi",
+    "mov rsi, [r12 + {m_sw} + 40]",
+    "mov [r12 + {trap_xs} + 504], rsi",
+    "mov eax, [r12 + {m_sw} + 8]",
+    "mov edx, [r12 + {m_sw} + 12]",
+    "xsave64 [r12 + {trap_xs}]",
+    "mov eax, [r12 + {trap_xs} + 480]",
+    "mov dword ptr [r12 + {trap_xs} + rax], 0x46505845",
+    // siginfo: SIGSYS, SYS_SECCOMP, call address, number, arch.
+    "lea rsi, [r12 + {trap_si}]",
+    "mov dword ptr [rsi], 31",
+    "mov dword ptr [rsi + 4], 0",
+    "mov dword ptr [rsi + 8], 1",
+    "mov dword ptr [rsi + 12], 0",
+    "mov [rsi + 16], rcx",
+    "mov rax, [r12 + {g} + 104]",
+    "mov [rsi + 24], eax",
+    "mov dword ptr [rsi + 28], 0xc000003e",
+    "mov edi, 31",
+    "lea rdx, [r12 + {trap_uc}]",
+    "lea rsp, [r12 + {trap_uc} - 72]",
+    "jmp runsc_systrap_handler",
     ".globl runsc_systrap_end",
     "runsc_systrap_end:",
     ".popsection",
@@ -275,6 +395,15 @@ std::arch::global_asm!(
     m_spin = const M_SPIN,
     m_yield_cycles = const M_YIELD_CYCLES,
     m_yield_mask = const M_YIELD_MASK,
+    m_self = const M_SELF,
+    m_app_rsp = const M_APP_RSP,
+    m_in_trap = const M_IN_TRAP,
+    m_sw = const M_SW,
+    trap_xs = const TRAP_XS,
+    trap_uc = const TRAP_UC,
+    trap_si = const TRAP_SI,
+    g = const TRAP_UC + 40,
+    sig_intr = const SIG_INTR,
     m_nr = const M_NR,
     m_args = const M_ARGS,
     m_ret = const M_RET,
@@ -295,6 +424,7 @@ extern "C" {
     static runsc_systrap_born: u8;
     static runsc_systrap_handler: u8;
     static runsc_systrap_restorer: u8;
+    static runsc_systrap_trap: u8;
     static runsc_systrap_end: u8;
 }
 
@@ -311,6 +441,8 @@ pub struct Layout {
     pub handler: u64,
     /// An rt_sigreturn (the handlers' SA_RESTORER, never used).
     pub restorer: u64,
+    /// The trap entry of patched syscall sites.
+    pub trap: u64,
 }
 
 fn code() -> (&'static [u8], Layout) {
@@ -326,6 +458,7 @@ fn code() -> (&'static [u8], Layout) {
             born: at(&raw const runsc_systrap_born as usize),
             handler: at(&raw const runsc_systrap_handler as usize),
             restorer: at(&raw const runsc_systrap_restorer as usize),
+            trap: at(&raw const runsc_systrap_trap as usize),
         };
         // SAFETY: [start, end) is the assembled code, readable text.
         (std::slice::from_raw_parts(start as *const u8, end - start), layout)

@@ -237,6 +237,13 @@ pub trait AddressSpace: Send + Sync {
     fn unmap(&self, addr: u64, len: u64) -> Result<()>;
     /// Change the protection of mapped pages in `[addr, addr+len)`.
     fn protect(&self, addr: u64, len: u64, prot: Prot) -> Result<()>;
+    /// Where a patched syscall site may jump to enter the platform
+    /// directly (with eax = the number and rcx = the return address, as
+    /// `syscall` leaves it), instead of trapping: None where the platform
+    /// has no such entry (docs/syscall-patching.md).
+    fn syscall_entry(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// The execution context of one application thread.

@@ -671,6 +671,7 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
                 last_fault = (0, 0);
                 stats.syscalls.fetch_add(1, Ordering::Relaxed);
                 let nr = (cpu.regs.orig_rax as usize) & 511;
+                mm.note_syscall_site(cpu.regs.orig_rax, cpu.regs.rip);
                 crate::syscalls::dispatch(&task, &mut cpu, &mut ctx);
                 if let Some(t1) = t1 {
                     stats.syscall_n[nr].fetch_add(1, Ordering::Relaxed);
@@ -695,6 +696,19 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
                 }
                 if let Some(t1) = t1 {
                     stats.fault_ns.fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                }
+            }
+            Ok(Exit::Signal(si)) if si.signo == sig::SIGILL && mm.patched_site_at(cpu.regs.rip, cpu.regs.rax).is_some() => {
+                // A thread that met a syscall site while it was being
+                // patched, or a syscall restarted there.
+                match mm.patched_site_at(cpu.regs.rip, cpu.regs.rax) {
+                    Some(crate::mm::patch::PatchedTrap::Restart(site)) => cpu.regs.rip = site,
+                    Some(crate::mm::patch::PatchedTrap::RestartSyscall(ret)) => {
+                        cpu.regs.rip = ret;
+                        cpu.regs.orig_rax = cpu.regs.rax;
+                        crate::syscalls::dispatch(&task, &mut cpu, &mut ctx);
+                    }
+                    None => {}
                 }
             }
             Ok(Exit::Signal(si)) => {

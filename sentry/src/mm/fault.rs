@@ -97,7 +97,7 @@ impl MemoryManager {
     }
 
     /// The protection a page may be mapped with now.
-    fn effective_prot(&self, vma: &Vma, frame: u64) -> Prot {
+    pub(super) fn effective_prot(&self, vma: &Vma, frame: u64) -> Prot {
         if vma.prot.write && !vma.shared && self.mf.refs(frame) > 1 {
             vma.prot.without_write()
         } else {

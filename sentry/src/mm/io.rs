@@ -30,7 +30,7 @@ impl MemoryManager {
 
     /// [`for_each_page`](Self::for_each_page) under a lock the caller
     /// holds.
-    fn walk_pages(
+    pub(super) fn walk_pages(
         &self,
         m: &mut MmInner,
         addr: u64,

@@ -7,6 +7,7 @@
 //! which serializes mapping changes of one address space.
 
 mod fault;
+pub mod patch;
 pub mod rmap;
 pub mod io;
 pub mod memfile;
@@ -154,6 +155,8 @@ pub struct MmInner {
     pub env_end: u64,
     /// The auxv the loader wrote.
     pub auxv: Vec<(u64, u64)>,
+    /// Syscall-site patching.
+    patch: patch::Sites,
 }
 
 /// An application address space.
@@ -199,6 +202,7 @@ impl MemoryManager {
                 env_start: 0,
                 env_end: 0,
                 auxv: Vec::new(),
+                patch: patch::Sites::default(),
             }),
         }
     }
@@ -706,6 +710,7 @@ impl MemoryManager {
         c.env_start = m.env_start;
         c.env_end = m.env_end;
         c.auxv = m.auxv.clone();
+        c.patch = m.patch.fork();
         let mut to_protect: Vec<(u64, u64)> = Vec::new();
         let keys: Vec<(u64, Pte)> = m.pages.iter().map(|(k, p)| (*k, *p)).collect();
         for (k, p) in keys {
