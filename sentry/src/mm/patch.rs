@@ -87,8 +87,9 @@ impl MemoryManager {
             return;
         }
         *h = DONE;
-        if let Err(e) = self.patch_site(&mut m, site, nr, entry) {
-            tracing::debug!("syscall site {site:#x} not patched: {e:?}");
+        match self.patch_site(&mut m, site, nr, entry) {
+            Ok(()) => tracing::debug!("syscall site {site:#x} (syscall {nr}) patched"),
+            Err(e) => tracing::debug!("syscall site {site:#x} not patched: {e:?}"),
         }
     }
 

@@ -86,6 +86,7 @@ impl Access {
     pub(super) fn open_read(&self, f: &Lower, a: &Attr) -> KResult<OwnedFd> {
         match f {
             Lower::Gofer(fid) => Ok(self.client().open(*fid, libc::O_RDONLY)?),
+            Lower::Host(h) if a.kind() == libc::S_IFREG => Ok(direct::open_regular_read(h.parent.as_fd(), &h.name, (a.dev, a.ino))?),
             Lower::Host(h) => Ok(direct::open_beneath(h.parent.as_fd(), &h.name, a.kind(), (a.dev, a.ino), libc::O_RDONLY)?),
         }
     }

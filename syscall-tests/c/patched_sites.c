@@ -1,0 +1,273 @@
+/* Syscall sites of the `mov $nr, %eax; syscall` form run many times (on
+ * systrap the sandbox patches such sites into jumps; see
+ * docs/syscall-patching.md): registers, flags and vector state across
+ * them, signals and restarts on them, threads racing through one while it
+ * is patched, and a forked child running one. */
+#include "harness.h"
+#include <pthread.h>
+#include <sys/time.h>
+#include <time.h>
+
+#define ROUNDS 2000
+
+/* getppid through an inline site; returns rax. */
+static inline long site_getppid(void)
+{
+	long r;
+	__asm__ volatile("mov $110, %%eax\n\tsyscall" : "=a"(r) : : "rcx", "r11", "memory");
+	return r;
+}
+
+/* getpid through one site with known values in every register the kernel
+ * keeps, and the carry flag set; records what comes back. */
+long g_in[12] = {0x1111, 0x2222, 0x3333, 0x4444, 0x5555, 0x6666, 0x7777, 0x8888, 0x9999, 0xaaaa, 0xbbbb, 0xcccc};
+long g_out[16];
+extern char site_regs_next[];
+long site_regs(void);
+__asm__(".text\n"
+	".globl site_regs\n"
+	"site_regs:\n"
+	"push %rbx\n push %rbp\n push %r12\n push %r13\n push %r14\n push %r15\n"
+	"mov g_in+0(%rip), %rbx\n"
+	"mov g_in+8(%rip), %rbp\n"
+	"mov g_in+16(%rip), %r12\n"
+	"mov g_in+24(%rip), %r13\n"
+	"mov g_in+32(%rip), %r14\n"
+	"mov g_in+40(%rip), %r15\n"
+	"mov g_in+48(%rip), %rdi\n"
+	"mov g_in+56(%rip), %rsi\n"
+	"mov g_in+64(%rip), %rdx\n"
+	"mov g_in+72(%rip), %r8\n"
+	"mov g_in+80(%rip), %r9\n"
+	"mov g_in+88(%rip), %r10\n"
+	"stc\n"
+	"mov $39, %eax\n"
+	"syscall\n"
+	".globl site_regs_next\n"
+	"site_regs_next:\n"
+	"mov %rax, g_out+0(%rip)\n"
+	"setc %al\n"
+	"movzbl %al, %eax\n"
+	"mov %rax, g_out+8(%rip)\n"
+	"mov %rcx, g_out+16(%rip)\n"
+	"mov %r11, g_out+24(%rip)\n"
+	"mov %rbx, g_out+32(%rip)\n"
+	"mov %rbp, g_out+40(%rip)\n"
+	"mov %r12, g_out+48(%rip)\n"
+	"mov %r13, g_out+56(%rip)\n"
+	"mov %r14, g_out+64(%rip)\n"
+	"mov %r15, g_out+72(%rip)\n"
+	"mov %rdi, g_out+80(%rip)\n"
+	"mov %rsi, g_out+88(%rip)\n"
+	"mov %rdx, g_out+96(%rip)\n"
+	"mov %r8, g_out+104(%rip)\n"
+	"mov %r9, g_out+112(%rip)\n"
+	"mov %r10, g_out+120(%rip)\n"
+	"pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n"
+	"mov g_out+0(%rip), %rax\n"
+	"ret\n");
+
+static void test_registers(void)
+{
+	int bad = 0, flags = 0, rcx = 0;
+	long pid = getpid();
+	for (int i = 0; i < ROUNDS; i++) {
+		memset(g_out, 0, sizeof(g_out));
+		if (site_regs() != pid)
+			bad++;
+		for (int k = 0; k < 12; k++)
+			if (g_out[4 + k] != g_in[k])
+				bad++;
+		if (g_out[1] != 1 || !(g_out[3] & 1))
+			flags++;
+		if (g_out[2] != (long)site_regs_next)
+			rcx++;
+	}
+	CHECKF("registers_kept", bad == 0, "%d mismatches", bad);
+	CHECKF("carry_flag_kept_and_in_r11", flags == 0, "%d mismatches", flags);
+	CHECKF("rcx_is_next_instruction", rcx == 0, "%d mismatches", rcx);
+}
+
+__attribute__((target("avx"))) static int avx_round(void)
+{
+	double in[4] = {4.5, 3.5, 2.5, 1.5}, out[4], out2[4];
+	long r;
+	__asm__ volatile("vmovupd (%3), %%ymm8\n\t"
+			 "vmovupd (%3), %%ymm15\n\t"
+			 "mov $110, %%eax\n\t"
+			 "syscall\n\t"
+			 "vmovupd %%ymm8, (%1)\n\t"
+			 "vmovupd %%ymm15, (%2)\n\t"
+			 : "=&a"(r)
+			 : "r"(out), "r"(out2), "r"(in)
+			 : "rcx", "r11", "memory", "xmm8", "xmm15");
+	return r < 0 || memcmp(in, out, sizeof(in)) != 0 || memcmp(in, out2, sizeof(in)) != 0;
+}
+
+static void test_avx(void)
+{
+	if (!__builtin_cpu_supports("avx")) {
+		h_report("ymm_registers_kept", 1, "%s", "no AVX");
+		return;
+	}
+	int bad = 0;
+	for (int i = 0; i < ROUNDS; i++)
+		bad += avx_round();
+	CHECKF("ymm_registers_kept", bad == 0, "%d rounds lost them", bad);
+}
+
+static volatile long alarms;
+static void on_alarm(int s)
+{
+	(void)s;
+	alarms++;
+}
+
+static void test_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, NULL);
+	struct itimerval it = {{0, 200}, {0, 200}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	long ppid = getppid(), bad = 0;
+	for (int i = 0; i < 100000; i++)
+		if (site_getppid() != ppid)
+			bad++;
+	CHECKF("signals_during_site_loop", bad == 0 && alarms > 0, "bad %ld alarms %ld", bad, (long)alarms);
+
+	/* Blocking reads restarted (SA_RESTART) while the timer fires. */
+	int p[2];
+	if (pipe(p) != 0) {
+		FAIL("restarted_reads", "pipe: %s", h_errname(errno));
+		return;
+	}
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		for (int i = 0; i < 40; i++) {
+			struct timespec t = {0, 2000000};
+			nanosleep(&t, NULL);
+			if (write(p[1], "x", 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	int got = 0, errs = 0;
+	char b;
+	for (int i = 0; i < 40; i++) {
+		ssize_t n = read(p[0], &b, 1);
+		if (n == 1)
+			got++;
+		else
+			errs++;
+	}
+	waitpid(c, NULL, 0);
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &off, NULL);
+	close(p[0]);
+	close(p[1]);
+	CHECKF("restarted_reads", got == 40 && errs == 0, "got %d errors %d", got, errs);
+}
+
+/* A stop and continue in the middle of a long nanosleep whose site has
+ * been run often: the sleep resumes through restart_syscall and lasts its
+ * time, not more. */
+static void nap(long ns)
+{
+	struct timespec t = {0, ns};
+	long r;
+	__asm__ volatile("mov $35, %%eax\n\tsyscall" : "=a"(r) : "D"(&t), "S"(0L) : "rcx", "r11", "memory");
+	(void)r;
+}
+
+static void test_restart_syscall(void)
+{
+	int fds[2];
+	if (pipe(fds) != 0) {
+		FAIL("nanosleep_stopped_and_continued", "pipe");
+		return;
+	}
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		for (int i = 0; i < 40; i++)
+			nap(1000);
+		long t0 = h_now_ns();
+		nap(300000000);
+		long ms = (h_now_ns() - t0) / 1000000;
+		if (write(fds[1], &ms, sizeof(ms)) != sizeof(ms))
+			_exit(1);
+		_exit(0);
+	}
+	struct timespec t = {0, 100000000};
+	nanosleep(&t, NULL);
+	kill(c, SIGSTOP);
+	nanosleep(&t, NULL);
+	kill(c, SIGCONT);
+	int st = 0;
+	waitpid(c, &st, 0);
+	long ms = -1;
+	if (read(fds[0], &ms, sizeof(ms)) != sizeof(ms))
+		ms = -1;
+	close(fds[0]);
+	close(fds[1]);
+	/* 300 ms plus however long it was stopped is fine; restarting from
+	 * scratch after the continue would take about 500 ms. */
+	CHECKF("nanosleep_stopped_and_continued", WIFEXITED(st) && ms >= 295 && ms < 450, "status %#x slept %ld ms", st, ms);
+}
+
+static void *racer(void *arg)
+{
+	long ppid = (long)arg, bad = 0;
+	for (int i = 0; i < 20000; i++)
+		if (site_getppid() != ppid)
+			bad++;
+	return (void *)bad;
+}
+
+static void test_threads(void)
+{
+	pthread_t t[4];
+	long ppid = getppid(), bad = 0;
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, racer, (void *)ppid);
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		bad += (long)r;
+	}
+	CHECKF("threads_through_one_site", bad == 0, "%ld wrong results", bad);
+}
+
+static void test_fork(void)
+{
+	for (int i = 0; i < 100; i++)
+		site_getppid();
+	fflush(stdout);
+	pid_t me = getpid();
+	pid_t c = fork();
+	if (c == 0) {
+		long bad = 0;
+		for (int i = 0; i < 1000; i++)
+			if (site_getppid() != me)
+				bad++;
+		_exit(bad ? 1 : 0);
+	}
+	int st = 0;
+	waitpid(c, &st, 0);
+	CHECKF("forked_child_runs_the_site", WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+}
+
+int main(void)
+{
+	test_registers();
+	test_avx();
+	test_signals();
+	test_restart_syscall();
+	test_threads();
+	test_fork();
+	return 0;
+}
