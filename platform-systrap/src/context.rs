@@ -79,11 +79,24 @@ impl Interrupt for StubInterrupter {
 pub struct SystrapContext {
     shared: Arc<Shared>,
     intr: Arc<StubInterrupter>,
+    /// The registers of the last trap, when it came through the trap
+    /// entry of a patched site (its frame is the entry's own).
+    entry_regs: Option<platform::Regs>,
+}
+
+/// Whether `a` and `b` differ at most in rax (a syscall's result).
+fn only_rax_changed(a: &platform::Regs, b: &platform::Regs) -> bool {
+    let mut a = *a;
+    a.rax = b.rax;
+    a.orig_rax = b.orig_rax;
+    a.fs_base = b.fs_base;
+    a.gs_base = b.gs_base;
+    bytemuck::bytes_of(&a) == bytemuck::bytes_of(b)
 }
 
 impl SystrapContext {
     pub(crate) fn new(shared: Arc<Shared>) -> SystrapContext {
-        SystrapContext { shared, intr: Arc::new(StubInterrupter::default()) }
+        SystrapContext { shared, intr: Arc::new(StubInterrupter::default()), entry_regs: None }
     }
 }
 
@@ -127,6 +140,12 @@ impl Context for SystrapContext {
             return Ok(Exit::Interrupted);
         }
         let frame = Frame::of(&m).map_err(|_| Error::StubDied(tid))?;
+        // Back from a patched site with nothing changed but the result:
+        // the stub returns in user space (no rt_sigreturn).
+        let fast = !cpu.fp_dirty
+            && m.get(msg::M_UC) == m.stub_addr() + msg::TRAP_UC
+            && self.entry_regs.take().is_some_and(|r| only_rax_changed(&r, &cpu.regs));
+        m.set32(msg::M_FAST, fast as u32);
         frame.write_regs(&cpu.regs);
         if cpu.fp_dirty {
             frame.write_fp(&cpu.fp);
@@ -161,6 +180,9 @@ impl Context for SystrapContext {
         cpu.regs.fs_base = m.get(msg::M_FS);
         let signo = m.get32(msg::M_SIGNO) as i32;
         let (code, addr) = frame.siginfo();
+        // Any other trap leaves a frame of the kernel's under M_UC.
+        let via_entry = signo == libc::SIGSYS && code == 1 && m.get(msg::M_UC) == m.stub_addr() + msg::TRAP_UC;
+        self.entry_regs = via_entry.then_some(cpu.regs);
         if signo == libc::SIGSYS && code == 1 {
             // SYS_SECCOMP: the kernel rolled rax back to the number.
             cpu.regs.orig_rax = cpu.regs.rax;

@@ -94,8 +94,14 @@ pub const M_IN_TRAP: u64 = 200;
 /// XSAVE area (struct _fpx_sw_bytes), copied into each frame the trap
 /// entry builds, so that rt_sigreturn restores the full XSAVE state.
 pub const M_SW: u64 = 208;
+/// u32, set by the sentry with C_RUN: the frame is the trap entry's and
+/// only rax changed (no FPU state written, no other register): the stub
+/// returns to the application in user space, without rt_sigreturn.
+pub const M_FAST: u64 = M_SW + 48;
+/// u64, where that return jumps to.
+pub const M_APP_RIP: u64 = M_FAST + 8;
 /// The end of the message's fixed fields.
-pub const M_END: u64 = M_SW + 48;
+pub const M_END: u64 = M_APP_RIP + 8;
 
 /// Where the trap entry builds its signal frame in the area: the XSAVE
 /// area (64-byte aligned, up to 4 KB with its magic), the ucontext below
@@ -155,6 +161,11 @@ impl Msg {
     pub fn state(&self) -> &AtomicU32 {
         self.u32_at(M_STATE)
     }
+    pub fn stub_addr(&self) -> u64 {
+        self.stub
+    }
+
+    /// A u64 field.
     pub fn get(&self, off: u64) -> u64 {
         self.u64_at(off).load(Ordering::Relaxed)
     }
