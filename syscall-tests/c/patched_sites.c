@@ -261,9 +261,45 @@ static void test_fork(void)
 	CHECKF("forked_child_runs_the_site", WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 }
 
+/* A SIGCHLD handler runs between a blocking wait and its return, again
+ * and again, while the wait's site is patched: the handler's frame and
+ * rt_sigreturn, an interrupt, then the wait's own return. */
+static void on_child(int s)
+{
+	(void)s;
+}
+
+static void test_handler_around_wait(void)
+{
+	struct sigaction sa, old;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_child;
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGCHLD, &sa, &old);
+	sigset_t m, o;
+	sigemptyset(&m);
+	sigaddset(&m, SIGCHLD);
+	int bad = 0;
+	for (int i = 0; i < 60; i++) {
+		sigprocmask(SIG_BLOCK, &m, &o);
+		fflush(stdout);
+		pid_t c = fork();
+		if (c == 0)
+			_exit(i & 7);
+		sigprocmask(SIG_SETMASK, &o, NULL);
+		int st = 0;
+		pid_t r = waitpid(c, &st, 0);
+		if (r != c || !WIFEXITED(st) || WEXITSTATUS(st) != (i & 7))
+			bad++;
+	}
+	sigaction(SIGCHLD, &old, NULL);
+	CHECKF("handler_around_patched_wait", bad == 0, "%d bad waits", bad);
+}
+
 int main(void)
 {
 	test_registers();
+	test_handler_around_wait();
 	test_avx();
 	test_signals();
 	test_restart_syscall();
