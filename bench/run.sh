@@ -138,6 +138,11 @@ command -v taskset >/dev/null && raw_call=$(per_call_us taskset -c 0 ./raw_sysem
 [[ $raw_call == - ]] && raw_call=$raw_cross
 ours_call=-; ours_pt_call=-; gvisor_call=-
 ((ours_ok)) && ours_call=$(per_call_us "${ours[@]}" ./getppid "$N")
+# The same through a `mov $nr, %eax; syscall` site (glibc's wrappers' form),
+# which systrap patches into a jump (docs/syscall-patching.md).
+native_site=$(per_call_us ./getppid "$NATIVE_N" site)
+ours_site=-
+((ours_ok)) && ours_site=$(per_call_us "${ours[@]}" ./getppid "$N" site)
 ((ours_ok)) && ours_pt_call=$(per_call_us "${ours_pt[@]}" ./getppid "$N")
 ((gvisor_ok)) && gvisor_call=$(per_call_us "${gvisor[@]}" ./getppid "$N")
 # A stat-heavy loop: lstat of every path under /usr/include (bench/statloop.c).
@@ -250,6 +255,7 @@ getppid round trip (us per call)
   raw PTRACE_SYSEMU, one CPU     $raw_call
   raw PTRACE_SYSEMU, unpinned    $raw_cross
   ours   (runsc, systrap)        $ours_call
+  ours   (systrap, patched site) $ours_site   (native through the site: $native_site)
   ours   (runsc, ptrace)         $ours_pt_call
   gVisor (Debian runsc, ptrace)  $gvisor_call
 
@@ -308,6 +314,7 @@ ratios
   getppid   ptrace / raw unpinned $(ratio "$ours_pt_call" "$raw_cross")
   getppid   ours / gVisor        $(ratio "$ours_call" "$gvisor_call")
   getppid   ours / native        $(ratio "$ours_call" "$native_call")
+  getppid   patched site / native $(ratio "$ours_site" "$native_site")
   /bin/true ours / native        $(ratio "$ours_start" "$native_start")
   /bin/true gVisor / native      $(ratio "$gvisor_start" "$native_start")
   /bin/true ours / gVisor        $(ratio "$ours_start" "$gvisor_start")
