@@ -23,8 +23,8 @@ pub fn sys_getdents64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     }
     let ents = snap.as_ref().ok_or(Errno::EIO)?;
     let mut pos = f.offset.lock().unwrap_or_else(|e| e.into_inner());
-    let mut out = Vec::new();
     let cap = a[2] as usize;
+    let mut out = Vec::with_capacity(cap.min(64 * 1024));
     while (*pos as usize) < ents.len() {
         let e = &ents[*pos as usize];
         let reclen = (19 + e.name.len() + 1).div_ceil(8) * 8;
@@ -34,13 +34,15 @@ pub fn sys_getdents64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             }
             break;
         }
-        let mut rec = vec![0u8; reclen];
-        rec[0..8].copy_from_slice(&e.ino.to_ne_bytes());
-        rec[8..16].copy_from_slice(&(*pos + 1).to_ne_bytes());
-        rec[16..18].copy_from_slice(&(reclen as u16).to_ne_bytes());
-        rec[18] = e.kind;
-        rec[19..19 + e.name.len()].copy_from_slice(&e.name);
-        out.extend_from_slice(&rec);
+        // struct linux_dirent64, written in place: d_ino, d_off, d_reclen,
+        // d_type, the name, then NULs up to the 8-byte aligned length.
+        let at = out.len();
+        out.extend_from_slice(&e.ino.to_ne_bytes());
+        out.extend_from_slice(&(*pos + 1).to_ne_bytes());
+        out.extend_from_slice(&(reclen as u16).to_ne_bytes());
+        out.push(e.kind);
+        out.extend_from_slice(&e.name);
+        out.resize(at + reclen, 0);
         *pos += 1;
     }
     sc.task.mm().copy_out(a[1], &out)?;
