@@ -142,7 +142,7 @@ impl AsInner {
         }
         m.post(cmd);
         let pid = self.pid;
-        let s = m.wait_while(cmd, self.shared.spin_sentry, &|| alive(pid, tid)).map_err(|_| Error::StubDied(tid))?;
+        let s = m.wait_while(cmd, self.shared.tuning.spin_sentry, &|| alive(pid, tid)).map_err(|_| Error::StubDied(tid))?;
         if s != msg::S_DONE {
             return Err(Error::StubDied(tid));
         }
@@ -164,7 +164,7 @@ impl AsInner {
     fn born(&self, slot: usize, m: &Msg, tid: Tid) -> Result<()> {
         let first = std::mem::take(&mut self.unborn.lock().unwrap_or_else(|e| e.into_inner())[slot]);
         if first {
-            wait_born(m, self.pid, tid, self.shared.spin_sentry, self.shared.layout.born)?;
+            wait_born(m, self.pid, tid, self.shared.tuning.spin_sentry, self.shared.layout.born)?;
         }
         Ok(())
     }
@@ -224,7 +224,7 @@ impl AsInner {
             }
         }
         let m = self.msg(slot, chunk);
-        m.init(self.shared.fsgs, self.shared.spin_stub, self.shared.yield_cycles, self.shared.yield_mask, &self.shared.sw);
+        m.init(&self.shared.tuning);
         let args = [filter::THREAD_CLONE_FLAGS, area + msg::AREA_SIZE - 64, 0, area + msg::M_CTID, 0, 0];
         let r = self.leader(msg::C_CLONE, libc::SYS_clone, args).map_err(fail)?;
         if r <= 0 {
@@ -232,7 +232,7 @@ impl AsInner {
         }
         let tid = r as Tid;
         let owned = Owned { slot, chunk, tid, reused: false, inner: self.clone() };
-        wait_born(&m, self.pid, tid, self.shared.spin_sentry, self.shared.layout.born)?;
+        wait_born(&m, self.pid, tid, self.shared.tuning.spin_sentry, self.shared.layout.born)?;
         Ok(owned)
     }
 }
@@ -317,7 +317,7 @@ impl AddressSpace for SystrapAddressSpace {
     }
 
     fn syscall_entry(&self) -> Option<u64> {
-        self.inner.shared.patching.then_some(self.inner.shared.layout.trap)
+        self.inner.shared.tuning.patching().then_some(self.inner.shared.layout.trap)
     }
 
     fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()> {

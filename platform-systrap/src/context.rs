@@ -143,7 +143,7 @@ impl Context for SystrapContext {
         // Back from a patched site with nothing changed but the result:
         // the stub returns in user space (no rt_sigreturn).
         let fast = !cpu.fp_dirty
-            && m.get(msg::M_UC) == m.stub_addr() + msg::TRAP_UC
+            && m.in_entry_frame()
             && self.entry_regs.take().is_some_and(|r| only_rax_changed(&r, &cpu.regs));
         m.set32(msg::M_FAST, fast as u32);
         frame.write_regs(&cpu.regs);
@@ -154,7 +154,7 @@ impl Context for SystrapContext {
         m.set(msg::M_FS_NEW, cpu.regs.fs_base);
         m.post(msg::C_RUN);
         let frame = loop {
-            let s = m.wait_while(msg::C_RUN, self.shared.spin_sentry, &|| alive(pid, tid));
+            let s = m.wait_while(msg::C_RUN, self.shared.tuning.spin_sentry, &|| alive(pid, tid));
             if s.map_err(|_| Error::StubDied(tid))? != msg::S_TRAPPED {
                 self.intr.running.store(false, Ordering::SeqCst);
                 return Err(Error::StubDied(tid));
@@ -164,10 +164,11 @@ impl Context for SystrapContext {
             if !(msg::STUB_ADDR..msg::STUB_ADDR + msg::STUB_LEN).contains(&rip) {
                 break frame;
             }
-            // A trap in the stub's own code: an interrupt that struck
-            // between the trap entry's return path and its rt_sigreturn
-            // is resumed (its pending flag stays for the next switch);
-            // anything else is a platform bug.
+            // A trap in the stub's own code: an interrupt that struck on
+            // the return path after M_IN_TRAP was cleared (before the
+            // rt_sigreturn, or in the fast return) is resumed, its pending
+            // flag kept for the next switch; anything else is a platform
+            // bug.
             if m.get32(msg::M_SIGNO) as i32 != SIG_INTR {
                 self.intr.running.store(false, Ordering::SeqCst);
                 tracing::error!("systrap: signal {} in the stub's code at {rip:#x}", m.get32(msg::M_SIGNO));
@@ -181,7 +182,7 @@ impl Context for SystrapContext {
         let signo = m.get32(msg::M_SIGNO) as i32;
         let (code, addr) = frame.siginfo();
         // Any other trap leaves a frame of the kernel's under M_UC.
-        let via_entry = signo == libc::SIGSYS && code == 1 && m.get(msg::M_UC) == m.stub_addr() + msg::TRAP_UC;
+        let via_entry = signo == libc::SIGSYS && code == 1 && m.in_entry_frame();
         self.entry_regs = via_entry.then_some(cpu.regs);
         if signo == libc::SIGSYS && code == 1 {
             // SYS_SECCOMP: the kernel rolled rax back to the number.
@@ -223,6 +224,10 @@ impl Context for SystrapContext {
 
     fn cpu_time(&self) -> Arc<dyn AppCpuTime> {
         self.intr.clone()
+    }
+
+    fn entered_directly(&self) -> bool {
+        self.entry_regs.is_some()
     }
 
     fn release(&mut self, as_: &Arc<dyn AddressSpace>) {

@@ -52,16 +52,28 @@ pub(crate) struct Born {
     pub pair: u32,
 }
 
-/// What the factory needs to prepare a stub process's messages.
+/// How the stubs and the sentry run, measured or chosen at start: what
+/// every message is initialized with (see `Msg::init`).
 #[derive(Clone, Copy)]
-struct Tuning {
-    fsgs: bool,
-    spin_stub: u32,
-    spin_sentry: u32,
-    yield_cycles: u64,
-    yield_mask: u32,
-    /// The kernel's XSAVE description for signal frames (msg::M_SW).
-    sw: [u8; 48],
+pub(crate) struct Tuning {
+    /// WRFSBASE/RDFSBASE are usable in user mode.
+    pub(crate) fsgs: bool,
+    /// Spin rounds before sleeping: the stub's, the sentry's.
+    pub(crate) spin_stub: u32,
+    pub(crate) spin_sentry: u32,
+    /// See msg::M_YIELD_CYCLES and M_YIELD_MASK.
+    pub(crate) yield_cycles: u64,
+    pub(crate) yield_mask: u32,
+    /// The kernel's XSAVE description for signal frames (msg::M_SW); all
+    /// zero when syscall sites are not patched.
+    pub(crate) sw: [u8; 48],
+}
+
+impl Tuning {
+    /// Syscall sites may be patched to jump to the stub's trap entry.
+    fn patching(&self) -> bool {
+        self.sw != [0; 48]
+    }
 }
 
 /// State shared by everything of one platform instance.
@@ -72,18 +84,7 @@ pub(crate) struct Shared {
     memfd: i32,
     msgs: Arc<msg::MsgFile>,
     factory: Mutex<mpsc::Sender<FactoryRequest>>,
-    /// WRFSBASE/RDFSBASE are usable in user mode.
-    fsgs: bool,
-    /// Spin rounds before sleeping: the stub's, the sentry's.
-    spin_stub: u32,
-    /// See msg::M_YIELD_CYCLES and M_YIELD_MASK.
-    yield_cycles: u64,
-    yield_mask: u32,
-    /// See msg::M_SW.
-    sw: [u8; 48],
-    /// Syscall sites may be patched to jump to the stub's trap entry.
-    patching: bool,
-    spin_sentry: u32,
+    tuning: Tuning,
     /// The host's vDSO, moved into every stub process.
     vdso: Option<stub::VdsoMove>,
     /// Stub processes whose application has gone, its memory unmapped,
@@ -177,13 +178,7 @@ impl SystrapPlatform {
             memfd,
             msgs,
             factory: Mutex::new(tx),
-            fsgs,
-            spin_stub: tuning.spin_stub,
-            yield_cycles: tuning.yield_cycles,
-            yield_mask: tuning.yield_mask,
-            sw: tuning.sw,
-            patching: tuning.sw != [0; 48],
-            spin_sentry: tuning.spin_sentry,
+            tuning,
             recycled: Mutex::new(Vec::new()),
             vdso,
         });
@@ -278,8 +273,8 @@ fn reap(msgs: &msg::MsgFile, pid: Tid, pair: u32, chunks: &[u32]) {
 fn make_process(master: Tid, layout: &stub::Layout, msgs: &msg::MsgFile, tuning: Tuning, seen: &mut Seen) -> Result<Born> {
     let pair = msgs.alloc_pair()?;
     let (m0, m1) = (msgs.msg(pair, 0), msgs.msg(pair + 1, 1));
-    m0.init(tuning.fsgs, tuning.spin_stub, tuning.yield_cycles, tuning.yield_mask, &tuning.sw);
-    m1.init(tuning.fsgs, tuning.spin_stub, tuning.yield_cycles, tuning.yield_mask, &tuning.sw);
+    m0.init(&tuning);
+    m1.init(&tuning);
     match new_process(master, layout, msgs.fd, pair, seen) {
         Ok(pid) => Ok(Born { pid, pair }),
         Err(e) => {

@@ -77,8 +77,8 @@ pub const M_ZERO: u64 = 160;
 /// u64, TSC cycles past which a sched_yield of the stub's spin counts as
 /// having run another thread (the CPUs are oversubscribed: sleep).
 pub const M_YIELD_CYCLES: u64 = 168;
-/// u32, a mask of spin rounds: both spins yield the CPU when the round
-/// count's masked bits are all one (every ~25 us; see lib.rs).
+/// u32, a mask of spin rounds: both spins yield the CPU once per mask + 1
+/// rounds (about every 4 us by default; see lib.rs).
 pub const M_YIELD_MASK: u64 = 176;
 
 /// u64, the area's own stub address (the trap entry finds its area
@@ -161,8 +161,10 @@ impl Msg {
     pub fn state(&self) -> &AtomicU32 {
         self.u32_at(M_STATE)
     }
-    pub fn stub_addr(&self) -> u64 {
-        self.stub
+    /// The posted frame is the one the trap entry builds (a patched
+    /// syscall), not one of the kernel's.
+    pub fn in_entry_frame(&self) -> bool {
+        self.get(M_UC) == self.stub + TRAP_UC
     }
 
     /// A u64 field.
@@ -180,19 +182,19 @@ impl Msg {
     }
 
     /// Reset the message for a thread about to be born in it.
-    pub fn init(&self, fsgs: bool, spin: u32, yield_cycles: u64, yield_mask: u32, sw: &[u8; 48]) {
+    pub fn init(&self, t: &crate::Tuning) {
         for off in (0..M_END).step_by(8) {
             self.set(off, 0);
         }
         self.set(M_SELF, self.stub);
-        for (i, c) in sw.chunks(8).enumerate() {
+        for (i, c) in t.sw.chunks(8).enumerate() {
             self.set(M_SW + 8 * i as u64, u64::from_ne_bytes(c.try_into().unwrap_or([0; 8])));
         }
-        self.set(M_YIELD_CYCLES, yield_cycles);
-        self.set32(M_YIELD_MASK, yield_mask);
+        self.set(M_YIELD_CYCLES, t.yield_cycles);
+        self.set32(M_YIELD_MASK, t.yield_mask);
         self.set(M_FS, u64::MAX);
-        self.set32(M_FSGS, fsgs as u32);
-        self.set32(M_SPIN, spin);
+        self.set32(M_FSGS, t.fsgs as u32);
+        self.set32(M_SPIN, t.spin_stub);
     }
 
     /// The sentry pointer for `len` bytes at stub address `addr`, if they

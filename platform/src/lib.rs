@@ -256,6 +256,11 @@ pub trait Context: Send {
     fn interrupter(&self) -> Interrupter;
     /// The handle that reads the thread's application CPU time.
     fn cpu_time(&self) -> Arc<dyn AppCpuTime>;
+    /// The last `Exit::Syscall` came through a patched site's direct entry
+    /// (see [`AddressSpace::syscall_entry`]): the site is patched already.
+    fn entered_directly(&self) -> bool {
+        false
+    }
     /// Release host resources bound to this context in `as_` (the thread is
     /// exiting or leaving the address space).
     fn release(&mut self, as_: &Arc<dyn AddressSpace>);

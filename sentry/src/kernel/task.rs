@@ -671,7 +671,9 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
                 last_fault = (0, 0);
                 stats.syscalls.fetch_add(1, Ordering::Relaxed);
                 let nr = (cpu.regs.orig_rax as usize) & 511;
-                mm.note_syscall_site(cpu.regs.orig_rax, cpu.regs.rip);
+                if !ctx.entered_directly() {
+                    mm.note_syscall_site(cpu.regs.orig_rax, cpu.regs.rip);
+                }
                 crate::syscalls::dispatch(&task, &mut cpu, &mut ctx);
                 if let Some(t1) = t1 {
                     stats.syscall_n[nr].fetch_add(1, Ordering::Relaxed);
@@ -698,20 +700,23 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
                     stats.fault_ns.fetch_add(t1.elapsed().as_nanos() as u64, Ordering::Relaxed);
                 }
             }
-            Ok(Exit::Signal(si)) if si.signo == sig::SIGILL && mm.patched_site_at(cpu.regs.rip, cpu.regs.rax).is_some() => {
+            Ok(Exit::Signal(si)) => {
                 // A thread that met a syscall site while it was being
                 // patched, or a syscall restarted there.
-                match mm.patched_site_at(cpu.regs.rip, cpu.regs.rax) {
-                    Some(crate::mm::patch::PatchedTrap::Restart(site)) => cpu.regs.rip = site,
+                let patched = if si.signo == sig::SIGILL { mm.patched_site_at(cpu.regs.rip, cpu.regs.rax) } else { None };
+                match patched {
+                    Some(crate::mm::patch::PatchedTrap::Restart(site)) => {
+                        cpu.regs.rip = site;
+                        continue;
+                    }
                     Some(crate::mm::patch::PatchedTrap::RestartSyscall(ret)) => {
                         cpu.regs.rip = ret;
                         cpu.regs.orig_rax = cpu.regs.rax;
                         crate::syscalls::dispatch(&task, &mut cpu, &mut ctx);
+                        continue;
                     }
                     None => {}
                 }
-            }
-            Ok(Exit::Signal(si)) => {
                 tracing::debug!("task {}: trap {:?} at ip {:#x}", task.tid(), si, cpu.regs.rip);
                 force_signal(&task, QueuedSignal { signo: si.signo, code: si.code, addr: si.addr, ..Default::default() })
             }

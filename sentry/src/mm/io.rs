@@ -75,16 +75,11 @@ impl MemoryManager {
     /// cache. Returns the bytes copied: all, or those before the first bad
     /// address (with EFAULT).
     pub fn copy_in_to_mf_run(&self, addr: u64, to: u64, len: usize) -> (usize, KResult<()>) {
-        let mf = self.memfile().clone();
         let mut m = self.lock();
-        let mut pieces: Vec<(u64, usize)> = Vec::new();
-        let r = self.walk_pages(&mut m, addr, len, false, |off, n, _| match pieces.last_mut() {
-            Some((o, l)) if *o + *l as u64 == off => *l += n,
-            _ => pieces.push((off, n)),
-        });
+        let (pieces, r) = self.runs(&mut m, addr, len, false);
         // Under the lock: the application's frames cannot be freed and
         // reused while they are read.
-        mf.write_from_self(&pieces, to);
+        self.memfile().write_from_self(&pieces, to);
         (pieces.iter().map(|p| p.1).sum(), r)
     }
 
@@ -94,15 +89,23 @@ impl MemoryManager {
     /// read, if any part of the buffer is not writable, as a read through
     /// a buffer checks. Returns the bytes read.
     pub fn read_host_to(&self, addr: u64, len: usize, fd: std::os::fd::BorrowedFd<'_>, off: u64) -> KResult<usize> {
-        let mf = self.memfile().clone();
         let mut m = self.lock();
+        let (pieces, r) = self.runs(&mut m, addr, len, true);
+        r?;
+        // Under the lock: the frames cannot be freed and reused meanwhile.
+        self.memfile().read_into_self(&pieces, fd, off)
+    }
+
+    /// The memory-file runs (offset, length) behind `[addr, addr+len)`,
+    /// consecutive pages joined, as far as the range is accessible (see
+    /// [`walk_pages`](Self::walk_pages)), and the walk's result.
+    fn runs(&self, m: &mut MmInner, addr: u64, len: usize, write: bool) -> (Vec<(u64, usize)>, KResult<()>) {
         let mut pieces: Vec<(u64, usize)> = Vec::new();
-        self.walk_pages(&mut m, addr, len, true, |o, n, _| match pieces.last_mut() {
+        let r = self.walk_pages(m, addr, len, write, |o, n, _| match pieces.last_mut() {
             Some((p, l)) if *p + *l as u64 == o => *l += n,
             _ => pieces.push((o, n)),
-        })?;
-        // Under the lock: the frames cannot be freed and reused meanwhile.
-        mf.read_into_self(&pieces, fd, off)
+        });
+        (pieces, r)
     }
 
     /// Copy to application address `addr` from memory-file `chunks`
@@ -153,13 +156,6 @@ impl MemoryManager {
     pub fn copy_in_to_mf(&self, addr: u64, to: u64, len: usize) -> KResult<()> {
         let mf = self.memfile().clone();
         self.for_each_page(addr, len, false, |off, n, at| mf.copy_within(off, to + at as u64, n))
-    }
-
-    /// Copy `len` bytes of the memory file at `from` to application
-    /// address `addr`.
-    pub fn copy_out_from_mf(&self, addr: u64, from: u64, len: usize) -> KResult<()> {
-        let mf = self.memfile().clone();
-        self.for_each_page(addr, len, true, |off, n, at| mf.copy_within(from + at as u64, off, n))
     }
 
     /// Zero `len` bytes at `addr`.

@@ -254,20 +254,6 @@ impl MemoryFile {
         unsafe { std::ptr::copy_nonoverlapping(self.base.add(off as usize), buf.as_mut_ptr(), buf.len()) }
     }
 
-    /// Make the frames `[off, off + len)` present in our mapping ahead of a
-    /// large copy into them: one MADV_POPULATE_WRITE in place of a host
-    /// page fault per fresh page (which costs several microseconds on a
-    /// VM). Best effort: on a kernel without it the copy just faults.
-    pub fn populate(&self, off: u64, len: usize) {
-        const MADV_POPULATE_WRITE: i32 = 23;
-        self.check(off, len);
-        // SAFETY: the range is inside our own shared mapping (checked);
-        // populating page tables changes no content.
-        unsafe {
-            libc::madvise(self.base.add(off as usize).cast(), len, MADV_POPULATE_WRITE);
-        }
-    }
-
     /// Copy `pieces` (file offset, length) of the file, in order, to the
     /// contiguous range at `to`, with pwritev of our own mapping into our
     /// own memfd. Against a memmove after MADV_POPULATE_WRITE, the host
@@ -277,43 +263,21 @@ impl MemoryFile {
     /// than a memmove that faults the pages in.) Falls back to memmove if
     /// the host refuses.
     pub fn write_from_self(&self, pieces: &[(u64, usize)], mut at: u64) {
-        const IOV_MAX: usize = 1024;
         let total: usize = pieces.iter().map(|p| p.1).sum();
         self.check(at, total);
         let mut i = 0;
         // How much of pieces[i] is already written.
         let mut skip = 0usize;
         while i < pieces.len() {
-            let iov: Vec<libc::iovec> = pieces[i..]
-                .iter()
-                .take(IOV_MAX)
-                .enumerate()
-                .map(|(k, &(off, n))| {
-                    let s = if k == 0 { skip } else { 0 };
-                    self.check(off, n);
-                    // SAFETY: inside our mapping (checked above).
-                    libc::iovec { iov_base: unsafe { self.base.add(off as usize + s) }.cast(), iov_len: n - s }
-                })
-                .collect();
+            let iov = self.iovecs(&pieces[i..], skip);
             // SAFETY: every iovec points into our own live mapping, and the
             // destination range is inside the file (checked).
             let r = unsafe { libc::pwritev(self.fd.as_raw_fd(), iov.as_ptr(), iov.len() as i32, at as i64) };
             if r <= 0 {
                 break;
             }
-            let mut r = r as usize;
             at += r as u64;
-            while r > 0 && i < pieces.len() {
-                let left = pieces[i].1 - skip;
-                if r >= left {
-                    r -= left;
-                    i += 1;
-                    skip = 0;
-                } else {
-                    skip += r;
-                    r = 0;
-                }
-            }
+            advance(pieces, &mut i, &mut skip, r as usize);
         }
         while i < pieces.len() {
             let (off, n) = pieces[i];
@@ -330,22 +294,11 @@ impl MemoryFile {
     /// per IOV_MAX pieces and no bounce buffer. Stops at the end of the
     /// host file; returns the bytes read (an error only if none were).
     pub fn read_into_self(&self, pieces: &[(u64, usize)], fd: std::os::fd::BorrowedFd<'_>, mut at: u64) -> KResult<usize> {
-        const IOV_MAX: usize = 1024;
         let mut done = 0usize;
         let mut i = 0;
         let mut skip = 0usize;
         while i < pieces.len() {
-            let iov: Vec<libc::iovec> = pieces[i..]
-                .iter()
-                .take(IOV_MAX)
-                .enumerate()
-                .map(|(k, &(off, n))| {
-                    let s = if k == 0 { skip } else { 0 };
-                    self.check(off, n);
-                    // SAFETY: inside our mapping (checked above).
-                    libc::iovec { iov_base: unsafe { self.base.add(off as usize + s) }.cast(), iov_len: n - s }
-                })
-                .collect();
+            let iov = self.iovecs(&pieces[i..], skip);
             let want: usize = iov.iter().map(|v| v.iov_len).sum();
             // SAFETY: every iovec points into our own live mapping, which
             // the host writes; the caller holds the frames.
@@ -367,20 +320,26 @@ impl MemoryFile {
                 // The end of the file (a regular file reads short only there).
                 break;
             }
-            let mut r = r;
-            while r > 0 && i < pieces.len() {
-                let left = pieces[i].1 - skip;
-                if r >= left {
-                    r -= left;
-                    i += 1;
-                    skip = 0;
-                } else {
-                    skip += r;
-                    r = 0;
-                }
-            }
+            advance(pieces, &mut i, &mut skip, r);
         }
         Ok(done)
+    }
+
+    /// iovecs over our mapping for up to IOV_MAX of `pieces` (file offset,
+    /// length), the first `skip` bytes of the first left out.
+    fn iovecs(&self, pieces: &[(u64, usize)], skip: usize) -> Vec<libc::iovec> {
+        const IOV_MAX: usize = 1024;
+        pieces
+            .iter()
+            .take(IOV_MAX)
+            .enumerate()
+            .map(|(k, &(off, n))| {
+                let s = if k == 0 { skip } else { 0 };
+                self.check(off, n);
+                // SAFETY: inside our mapping (checked above).
+                libc::iovec { iov_base: unsafe { self.base.add(off as usize + s) }.cast(), iov_len: n - s }
+            })
+            .collect()
     }
 
     /// Copy `len` bytes within the file, from `from` to `to` (file pages
@@ -513,6 +472,22 @@ impl Drop for MemoryFile {
         // SAFETY: unmapping the mapping made in new(); no references into it exist.
         unsafe {
             libc::munmap(self.base as *mut libc::c_void, RESERVE as usize);
+        }
+    }
+}
+
+/// Move the position in `pieces` (index `i`, `skip` bytes into it) on by
+/// `r` bytes transferred.
+fn advance(pieces: &[(u64, usize)], i: &mut usize, skip: &mut usize, mut r: usize) {
+    while r > 0 && *i < pieces.len() {
+        let left = pieces[*i].1 - *skip;
+        if r >= left {
+            r -= left;
+            *i += 1;
+            *skip = 0;
+        } else {
+            *skip += r;
+            r = 0;
         }
     }
 }
