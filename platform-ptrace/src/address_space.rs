@@ -163,6 +163,10 @@ impl AddressSpace for PtraceAddressSpace {
         self.stub_map_file(addr, len, offset, prot)
     }
 
+    fn map_shared(&self, addr: u64, len: u64, fd: i32, offset: u64, prot: Prot) -> Result<()> {
+        self.stub_map_shared(addr, len, fd, offset, prot)
+    }
+
     fn map_host(&self, addr: u64, len: u64, fd: i32, offset: u64, prot: Prot) -> Result<()> {
         self.stub_map_host(addr, len, fd, offset, prot)
     }

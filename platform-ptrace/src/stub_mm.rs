@@ -15,8 +15,14 @@ pub trait StubSyscalls {
 
     /// [`platform::AddressSpace::map_file`].
     fn stub_map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()> {
+        self.stub_map_shared(addr, len, self.memfd(), offset, prot)
+    }
+
+    /// [`platform::AddressSpace::map_shared`] (the sentry's fd number is
+    /// valid in the stub, as for [`stub_map_host`](Self::stub_map_host)).
+    fn stub_map_shared(&self, addr: u64, len: u64, fd: i32, offset: u64, prot: Prot) -> Result<()> {
         let flags = (libc::MAP_SHARED | libc::MAP_FIXED) as u64;
-        let r = self.stub_syscall("mmap", libc::SYS_mmap, [addr, len, prot.bits(), flags, self.memfd() as u64, offset])?;
+        let r = self.stub_syscall("mmap", libc::SYS_mmap, [addr, len, prot.bits(), flags, fd as u64, offset])?;
         if r != addr {
             return Err(Error::Injected { op: "mmap", errno: libc::EFAULT });
         }

@@ -227,6 +227,11 @@ pub trait AddressSpace: Send + Sync {
     /// replacing whatever was mapped there.
     fn map_file(&self, addr: u64, len: u64, offset: u64, prot: Prot) -> Result<()>;
     /// Map `[offset, offset+len)` of the sentry's host file `fd` at `addr`,
+    /// shared (writes reach the file) with `prot`, replacing whatever was
+    /// mapped there: as [`map_file`](Self::map_file), for memory the
+    /// sentry keeps in a host file of its own (the memory file's store).
+    fn map_shared(&self, addr: u64, len: u64, fd: i32, offset: u64, prot: Prot) -> Result<()>;
+    /// Map `[offset, offset+len)` of the sentry's host file `fd` at `addr`,
     /// private (copy-on-write) and never writable, replacing whatever was
     /// mapped there. The host pages it in on demand from its own page
     /// cache; a page past the end of the file is the host's SIGBUS, which

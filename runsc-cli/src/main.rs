@@ -51,6 +51,13 @@ pub struct Cli {
     /// container; the host's under `runsc do`).
     #[arg(long, global = true, default_value = "sandbox", value_parser = ["sandbox", "none", "host"])]
     pub network: String,
+    /// Where big files (2 MiB and more) of the root overlay's memory layer
+    /// keep their data, as gVisor's overlay2 mediums: `self` (the
+    /// default: an unlinked host file in the container's root directory,
+    /// `/` under `runsc do`; memory where that cannot be made), `dir=PATH`
+    /// (an unlinked host file in PATH), or `memory`.
+    #[arg(long = "overlay-medium", global = true, default_value = "self")]
+    pub overlay_medium: String,
     #[command(subcommand)]
     pub cmd: Cmd,
 }

@@ -120,8 +120,37 @@ fn dump_on_sigquit(kernel: std::sync::Weak<sentry::kernel::Kernel>, quit: nix::s
     }
 }
 
-/// Build the kernel over `gofers`' root.
-pub fn build(cli: &crate::Cli, gofers: Gofers, hostname: String) -> anyhow::Result<Sandbox> {
+/// The memory file, with its store as `--overlay-medium` says (see
+/// `sentry::mm::memfile`), made before [`jail`]: the store is an unlinked
+/// file of a host directory, `rootfs` for the `self` medium.
+pub fn memory_file(cli: &crate::Cli, rootfs: &Path) -> anyhow::Result<Arc<sentry::mm::MemoryFile>> {
+    let (dir, required) = match cli.overlay_medium.as_str() {
+        "memory" => (None, false),
+        "self" => (Some(rootfs.to_path_buf()), false),
+        m => match m.strip_prefix("dir=") {
+            Some(d) if d.starts_with('/') => (Some(std::path::PathBuf::from(d)), true),
+            _ => bail!("--overlay-medium {m:?}: expected memory, self or dir=/ABSOLUTE/PATH"),
+        },
+    };
+    let store = match dir {
+        None => None,
+        Some(d) => {
+            use std::os::unix::fs::OpenOptionsExt;
+            match std::fs::OpenOptions::new().read(true).write(true).custom_flags(libc::O_TMPFILE).mode(0o600).open(&d) {
+                Ok(f) => Some(std::os::fd::OwnedFd::from(f)),
+                Err(e) if required => bail!("the overlay's store in {}: {e}", d.display()),
+                Err(e) => {
+                    tracing::debug!("no overlay store in {} ({e}): big files stay in memory", d.display());
+                    None
+                }
+            }
+        }
+    };
+    Ok(Arc::new(sentry::mm::MemoryFile::new(store).map_err(|e| anyhow::anyhow!("memory file: {e}"))?))
+}
+
+/// Build the kernel over `gofers`' root, on memory file `mf`.
+pub fn build(cli: &crate::Cli, gofers: Gofers, mf: Arc<sentry::mm::MemoryFile>, hostname: String) -> anyhow::Result<Sandbox> {
     if !["ptrace", "systrap"].contains(&cli.platform.as_str()) {
         bail!("platform {:?} is not available (available: ptrace, systrap)", cli.platform);
     }
@@ -131,7 +160,6 @@ pub fn build(cli: &crate::Cli, gofers: Gofers, hostname: String) -> anyhow::Resu
     quit.thread_block().context("blocking SIGQUIT")?;
     let t0 = gofers.t0;
     let client = gofers.root.1.clone();
-    let mf = Arc::new(sentry::mm::MemoryFile::new().map_err(|e| anyhow::anyhow!("memory file: {e}"))?);
     let platform: Arc<dyn platform::Platform> = if cli.platform == "systrap" {
         Arc::new(platform_systrap::SystrapPlatform::new(mf.fd()).context("starting the systrap platform")?)
     } else {

@@ -128,8 +128,9 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
     } else {
         cli.root.clone()
     };
+    let mf = crate::sandbox::memory_file(cli, &rootfs)?;
     crate::sandbox::jail(cli)?;
-    let mut sb = crate::sandbox::build(cli, gofers, hostname)?;
+    let mut sb = crate::sandbox::build(cli, gofers, mf, hostname)?;
     if let Some(d) = spec.domainname() {
         sb.kernel.set_uts_name(false, d.clone().into_bytes());
     }

@@ -40,8 +40,9 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
         None => std::env::current_dir().map(|p| p.into_os_string().into_encoded_bytes()).unwrap_or_else(|_| b"/".to_vec()),
     };
     let gofers = crate::sandbox::Gofers::spawn(cli, std::path::Path::new("/"), &[])?;
+    let mf = crate::sandbox::memory_file(cli, std::path::Path::new("/"))?;
     crate::sandbox::jail(cli)?;
-    let sb = crate::sandbox::build(cli, gofers, hostname)?;
+    let sb = crate::sandbox::build(cli, gofers, mf, hostname)?;
     let mut env: Vec<(String, String)> = std::env::vars().collect();
     for kv in &a.env {
         let (k, v) = kv.split_once('=').with_context(|| format!("--env {kv:?}: expected K=V"))?;

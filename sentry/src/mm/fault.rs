@@ -114,7 +114,7 @@ impl MemoryManager {
             let prot = self.effective_prot(vma, p.frame);
             if p.mapped == Some(prot) {
                 if let Some((s, e, f, pr)) = run.take() {
-                    self.as_.map_file(s, e - s, f, pr)?;
+                    self.map_frames(s, e - s, f, pr)?;
                 }
                 continue;
             }
@@ -124,14 +124,14 @@ impl MemoryManager {
             run = match run {
                 Some((s, e, f, pr)) if e == k && f + (e - s) == p.frame && pr == prot => Some((s, k + PAGE, f, pr)),
                 Some((s, e, f, pr)) => {
-                    self.as_.map_file(s, e - s, f, pr)?;
+                    self.map_frames(s, e - s, f, pr)?;
                     Some((k, k + PAGE, p.frame, prot))
                 }
                 None => Some((k, k + PAGE, p.frame, prot)),
             };
         }
         if let Some((s, e, f, pr)) = run {
-            self.as_.map_file(s, e - s, f, pr)?;
+            self.map_frames(s, e - s, f, pr)?;
         }
         Ok(())
     }
@@ -298,7 +298,7 @@ impl MemoryManager {
                         if let Some(pte) = m.pages.get_mut(&page) {
                             pte.mapped = Some(vma.prot);
                         }
-                        self.as_.map_file(page, PAGE, fr, vma.prot).map_err(|_| FaultSig::segv(2))
+                        self.map_frames(page, PAGE, fr, vma.prot).map_err(|_| FaultSig::segv(2))
                     } else if mapped == vma.prot && !repeated {
                         Ok(())
                     } else {

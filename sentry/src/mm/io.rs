@@ -54,7 +54,7 @@ impl MemoryManager {
                 // The stub still maps the old frame: remap the new one.
                 let p = m.pages[&page];
                 if p.mapped.is_some() {
-                    self.as_.map_file(page, PAGE, p.frame, vma.prot)?;
+                    self.map_frames(page, PAGE, p.frame, vma.prot)?;
                     if let Some(pte) = m.pages.get_mut(&page) {
                         pte.mapped = Some(vma.prot);
                     }

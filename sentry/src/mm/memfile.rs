@@ -8,6 +8,15 @@
 //! syscall per page at every exit); only when the dirty list grows past
 //! [`DIRTY_MAX`] are frames punched out of the file, in runs, to give the
 //! memory back to the host. A newly allocated frame always reads as zeros.
+//!
+//! Big files of the root overlay's memory layer keep their pages in the
+//! *store* instead, when there is one: an unlinked host file on a disk
+//! filesystem (gVisor's "self" overlay medium), mapped in the sentry just
+//! past the memfd, so that a frame offset names either. Its frames come in
+//! extents of 2 MiB, freed back to the host whole. There a 100 MB file is
+//! written and read at the host page cache's speed, which shmem's 4 KiB
+//! pages do not reach (see docs/benchmarks.md), and a big file costs host
+//! page cache (written back and reclaimable) rather than pinned memory.
 #![allow(unsafe_code)]
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -27,6 +36,14 @@ pub const PAGE: u64 = 4096;
 /// Freed frames kept for reuse before memory is returned to the host.
 const DIRTY_MAX: usize = 8192;
 
+/// Size of an extent of the store.
+pub const EXTENT: u64 = 2 << 20;
+/// Frames in an extent.
+const EXTENT_FRAMES: usize = (EXTENT / PAGE) as usize;
+/// Offset of the store's first frame: past the memfd's reservation and a
+/// gap, so that no run of consecutive frames spans both files.
+pub const STORE: u64 = RESERVE + EXTENT;
+
 struct Alloc {
     /// Reference count per frame index.
     refs: Vec<u32>,
@@ -34,14 +51,34 @@ struct Alloc {
     dirty: Vec<u64>,
     /// Free frame indices punched out of the file (they read as zeros).
     clean: Vec<u64>,
-    /// Frames in use.
+    /// Frames in use (a store extent counts whole while any of it is).
     used: u64,
+    /// Reference count per frame of the store (index from STORE).
+    store_refs: Vec<u32>,
+    /// Per extent of the store: its frames still referenced (0: free).
+    extent_live: Vec<u16>,
+    /// Extent indices freed and punched out of the store, for reuse.
+    free_extents: Vec<u64>,
+}
+
+impl Alloc {
+    /// The reference count of the frame at `off`, in whichever file.
+    fn slot(&mut self, off: u64) -> Option<&mut u32> {
+        if off >= STORE {
+            self.store_refs.get_mut(((off - STORE) / PAGE) as usize)
+        } else {
+            self.refs.get_mut((off / PAGE) as usize)
+        }
+    }
 }
 
 /// The memory file.
 pub struct MemoryFile {
     fd: OwnedFd,
     base: *mut u8,
+    /// The store, mapped at `base + STORE` (None: big files stay in the
+    /// memfd).
+    store: Option<OwnedFd>,
     alloc: Mutex<Alloc>,
     /// Frames to give back to the host, sorted, sent to the reclaim thread
     /// (None if it could not be started: they are punched in place).
@@ -61,8 +98,9 @@ unsafe impl Send for MemoryFile {}
 unsafe impl Sync for MemoryFile {}
 
 impl MemoryFile {
-    /// Create the memfd and map it.
-    pub fn new() -> KResult<MemoryFile> {
+    /// Create the memfd and map it, with `store` (an unlinked host file
+    /// open read-write, see the module's doc) mapped past it.
+    pub fn new(store: Option<OwnedFd>) -> KResult<MemoryFile> {
         // SAFETY: the name is a NUL-terminated literal.
         let fd = unsafe { libc::memfd_create(c"runsc-memory".as_ptr(), libc::MFD_CLOEXEC) };
         if fd < 0 {
@@ -70,34 +108,103 @@ impl MemoryFile {
         }
         // SAFETY: fd was just returned by memfd_create and is owned by no one else.
         let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-        // SAFETY: plain call on our own fd.
-        if unsafe { libc::ftruncate(fd.as_raw_fd(), RESERVE as i64) } != 0 {
+        // SAFETY: plain calls on our own fds.
+        let sized = |f: &OwnedFd| unsafe { libc::ftruncate(f.as_raw_fd(), RESERVE as i64) } == 0;
+        if !sized(&fd) {
             return Err(Errno::last());
         }
-        // SAFETY: a fresh shared mapping of our memfd at an address the kernel picks.
-        let p = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                RESERVE as usize,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_NORESERVE,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if p == libc::MAP_FAILED {
+        let store = store.filter(sized);
+        let span = (if store.is_some() { STORE + RESERVE } else { RESERVE }) as usize;
+        // SAFETY: a fresh inaccessible reservation at an address the kernel
+        // picks; the files' mappings replace parts of it below.
+        let base = unsafe { libc::mmap(std::ptr::null_mut(), span, libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE, -1, 0) };
+        if base == libc::MAP_FAILED {
             return Err(Errno::last());
+        }
+        let base = base as *mut u8;
+        for (f, at) in std::iter::once((&fd, 0)).chain(store.iter().map(|s| (s, STORE))) {
+            // SAFETY: a shared mapping of our own file over part of the
+            // reservation just made, which nothing else uses.
+            let p = unsafe {
+                libc::mmap(
+                    base.add(at as usize).cast(),
+                    RESERVE as usize,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED | libc::MAP_NORESERVE | libc::MAP_FIXED,
+                    f.as_raw_fd(),
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                let e = Errno::last();
+                // SAFETY: unmapping the reservation made above, whole.
+                unsafe { libc::munmap(base.cast(), span) };
+                return Err(e);
+            }
         }
         let punched = std::sync::Arc::new(Mutex::new(Vec::new()));
         let reclaim = spawn_reclaimer(&fd, punched.clone());
         Ok(MemoryFile {
             fd,
-            base: p as *mut u8,
-            alloc: Mutex::new(Alloc { refs: Vec::new(), dirty: Vec::new(), clean: Vec::new(), used: 0 }),
+            base,
+            store,
+            alloc: Mutex::new(Alloc {
+                refs: Vec::new(),
+                dirty: Vec::new(),
+                clean: Vec::new(),
+                used: 0,
+                store_refs: Vec::new(),
+                extent_live: Vec::new(),
+                free_extents: Vec::new(),
+            }),
             reclaim,
             punched,
             limit: std::sync::atomic::AtomicU64::new(u64::MAX),
         })
+    }
+
+    /// Allocate an extent of the store: EXTENT bytes of frames contiguous
+    /// in it, one reference on each, reading as zeros. Returns its offset,
+    /// or None without a store (the caller uses memfd frames). Its frames
+    /// are freed one by one, as any; the extent goes back to the host when
+    /// the last one is.
+    pub fn alloc_extent(&self) -> KResult<Option<u64>> {
+        if self.store.is_none() {
+            return Ok(None);
+        }
+        let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        self.within_limit(&a, EXTENT_FRAMES)?;
+        let ext = match a.free_extents.pop() {
+            Some(x) => x as usize,
+            None => {
+                let x = a.extent_live.len();
+                if (x as u64 + 1) * EXTENT > RESERVE {
+                    return Ok(None);
+                }
+                a.extent_live.push(0);
+                a.store_refs.resize((x + 1) * EXTENT_FRAMES, 0);
+                x
+            }
+        };
+        a.store_refs[ext * EXTENT_FRAMES..(ext + 1) * EXTENT_FRAMES].fill(1);
+        a.extent_live[ext] = EXTENT_FRAMES as u16;
+        a.used += EXTENT_FRAMES as u64;
+        Ok(Some(STORE + ext as u64 * EXTENT))
+    }
+
+    /// Where the frame at `off` lives on the host when it is in the store:
+    /// the store's fd and the offset in it (for mapping it into an address
+    /// space); None for the memfd's frames.
+    pub fn in_store(&self, off: u64) -> Option<(i32, u64)> {
+        match &self.store {
+            Some(s) if off >= STORE => Some((s.as_raw_fd(), off - STORE)),
+            _ => None,
+        }
+    }
+
+    /// The host fd and offset in it behind frame offset `off`.
+    fn host_at(&self, off: u64) -> (i32, u64) {
+        self.in_store(off).unwrap_or((self.fd.as_raw_fd(), off))
     }
 
     /// The memfd, for the platform.
@@ -161,34 +268,43 @@ impl MemoryFile {
     /// Take another reference on a frame.
     pub fn incref(&self, off: u64) {
         let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(r) = a.refs.get_mut((off / PAGE) as usize) {
+        if let Some(r) = a.slot(off) {
             *r += 1;
         }
     }
 
     /// References held on a frame.
     pub fn refs(&self, off: u64) -> u32 {
-        let a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
-        a.refs.get((off / PAGE) as usize).copied().unwrap_or(0)
+        let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        a.slot(off).map_or(0, |r| *r)
     }
 
     /// Drop references on frames; a frame whose count reaches zero is freed.
     pub fn decref_all(&self, offs: &[u64]) {
         let mut freed = Vec::new();
+        let mut extents = Vec::new();
         {
             let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
             for &off in offs {
-                let i = (off / PAGE) as usize;
-                if let Some(r) = a.refs.get_mut(i) {
-                    if *r > 0 {
-                        *r -= 1;
-                        if *r == 0 {
-                            freed.push(off);
-                        }
-                    }
+                let Some(r) = a.slot(off) else { continue };
+                if *r == 0 {
+                    continue;
+                }
+                *r -= 1;
+                if *r != 0 {
+                    continue;
+                }
+                if off < STORE {
+                    freed.push(off);
+                    continue;
+                }
+                let x = ((off - STORE) / EXTENT) as usize;
+                a.extent_live[x] -= 1;
+                if a.extent_live[x] == 0 {
+                    extents.push(x as u64);
                 }
             }
-            a.used -= freed.len() as u64;
+            a.used -= freed.len() as u64 + extents.len() as u64 * EXTENT_FRAMES as u64;
             a.dirty.extend(freed.iter().map(|off| off / PAGE));
             if a.dirty.len() > DIRTY_MAX {
                 // Give the oldest half back to the host, in runs (reuse
@@ -208,6 +324,13 @@ impl MemoryFile {
                     a.clean.extend(release);
                 }
             }
+        }
+        if let (Some(store), false) = (&self.store, extents.is_empty()) {
+            // A freed extent goes back to the host at once (one call per
+            // run of extents), to be reused from zero.
+            let frames: Vec<u64> = extents.iter().flat_map(|&x| x * EXTENT_FRAMES as u64..(x + 1) * EXTENT_FRAMES as u64).collect();
+            punch_runs(store.as_raw_fd(), &frames);
+            self.alloc.lock().unwrap_or_else(|e| e.into_inner()).free_extents.extend(extents);
         }
     }
 
@@ -242,8 +365,19 @@ impl MemoryFile {
         REPORTED_TOTAL.saturating_sub(self.used_bytes())
     }
 
+    /// Bytes of the sentry's view: the memfd, and the store past it.
+    fn span(&self) -> u64 {
+        if self.store.is_some() {
+            STORE + RESERVE
+        } else {
+            RESERVE
+        }
+    }
+
     fn check(&self, off: u64, len: usize) {
-        assert!(off.checked_add(len as u64).is_some_and(|e| e <= RESERVE), "memory file range out of bounds");
+        let end = off.checked_add(len as u64);
+        let inside = |lo: u64, hi: u64| off >= lo && end.is_some_and(|e| e <= hi);
+        assert!(inside(0, RESERVE) || (self.store.is_some() && inside(STORE, STORE + RESERVE)), "memory file range out of bounds");
     }
 
     /// Copy bytes out of the file at `off`.
@@ -270,9 +404,10 @@ impl MemoryFile {
         let mut skip = 0usize;
         while i < pieces.len() {
             let iov = self.iovecs(&pieces[i..], skip);
+            let (fd, host_at) = self.host_at(at);
             // SAFETY: every iovec points into our own live mapping, and the
             // destination range is inside the file (checked).
-            let r = unsafe { libc::pwritev(self.fd.as_raw_fd(), iov.as_ptr(), iov.len() as i32, at as i64) };
+            let r = unsafe { libc::pwritev(fd, iov.as_ptr(), iov.len() as i32, host_at as i64) };
             if r <= 0 {
                 break;
             }
@@ -409,11 +544,12 @@ impl MemoryFile {
                     break;
                 }
                 self.check(frames[i], got);
-                // SAFETY: self.fd() is our memfd, open for the life of self.
-                let mfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(self.fd()) };
+                let (fd, host_at) = self.host_at(frames[i]);
+                // SAFETY: the memfd or the store, open for the life of self.
+                let mfd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
                 let mut put = 0;
                 while put < got {
-                    match nix::sys::uio::pwrite(mfd, &buf[put..got], (frames[i] + put as u64) as i64) {
+                    match nix::sys::uio::pwrite(mfd, &buf[put..got], (host_at + put as u64) as i64) {
                         Ok(k) => put += k,
                         Err(nix::errno::Errno::EINTR) => {}
                         Err(e) => return Err(e.into()),
@@ -469,9 +605,10 @@ impl MemoryFile {
 
 impl Drop for MemoryFile {
     fn drop(&mut self) {
-        // SAFETY: unmapping the mapping made in new(); no references into it exist.
+        // SAFETY: unmapping the views made in new(); no references into
+        // them exist.
         unsafe {
-            libc::munmap(self.base as *mut libc::c_void, RESERVE as usize);
+            libc::munmap(self.base as *mut libc::c_void, self.span() as usize);
         }
     }
 }
@@ -539,7 +676,7 @@ mod tests {
 
     #[test]
     fn write_from_self_gathers_pieces_in_order() {
-        let mf = MemoryFile::new().expect("memory file");
+        let mf = MemoryFile::new(None).expect("memory file");
         let src = mf.alloc(3).expect("frames");
         let dst = mf.alloc_contiguous(3).expect("frames");
         for (k, &f) in src.iter().enumerate() {

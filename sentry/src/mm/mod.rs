@@ -21,7 +21,7 @@ use platform::{AddressSpace, Prot};
 
 use crate::errno::{Errno, KResult};
 pub use fault::FaultSig;
-pub use memfile::{MemoryFile, PAGE};
+pub use memfile::{MemoryFile, EXTENT, PAGE};
 
 /// Something that can back a private file mapping.
 pub trait Mappable: Send + Sync {
@@ -186,6 +186,16 @@ fn page_up(a: u64) -> Option<u64> {
 }
 
 impl MemoryManager {
+    /// Map `len` bytes of consecutive frames from `frame` at `addr` with
+    /// `prot`: the memfd's through the platform's own mapping of it, the
+    /// store's as the shared host file they are in.
+    fn map_frames(&self, addr: u64, len: u64, frame: u64, prot: Prot) -> platform::Result<()> {
+        match self.mf.in_store(frame) {
+            Some((fd, off)) => self.as_.map_shared(addr, len, fd, off, prot),
+            None => self.as_.map_file(addr, len, frame, prot),
+        }
+    }
+
     /// A new, empty address space.
     pub fn new(mf: Arc<MemoryFile>, as_: Arc<dyn AddressSpace>) -> MemoryManager {
         MemoryManager {

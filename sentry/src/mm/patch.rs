@@ -226,7 +226,7 @@ impl MemoryManager {
             // The platform maps the frame unless it already does (the
             // second and third steps of a patch write the same page).
             if copied || before != Some(prot) {
-                self.as_.map_file(page, PAGE, frame, prot)?;
+                self.map_frames(page, PAGE, frame, prot)?;
                 if let Some(p) = m.pages.get_mut(&page) {
                     p.mapped = Some(prot);
                 }

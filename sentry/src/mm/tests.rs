@@ -24,6 +24,9 @@ impl AddressSpace for FakeAs {
         }
         Ok(())
     }
+    fn map_shared(&self, addr: u64, len: u64, _fd: i32, offset: u64, prot: Prot) -> platform::Result<()> {
+        self.map_file(addr, len, offset, prot)
+    }
     fn map_host(&self, addr: u64, len: u64, _fd: i32, offset: u64, prot: Prot) -> platform::Result<()> {
         let mut m = self.mapped.lock().unwrap();
         for i in 0..len / PAGE {
@@ -54,7 +57,7 @@ fn new_mm(mf: &Arc<MemoryFile>) -> (MemoryManager, Arc<FakeAs>) {
 }
 
 fn memfile() -> Arc<MemoryFile> {
-    Arc::new(MemoryFile::new().expect("memfd"))
+    Arc::new(MemoryFile::new(None).expect("memfd"))
 }
 
 const A: u64 = 0x10_0000;

@@ -47,11 +47,12 @@ impl FileOps for OvFile {
             return Err(Errno::EFBIG);
         }
         let fs = self.node.fs.clone();
+        let big = st.attr.size.max(end) >= EXTENT;
         let mut cur = off;
         while cur < end {
             let pg = cur & !(PAGE - 1);
             let n = ((pg + PAGE).min(end) - cur) as usize;
-            let f = match st.frame_for(&fs, pg) {
+            let f = match st.frame_for(&fs, pg, big) {
                 Ok(f) => f,
                 // Out of room (a tmpfs's size): what fits is written.
                 Err(e) if cur == off => return Err(e),
@@ -132,11 +133,12 @@ impl FileOps for OvFile {
         let frames = {
             let mut st = self.node.lock();
             self.node.copy_up(&mut st)?;
+            let big = st.attr.size.max(end) >= EXTENT;
             let mut frames = Vec::new();
             let mut pg = off & !(PAGE - 1);
             while pg < end {
                 fresh |= !st.cache.contains_key(&pg);
-                match st.frame_for(&fs, pg) {
+                match st.frame_for(&fs, pg, big) {
                     Ok(f) => {
                         fs.mf.incref(f);
                         frames.push((pg, f));

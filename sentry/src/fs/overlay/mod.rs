@@ -25,7 +25,7 @@ pub(crate) use lower::attr_from;
 
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
-use crate::mm::{Mappable, MemoryFile, PAGE};
+use crate::mm::{Mappable, MemoryFile, EXTENT, PAGE};
 use crate::vfs::{self, mode, Attr, DirEntry, DirFile, FileOps, Inode, SetAttr};
 
 /// Shared by all nodes of one overlay.
@@ -85,6 +85,11 @@ struct State {
     /// The page cache of a regular file: file offset -> frame (the cache
     /// holds one reference), shared by every private mapping of the file.
     cache: BTreeMap<u64, u64>,
+    /// Extents of the memory file's store reserved for EXTENT-aligned
+    /// ranges of a big file: range start -> extent. An extent's frame whose
+    /// page is not (or no longer) in `cache` with it holds a reference of
+    /// the extent's.
+    extents: BTreeMap<u64, u64>,
     /// A FIFO's buffer, shared by every open of it.
     fifo: Option<Arc<crate::fs::pipe::Pipe>>,
     /// Extended attributes, read from the lower file at first use; changes
@@ -99,6 +104,15 @@ impl State {
     fn release_from(&mut self, fs: &OverlayFs, from: u64) {
         let mf = &fs.mf;
         let first = from.div_ceil(PAGE) * PAGE;
+        // Extents reaching past the cut go whole: their frames that the
+        // cache does not hold are dropped here, the rest with the cache.
+        let cut: Vec<(u64, u64)> = self.extents.range(first & !(EXTENT - 1)..).map(|(&r, &x)| (r, x)).collect();
+        let mut unused = Vec::new();
+        for (r, x) in cut {
+            self.extents.remove(&r);
+            unused.extend((0..EXTENT).step_by(PAGE as usize).filter(|&o| self.cache.get(&(r + o)) != Some(&(x + o))).map(|o| x + o));
+        }
+        mf.decref_all(&unused);
         let keys: Vec<u64> = self.cache.range(first..).map(|(k, _)| *k).collect();
         let frames: Vec<u64> = keys.iter().filter_map(|k| self.cache.remove(k)).collect();
         fs.uncharge(frames.len() as u64);
@@ -111,17 +125,38 @@ impl State {
     }
 
     /// The frame of page `pg`, allocated (zeroed) if the file has none.
-    fn frame_for(&mut self, fs: &OverlayFs, pg: u64) -> KResult<u64> {
+    /// In an overlay's file of EXTENT bytes or more (`big`), an
+    /// EXTENT-aligned range with no page cached yet gets an extent of the
+    /// memory file's store, whose frames its pages take as they are
+    /// written: a big file lives in the host's page cache (see
+    /// [`crate::mm::memfile`]). The last extent of a file may be partly
+    /// unused; what a size limit counts is the pages cached.
+    fn frame_for(&mut self, fs: &OverlayFs, pg: u64, big: bool) -> KResult<u64> {
         if let Some(&f) = self.cache.get(&pg) {
             return Ok(f);
         }
+        let r = pg & !(EXTENT - 1);
+        let extent = match self.extents.get(&r) {
+            Some(&x) => Some(x),
+            None if big && fs.lower.is_some() && self.cache.range(r..r + EXTENT).next().is_none() => match fs.mf.alloc_extent() {
+                Ok(Some(x)) => {
+                    self.extents.insert(r, x);
+                    Some(x)
+                }
+                _ => None,
+            },
+            None => None,
+        };
         fs.charge(1)?;
-        let f = match fs.mf.alloc(1) {
-            Ok(f) => f[0],
-            Err(e) => {
-                fs.uncharge(1);
-                return Err(e);
-            }
+        let f = match extent {
+            Some(x) => x + (pg - r),
+            None => match fs.mf.alloc(1) {
+                Ok(f) => f[0],
+                Err(e) => {
+                    fs.uncharge(1);
+                    return Err(e);
+                }
+            },
         };
         self.cache.insert(pg, f);
         Ok(f)
