@@ -43,30 +43,52 @@ impl MemoryManager {
         }
         let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
         let mut cur = addr;
+        // The VMA of the page at hand, looked up again only past its end.
+        let mut at: Option<(u64, super::Vma)> = None;
         while cur < end {
-            let (start, vma) = MemoryManager::vma_at(m, cur).ok_or(Errno::EFAULT)?;
-            if (write && !vma.prot.write) || (!write && !vma.prot.read && !vma.prot.exec) {
-                return Err(Errno::EFAULT);
-            }
-            let page = page_down(cur);
-            self.populate(m, start, &vma, page).map_err(|_| Errno::EFAULT)?;
-            if write && !vma.shared && self.make_private(m, page)? {
-                // The stub still maps the old frame: remap the new one.
-                let p = m.pages[&page];
-                if p.mapped.is_some() {
-                    self.map_frames(page, PAGE, p.frame, vma.prot)?;
-                    if let Some(pte) = m.pages.get_mut(&page) {
-                        pte.mapped = Some(vma.prot);
+            let (start, vma) = match at.take() {
+                Some((s, v)) if cur < v.end => (s, v),
+                _ => {
+                    let (s, v) = MemoryManager::vma_at(m, cur).ok_or(Errno::EFAULT)?;
+                    if (write && !v.prot.write) || (!write && !v.prot.read && !v.prot.exec) {
+                        return Err(Errno::EFAULT);
                     }
+                    (s, v)
                 }
-            }
-            let frame = m.pages[&page].frame;
+            };
+            let page = page_down(cur);
+            // A page present is ready to read, and to write when shared or
+            // mapped writable (then its frame is its own: see fork and
+            // effective_prot); others take the fault path.
+            let frame = match m.pages.get(&page) {
+                Some(p) if !write || vma.shared || p.mapped.is_some_and(|pr| pr.write) => p.frame,
+                _ => self.fault_for_access(m, start, &vma, page, write)?,
+            };
             let in_page = (cur - page) as usize;
             let n = ((PAGE as usize) - in_page).min((end - cur) as usize);
             f(frame + in_page as u64, n, (cur - addr) as usize);
             cur += n as u64;
+            at = Some((start, vma));
         }
         Ok(())
+    }
+
+    /// Make `page` of `vma` (starting at `start`) present for an access
+    /// by the sentry, private first for a write to a private mapping;
+    /// returns its frame.
+    fn fault_for_access(&self, m: &mut MmInner, start: u64, vma: &super::Vma, page: u64, write: bool) -> KResult<u64> {
+        self.populate(m, start, vma, page).map_err(|_| Errno::EFAULT)?;
+        if write && !vma.shared && self.make_private(m, page)? {
+            // The stub still maps the old frame: remap the new one.
+            let p = m.pages[&page];
+            if p.mapped.is_some() {
+                self.map_frames(page, PAGE, p.frame, vma.prot)?;
+                if let Some(pte) = m.pages.get_mut(&page) {
+                    pte.mapped = Some(vma.prot);
+                }
+            }
+        }
+        m.pages.get(&page).map(|p| p.frame).ok_or(Errno::EFAULT)
     }
 
     /// Copy `len` bytes from application address `addr` to the memory
@@ -156,6 +178,21 @@ impl MemoryManager {
     pub fn copy_in_to_mf(&self, addr: u64, to: u64, len: usize) -> KResult<()> {
         let mf = self.memfile().clone();
         self.for_each_page(addr, len, false, |off, n, at| mf.copy_within(off, to + at as u64, n))
+    }
+
+    /// Zero application memory at `addr` as a read of /dev/zero does: up
+    /// to the first bad page, returning the bytes zeroed (EFAULT if none).
+    pub fn zero_fill(&self, addr: u64, len: usize) -> KResult<usize> {
+        let mf = self.memfile().clone();
+        let mut done = 0;
+        let r = self.for_each_page(addr, len, true, |off, n, at| {
+            mf.zero(off, n);
+            done = at + n;
+        });
+        match r {
+            Err(e) if done == 0 && len > 0 => Err(e),
+            _ => Ok(done),
+        }
     }
 
     /// Zero `len` bytes at `addr`.

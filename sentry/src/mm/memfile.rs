@@ -202,6 +202,11 @@ impl MemoryFile {
         }
     }
 
+    /// The store, for reading it straight into application memory.
+    pub fn store_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.store.as_ref().map(std::os::fd::AsFd::as_fd)
+    }
+
     /// The host fd and offset in it behind frame offset `off`.
     fn host_at(&self, off: u64) -> (i32, u64) {
         self.in_store(off).unwrap_or((self.fd.as_raw_fd(), off))
@@ -270,6 +275,16 @@ impl MemoryFile {
         let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(r) = a.slot(off) {
             *r += 1;
+        }
+    }
+
+    /// Take another reference on each of `offs` (one lock for all).
+    pub fn incref_all(&self, offs: &[u64]) {
+        let mut a = self.alloc.lock().unwrap_or_else(|e| e.into_inner());
+        for &off in offs {
+            if let Some(r) = a.slot(off) {
+                *r += 1;
+            }
         }
     }
 

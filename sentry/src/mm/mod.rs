@@ -723,6 +723,7 @@ impl MemoryManager {
         c.patch = m.patch.fork();
         let mut to_protect: Vec<(u64, u64)> = Vec::new();
         let keys: Vec<(u64, Pte)> = m.pages.iter().map(|(k, p)| (*k, *p)).collect();
+        let mut shared_frames = Vec::with_capacity(keys.len());
         for (k, p) in keys {
             // The child gets no pages of DONTFORK (unmapped) and WIPEONFORK
             // (zero-filled on its first touch) mappings.
@@ -730,7 +731,7 @@ impl MemoryManager {
             if !copied {
                 continue;
             }
-            self.mf.incref(p.frame);
+            shared_frames.push(p.frame);
             c.pages.insert(k, Pte { frame: p.frame, mapped: None });
             if let Some(prot) = p.mapped {
                 if prot.write {
@@ -747,6 +748,8 @@ impl MemoryManager {
                 }
             }
         }
+        // The child's references, one lock for all.
+        self.mf.incref_all(&shared_frames);
         // Write-protect the parent's private writable pages, by run.
         for (s, e) in to_protect {
             let prot = m.vmas.range(..=s).next_back().map(|(_, v)| v.prot).unwrap_or(Prot::R);

@@ -10,6 +10,45 @@ pub struct OvFile {
     pub(super) node: Arc<Node>,
 }
 
+impl OvFile {
+    /// When every piece of `chunks` (frame, length) is in the memory
+    /// file's store: its runs there (offset in the store, length),
+    /// consecutive pieces joined.
+    fn store_runs(&self, chunks: &[(Option<u64>, usize)]) -> Option<Vec<(u64, usize)>> {
+        let mf = &self.node.fs.mf;
+        let mut runs: Vec<(u64, usize)> = Vec::new();
+        for &(f, n) in chunks {
+            let (_, o) = mf.in_store(f?)?;
+            match runs.last_mut() {
+                Some((p, l)) if *p + *l as u64 == o => *l += n,
+                _ => runs.push((o, n)),
+            }
+        }
+        Some(runs)
+    }
+}
+
+/// Read the store's `runs` into application memory from `addr` on, with
+/// one preadv each straight into the application's pages (as a native read
+/// from the page cache: the sentry maps none of the file's pages). Returns
+/// the bytes read and, when short, the error.
+fn read_store_runs(t: &Task, mf: &MemoryFile, addr: u64, runs: &[(u64, usize)]) -> (usize, KResult<()>) {
+    let Some(fd) = mf.store_fd() else { return (0, Err(Errno::EIO)) };
+    let mut done = 0usize;
+    for &(o, n) in runs {
+        match t.mm().read_host_to(addr + done as u64, n, fd, o) {
+            Ok(k) => {
+                done += k;
+                if k < n {
+                    break;
+                }
+            }
+            Err(e) => return (done, Err(e)),
+        }
+    }
+    (done, Ok(()))
+}
+
 impl FileOps for OvFile {
     fn read(&self, _t: &Task, buf: &mut [u8], off: u64, _nb: bool) -> KResult<usize> {
         let mut st = self.node.lock();
@@ -86,13 +125,10 @@ impl FileOps for OvFile {
             let mut frames = Vec::new();
             let mut pg = off & !(PAGE - 1);
             while pg < end {
-                let f = st.cache.get(&pg).copied();
-                if let Some(f) = f {
-                    mf.incref(f);
-                }
-                frames.push((pg, f));
+                frames.push((pg, st.cache.get(&pg).copied()));
                 pg += PAGE;
             }
+            mf.incref_all(&frames.iter().filter_map(|&(_, f)| f).collect::<Vec<u64>>());
             (frames, end)
         };
         // One copy over the whole range (zeros for holes).
@@ -103,7 +139,10 @@ impl FileOps for OvFile {
                 (from < to).then(|| (f.map(|f| f + (from - pg)), (to - from) as usize))
             })
             .collect();
-        let (n, res) = t.mm().copy_out_from_chunks(addr, &chunks);
+        let (n, res) = match self.store_runs(&chunks) {
+            Some(runs) => read_store_runs(t, &self.node.fs.mf, addr, &runs),
+            None => t.mm().copy_out_from_chunks(addr, &chunks),
+        };
         let done = off + n as u64;
         let held: Vec<u64> = frames.iter().filter_map(|&(_, f)| f).collect();
         self.node.fs.mf.decref_all(&held);
@@ -139,15 +178,13 @@ impl FileOps for OvFile {
             while pg < end {
                 fresh |= !st.cache.contains_key(&pg);
                 match st.frame_for(&fs, pg, big) {
-                    Ok(f) => {
-                        fs.mf.incref(f);
-                        frames.push((pg, f));
-                    }
+                    Ok(f) => frames.push((pg, f)),
                     Err(e) if frames.is_empty() => return Err(e),
                     Err(_) => break,
                 }
                 pg += PAGE;
             }
+            fs.mf.incref_all(&frames.iter().map(|&(_, f)| f).collect::<Vec<u64>>());
             frames
         };
         let mm = t.mm();
@@ -213,9 +250,7 @@ impl Mappable for OvMapping {
         let mut st = self.node.lock();
         self.node.fill_from_lower(&mut st, off, n)?;
         let out: Vec<u64> = (0..n).map(|i| st.cache[&(off + i as u64 * PAGE)]).collect();
-        for &f in &out {
-            mf.incref(f);
-        }
+        mf.incref_all(&out);
         Ok(out)
     }
 
