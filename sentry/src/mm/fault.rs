@@ -57,7 +57,8 @@ impl MemoryManager {
             }
             Backing::File(file, off) => file.frames(&self.mf, off, 1)?[0],
         };
-        m.pages.insert(page, Pte { frame, mapped: None });
+        let own = matches!(vma.backing, Backing::Anon);
+        m.pages.insert(page, Pte { frame, mapped: None, own });
         Ok(frame)
     }
 
@@ -86,13 +87,19 @@ impl MemoryManager {
     /// Returns true if its frame changed.
     pub(super) fn make_private(&self, m: &mut MmInner, page: u64) -> KResult<bool> {
         let Some(p) = m.pages.get(&page).copied() else { return Ok(false) };
+        if p.own {
+            return Ok(false);
+        }
         if self.mf.refs(p.frame) <= 1 {
+            if let Some(pte) = m.pages.get_mut(&page) {
+                pte.own = true;
+            }
             return Ok(false);
         }
         let fr = self.mf.alloc(1)?[0];
         self.mf.copy_frame(p.frame, fr);
         self.mf.decref_all(&[p.frame]);
-        m.pages.insert(page, Pte { frame: fr, mapped: p.mapped });
+        m.pages.insert(page, Pte { frame: fr, mapped: p.mapped, own: true });
         Ok(true)
     }
 
@@ -231,7 +238,7 @@ impl MemoryManager {
                         if e == crate::errno::Errno::ENOMEM { FaultSig::oom() } else { FaultSig::segv(2) }
                     })?;
                     for (p, f) in missing.into_iter().zip(frames) {
-                        m.pages.insert(p, Pte { frame: f, mapped: None });
+                        m.pages.insert(p, Pte { frame: f, mapped: None, own: true });
                     }
                 } else if let Backing::File(..) = vma.backing {
                     // Ask the file for each run of missing pages at once.
@@ -253,7 +260,8 @@ impl MemoryManager {
                         // second fault at the first write. Copies of a host
                         // file are read straight into them, not through the
                         // page cache (one copy instead of two).
-                        let got = if vma.prot.write && !vma.shared {
+                        let private = vma.prot.write && !vma.shared;
+                        let got = if private {
                             match file.host_fd() {
                                 Some(fd) => self.read_private(&fd, off, n),
                                 None => file.frames(&self.mf, off, n).and_then(|f| self.private_copies(f)),
@@ -264,7 +272,7 @@ impl MemoryManager {
                         match got {
                             Ok(frames) => {
                                 for (i, f) in frames.into_iter().enumerate() {
-                                    m.pages.insert(p + i as u64 * PAGE, Pte { frame: f, mapped: None });
+                                    m.pages.insert(p + i as u64 * PAGE, Pte { frame: f, mapped: None, own: private });
                                 }
                             }
                             Err(_) if !(p..end).contains(&page) => {}

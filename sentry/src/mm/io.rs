@@ -56,18 +56,29 @@ impl MemoryManager {
                     (s, v)
                 }
             };
-            let page = page_down(cur);
-            // A page present is ready to read, and to write when shared or
-            // mapped writable (then its frame is its own: see fork and
-            // effective_prot); others take the fault path.
-            let frame = match m.pages.get(&page) {
-                Some(p) if !write || vma.shared || p.mapped.is_some_and(|pr| pr.write) => p.frame,
-                _ => self.fault_for_access(m, start, &vma, page, write)?,
-            };
-            let in_page = (cur - page) as usize;
-            let n = ((PAGE as usize) - in_page).min((end - cur) as usize);
-            f(frame + in_page as u64, n, (cur - addr) as usize);
-            cur += n as u64;
+            // Pages present and ready, in a row, in one walk of the page
+            // table: ready to read, and to write when shared or the
+            // frame is the page's own (others take the fault path).
+            let vend = vma.end.min(end);
+            let mut expect = page_down(cur);
+            for (&k, p) in m.pages.range(expect..vend) {
+                if k != expect || !(!write || vma.shared || p.own) {
+                    break;
+                }
+                let in_page = (cur - k) as usize;
+                let n = ((PAGE as usize) - in_page).min((end - cur) as usize);
+                f(p.frame + in_page as u64, n, (cur - addr) as usize);
+                cur += n as u64;
+                expect += PAGE;
+            }
+            if cur < vend {
+                let page = page_down(cur);
+                let frame = self.fault_for_access(m, start, &vma, page, write)?;
+                let in_page = (cur - page) as usize;
+                let n = ((PAGE as usize) - in_page).min((end - cur) as usize);
+                f(frame + in_page as u64, n, (cur - addr) as usize);
+                cur += n as u64;
+            }
             at = Some((start, vma));
         }
         Ok(())

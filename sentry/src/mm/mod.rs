@@ -133,6 +133,10 @@ impl Vma {
 struct Pte {
     frame: u64,
     mapped: Option<Prot>,
+    /// The frame is known to be this page's alone (one reference, not a
+    /// file's cache frame): a write to it needs no copy. Cleared when a
+    /// fork shares it.
+    own: bool,
 }
 
 /// The mutable state of an address space.
@@ -639,7 +643,7 @@ impl MemoryManager {
         for (k, p) in pages {
             m.pages.remove(&k);
             any |= p.mapped.is_some();
-            m.pages.insert(new + (k - old), Pte { frame: p.frame, mapped: None });
+            m.pages.insert(new + (k - old), Pte { mapped: None, ..p });
         }
         if any {
             self.as_.unmap(old, len)?;
@@ -732,7 +736,10 @@ impl MemoryManager {
                 continue;
             }
             shared_frames.push(p.frame);
-            c.pages.insert(k, Pte { frame: p.frame, mapped: None });
+            c.pages.insert(k, Pte { frame: p.frame, mapped: None, own: false });
+            if let Some(pte) = m.pages.get_mut(&k) {
+                pte.own = false;
+            }
             if let Some(prot) = p.mapped {
                 if prot.write {
                     let shared = m.vmas.range(..=k).next_back().is_some_and(|(_, v)| v.shared);

@@ -122,10 +122,13 @@ impl FileOps for OvFile {
             }
             let end = off.saturating_add(len as u64).min(st.attr.size);
             let mf = &self.node.fs.mf;
+            // One walk of the cache over the range (holes are None).
             let mut frames = Vec::new();
             let mut pg = off & !(PAGE - 1);
+            let mut cached = st.cache.range(pg..end).peekable();
             while pg < end {
-                frames.push((pg, st.cache.get(&pg).copied()));
+                let f = cached.next_if(|&(&k, _)| k == pg).map(|(_, &f)| f);
+                frames.push((pg, f));
                 pg += PAGE;
             }
             mf.incref_all(&frames.iter().filter_map(|&(_, f)| f).collect::<Vec<u64>>());
