@@ -64,6 +64,18 @@ impl Interrupt for StubInterrupter {
         }
     }
 
+    fn busy(&self) {
+        // (RUNSC_SYSTRAP_KEEP=0 turns it off, for measuring.)
+        static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        if !*ON.get_or_init(|| std::env::var("RUNSC_SYSTRAP_KEEP").map_or(true, |v| v != "0")) {
+            return;
+        }
+        // As idle: from the context's own host thread, between switches.
+        if let Some(m) = *self.msg.lock().unwrap_or_else(|e| e.into_inner()) {
+            m.keep_spinning();
+        }
+    }
+
     fn interrupt(&self) {
         self.pending.store(true, Ordering::SeqCst);
         if self.running.load(Ordering::SeqCst) {

@@ -100,8 +100,12 @@ pub const M_SW: u64 = 208;
 pub const M_FAST: u64 = M_SW + 48;
 /// u64, where that return jumps to.
 pub const M_APP_RIP: u64 = M_FAST + 8;
+/// u32, set by the sentry while it serves a long syscall that does not
+/// block (see `Interrupt::busy`): a stub thread whose spin runs out spins
+/// on instead of sleeping. Cleared with every command posted.
+pub const M_KEEP: u64 = M_APP_RIP + 8;
 /// The end of the message's fixed fields.
-pub const M_END: u64 = M_APP_RIP + 8;
+pub const M_END: u64 = M_KEEP + 8;
 
 /// Where the trap entry builds its signal frame in the area: the XSAVE
 /// area (64-byte aligned, up to 4 KB with its magic), the ucontext below
@@ -207,8 +211,14 @@ impl Msg {
         })
     }
 
+    /// The sentry's syscall is long and will not block (M_KEEP).
+    pub fn keep_spinning(&self) {
+        self.u32_at(M_KEEP).store(1, Ordering::Relaxed);
+    }
+
     /// Hand the stub command `cmd`.
     pub fn post(&self, cmd: u32) {
+        self.u32_at(M_KEEP).store(0, Ordering::Relaxed);
         self.state().swap(cmd, Ordering::SeqCst);
         if self.u32_at(M_STUB_SLEEP).load(Ordering::SeqCst) != 0 {
             futex_wake(self.state());

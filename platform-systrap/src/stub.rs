@@ -167,7 +167,7 @@ std::arch::global_asm!(
     "cmp eax, ebx",
     "jne 7f",
     "test r14d, r14d",
-    "jz 6f",
+    "jz 9f",
     "pause",
     "dec r14d",
     "test dword ptr [r12 + {m_yield_mask}], r14d",
@@ -188,6 +188,12 @@ std::arch::global_asm!(
     "cmp rax, [r12 + {m_yield_cycles}]",
     "ja 6f",
     "jmp 5b",
+    // The spin ran out: sleep, unless the sentry is busy with a long
+    // syscall that will not block (M_KEEP): then spin on (a wake-up costs
+    // more than the spinning here).
+    "9:",
+    "cmp dword ptr [r12 + {m_keep}], 0",
+    "jne 4b",
     "6:",
     "mov dword ptr [r12 + {m_stub_sleep}], 1",
     "mfence",
@@ -424,6 +430,7 @@ std::arch::global_asm!(
     m_fs_new = const M_FS_NEW,
     m_fsgs = const M_FSGS,
     m_spin = const M_SPIN,
+    m_keep = const M_KEEP,
     m_yield_cycles = const M_YIELD_CYCLES,
     m_yield_mask = const M_YIELD_MASK,
     m_self = const M_SELF,

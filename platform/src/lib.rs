@@ -207,6 +207,12 @@ pub trait Interrupt: Send + Sync {
     /// the kernel: the platform may stop keeping the application thread
     /// ready to run at once (systrap stops its stub thread's spin).
     fn idle(&self) {}
+    /// Called by the thread's own host thread when the syscall it serves
+    /// will keep it computing for a while without blocking (a large copy):
+    /// the platform may keep the application thread ready for the return
+    /// all the same (systrap: its stub thread spins on rather than sleep,
+    /// sparing the wake-up). Ends with the syscall.
+    fn busy(&self) {}
 }
 
 /// A handle that interrupts one context from any thread.

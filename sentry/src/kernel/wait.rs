@@ -52,6 +52,13 @@ impl Waker {
         }
     }
 
+    /// The task's syscall will compute for a while without blocking.
+    pub fn going_busy(&self) {
+        if let Some(i) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            i.busy();
+        }
+    }
+
     /// Sleep until the generation differs from `seen` or `deadline` passes.
     pub fn wait(&self, seen: u64, deadline: Option<Instant>) {
         if self.gen() != seen {

@@ -373,9 +373,17 @@ pub(super) fn get_file(t: &Task, fd: u64) -> KResult<Arc<File>> {
 }
 
 /// Read into application memory at `buf`.
+/// Reads and writes this large keep the sentry copying for longer than a
+/// stub thread spins (about 100 us): it is told to wait on (a read that
+/// blocks still puts it to sleep).
+const BUSY_BYTES: u64 = 256 << 10;
+
 fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResult<u64> {
     if !f.readable() {
         return Err(Errno::EBADF);
+    }
+    if len >= BUSY_BYTES {
+        t.waker.going_busy();
     }
     let len = len.min(0x7fff_f000) as usize;
     let seekable = f.ops.seekable();
@@ -394,6 +402,9 @@ fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResul
 fn write_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResult<u64> {
     if !f.writable() {
         return Err(Errno::EBADF);
+    }
+    if len >= BUSY_BYTES {
+        t.waker.going_busy();
     }
     let len = len.min(0x7fff_f000) as usize;
     write_bytes(t, f, Source::User { addr: buf, len: len.min(1 << 20) }, pos)
