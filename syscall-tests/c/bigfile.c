@@ -59,6 +59,7 @@ int main(void)
 	EXPECT_EQ("read_short_at_end", pread(fd, small, 64, size - 23), 23);
 	CHECK("read_short_at_end_data", matches(small, size - 23, 23));
 	EXPECT_EQ("read_past_end", pread(fd, small, 64, size + 5), 0);
+	EXPECT_EQ("read_pages_past_end", pread(fd, small, 64, size + 3 * PG), 0);
 	ok = 1;
 	for (size_t off = 0; off < size; off += MB) {
 		size_t n = size - off < MB ? size - off : MB;

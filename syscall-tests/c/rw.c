@@ -52,6 +52,7 @@ int main(void)
 	CHECK("pread_contents", memcmp(buf, "3456", 4) == 0);
 	EXPECT_EQ("pread_keeps_offset", lseek(fd, 0, SEEK_CUR), 10);
 	EXPECT_EQ("pread_past_eof_zero", pread(fd, buf, 4, 100), 0);
+	EXPECT_EQ("pread_pages_past_eof_zero", pread(fd, buf, 4, 3 * 4096 + 5), 0);
 	EXPECT_EQ("pwrite_returns_len", pwrite(fd, "AB", 2, 1), 2);
 	EXPECT_EQ("pwrite_keeps_offset", lseek(fd, 0, SEEK_CUR), 10);
 	pread(fd, buf, 10, 0);

@@ -125,7 +125,7 @@ impl FileOps for OvFile {
             // One walk of the cache over the range (holes are None).
             let mut frames = Vec::new();
             let mut pg = off & !(PAGE - 1);
-            let mut cached = st.cache.range(pg..end).peekable();
+            let mut cached = st.cache.range(pg..end.max(pg)).peekable();
             while pg < end {
                 let f = cached.next_if(|&(&k, _)| k == pg).map(|(_, &f)| f);
                 frames.push((pg, f));
