@@ -96,3 +96,52 @@ rmdir '{b}' && mv /tmp/runsc-moved-$$ '{b}' && ls -A '{b}' | wc -l"#
     assert!(Path::new(a).is_dir() && std::fs::read_dir(a).expect("a").next().is_some(), "{a} changed on the host");
     assert!(!Path::new(&format!("{a}/new")).exists(), "a write reached the host");
 }
+
+/// Big files of the overlay live in its store (see --overlay-medium): the
+/// same bytes come back whichever the medium, including a store on a disk
+/// that fills up halfway (then the rest stays in memory), a file shared
+/// between a mapping and read(2), and nothing is left in the store's
+/// directory on the host.
+#[test]
+fn big_files_are_the_same_in_every_overlay_medium() {
+    let script = r#"f=/tmp/runsc-big-$$
+i=0; while [ $i -lt 12 ]; do printf 'block %07d ' $i; head -c 1048564 /dev/zero | tr '\0' "$(echo ABCDEFGHIJKLMNOPQRST | cut -c$((i % 20 + 1)))"; i=$((i + 1)); done > $f
+md5sum < $f
+dd if=$f bs=4096 skip=1023 count=2 2>/dev/null | md5sum
+truncate -s 3000000 $f; md5sum < $f
+truncate -s 9000000 $f; md5sum < $f
+rm $f"#;
+    let native = run(&mut tests::native(&["sh", "-c", script]));
+    assert_eq!(native.status, 0, "{native:?}");
+    let mut mediums: Vec<(String, Option<std::path::PathBuf>)> = vec![("self".into(), None), ("memory".into(), None)];
+    // A store directory on a 4 MiB tmpfs (root only): two extents fit,
+    // then the disk is full.
+    let small = std::env::temp_dir().join(format!("runsc-small-store-{}", std::process::id()));
+    let mounted = nix::unistd::geteuid().is_root()
+        && std::fs::create_dir_all(&small).is_ok()
+        && nix::mount::mount(Some("tmpfs"), &small, Some("tmpfs"), nix::mount::MsFlags::empty(), Some("size=4m")).is_ok();
+    if mounted {
+        mediums.push((format!("dir={}", small.display()), Some(small.clone())));
+    } else {
+        eprintln!("SKIP the full-disk store: mounting a small tmpfs needs root");
+    }
+    for (medium, dir) in &mediums {
+        let mut cmd = tests::runsc_command();
+        cmd.arg(format!("--overlay-medium={medium}")).args(["do", "sh", "-c", script]);
+        let out = run(&mut cmd);
+        assert_eq!(out.status, 0, "--overlay-medium={medium}: {out:?}");
+        assert_eq!(out.stdout_str(), native.stdout_str(), "--overlay-medium={medium}: {out:?}");
+        if let Some(d) = dir {
+            assert_eq!(std::fs::read_dir(d).expect("store dir").count(), 0, "the store left a name in {}", d.display());
+        }
+    }
+    if mounted {
+        let _ = nix::mount::umount(&small);
+        let _ = std::fs::remove_dir(&small);
+    }
+    let mut bad = tests::runsc_command();
+    bad.args(["--overlay-medium=disk", "do", "true"]);
+    let out = run(&mut bad);
+    assert_ne!(out.status, 0, "a bad medium is refused: {out:?}");
+    assert!(out.stderr_str().contains("overlay-medium"), "{out:?}");
+}

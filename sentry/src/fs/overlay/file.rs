@@ -16,6 +16,7 @@ impl OvFile {
     /// consecutive pieces joined.
     fn store_runs(&self, chunks: &[(Option<u64>, usize)]) -> Option<Vec<(u64, usize)>> {
         let mf = &self.node.fs.mf;
+        mf.store_fd()?;
         let mut runs: Vec<(u64, usize)> = Vec::new();
         for &(f, n) in chunks {
             let (_, o) = mf.in_store(f?)?;
