@@ -114,7 +114,7 @@ impl MemoryFile {
             return Err(Errno::last());
         }
         let store = store.filter(sized);
-        let span = (if store.is_some() { STORE + RESERVE } else { RESERVE }) as usize;
+        let span = span_of(store.is_some()) as usize;
         // SAFETY: a fresh inaccessible reservation at an address the kernel
         // picks; the files' mappings replace parts of it below.
         let base = unsafe { libc::mmap(std::ptr::null_mut(), span, libc::PROT_NONE, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE, -1, 0) };
@@ -401,13 +401,9 @@ impl MemoryFile {
         REPORTED_TOTAL.saturating_sub(self.used_bytes())
     }
 
-    /// Bytes of the sentry's view: the memfd, and the store past it.
+    /// Bytes of the sentry's view.
     fn span(&self) -> u64 {
-        if self.store.is_some() {
-            STORE + RESERVE
-        } else {
-            RESERVE
-        }
+        span_of(self.store.is_some())
     }
 
     fn check(&self, off: u64, len: usize) {
@@ -649,6 +645,16 @@ impl Drop for MemoryFile {
     }
 }
 
+/// Bytes of the sentry's view of the memory file: the memfd, and the
+/// store past it when there is one.
+fn span_of(with_store: bool) -> u64 {
+    if with_store {
+        STORE + RESERVE
+    } else {
+        RESERVE
+    }
+}
+
 /// Move the position in `pieces` (index `i`, `skip` bytes into it) on by
 /// `r` bytes transferred.
 fn advance(pieces: &[(u64, usize)], i: &mut usize, skip: &mut usize, mut r: usize) {
@@ -709,6 +715,57 @@ fn spawn_reclaimer(fd: &OwnedFd, punched: std::sync::Arc<Mutex<Vec<u64>>>) -> Op
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn with_store() -> MemoryFile {
+        use std::os::unix::fs::OpenOptionsExt;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(libc::O_TMPFILE)
+            .mode(0o600)
+            .open(std::env::temp_dir())
+            .expect("O_TMPFILE in the temporary directory");
+        MemoryFile::new(Some(OwnedFd::from(f))).expect("memory file")
+    }
+
+    #[test]
+    fn store_extents_are_written_freed_whole_and_reused_zeroed() {
+        let mf = with_store();
+        let x = mf.alloc_extent().expect("alloc").expect("an extent");
+        assert!(x >= STORE && (x - STORE) % EXTENT == 0);
+        assert_eq!(mf.used_bytes(), EXTENT, "an extent counts whole");
+        let store = mf.store_fd().map(|f| f.as_raw_fd()).expect("a store");
+        assert_eq!(mf.in_store(x + PAGE), Some((store, x - STORE + PAGE)));
+        assert_eq!(mf.in_store(PAGE), None);
+        // Written through the host (pwritev) and read through the view.
+        let src = mf.alloc(1).expect("frame");
+        mf.write(src[0], &[7u8; PAGE as usize]);
+        mf.write_from_self(&[(src[0], PAGE as usize)], x + 3 * PAGE);
+        let mut back = vec![0u8; PAGE as usize];
+        mf.read(x + 3 * PAGE, &mut back);
+        assert!(back.iter().all(|&b| b == 7));
+        // Another reference on one frame keeps the extent alive when the
+        // extent's own go.
+        mf.incref(x + 3 * PAGE);
+        let all: Vec<u64> = (0..EXTENT / PAGE).map(|i| x + i * PAGE).collect();
+        mf.decref_all(&all);
+        assert_eq!(mf.refs(x + 3 * PAGE), 1);
+        assert_eq!(mf.used_bytes(), EXTENT + PAGE);
+        mf.decref_all(&[x + 3 * PAGE]);
+        assert_eq!(mf.used_bytes(), PAGE, "the extent went back");
+        // Reused, and zero again (punched).
+        let y = mf.alloc_extent().expect("alloc").expect("an extent");
+        assert_eq!(y, x);
+        mf.read(y + 3 * PAGE, &mut back);
+        assert!(back.iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn without_a_store_there_are_no_extents() {
+        let mf = MemoryFile::new(None).expect("memory file");
+        assert_eq!(mf.alloc_extent().expect("alloc"), None);
+        assert!(mf.store_fd().is_none());
+    }
 
     #[test]
     fn write_from_self_gathers_pieces_in_order() {
