@@ -110,8 +110,20 @@ pub fn compile(rules: &[&Rule]) -> anyhow::Result<Vec<seccompiler::BpfProgram>> 
 /// no_new_privs, which seccompiler sets first). `role` names it for the
 /// test-only hook.
 pub fn install(role: &str, rules: &[&Rule]) -> anyhow::Result<()> {
+    // A panic from here on is reported without a backtrace: resolving one
+    // reads the binary and /proc, which the filter does not allow, and the
+    // process would die of SIGSYS before saying what went wrong.
+    std::panic::set_hook(Box::new(|info| {
+        let t = std::thread::current();
+        eprintln!("runsc: thread '{}' {info}", t.name().unwrap_or("?"));
+    }));
     for prog in compile(rules)? {
         seccompiler::apply_filter_all_threads(&prog).context("installing the seccomp filter")?;
+    }
+    // Test-only: a panic on a thread under the filter is reported and
+    // caught (RUNSC_TEST_PANIC=gofer or sentry; tests/tests/confine.rs).
+    if std::env::var_os("RUNSC_TEST_PANIC").is_some_and(|r| r == role) {
+        let _ = std::thread::spawn(|| panic!("test panic under the {} filter", "seccomp")).join();
     }
     // The test-only hook: prove that the filter kills
     // (RUNSC_TEST_FORBIDDEN_SYSCALL=gofer or sentry; tests/tests/confine.rs).
