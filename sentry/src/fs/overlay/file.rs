@@ -177,11 +177,17 @@ impl FileOps for OvFile {
             let mut st = self.node.lock();
             self.node.copy_up(&mut st)?;
             let big = st.attr.size.max(end) >= EXTENT;
-            let mut frames = Vec::new();
+            let mut frames = Vec::with_capacity(((end - (off & !(PAGE - 1))) / PAGE + 1) as usize);
             let mut pg = off & !(PAGE - 1);
             while pg < end {
-                fresh |= !st.cache.contains_key(&pg);
-                match st.frame_for(&fs, pg, big) {
+                let got = match st.cache.get(&pg) {
+                    Some(&f) => Ok(f),
+                    None => {
+                        fresh = true;
+                        st.frame_for(&fs, pg, big)
+                    }
+                };
+                match got {
                     Ok(f) => frames.push((pg, f)),
                     Err(e) if frames.is_empty() => return Err(e),
                     Err(_) => break,
