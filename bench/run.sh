@@ -95,6 +95,11 @@ per_call_us() {
     esac
 }
 
+# The median of the numbers on stdin, divided by $1, to 2 places.
+median_of() {
+    sort -n | awk -v d="$1" '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f\n", m / d}'
+}
+
 # Median wall time of a command, start to exit, in milliseconds, over $RUNS
 # runs (after one untimed run that must succeed).
 median_ms() {
@@ -118,7 +123,7 @@ median_ms() {
         "$@" >/dev/null 2>&1
         t1=$(date +%s%N)
         echo $(((t1 - t0) / 1000))
-    done | sort -n | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f\n", m / 1000}'
+    done | median_of 1000
 }
 
 # Median over $RUNS runs of the number (ms) a command prints, for a
@@ -128,7 +133,7 @@ median_printed() {
     local i
     for ((i = 0; i < RUNS; i++)); do
         "$@" 2>/dev/null | tail -1
-    done | sort -n | awk '{v[NR] = $1} END {m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f\n", m}'
+    done | median_of 1
 }
 
 # a / b to 2 places, or "-" when either is missing.

@@ -96,13 +96,7 @@ fn a_sentry_panic_under_the_filter_is_reported_not_killed() {
     // backtrace (reading the binary and /proc), which the filter forbids:
     // the sandbox died of SIGSYS before saying what went wrong. The hook
     // panics on a thread once the filter is in, and the sandbox goes on.
-    let out = tests::run(
-        Command::new(runsc_path())
-            .arg(format!("--platform={}", tests::platform()))
-            .env("RUNSC_TEST_PANIC", "sentry")
-            .env("RUST_BACKTRACE", "1")
-            .args(["do", "/bin/echo", "ran"]),
-    );
+    let out = tests::run(tests::runsc_command().env("RUNSC_TEST_PANIC", "sentry").env("RUST_BACKTRACE", "1").args(["do", "/bin/echo", "ran"]));
     assert_eq!((out.status, out.stdout_str().as_str()), (0, "ran\n"), "{out:?}");
     assert!(out.stderr_str().contains("panicked at") && out.stderr_str().contains("test panic under the seccomp filter"), "{out:?}");
 }

@@ -47,15 +47,17 @@ impl Waker {
 
     /// The task is about to block.
     pub fn going_idle(&self) {
-        if let Some(i) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            i.idle();
-        }
+        self.tell_platform(|i| i.idle());
     }
 
     /// The task's syscall will compute for a while without blocking.
     pub fn going_busy(&self) {
+        self.tell_platform(|i| i.busy());
+    }
+
+    fn tell_platform(&self, f: impl FnOnce(&platform::Interrupter)) {
         if let Some(i) = self.idle.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            i.busy();
+            f(i);
         }
     }
 

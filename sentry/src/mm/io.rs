@@ -206,10 +206,12 @@ impl MemoryManager {
         }
     }
 
-    /// Zero `len` bytes at `addr`.
+    /// Zero `len` bytes at `addr` (EFAULT unless all of them).
     pub fn zero_out(&self, addr: u64, len: usize) -> KResult<()> {
-        let mf = self.memfile().clone();
-        self.for_each_page(addr, len, true, |off, n, _| mf.zero(off, n))
+        match self.zero_fill(addr, len)? {
+            n if n == len => Ok(()),
+            _ => Err(Errno::EFAULT),
+        }
     }
 
     /// Atomically compare-and-exchange an aligned u32 of application

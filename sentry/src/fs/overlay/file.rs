@@ -12,11 +12,11 @@ pub struct OvFile {
 
 impl OvFile {
     /// When every piece of `chunks` (frame, length) is in the memory
-    /// file's store: its runs there (offset in the store, length),
-    /// consecutive pieces joined.
-    fn store_runs(&self, chunks: &[(Option<u64>, usize)]) -> Option<Vec<(u64, usize)>> {
+    /// file's store: the store and its runs there (offset in the store,
+    /// length), consecutive pieces joined.
+    fn store_runs(&self, chunks: &[(Option<u64>, usize)]) -> Option<(std::os::fd::BorrowedFd<'_>, Vec<(u64, usize)>)> {
         let mf = &self.node.fs.mf;
-        mf.store_fd()?;
+        let fd = mf.store_fd()?;
         let mut runs: Vec<(u64, usize)> = Vec::new();
         for &(f, n) in chunks {
             let (_, o) = mf.in_store(f?)?;
@@ -25,16 +25,15 @@ impl OvFile {
                 _ => runs.push((o, n)),
             }
         }
-        Some(runs)
+        Some((fd, runs))
     }
 }
 
-/// Read the store's `runs` into application memory from `addr` on, with
-/// one preadv each straight into the application's pages (as a native read
-/// from the page cache: the sentry maps none of the file's pages). Returns
-/// the bytes read and, when short, the error.
-fn read_store_runs(t: &Task, mf: &MemoryFile, addr: u64, runs: &[(u64, usize)]) -> (usize, KResult<()>) {
-    let Some(fd) = mf.store_fd() else { return (0, Err(Errno::EIO)) };
+/// Read the store `fd`'s `runs` into application memory from `addr` on,
+/// with one preadv each straight into the application's pages (as a native
+/// read from the page cache: the sentry maps none of the file's pages).
+/// Returns the bytes read and, when short, the error.
+fn read_store_runs(t: &Task, fd: std::os::fd::BorrowedFd<'_>, addr: u64, runs: &[(u64, usize)]) -> (usize, KResult<()>) {
     let mut done = 0usize;
     for &(o, n) in runs {
         match t.mm().read_host_to(addr + done as u64, n, fd, o) {
@@ -112,7 +111,7 @@ impl FileOps for OvFile {
         // The overlay's own content: straight from the page cache to the
         // application, the frames held (not the node's lock) while copying,
         // since the buffer may be a mapping of this very file.
-        let (frames, end) = {
+        let (frames, held, end) = {
             let mut st = self.node.lock();
             if !st.upper {
                 // The lower file's content: read from the host straight
@@ -132,8 +131,9 @@ impl FileOps for OvFile {
                 frames.push((pg, f));
                 pg += PAGE;
             }
-            mf.incref_all(&frames.iter().filter_map(|&(_, f)| f).collect::<Vec<u64>>());
-            (frames, end)
+            let held: Vec<u64> = frames.iter().filter_map(|&(_, f)| f).collect();
+            mf.incref_all(&held);
+            (frames, held, end)
         };
         // One copy over the whole range (zeros for holes).
         let chunks: Vec<(Option<u64>, usize)> = frames
@@ -144,11 +144,10 @@ impl FileOps for OvFile {
             })
             .collect();
         let (n, res) = match self.store_runs(&chunks) {
-            Some(runs) => read_store_runs(t, &self.node.fs.mf, addr, &runs),
+            Some((fd, runs)) => read_store_runs(t, fd, addr, &runs),
             None => t.mm().copy_out_from_chunks(addr, &chunks),
         };
         let done = off + n as u64;
-        let held: Vec<u64> = frames.iter().filter_map(|&(_, f)| f).collect();
         self.node.fs.mf.decref_all(&held);
         match res {
             Err(e) if done == off => Err(e),
@@ -173,7 +172,7 @@ impl FileOps for OvFile {
         // it (the buffer may be a mapping of this file).
         let fs = self.node.fs.clone();
         let mut fresh = false;
-        let frames = {
+        let (frames, held) = {
             let mut st = self.node.lock();
             self.node.copy_up(&mut st)?;
             let big = st.attr.size.max(end) >= EXTENT;
@@ -194,8 +193,9 @@ impl FileOps for OvFile {
                 }
                 pg += PAGE;
             }
-            fs.mf.incref_all(&frames.iter().map(|&(_, f)| f).collect::<Vec<u64>>());
-            frames
+            let held: Vec<u64> = frames.iter().map(|&(_, f)| f).collect();
+            fs.mf.incref_all(&held);
+            (frames, held)
         };
         let mm = t.mm();
         let mut done = off;
@@ -230,7 +230,6 @@ impl FileOps for OvFile {
             }
             k += n;
         }
-        let held: Vec<u64> = frames.iter().map(|&(_, f)| f).collect();
         fs.mf.decref_all(&held);
         if done == off {
             res?;
