@@ -1,8 +1,9 @@
-/* Syscall sites of the `mov $nr, %eax; syscall` form run many times (on
- * systrap the sandbox patches such sites into jumps; see
- * docs/syscall-patching.md): registers, flags and vector state across
- * them, signals and restarts on them, threads racing through one while it
- * is patched, and a forked child running one. */
+/* Syscall sites of the `mov $nr, %eax; syscall` form and of glibc read's
+ * short form, `xor %eax,%eax` (or `mov %edx,%eax`); `syscall; cmp $imm32,
+ * %rax`, run many times (on systrap the sandbox patches such sites into
+ * jumps; see docs/syscall-patching.md): registers, flags and vector state
+ * across them, signals, restarts and EINTR on them, threads racing through
+ * one while it is patched, and a forked child running one. */
 #include "harness.h"
 #include <pthread.h>
 #include <sys/time.h>
@@ -296,6 +297,225 @@ static void test_handler_around_wait(void)
 	CHECKF("handler_around_patched_wait", bad == 0, "%d bad waits", bad);
 }
 
+/* ---- Short sites: a two-byte move into eax, syscall, cmp $imm32, %rax. */
+
+/* A short getpid site with known values in every register the kernel keeps;
+ * records rax, the compare's carry (rax below -4095: set), rcx and r11. */
+long s_in[11] = {0x1111, 0x2222, 0x3333, 0x4444, 0x5555, 0x6666, 0x7777, 0x8888, 0x9999, 0xaaaa, 0xbbbb};
+long s_out[16];
+extern char short_regs_next[];
+long short_regs(void);
+__asm__(".text\n"
+	".globl short_regs\n"
+	"short_regs:\n"
+	"push %rbx\n push %rbp\n push %r12\n push %r13\n push %r14\n push %r15\n"
+	"mov s_in+0(%rip), %rbx\n"
+	"mov s_in+8(%rip), %rbp\n"
+	"mov s_in+16(%rip), %r12\n"
+	"mov s_in+24(%rip), %r13\n"
+	"mov s_in+32(%rip), %r14\n"
+	"mov s_in+40(%rip), %r15\n"
+	"mov s_in+48(%rip), %rdi\n"
+	"mov s_in+56(%rip), %rsi\n"
+	"mov s_in+64(%rip), %r8\n"
+	"mov s_in+72(%rip), %r9\n"
+	"mov s_in+80(%rip), %r10\n"
+	"mov $39, %edx\n"
+	"stc\n"
+	"mov %edx, %eax\n"
+	"syscall\n"
+	".globl short_regs_next\n"
+	"short_regs_next:\n"
+	"cmp $-4095, %rax\n"
+	"mov %rax, s_out+0(%rip)\n"
+	"setc %al\n"
+	"movzbl %al, %eax\n"
+	"mov %rax, s_out+8(%rip)\n"
+	"mov %rcx, s_out+16(%rip)\n"
+	"mov %r11, s_out+24(%rip)\n"
+	"mov %rbx, s_out+32(%rip)\n"
+	"mov %rbp, s_out+40(%rip)\n"
+	"mov %r12, s_out+48(%rip)\n"
+	"mov %r13, s_out+56(%rip)\n"
+	"mov %r14, s_out+64(%rip)\n"
+	"mov %r15, s_out+72(%rip)\n"
+	"mov %rdi, s_out+80(%rip)\n"
+	"mov %rsi, s_out+88(%rip)\n"
+	"mov %r8, s_out+96(%rip)\n"
+	"mov %r9, s_out+104(%rip)\n"
+	"mov %r10, s_out+112(%rip)\n"
+	"mov %rdx, s_out+120(%rip)\n"
+	"pop %r15\n pop %r14\n pop %r13\n pop %r12\n pop %rbp\n pop %rbx\n"
+	"mov s_out+0(%rip), %rax\n"
+	"ret\n");
+
+/* read(2) through glibc's own form of site: the raw result, and whether
+ * the compare saw an error (rax above -4096). */
+static long short_read(int fd, void *buf, long n, int *err)
+{
+	long r;
+	unsigned char above;
+	__asm__ volatile("xor %%eax, %%eax\n\t"
+			 "syscall\n\t"
+			 "cmp $-4096, %%rax\n\t"
+			 "seta %1"
+			 : "=a"(r), "=r"(above)
+			 : "D"((long)fd), "S"(buf), "d"(n)
+			 : "rcx", "r11", "memory", "cc");
+	*err = above;
+	return r;
+}
+
+/* getpid through one short site of the `mov %edx, %eax` kind. */
+static inline long short_getpid(void)
+{
+	long r;
+	__asm__ volatile("mov %%edx, %%eax\n\tsyscall\n\tcmp $-4095, %%rax"
+			 : "=a"(r)
+			 : "d"(39L)
+			 : "rcx", "r11", "memory", "cc");
+	return r;
+}
+
+static void test_short_registers(void)
+{
+	int bad = 0, flags = 0, rcx = 0;
+	long pid = getpid();
+	for (int i = 0; i < ROUNDS; i++) {
+		memset(s_out, 0, sizeof(s_out));
+		if (short_regs() != pid)
+			bad++;
+		for (int k = 0; k < 11; k++)
+			if (s_out[4 + k] != s_in[k])
+				bad++;
+		if (s_out[15] != 39)
+			bad++;
+		/* The move leaves the carry set into the syscall (r11 has it);
+		 * the compare then sets it again (pid is below -4095). */
+		if (s_out[1] != 1 || !(s_out[3] & 1))
+			flags++;
+		if (s_out[2] != (long)short_regs_next)
+			rcx++;
+	}
+	CHECKF("short_registers_kept", bad == 0, "%d mismatches", bad);
+	CHECKF("short_flags_from_the_compare_and_in_r11", flags == 0, "%d mismatches", flags);
+	CHECKF("short_rcx_is_after_syscall", rcx == 0, "%d mismatches", rcx);
+}
+
+static void test_short_reads(void)
+{
+	int z = open("/dev/zero", O_RDONLY);
+	int bad = 0, err;
+	char b[64];
+	for (int i = 0; i < ROUNDS; i++) {
+		memset(b, 0x5a, sizeof(b));
+		long n = short_read(z, b, 48, &err);
+		if (n != 48 || err || b[0] != 0 || b[47] != 0 || b[48] != 0x5a)
+			bad++;
+	}
+	close(z);
+	/* An error through the site: the compare sees it. */
+	long n = short_read(-1, b, 1, &err);
+	CHECKF("short_site_reads", bad == 0, "%d bad reads", bad);
+	CHECKF("short_site_error_seen_by_compare", n == -EBADF && err, "got %ld above %d", n, err);
+}
+
+static void *short_racer(void *arg)
+{
+	long pid = (long)arg, bad = 0;
+	for (int i = 0; i < 20000; i++)
+		if (short_getpid() != pid)
+			bad++;
+	return (void *)bad;
+}
+
+static void test_short_threads(void)
+{
+	pthread_t t[4];
+	long pid = getpid(), bad = 0;
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, short_racer, (void *)pid);
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		bad += (long)r;
+	}
+	CHECKF("threads_through_one_short_site", bad == 0, "%ld wrong results", bad);
+}
+
+/* Blocking reads on one short site while a timer fires: restarted with
+ * SA_RESTART, EINTR through the compare without it. A child writes. */
+static void short_reads_under_timer(int restart, int *got, int *eintr, int *other)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigaction(SIGALRM, &sa, NULL);
+	int p[2];
+	*got = *eintr = *other = 0;
+	if (pipe(p) != 0) {
+		*other = -1;
+		return;
+	}
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		for (int i = 0; i < 40; i++) {
+			struct timespec t = {0, 2000000};
+			nanosleep(&t, NULL);
+			if (write(p[1], "x", 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	struct itimerval it = {{0, 500}, {0, 500}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	char b;
+	int err;
+	while (*got < 40 && *other == 0) {
+		long n = short_read(p[0], &b, 1, &err);
+		if (n == 1 && !err)
+			(*got)++;
+		else if (n == -EINTR && err)
+			(*eintr)++;
+		else
+			(*other)++;
+	}
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &off, NULL);
+	waitpid(c, NULL, 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_short_signals(void)
+{
+	int got, eintr, other;
+	short_reads_under_timer(1, &got, &eintr, &other);
+	CHECKF("short_site_reads_restarted", got == 40 && eintr == 0 && other == 0, "got %d eintr %d other %d", got,
+	       eintr, other);
+	short_reads_under_timer(0, &got, &eintr, &other);
+	CHECKF("short_site_reads_interrupted", got == 40 && eintr > 0 && other == 0, "got %d eintr %d other %d", got,
+	       eintr, other);
+}
+
+static void test_short_fork(void)
+{
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		long bad = 0, me = getpid();
+		for (int i = 0; i < 1000; i++)
+			if (short_getpid() != me)
+				bad++;
+		_exit(bad ? 1 : 0);
+	}
+	int st = 0;
+	waitpid(c, &st, 0);
+	CHECKF("forked_child_runs_the_short_site", WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+}
+
 int main(void)
 {
 	test_registers();
@@ -305,5 +525,10 @@ int main(void)
 	test_restart_syscall();
 	test_threads();
 	test_fork();
+	test_short_registers();
+	test_short_reads();
+	test_short_threads();
+	test_short_signals();
+	test_short_fork();
 	return 0;
 }

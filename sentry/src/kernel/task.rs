@@ -705,11 +705,11 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
                 // patched, or a syscall restarted there.
                 let patched = if si.signo == sig::SIGILL { mm.patched_site_at(cpu.regs.rip, cpu.regs.rax) } else { None };
                 match patched {
-                    Some(crate::mm::patch::PatchedTrap::Restart(site)) => {
-                        cpu.regs.rip = site;
+                    Some(crate::mm::patch::PatchedTrap::Resume(at)) => {
+                        cpu.regs.rip = at;
                         continue;
                     }
-                    Some(crate::mm::patch::PatchedTrap::RestartSyscall(ret)) => {
+                    Some(crate::mm::patch::PatchedTrap::Syscall(ret)) => {
                         cpu.regs.rip = ret;
                         cpu.regs.orig_rax = cpu.regs.rax;
                         crate::syscalls::dispatch(&task, &mut cpu, &mut ctx);
