@@ -3,9 +3,12 @@
  * %rax`, run many times (on systrap the sandbox patches such sites into
  * jumps; see docs/syscall-patching.md): registers, flags and vector state
  * across them, signals, restarts and EINTR on them, threads racing through
- * one while it is patched, and a forked child running one. */
+ * one while it is patched, and a forked child running one; and syscall(3),
+ * whose wrapper is a site of the same kind, with six arguments. */
 #include "harness.h"
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 
@@ -516,6 +519,129 @@ static void test_short_fork(void)
 	CHECKF("forked_child_runs_the_short_site", WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 }
 
+/* ---- syscall(3): glibc's wrapper is itself a site of the near kind,
+ * `mov 0x8(%rsp),%r9; syscall; cmp $-4095,%rax`. */
+
+static void test_wrapper(void)
+{
+	long pid = getpid(), bad = 0;
+	for (int i = 0; i < ROUNDS; i++)
+		if (syscall(SYS_getpid) != pid)
+			bad++;
+	CHECKF("wrapper_getpid", bad == 0, "%ld wrong", bad);
+
+	/* Six arguments, the sixth from the stack: mmap of a file at an
+	 * offset, many times. */
+	char path[] = "/tmp/patched_sites_XXXXXX";
+	int fd = mkstemp(path);
+	char page[8192];
+	memset(page, 'a', 4096);
+	memset(page + 4096, 'b', 4096);
+	long wrong = 0;
+	if (fd < 0 || write(fd, page, sizeof(page)) != (ssize_t)sizeof(page)) {
+		FAIL("wrapper_six_arguments", "setup: %s", h_errname(errno));
+	} else {
+		for (int i = 0; i < 200; i++) {
+			char *p = (char *)syscall(SYS_mmap, 0L, 4096L, (long)PROT_READ, (long)MAP_PRIVATE, (long)fd, 4096L);
+			if (p == MAP_FAILED || p[0] != 'b' || p[4095] != 'b')
+				wrong++;
+			if (p != MAP_FAILED)
+				munmap(p, 4096);
+		}
+		CHECKF("wrapper_six_arguments", wrong == 0, "%ld wrong mappings", wrong);
+	}
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+
+	/* Errors through the wrapper set errno. */
+	errno = 0;
+	long r = 0;
+	for (int i = 0; i < 100; i++)
+		r = syscall(SYS_close, -1);
+	CHECKF("wrapper_error_sets_errno", r == -1 && errno == EBADF, "got %ld errno %d", r, errno);
+}
+
+static void *wrapper_racer(void *arg)
+{
+	long pid = (long)arg, bad = 0;
+	for (int i = 0; i < 20000; i++)
+		if (syscall(SYS_getpid) != pid)
+			bad++;
+	return (void *)bad;
+}
+
+static void test_wrapper_threads(void)
+{
+	pthread_t t[4];
+	long pid = getpid(), bad = 0;
+	for (int i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, wrapper_racer, (void *)pid);
+	for (int i = 0; i < 4; i++) {
+		void *r;
+		pthread_join(t[i], &r);
+		bad += (long)r;
+	}
+	CHECKF("threads_through_the_wrapper", bad == 0, "%ld wrong results", bad);
+}
+
+/* Blocking reads through syscall(3) under a timer: restarted, then EINTR. */
+static void wrapper_reads_under_timer(int restart, int *got, int *eintr, int *other)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sa.sa_flags = restart ? SA_RESTART : 0;
+	sigaction(SIGALRM, &sa, NULL);
+	int p[2];
+	*got = *eintr = *other = 0;
+	if (pipe(p) != 0) {
+		*other = -1;
+		return;
+	}
+	fflush(stdout);
+	pid_t c = fork();
+	if (c == 0) {
+		for (int i = 0; i < 40; i++) {
+			struct timespec t = {0, 2000000};
+			nanosleep(&t, NULL);
+			if (write(p[1], "x", 1) != 1)
+				_exit(1);
+		}
+		_exit(0);
+	}
+	struct itimerval it = {{0, 500}, {0, 500}};
+	setitimer(ITIMER_REAL, &it, NULL);
+	char b;
+	while (*got < 40 && *other == 0) {
+		errno = 0;
+		long n = syscall(SYS_read, p[0], &b, 1L);
+		if (n == 1)
+			(*got)++;
+		else if (n == -1 && errno == EINTR)
+			(*eintr)++;
+		else
+			(*other)++;
+	}
+	struct itimerval off = {{0, 0}, {0, 0}};
+	setitimer(ITIMER_REAL, &off, NULL);
+	waitpid(c, NULL, 0);
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_wrapper_signals(void)
+{
+	int got, eintr, other;
+	wrapper_reads_under_timer(1, &got, &eintr, &other);
+	CHECKF("wrapper_reads_restarted", got == 40 && eintr == 0 && other == 0, "got %d eintr %d other %d", got, eintr,
+	       other);
+	wrapper_reads_under_timer(0, &got, &eintr, &other);
+	CHECKF("wrapper_reads_interrupted", got == 40 && eintr > 0 && other == 0, "got %d eintr %d other %d", got, eintr,
+	       other);
+}
+
 int main(void)
 {
 	test_registers();
@@ -530,5 +656,8 @@ int main(void)
 	test_short_threads();
 	test_short_signals();
 	test_short_fork();
+	test_wrapper();
+	test_wrapper_threads();
+	test_wrapper_signals();
 	return 0;
 }
