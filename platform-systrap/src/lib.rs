@@ -157,7 +157,7 @@ impl SystrapPlatform {
             yield_cycles: if msg::spin_through_yields() {
                 u64::MAX
             } else {
-                tsc_per_us() * msg::YIELD_GAVE_WAY.as_micros() as u64
+                tsc_per_us() * msg::yield_gave_way_after().as_micros() as u64
             },
         };
         let (tx, rx) = mpsc::channel::<FactoryRequest>();

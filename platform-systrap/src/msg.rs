@@ -271,11 +271,21 @@ impl Msg {
 /// Whether a sched_yield that took `d` ran another thread: a yield with
 /// nothing else to run returns in well under a microsecond.
 fn yield_gave_way(d: Duration) -> bool {
-    !spin_through_yields() && d > YIELD_GAVE_WAY
+    !spin_through_yields() && d > yield_gave_way_after()
 }
 
-/// A yield longer than this ran another thread.
-pub const YIELD_GAVE_WAY: Duration = Duration::from_micros(4);
+/// A yield longer than this ran another thread for long enough that the
+/// CPUs count as oversubscribed (RUNSC_SYSTRAP_GAVE_WAY_US, default 20,
+/// for measuring). At 4 us, a syscall that followed a long one (a cold
+/// directory listing, 50-90 us of host calls) found its stub asleep two
+/// times in three: an empty getdents or a close took 6-13 us, 1.3-2.2 us
+/// at 20, with no change in fork+exec or python3.
+pub fn yield_gave_way_after() -> Duration {
+    static D: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *D.get_or_init(|| {
+        Duration::from_micros(std::env::var("RUNSC_SYSTRAP_GAVE_WAY_US").ok().and_then(|v| v.parse().ok()).unwrap_or(20))
+    })
+}
 
 /// `RUNSC_SPIN_THROUGH_YIELDS` set: spin on however long yields take (to
 /// measure against).
