@@ -61,6 +61,34 @@ pub fn fstatfs(fd: BorrowedFd<'_>) -> nix::Result<StatFs> {
     })
 }
 
+/// `getdents64(2)` into `buf`; returns the bytes filled (0 at the end).
+pub fn getdents64(fd: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<usize> {
+    // SAFETY: `buf` is writable for exactly the length passed, which bounds
+    // what the kernel writes, and the fd is kept open by the borrow.
+    let rc = unsafe { libc::syscall(libc::SYS_getdents64, fd.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
+    Errno::result(rc).map(|n| n as usize)
+}
+
+/// The records of a getdents64 buffer: (inode, d_type, name). A record
+/// that does not fit ends the walk (the kernel never writes one).
+pub fn dirents(buf: &[u8]) -> impl Iterator<Item = (u64, u8, &[u8])> {
+    let mut off = 0usize;
+    std::iter::from_fn(move || {
+        // struct linux_dirent64: d_ino u64, d_off i64, d_reclen u16,
+        // d_type u8, then the NUL-terminated name.
+        let rec = buf.get(off..)?;
+        let reclen = u16::from_ne_bytes(rec.get(16..18)?.try_into().ok()?) as usize;
+        if reclen < 20 || reclen > rec.len() {
+            return None;
+        }
+        let ino = u64::from_ne_bytes(rec[..8].try_into().ok()?);
+        let name = &rec[19..reclen];
+        let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+        off += reclen;
+        Some((ino, rec[18], name))
+    })
+}
+
 /// `getxattr(2)` into `buf`; returns the value length.
 pub fn getxattr(path: &CStr, name: &CStr, buf: &mut [u8]) -> nix::Result<usize> {
     // SAFETY: both strings are NUL-terminated, and `buf` is writable for
