@@ -151,8 +151,11 @@ raw_cross=$(per_call_us ./raw_sysemu "$N")
 raw_call=-
 command -v taskset >/dev/null && raw_call=$(per_call_us taskset -c 0 ./raw_sysemu "$N")
 [[ $raw_call == - ]] && raw_call=$raw_cross
-ours_call=-; ours_pt_call=-; gvisor_call=-
+ours_call=-; ours_trap=-; ours_pt_call=-; gvisor_call=-
+# (getppid.c calls syscall(3), whose glibc wrapper systrap patches; with
+# patching off every call is a SIGSYS trap.)
 ((ours_ok)) && ours_call=$(per_call_us "${ours[@]}" ./getppid "$N")
+((ours_ok)) && ours_trap=$(RUNSC_SYSTRAP_PATCH=0 per_call_us "${ours[@]}" ./getppid "$N")
 # The same through a `mov $nr, %eax; syscall` site (glibc's wrappers' form),
 # which systrap patches into a jump (docs/syscall-patching.md).
 native_site=$(per_call_us ./getppid "$NATIVE_N" site)
@@ -276,7 +279,8 @@ getppid round trip (us per call)
   native getppid                 $native_call
   raw PTRACE_SYSEMU, one CPU     $raw_call
   raw PTRACE_SYSEMU, unpinned    $raw_cross
-  ours   (runsc, systrap)        $ours_call
+  ours   (runsc, systrap)        $ours_call   (syscall(3)'s site, patched)
+  ours   (systrap, trapped)      $ours_trap   (patching off: a SIGSYS per call)
   ours   (systrap, patched site) $ours_site   (native through the site: $native_site)
   ours   (runsc, ptrace)         $ours_pt_call
   gVisor (Debian runsc, ptrace)  $gvisor_call

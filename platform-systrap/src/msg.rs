@@ -274,16 +274,18 @@ fn yield_gave_way(d: Duration) -> bool {
     !spin_through_yields() && d > yield_gave_way_after()
 }
 
-/// A yield longer than this ran another thread for long enough that the
-/// CPUs count as oversubscribed (RUNSC_SYSTRAP_GAVE_WAY_US, default 20,
-/// for measuring). At 4 us, a syscall that followed a long one (a cold
-/// directory listing, 50-90 us of host calls) found its stub asleep two
-/// times in three: an empty getdents or a close took 6-13 us, 1.3-2.2 us
-/// at 20, with no change in fork+exec or python3.
+/// A yield longer than this ran another thread: the CPUs count as
+/// oversubscribed (RUNSC_SYSTRAP_GAVE_WAY_US, default 4, for measuring).
+/// At 20 us a quick syscall after a long one (an empty getdents or a
+/// close after a cold directory listing) found its stub awake more often
+/// (6-13 -> 1.3-2.2 us), with no change in fork+exec, python3 or tar |
+/// cat; but under the test suite's load (two dozen sandboxes on two CPUs)
+/// the longer spins starved other sandboxes: two timing tests failed
+/// within the hour. 4 stays.
 pub fn yield_gave_way_after() -> Duration {
     static D: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
     *D.get_or_init(|| {
-        Duration::from_micros(std::env::var("RUNSC_SYSTRAP_GAVE_WAY_US").ok().and_then(|v| v.parse().ok()).unwrap_or(20))
+        Duration::from_micros(std::env::var("RUNSC_SYSTRAP_GAVE_WAY_US").ok().and_then(|v| v.parse().ok()).unwrap_or(4))
     })
 }
 

@@ -273,7 +273,9 @@ fn flock_utility() {
     if !require_tool("flock_utility", "flock", "apt-get install util-linux") {
         return;
     }
-    sh(r#"f=/tmp/runsc-flock-$$; ( flock -n 9 && echo got; sleep 0.4 ) 9>$f & sleep 0.2; flock -n $f -c 'echo second'; echo "busy $?"; wait; flock -n $f -c 'echo free'; rm -f $f"#);
+    // The holder keeps the lock until the second try is over (markers,
+    // not sleeps: under load a 0.2 s head start was not always enough).
+    sh(r#"f=/tmp/runsc-flock-$$; ( flock -n 9 && echo got; touch $f.held; while [ ! -e $f.done ]; do sleep 0.05; done ) 9>$f & while [ ! -e $f.held ]; do sleep 0.05; done; flock -n $f -c 'echo second'; echo "busy $?"; touch $f.done; wait; flock -n $f -c 'echo free'; rm -f $f $f.held $f.done"#);
 }
 
 #[test]
