@@ -165,6 +165,9 @@ impl Context for SystrapContext {
         }
         m.set(msg::M_FS_NEW, cpu.regs.fs_base);
         m.post(msg::C_RUN);
+        // The application runs: what the kernel put off until now (waking
+        // other tasks) no longer delays it.
+        platform::after_resume();
         let frame = loop {
             let s = m.wait_while(msg::C_RUN, self.shared.tuning.spin_sentry, &|| alive(pid, tid));
             if s.map_err(|_| Error::StubDied(tid))? != msg::S_TRAPPED {
@@ -240,6 +243,10 @@ impl Context for SystrapContext {
 
     fn entered_directly(&self) -> bool {
         self.entry_regs.is_some()
+    }
+
+    fn calls_after_resume(&self) -> bool {
+        true
     }
 
     fn release(&mut self, as_: &Arc<dyn AddressSpace>) {

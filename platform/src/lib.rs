@@ -218,6 +218,25 @@ pub trait Interrupt: Send + Sync {
 /// A handle that interrupts one context from any thread.
 pub type Interrupter = Arc<dyn Interrupt>;
 
+/// What the kernel runs on a context's host thread right after
+/// [`Context::switch`] has handed the application thread its registers
+/// and let it run, before waiting for its next exit (set once).
+static AFTER_RESUME: std::sync::OnceLock<fn()> = std::sync::OnceLock::new();
+
+/// Set the kernel's after-resume work (see [`after_resume`]).
+pub fn set_after_resume(f: fn()) {
+    let _ = AFTER_RESUME.set(f);
+}
+
+/// Run the kernel's after-resume work: platforms whose `switch` calls this
+/// once the application runs again say so in
+/// [`Context::calls_after_resume`].
+pub fn after_resume() {
+    if let Some(f) = AFTER_RESUME.get() {
+        f();
+    }
+}
+
 /// CPU time spent running an application thread's own code (what Linux
 /// accounts as its user and system time, as far as the host ran it).
 pub trait AppCpuTime: Send + Sync {
@@ -270,6 +289,12 @@ pub trait Context: Send {
     /// The last `Exit::Syscall` came through a patched site's direct entry
     /// (see [`AddressSpace::syscall_entry`]): the site is patched already.
     fn entered_directly(&self) -> bool {
+        false
+    }
+    /// Whether `switch` calls [`after_resume`] as soon as the application
+    /// thread runs again (otherwise the kernel does that work before
+    /// `switch`).
+    fn calls_after_resume(&self) -> bool {
         false
     }
     /// Release host resources bound to this context in `as_` (the thread is

@@ -154,6 +154,9 @@ pub struct Kernel {
 impl Kernel {
     /// A kernel over a platform and a root filesystem.
     pub fn new(platform: Arc<dyn Platform>, mf: Arc<MemoryFile>, root: Arc<dyn Inode>, opts: Options) -> Arc<Kernel> {
+        // Wake-ups a syscall put off go out once its application thread
+        // runs again (see wait::defer_wakeups).
+        platform::set_after_resume(wait::flush_deferred);
         boot_time();
         Arc::new(Kernel {
             platform,

@@ -647,6 +647,9 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
     crate::fs::proc::CURRENT.with(|c| c.set(task.tid()));
     let mut last_fault = (0u64, 0u64);
     let timing = task.kernel.opts.timing;
+    // Wake-ups a syscall makes go out once the application runs again, on
+    // platforms that say when that is (RUNSC_DEFER_WAKEUPS=0: at once).
+    let defer = ctx.calls_after_resume() && std::env::var("RUNSC_DEFER_WAKEUPS").map_or(true, |v| v != "0");
     loop {
         if task.killed.load(Ordering::SeqCst) {
             break;
@@ -660,7 +663,13 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
         let stats = &task.kernel.stats;
         // Only --debug reads the clock around each exit.
         let t0 = timing.then(Instant::now);
+        if !defer {
+            super::wait::flush_deferred();
+        }
         let exit = ctx.switch(&mm.as_, &mut cpu);
+        // (Put-off wake-ups went out once the application ran; not if the
+        // switch returned before that.)
+        super::wait::flush_deferred();
         let t1 = t0.map(|t0| {
             let t1 = Instant::now();
             stats.app_ns.fetch_add((t1 - t0).as_nanos() as u64, Ordering::Relaxed);
@@ -673,6 +682,9 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
                 let nr = (cpu.regs.orig_rax as usize) & 511;
                 if !ctx.entered_directly() {
                     mm.note_syscall_site(cpu.regs.orig_rax, cpu.regs.rip);
+                }
+                if defer {
+                    super::wait::defer_wakeups();
                 }
                 crate::syscalls::dispatch(&task, &mut cpu, &mut ctx);
                 if let Some(t1) = t1 {
@@ -727,6 +739,7 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
             }
         }
     }
+    super::wait::flush_deferred();
     exit_task(&task, &mut ctx);
 }
 

@@ -45,8 +45,9 @@ impl Waker {
         *self.idle.lock().unwrap_or_else(|e| e.into_inner()) = Some(i);
     }
 
-    /// The task is about to block.
+    /// The task is about to block (wake-ups it put off go out first).
     pub fn going_idle(&self) {
+        flush_deferred();
         self.tell_platform(|i| i.idle());
     }
 
@@ -63,6 +64,9 @@ impl Waker {
 
     /// Sleep until the generation differs from `seen` or `deadline` passes.
     pub fn wait(&self, seen: u64, deadline: Option<Instant>) {
+        // Wake-ups this thread put off go out before it sleeps (and before
+        // the check: one may be what it waits for).
+        flush_deferred();
         if self.gen() != seen {
             return;
         }
@@ -130,11 +134,52 @@ impl WaitQueue {
         self.events.load(std::sync::atomic::Ordering::SeqCst)
     }
 
-    /// Wake every registered task.
+    /// Wake every registered task (from a syscall on a platform that
+    /// resumes first: once the caller runs again, see [`defer_wakeups`]).
     pub fn notify_all(&self) {
         self.events.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        for w in self.wakers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
-            w.notify();
+        let wakers = self.wakers.lock().unwrap_or_else(|e| e.into_inner());
+        if wakers.is_empty() {
+            return;
         }
+        let deferred = DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+            Some(list) => {
+                list.extend(wakers.iter().cloned());
+                true
+            }
+            None => false,
+        });
+        if !deferred {
+            for w in wakers.iter() {
+                w.notify();
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Wake-ups put off while this thread serves a syscall (None: not
+    /// putting any off).
+    static DEFERRED: std::cell::RefCell<Option<Vec<Arc<Waker>>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Put this thread's wait-queue wake-ups off until [`flush_deferred`]: a
+/// futex wake of another thread costs the waker microseconds here, which
+/// the caller's own return need not wait for. Whatever blocks flushes
+/// first ([`Waker::wait`]), so nothing waits on a wake-up held back.
+pub fn defer_wakeups() {
+    DEFERRED.with(|d| {
+        let mut d = d.borrow_mut();
+        if d.is_none() {
+            *d = Some(Vec::new());
+        }
+    });
+}
+
+/// Send the wake-ups put off, and stop putting them off.
+pub fn flush_deferred() {
+    let Some(list) = DEFERRED.with(|d| d.borrow_mut().take()) else { return };
+    for w in list {
+        w.notify();
     }
 }

@@ -66,6 +66,8 @@ impl HostSocket {
     /// Wait until the host socket shows `events` (or an error or hang-up),
     /// a signal arrives (ERESTARTSYS), or the sandbox is torn down.
     fn wait(&self, task: &Task, events: PollFlags) -> KResult<()> {
+        // A host wait: wake-ups put off go out first.
+        crate::kernel::wait::flush_deferred();
         loop {
             if task.has_pending_signal() {
                 return Err(Errno::ERESTARTSYS);
