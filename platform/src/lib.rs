@@ -292,8 +292,8 @@ pub trait Context: Send {
         false
     }
     /// Whether `switch` calls [`after_resume`] as soon as the application
-    /// thread runs again (otherwise the kernel does that work before
-    /// `switch`).
+    /// thread runs again (otherwise the kernel puts no work off until
+    /// then).
     fn calls_after_resume(&self) -> bool {
         false
     }

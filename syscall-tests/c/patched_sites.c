@@ -232,17 +232,25 @@ static void *racer(void *arg)
 	return (void *)bad;
 }
 
-static void test_threads(void)
+/* Four threads running `fn(arg)` at once; the sum of what they return
+ * (their wrong results). */
+static long race(void *(*fn)(void *), long arg)
 {
 	pthread_t t[4];
-	long ppid = getppid(), bad = 0;
+	long bad = 0;
 	for (int i = 0; i < 4; i++)
-		pthread_create(&t[i], NULL, racer, (void *)ppid);
+		pthread_create(&t[i], NULL, fn, (void *)arg);
 	for (int i = 0; i < 4; i++) {
 		void *r;
 		pthread_join(t[i], &r);
 		bad += (long)r;
 	}
+	return bad;
+}
+
+static void test_threads(void)
+{
+	long bad = race(racer, getppid());
 	CHECKF("threads_through_one_site", bad == 0, "%ld wrong results", bad);
 }
 
@@ -434,21 +442,24 @@ static void *short_racer(void *arg)
 
 static void test_short_threads(void)
 {
-	pthread_t t[4];
-	long pid = getpid(), bad = 0;
-	for (int i = 0; i < 4; i++)
-		pthread_create(&t[i], NULL, short_racer, (void *)pid);
-	for (int i = 0; i < 4; i++) {
-		void *r;
-		pthread_join(t[i], &r);
-		bad += (long)r;
-	}
+	long bad = race(short_racer, getpid());
 	CHECKF("threads_through_one_short_site", bad == 0, "%ld wrong results", bad);
 }
 
-/* Blocking reads on one short site while a timer fires: restarted with
- * SA_RESTART, EINTR through the compare without it. A child writes. */
-static void short_reads_under_timer(int restart, int *got, int *eintr, int *other)
+/* A one-byte read of `fd` through one kind of site: 1 if it read the
+ * byte, 0 if it was interrupted (EINTR), -1 for anything else. */
+typedef int (*read1_fn)(int fd, char *b);
+
+static int read1_short(int fd, char *b)
+{
+	int err;
+	long n = short_read(fd, b, 1, &err);
+	return n == 1 && !err ? 1 : n == -EINTR && err ? 0 : -1;
+}
+
+/* Blocking reads through `rd` while a timer fires: restarted with
+ * SA_RESTART, EINTR without it. A child writes 40 bytes. */
+static void reads_under_timer(read1_fn rd, int restart, int *got, int *eintr, int *other)
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
@@ -475,15 +486,17 @@ static void short_reads_under_timer(int restart, int *got, int *eintr, int *othe
 	struct itimerval it = {{0, 500}, {0, 500}};
 	setitimer(ITIMER_REAL, &it, NULL);
 	char b;
-	int err;
 	while (*got < 40 && *other == 0) {
-		long n = short_read(p[0], &b, 1, &err);
-		if (n == 1 && !err)
+		switch (rd(p[0], &b)) {
+		case 1:
 			(*got)++;
-		else if (n == -EINTR && err)
+			break;
+		case 0:
 			(*eintr)++;
-		else
+			break;
+		default:
 			(*other)++;
+		}
 	}
 	struct itimerval off = {{0, 0}, {0, 0}};
 	setitimer(ITIMER_REAL, &off, NULL);
@@ -495,10 +508,10 @@ static void short_reads_under_timer(int restart, int *got, int *eintr, int *othe
 static void test_short_signals(void)
 {
 	int got, eintr, other;
-	short_reads_under_timer(1, &got, &eintr, &other);
+	reads_under_timer(read1_short, 1, &got, &eintr, &other);
 	CHECKF("short_site_reads_restarted", got == 40 && eintr == 0 && other == 0, "got %d eintr %d other %d", got,
 	       eintr, other);
-	short_reads_under_timer(0, &got, &eintr, &other);
+	reads_under_timer(read1_short, 0, &got, &eintr, &other);
 	CHECKF("short_site_reads_interrupted", got == 40 && eintr > 0 && other == 0, "got %d eintr %d other %d", got,
 	       eintr, other);
 }
@@ -574,70 +587,25 @@ static void *wrapper_racer(void *arg)
 
 static void test_wrapper_threads(void)
 {
-	pthread_t t[4];
-	long pid = getpid(), bad = 0;
-	for (int i = 0; i < 4; i++)
-		pthread_create(&t[i], NULL, wrapper_racer, (void *)pid);
-	for (int i = 0; i < 4; i++) {
-		void *r;
-		pthread_join(t[i], &r);
-		bad += (long)r;
-	}
+	long bad = race(wrapper_racer, getpid());
 	CHECKF("threads_through_the_wrapper", bad == 0, "%ld wrong results", bad);
 }
 
-/* Blocking reads through syscall(3) under a timer: restarted, then EINTR. */
-static void wrapper_reads_under_timer(int restart, int *got, int *eintr, int *other)
+/* One-byte reads through syscall(3): errno carries EINTR. */
+static int read1_wrapper(int fd, char *b)
 {
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;
-	sa.sa_flags = restart ? SA_RESTART : 0;
-	sigaction(SIGALRM, &sa, NULL);
-	int p[2];
-	*got = *eintr = *other = 0;
-	if (pipe(p) != 0) {
-		*other = -1;
-		return;
-	}
-	fflush(stdout);
-	pid_t c = fork();
-	if (c == 0) {
-		for (int i = 0; i < 40; i++) {
-			struct timespec t = {0, 2000000};
-			nanosleep(&t, NULL);
-			if (write(p[1], "x", 1) != 1)
-				_exit(1);
-		}
-		_exit(0);
-	}
-	struct itimerval it = {{0, 500}, {0, 500}};
-	setitimer(ITIMER_REAL, &it, NULL);
-	char b;
-	while (*got < 40 && *other == 0) {
-		errno = 0;
-		long n = syscall(SYS_read, p[0], &b, 1L);
-		if (n == 1)
-			(*got)++;
-		else if (n == -1 && errno == EINTR)
-			(*eintr)++;
-		else
-			(*other)++;
-	}
-	struct itimerval off = {{0, 0}, {0, 0}};
-	setitimer(ITIMER_REAL, &off, NULL);
-	waitpid(c, NULL, 0);
-	close(p[0]);
-	close(p[1]);
+	errno = 0;
+	long n = syscall(SYS_read, fd, b, 1L);
+	return n == 1 ? 1 : n == -1 && errno == EINTR ? 0 : -1;
 }
 
 static void test_wrapper_signals(void)
 {
 	int got, eintr, other;
-	wrapper_reads_under_timer(1, &got, &eintr, &other);
+	reads_under_timer(read1_wrapper, 1, &got, &eintr, &other);
 	CHECKF("wrapper_reads_restarted", got == 40 && eintr == 0 && other == 0, "got %d eintr %d other %d", got, eintr,
 	       other);
-	wrapper_reads_under_timer(0, &got, &eintr, &other);
+	reads_under_timer(read1_wrapper, 0, &got, &eintr, &other);
 	CHECKF("wrapper_reads_interrupted", got == 40 && eintr > 0 && other == 0, "got %d eintr %d other %d", got, eintr,
 	       other);
 }

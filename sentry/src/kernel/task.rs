@@ -648,8 +648,8 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
     let mut last_fault = (0u64, 0u64);
     let timing = task.kernel.opts.timing;
     // Wake-ups a syscall makes go out once the application runs again, on
-    // platforms that say when that is (RUNSC_DEFER_WAKEUPS=0: at once).
-    let defer = ctx.calls_after_resume() && std::env::var("RUNSC_DEFER_WAKEUPS").map_or(true, |v| v != "0");
+    // platforms that say when that is; on others they are never put off.
+    let defer = ctx.calls_after_resume() && super::wait::deferring();
     loop {
         if task.killed.load(Ordering::SeqCst) {
             break;
@@ -663,9 +663,6 @@ pub fn run(task: Arc<Task>, mut ctx: Box<dyn Context>, mut cpu: CpuState) {
         let stats = &task.kernel.stats;
         // Only --debug reads the clock around each exit.
         let t0 = timing.then(Instant::now);
-        if !defer {
-            super::wait::flush_deferred();
-        }
         let exit = ctx.switch(&mm.as_, &mut cpu);
         // (Put-off wake-ups went out once the application ran; not if the
         // switch returned before that.)

@@ -163,6 +163,13 @@ thread_local! {
     static DEFERRED: std::cell::RefCell<Option<Vec<Arc<Waker>>>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Whether wake-ups may be put off at all (`RUNSC_DEFER_WAKEUPS=0`: never,
+/// for measuring).
+pub fn deferring() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| std::env::var("RUNSC_DEFER_WAKEUPS").map_or(true, |v| v != "0"))
+}
+
 /// Put this thread's wait-queue wake-ups off until [`flush_deferred`]: a
 /// futex wake of another thread costs the waker microseconds here, which
 /// the caller's own return need not wait for. Whatever blocks flushes

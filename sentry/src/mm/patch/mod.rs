@@ -121,22 +121,21 @@ impl MemoryManager {
             let m = self.lock();
             (m.patch.table, m.patch.near.clone())
         };
-        if table != 0 {
-            if let Some(site) = rip.checked_sub(5) {
-                let mut code = [0u8; 7];
-                if self.copy_in(site, &mut code).is_ok() {
-                    let cell = u32::from_le_bytes([code[3], code[4], code[5], code[6]]) as u64;
-                    if code[..3] == JMP_ABS && code[5] == BAD && (table..table + TABLE_LEN).contains(&cell) {
-                        return Some(if rax == SYS_RESTART_SYSCALL {
-                            PatchedTrap::Syscall(site + 7)
-                        } else {
-                            PatchedTrap::Resume(site)
-                        });
-                    }
-                }
-            }
+        self.long_site_trap(rip, rax, table).or_else(|| self.near_site_trap(rip, &near))
+    }
+
+    /// A SIGILL at the sixth byte of a long site through the trap table at
+    /// `table` (0: none): its jump runs again, or a restart_syscall the
+    /// signal code set up there is served.
+    fn long_site_trap(&self, rip: u64, rax: u64, table: u64) -> Option<PatchedTrap> {
+        let site = rip.checked_sub(5).filter(|_| table != 0)?;
+        let mut code = [0u8; 7];
+        self.copy_in(site, &mut code).ok()?;
+        let cell = u32::from_le_bytes([code[3], code[4], code[5], code[6]]) as u64;
+        if code[..3] != JMP_ABS || code[5] != BAD || !(table..table + TABLE_LEN).contains(&cell) {
+            return None;
         }
-        self.near_site_trap(rip, &near)
+        Some(if rax == SYS_RESTART_SYSCALL { PatchedTrap::Syscall(site + 7) } else { PatchedTrap::Resume(site) })
     }
 
     fn patch_site(&self, m: &mut MmInner, site: u64, nr: u64, entry: u64) -> KResult<()> {

@@ -108,9 +108,9 @@ impl MemoryManager {
     pub(super) fn patch_near_site(&self, m: &mut MmInner, rip: u64, entry: u64) -> KResult<()> {
         let mut code = [0u8; 16];
         let mut found = None;
+        let mf = self.mf.clone();
         for f in Form::ALL {
             let Some(site) = rip.checked_sub(f.lead() + 2) else { continue };
-            let mf = self.mf.clone();
             let n = f.len() as usize;
             if self.walk_pages(m, site, n, false, |off, k, at| mf.read(off, &mut code[at..at + k])).is_ok() && f.matches(&code[..n]) {
                 found = Some((f, site));
