@@ -104,8 +104,16 @@ pub const M_APP_RIP: u64 = M_FAST + 8;
 /// block (see `Interrupt::busy`): a stub thread whose spin runs out spins
 /// on instead of sleeping. Cleared with every command posted.
 pub const M_KEEP: u64 = M_APP_RIP + 8;
+/// u32, the CPU the stub thread last waited on (RDPID's value), or
+/// u32::MAX: see [`same_cpu_yield`].
+pub const M_STUB_CPU: u64 = M_KEEP + 8;
+/// u32, the CPU the sentry thread last waited on, or u32::MAX.
+pub const M_SENTRY_CPU: u64 = M_KEEP + 12;
+/// u32, nonzero when the stub is to read and compare the CPUs (the CPU
+/// has RDPID and [`same_cpu_yield`] is on).
+pub const M_CPU_OK: u64 = M_KEEP + 16;
 /// The end of the message's fixed fields.
-pub const M_END: u64 = M_KEEP + 8;
+pub const M_END: u64 = M_KEEP + 24;
 
 /// Where the trap entry builds its signal frame in the area: the XSAVE
 /// area (64-byte aligned, up to 4 KB with its magic), the ucontext below
@@ -199,6 +207,9 @@ impl Msg {
         self.set(M_FS, u64::MAX);
         self.set32(M_FSGS, t.fsgs as u32);
         self.set32(M_SPIN, t.spin_stub);
+        self.set32(M_STUB_CPU, u32::MAX);
+        self.set32(M_SENTRY_CPU, u32::MAX);
+        self.set32(M_CPU_OK, same_cpu_yield() as u32);
     }
 
     /// The sentry pointer for `len` bytes at stub address `addr`, if they
@@ -230,21 +241,26 @@ impl Msg {
     /// a sleep times out. Returns the new state.
     pub fn wait_while(&self, v: u32, spin: u32, alive: &dyn Fn() -> bool) -> Result<u32> {
         let mask = self.u32_at(M_YIELD_MASK).load(Ordering::Relaxed);
+        let same_cpu = same_cpu_yield();
+        let mut me = self.note_cpu(same_cpu);
         for i in 0..spin {
             let s = self.state().load(Ordering::Acquire);
             if s != v {
                 return Ok(s);
             }
             std::hint::spin_loop();
-            // Never keep a runnable thread off this CPU for long; and once
-            // a yield gave the CPU to another thread (it took long), the
-            // CPUs are oversubscribed: sleep rather than spin on.
-            if i & mask == mask {
+            // Never keep a runnable thread off this CPU for long, and when
+            // the stub thread last waited on this very CPU, not at all: it
+            // cannot run while this spins here. Once a yield gave the CPU
+            // to another thread (it took long), the CPUs are
+            // oversubscribed: sleep rather than spin on.
+            if i & mask == mask || (same_cpu && self.get32(M_STUB_CPU) == me) {
                 let t = std::time::Instant::now();
                 std::thread::yield_now();
                 if yield_gave_way(t.elapsed()) {
                     break;
                 }
+                me = self.note_cpu(same_cpu);
             }
         }
         let sleep = self.u32_at(M_SENTRY_SLEEP);
@@ -266,6 +282,48 @@ impl Msg {
             }
         }
     }
+}
+
+impl Msg {
+    /// Record the CPU this sentry thread waits on (when `same_cpu`), for
+    /// the stub to compare with its own; returns it (u32::MAX - 1, which
+    /// matches nothing, when not comparing).
+    fn note_cpu(&self, same_cpu: bool) -> u32 {
+        if !same_cpu {
+            return u32::MAX - 1;
+        }
+        let me = current_cpu();
+        if self.get32(M_SENTRY_CPU) != me {
+            self.set32(M_SENTRY_CPU, me);
+        }
+        me
+    }
+}
+
+/// The CPU this thread runs on, as RDPID reads it (Linux keeps the CPU
+/// number in TSC_AUX). Only called when [`same_cpu_yield`] holds.
+fn current_cpu() -> u32 {
+    let v: u64;
+    // SAFETY: RDPID only reads TSC_AUX into a register; same_cpu_yield
+    // checked with CPUID that the CPU has the instruction.
+    unsafe { std::arch::asm!("rdpid {}", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    v as u32
+}
+
+/// Whether each side of a hand-off yields at once, instead of spinning,
+/// when the other last waited on the same CPU: the other thread cannot
+/// run there until this one gives the CPU up, so a spin only delays it.
+/// On two CPUs shared by two busy sandboxed processes this is the common
+/// case (each stub and its sentry thread share a CPU). Needs RDPID
+/// (CPUID.7.0:ECX bit 22); `RUNSC_SYSTRAP_SAME_CPU=0` turns it off, for
+/// measuring.
+pub fn same_cpu_yield() -> bool {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ON.get_or_init(|| {
+        // (Leaf 7 exists when leaf 0 reports it.)
+        let rdpid = std::arch::x86_64::__cpuid(0).eax >= 7 && std::arch::x86_64::__cpuid_count(7, 0).ecx & (1 << 22) != 0;
+        rdpid && std::env::var("RUNSC_SYSTRAP_SAME_CPU").map_or(true, |v| v != "0")
+    })
 }
 
 /// Whether a sched_yield that took `d` ran another thread: a yield with

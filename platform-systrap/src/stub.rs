@@ -160,8 +160,17 @@ std::arch::global_asm!(
     // Wait while the state is ebx: spin, then sleep on the futex.
     // (Every M_YIELD_MASK + 1 rounds the spin yields the CPU, so that a
     // spinning stub never keeps a runnable thread waiting for long.)
+    // With M_CPU_OK, ebp is the CPU this thread waits on (RDPID), noted
+    // in M_STUB_CPU for the sentry, and read again after every yield.
     "4:",
     "mov r14d, [r12 + {m_spin}]",
+    "43:",
+    "cmp dword ptr [r12 + {m_cpu_ok}], 0",
+    "je 5f",
+    "rdpid rbp",
+    "cmp [r12 + {m_stub_cpu}], ebp",
+    "je 5f",
+    "mov [r12 + {m_stub_cpu}], ebp",
     "5:",
     "mov eax, [r12 + {m_state}]",
     "cmp eax, ebx",
@@ -170,8 +179,16 @@ std::arch::global_asm!(
     "jz 9f",
     "pause",
     "dec r14d",
+    // The sentry thread last waited on this CPU: it cannot run while the
+    // stub spins here, so yield at once.
+    "cmp dword ptr [r12 + {m_cpu_ok}], 0",
+    "je 44f",
+    "cmp ebp, [r12 + {m_sentry_cpu}]",
+    "je 45f",
+    "44:",
     "test dword ptr [r12 + {m_yield_mask}], r14d",
     "jnz 5b",
+    "45:",
     // sched_yield, timed: one that ran another thread (longer than the
     // message's M_YIELD_CYCLES) means the CPUs are oversubscribed, and
     // the stub sleeps rather than spin on.
@@ -187,7 +204,7 @@ std::arch::global_asm!(
     "sub rax, r15",
     "cmp rax, [r12 + {m_yield_cycles}]",
     "ja 6f",
-    "jmp 5b",
+    "jmp 43b",
     // The spin ran out: sleep, unless the sentry is busy with a long
     // syscall that will not block (M_KEEP): then spin on (a wake-up costs
     // more than the spinning here).
@@ -431,6 +448,9 @@ std::arch::global_asm!(
     m_fsgs = const M_FSGS,
     m_spin = const M_SPIN,
     m_keep = const M_KEEP,
+    m_stub_cpu = const M_STUB_CPU,
+    m_sentry_cpu = const M_SENTRY_CPU,
+    m_cpu_ok = const M_CPU_OK,
     m_yield_cycles = const M_YIELD_CYCLES,
     m_yield_mask = const M_YIELD_MASK,
     m_self = const M_SELF,

@@ -263,26 +263,28 @@ impl MemoryManager {
     /// Read a NUL-terminated string of at most `max` bytes (without the
     /// NUL); longer is ENAMETOOLONG.
     pub fn read_cstring(&self, addr: u64, max: usize) -> KResult<Vec<u8>> {
+        // Copied in aligned pieces of CHUNK bytes (which divides the page
+        // size, so a piece never crosses a page and nothing past the
+        // terminator's page is touched), on the stack: most paths take one
+        // piece, and a whole-page heap buffer, zeroed, cost more than the
+        // copy (glibc grows a thread's arena with an mprotect).
+        const CHUNK: u64 = 256;
         let mut out = Vec::new();
+        let mut buf = [0u8; CHUNK as usize];
         let mut cur = addr;
         loop {
-            // Read up to the end of the page at most, to never fault past
-            // the terminator.
-            let chunk = (4096 - (cur % 4096)) as usize;
-            let mut buf = vec![0u8; chunk];
-            self.copy_in(cur, &mut buf)?;
-            if let Some(i) = buf.iter().position(|&b| b == 0) {
-                out.extend_from_slice(&buf[..i]);
-                if out.len() > max {
-                    return Err(Errno::ENAMETOOLONG);
-                }
-                return Ok(out);
-            }
-            out.extend_from_slice(&buf);
+            let n = (CHUNK - cur % CHUNK) as usize;
+            let piece = &mut buf[..n];
+            self.copy_in(cur, piece)?;
+            let end = piece.iter().position(|&b| b == 0);
+            out.extend_from_slice(&piece[..end.unwrap_or(n)]);
             if out.len() > max {
                 return Err(Errno::ENAMETOOLONG);
             }
-            cur = cur.checked_add(chunk as u64).ok_or(Errno::EFAULT)?;
+            if end.is_some() {
+                return Ok(out);
+            }
+            cur = cur.checked_add(n as u64).ok_or(Errno::EFAULT)?;
         }
     }
 
