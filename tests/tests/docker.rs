@@ -91,6 +91,11 @@ impl Drop for Daemon {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A containerd shim outlives its daemon (it was seen once): stop
+        // whatever still names the directory.
+        for pid in pids_with(&self.dir.to_string_lossy()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
         // Mounts the daemon left (overlay layers, its exec root).
         let prefix = self.dir.to_string_lossy().into_owned();
         let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap_or_default();
@@ -103,17 +108,30 @@ impl Drop for Daemon {
     }
 }
 
-/// Host processes whose command line mentions `needle`.
-fn processes_with(needle: &str) -> Vec<String> {
+/// Host processes whose command line mentions `needle`: pid and command
+/// line.
+fn processes_matching(needle: &str) -> Vec<(i32, String)> {
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse().ok()) else { continue };
         let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
         let s = String::from_utf8_lossy(&cmdline).replace('\0', " ");
         if s.contains(needle) && !s.contains("cargo") {
-            out.push(s);
+            out.push((pid, s));
         }
     }
     out
+}
+
+/// Command lines of the host processes that mention `needle`.
+fn processes_with(needle: &str) -> Vec<String> {
+    processes_matching(needle).into_iter().map(|p| p.1).collect()
+}
+
+/// Pids of the host processes that mention `needle` (not this one).
+fn pids_with(needle: &str) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    processes_matching(needle).into_iter().map(|p| p.0).filter(|&p| p != me).collect()
 }
 
 #[test]
