@@ -138,15 +138,19 @@ impl SystrapPlatform {
         let knob = |name: &str, default: u32| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
         let stub_us = knob("RUNSC_SYSTRAP_STUB_SPIN_US", 100);
         let sentry_us = knob("RUNSC_SYSTRAP_SENTRY_SPIN_US", 200);
-        // How often the spins yield (a power of two of rounds, 128 by
-        // default). A yield costs about 1 us here even with nothing else
-        // to run, and a hand-off that lands during one waits for it; but
-        // on two CPUs a spinner that yields late keeps the thread it waits
-        // for (or the factory) off a CPU. Interleaved runs, medians of 5-8,
-        // yielding every 2 / 5 / 10 / 25 us: 50 fork+exec 112 / 110-131 /
-        // 141 / 183 ms; tar | cat of /usr/include 1529 / 1361 / 1246 /
-        // 1143 ms. Process starts win.
-        let yield_us = knob("RUNSC_SYSTRAP_YIELD_US", 2);
+        // How often the spins yield (a power of two of rounds: 512, about
+        // 15 us, by default). A yield costs about 1 us here even with
+        // nothing else to run, and a hand-off that lands during one waits
+        // for it; but on two CPUs a spinner that yields late keeps the
+        // thread it waits for (or the factory) off a CPU. Before a spinner
+        // yielded at once to a peer on its own CPU (msg::same_cpu_yield),
+        // that cost process starts: yielding every 2 / 5 / 10 / 25 us, 50
+        // fork+exec took 112 / 110-131 / 141 / 183 ms, tar | cat 1529 /
+        // 1361 / 1246 / 1143 ms. Since, with SCHED_BATCH, interleaved
+        // medians of 11-15 for 2 / 4 / 8 / 16 us: tar | cat 770 / 744 /
+        // 699 (658) / (662) ms, fork+exec 125 / 97 / 105 ms, python3
+        // 56 / - / 55 / 69 ms.
+        let yield_us = knob("RUNSC_SYSTRAP_YIELD_US", 8);
         let yield_mask = (per_us * yield_us).max(1).next_power_of_two() - 1;
         let tuning = Tuning {
             fsgs,

@@ -78,7 +78,7 @@ pub const M_ZERO: u64 = 160;
 /// having run another thread (the CPUs are oversubscribed: sleep).
 pub const M_YIELD_CYCLES: u64 = 168;
 /// u32, a mask of spin rounds: both spins yield the CPU once per mask + 1
-/// rounds (about every 4 us by default; see lib.rs).
+/// rounds (about every 15 us by default; see lib.rs).
 pub const M_YIELD_MASK: u64 = 176;
 
 /// u64, the area's own stub address (the trap entry finds its area
