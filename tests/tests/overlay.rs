@@ -145,3 +145,38 @@ rm $f"#;
     assert_ne!(out.status, 0, "a bad medium is refused: {out:?}");
     assert!(out.stderr_str().contains("overlay-medium"), "{out:?}");
 }
+
+/// A lower file is read up to the size the sandbox looked up, as its stat
+/// shows: bytes the host appends later are not read (and a read at that
+/// size ends there without asking the host), while the file's first bytes
+/// still come from the host.
+#[test]
+fn lower_files_read_up_to_the_size_looked_up() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = std::env::temp_dir().join(format!("runsc-lower-size-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let f = dir.join("grows");
+    std::fs::write(&f, "0123456789").unwrap();
+    let p = f.to_string_lossy().into_owned();
+    // Stat, wait for a line on stdin, then read it whole twice (the second
+    // read of cat at the size) and the size again.
+    let script = format!("stat -c %s {p}; read go; cat {p}; echo; wc -c < {p}; stat -c %s {p}");
+    let mut child = sandboxed(&["sh", "-c", &script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("runsc");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "10", "the size before");
+    std::fs::OpenOptions::new().append(true).open(&f).unwrap().write_all(b"abcdef").unwrap();
+    child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(status.success(), "{rest}");
+    assert_eq!(rest, "0123456789\n10\n10\n", "what the sandbox read after the host appended");
+}

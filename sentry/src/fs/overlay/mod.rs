@@ -98,6 +98,25 @@ struct State {
 }
 
 impl State {
+    /// A read of a lower file at `off` ends before it starts: at or past
+    /// the size the sandbox sees (looked up once; its stat shows that
+    /// size, so a read past it would contradict the stat), nothing is read
+    /// and the host is not asked. A size of 0 is asked anyway: files of a
+    /// synthetic filesystem show 0 and have content.
+    fn past_lower_end(&self, off: u64) -> bool {
+        self.attr.size > 0 && off >= self.attr.size
+    }
+
+    /// How much of a read of `len` bytes at `off` of a lower file to ask
+    /// the host for: up to the size the sandbox sees (all of it for a
+    /// size of 0, as above).
+    fn lower_read_len(&self, off: u64, len: usize) -> usize {
+        if self.attr.size == 0 {
+            return len;
+        }
+        len.min(self.attr.size.saturating_sub(off).try_into().unwrap_or(usize::MAX))
+    }
+
     /// Drop cached pages from the one holding `from` on, zeroing the part
     /// of that page past `from` (truncation); mappings keep the frames
     /// they already hold.
