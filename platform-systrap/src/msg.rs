@@ -480,3 +480,33 @@ impl MsgFile {
         c as u64 * AREA_SIZE
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// RDPID reads the CPU number Linux keeps in TSC_AUX (with the NUMA
+    /// node above bit 12): pinned to each allowed CPU in turn, this
+    /// thread reads that CPU.
+    #[test]
+    fn current_cpu_is_the_cpu_the_thread_runs_on() {
+        if !same_cpu_yield() {
+            eprintln!("SKIP current_cpu_is_the_cpu_the_thread_runs_on: no RDPID (or RUNSC_SYSTRAP_SAME_CPU=0)");
+            return;
+        }
+        let allowed = nix::sched::sched_getaffinity(nix::unistd::Pid::from_raw(0)).expect("affinity");
+        let mut seen = 0;
+        for cpu in 0..nix::sched::CpuSet::count() {
+            if !allowed.is_set(cpu).unwrap_or(false) {
+                continue;
+            }
+            let mut one = nix::sched::CpuSet::new();
+            one.set(cpu).unwrap();
+            nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &one).expect("pin");
+            assert_eq!(current_cpu() & 0xfff, cpu as u32, "pinned to CPU {cpu}");
+            seen += 1;
+        }
+        nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &allowed).expect("unpin");
+        assert!(seen > 0);
+    }
+}

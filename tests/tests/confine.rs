@@ -176,12 +176,33 @@ fn a_live_runsc_do_sandbox_is_confined() {
     while !std::fs::read_to_string(sandbox.join("status")).unwrap_or_default().contains("Seccomp:\t2") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let result = std::panic::catch_unwind(|| assert_sentry_confined(&sandbox));
+    let result = std::panic::catch_unwind(|| {
+        assert_sentry_confined(&sandbox);
+        assert_tasks_batch_scheduled(&sandbox);
+    });
     let _ = child.kill();
     let _ = child.wait();
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }
+}
+
+/// The sandbox process's task threads (`task-N`) run SCHED_BATCH (3), the
+/// policy runsc sets before the platform starts (docs/architecture.md).
+fn assert_tasks_batch_scheduled(p: &Path) {
+    let mut tasks = 0;
+    for t in std::fs::read_dir(p.join("task")).unwrap().flatten() {
+        let comm = std::fs::read_to_string(t.path().join("comm")).unwrap_or_default();
+        if !comm.starts_with("task-") {
+            continue;
+        }
+        tasks += 1;
+        // Field 41 of stat, the 39th after the command's closing paren.
+        let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
+        let policy = stat.rsplit(')').next().and_then(|s| s.split_whitespace().nth(38)).unwrap_or("?").to_string();
+        assert_eq!(policy, "3", "{} ({}): scheduling policy", t.path().display(), comm.trim());
+    }
+    assert!(tasks > 0, "no task thread in {}", p.display());
 }
 
 /// The pid of `/proc/PID`.
