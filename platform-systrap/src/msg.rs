@@ -227,6 +227,20 @@ impl Msg {
         self.u32_at(M_KEEP).store(1, Ordering::Relaxed);
     }
 
+    /// Record the CPU this sentry thread waits on (when `same_cpu`), for
+    /// the stub to compare with its own; returns it (u32::MAX - 1, which
+    /// matches nothing, when not comparing).
+    fn note_cpu(&self, same_cpu: bool) -> u32 {
+        if !same_cpu {
+            return u32::MAX - 1;
+        }
+        let me = current_cpu();
+        if self.get32(M_SENTRY_CPU) != me {
+            self.set32(M_SENTRY_CPU, me);
+        }
+        me
+    }
+
     /// Hand the stub command `cmd`.
     pub fn post(&self, cmd: u32) {
         self.u32_at(M_KEEP).store(0, Ordering::Relaxed);
@@ -281,22 +295,6 @@ impl Msg {
                 return Err(Error::StubDied(0));
             }
         }
-    }
-}
-
-impl Msg {
-    /// Record the CPU this sentry thread waits on (when `same_cpu`), for
-    /// the stub to compare with its own; returns it (u32::MAX - 1, which
-    /// matches nothing, when not comparing).
-    fn note_cpu(&self, same_cpu: bool) -> u32 {
-        if !same_cpu {
-            return u32::MAX - 1;
-        }
-        let me = current_cpu();
-        if self.get32(M_SENTRY_CPU) != me {
-            self.set32(M_SENTRY_CPU, me);
-        }
-        me
     }
 }
 

@@ -263,25 +263,27 @@ impl MemoryManager {
     /// Read a NUL-terminated string of at most `max` bytes (without the
     /// NUL); longer is ENAMETOOLONG.
     pub fn read_cstring(&self, addr: u64, max: usize) -> KResult<Vec<u8>> {
-        // Copied in aligned pieces of CHUNK bytes (which divides the page
-        // size, so a piece never crosses a page and nothing past the
-        // terminator's page is touched), on the stack: most paths take one
-        // piece, and a whole-page heap buffer, zeroed, cost more than the
-        // copy (glibc grows a thread's arena with an mprotect).
-        const CHUNK: u64 = 256;
-        let mut out = Vec::new();
-        let mut buf = [0u8; CHUNK as usize];
+        // Copied straight into the result, a piece at a time, never across
+        // a page (nothing past the terminator's page is touched): first to
+        // the next FIRST-byte boundary, which holds most paths whole, then
+        // a page at a time. (A zeroed page per call, as before, cost more
+        // than the copy: glibc grows a thread's arena with an mprotect.)
+        const FIRST: u64 = 256;
+        let mut out: Vec<u8> = Vec::new();
         let mut cur = addr;
         loop {
-            let n = (CHUNK - cur % CHUNK) as usize;
-            let piece = &mut buf[..n];
-            self.copy_in(cur, piece)?;
-            let end = piece.iter().position(|&b| b == 0);
-            out.extend_from_slice(&piece[..end.unwrap_or(n)]);
+            let n = if out.is_empty() { FIRST - cur % FIRST } else { 4096 - cur % 4096 } as usize;
+            let at = out.len();
+            out.resize(at + n, 0);
+            self.copy_in(cur, &mut out[at..])?;
+            let nul = out[at..].iter().position(|&b| b == 0);
+            if let Some(i) = nul {
+                out.truncate(at + i);
+            }
             if out.len() > max {
                 return Err(Errno::ENAMETOOLONG);
             }
-            if end.is_some() {
+            if nul.is_some() {
                 return Ok(out);
             }
             cur = cur.checked_add(n as u64).ok_or(Errno::EFAULT)?;

@@ -222,6 +222,19 @@ fn read_cstring_stops_at_nul_and_bounds_length() {
     mm.copy_out(A + PAGE - 3, b"abcdef\0").unwrap();
     assert_eq!(mm.read_cstring(A + PAGE - 3, 100).unwrap(), b"abcdef");
     assert_eq!(mm.read_cstring(A + PAGE - 3, 3), Err(Errno::ENAMETOOLONG));
+    // Longer than the first piece and across the page: 5000 bytes.
+    let long: Vec<u8> = (0..5000).map(|i| b'a' + (i % 26) as u8).collect();
+    mm.copy_out(A + 100, &long).unwrap();
+    mm.copy_out(A + 5100, b"\0").unwrap();
+    assert_eq!(mm.read_cstring(A + 100, 8192).unwrap(), long);
+    assert_eq!(mm.read_cstring(A + 100, 4999), Err(Errno::ENAMETOOLONG));
+    // The terminator on the mapping's last byte: nothing past it is read.
+    mm.copy_out(A + 2 * PAGE - 300, &long[..299]).unwrap();
+    mm.copy_out(A + 2 * PAGE - 1, b"\0").unwrap();
+    assert_eq!(mm.read_cstring(A + 2 * PAGE - 300, 8192).unwrap(), &long[..299]);
+    // No terminator before the end of the mapping: EFAULT.
+    mm.copy_out(A + 2 * PAGE - 1, b"x").unwrap();
+    assert_eq!(mm.read_cstring(A + 2 * PAGE - 300, 8192), Err(Errno::EFAULT));
 }
 
 #[test]
