@@ -20,26 +20,24 @@ use crate::protocol::StatFs;
 /// `openat(2)` returning an owned fd.
 pub fn openat(dir: BorrowedFd<'_>, name: &CStr, flags: OFlag, mode: Mode) -> nix::Result<OwnedFd> {
     let raw = nix::fcntl::openat(Some(dir.as_raw_fd()), name, flags, mode)?;
-    // SAFETY: openat just succeeded, so `raw` is a new descriptor in our
-    // table that no other object knows about; the OwnedFd becomes its only
-    // owner.
+    // openat just succeeded: `raw` is a new descriptor no other object knows.
+    // SAFETY: so the OwnedFd becomes its only owner.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 /// `open(2)` of a host path, returning an owned fd.
 pub fn open(path: &std::path::Path, flags: OFlag) -> nix::Result<OwnedFd> {
     let raw = nix::fcntl::open(path, flags, Mode::empty())?;
-    // SAFETY: open just succeeded, so `raw` is a new descriptor in our
-    // table that no other object knows about; the OwnedFd becomes its only
-    // owner.
+    // open just succeeded: `raw` is a new descriptor no other object knows.
+    // SAFETY: so the OwnedFd becomes its only owner.
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 /// `fstatfs(2)` (valid on O_PATH fds since Linux 3.12).
 pub fn fstatfs(fd: BorrowedFd<'_>) -> nix::Result<StatFs> {
     let mut st = std::mem::MaybeUninit::<libc::statfs64>::uninit();
-    // SAFETY: `st` points to writable memory of the size fstatfs64 fills,
-    // and the fd is kept open by the borrow for the duration of the call.
+    // The fd is kept open by the borrow for the duration of the call.
+    // SAFETY: `st` points to writable memory of the size fstatfs64 fills.
     let rc = unsafe { libc::fstatfs64(fd.as_raw_fd(), st.as_mut_ptr()) };
     Errno::result(rc)?;
     // SAFETY: fstatfs64 returned 0, so it filled the whole struct.
@@ -63,8 +61,8 @@ pub fn fstatfs(fd: BorrowedFd<'_>) -> nix::Result<StatFs> {
 
 /// `getdents64(2)` into `buf`; returns the bytes filled (0 at the end).
 pub fn getdents64(fd: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<usize> {
-    // SAFETY: `buf` is writable for exactly the length passed, which bounds
-    // what the kernel writes, and the fd is kept open by the borrow.
+    // The fd is kept open by the borrow for the duration of the call.
+    // SAFETY: `buf` is writable for the length passed, which bounds the write.
     let rc = unsafe { libc::syscall(libc::SYS_getdents64, fd.as_raw_fd(), buf.as_mut_ptr(), buf.len()) };
     Errno::result(rc).map(|n| n as usize)
 }
@@ -91,8 +89,8 @@ pub fn dirents(buf: &[u8]) -> impl Iterator<Item = (u64, u8, &[u8])> {
 
 /// `getxattr(2)` into `buf`; returns the value length.
 pub fn getxattr(path: &CStr, name: &CStr, buf: &mut [u8]) -> nix::Result<usize> {
-    // SAFETY: both strings are NUL-terminated, and `buf` is writable for
-    // exactly the length passed, which bounds what the kernel writes.
+    // Both strings are NUL-terminated.
+    // SAFETY: `buf` is writable for the length passed, which bounds the write.
     let rc = unsafe {
         libc::getxattr(path.as_ptr(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
     };
@@ -101,8 +99,8 @@ pub fn getxattr(path: &CStr, name: &CStr, buf: &mut [u8]) -> nix::Result<usize> 
 
 /// `setxattr(2)`.
 pub fn setxattr(path: &CStr, name: &CStr, value: &[u8], flags: i32) -> nix::Result<()> {
-    // SAFETY: both strings are NUL-terminated, and `value` is readable for
-    // exactly the length passed.
+    // Both strings are NUL-terminated.
+    // SAFETY: `value` is readable for exactly the length passed.
     let rc = unsafe {
         libc::setxattr(path.as_ptr(), name.as_ptr(), value.as_ptr().cast(), value.len(), flags)
     };
@@ -111,24 +109,24 @@ pub fn setxattr(path: &CStr, name: &CStr, value: &[u8], flags: i32) -> nix::Resu
 
 /// `listxattr(2)` into `buf`; returns the list length.
 pub fn listxattr(path: &CStr, buf: &mut [u8]) -> nix::Result<usize> {
-    // SAFETY: the path is NUL-terminated, and `buf` is writable for exactly
-    // the length passed.
+    // The path is NUL-terminated.
+    // SAFETY: `buf` is writable for exactly the length passed.
     let rc = unsafe { libc::listxattr(path.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
     Errno::result(rc).map(|n| n as usize)
 }
 
 /// `fgetxattr(2)` into `buf`; returns the value length.
 pub fn fgetxattr(fd: BorrowedFd<'_>, name: &CStr, buf: &mut [u8]) -> nix::Result<usize> {
-    // SAFETY: the name is NUL-terminated, `buf` is writable for exactly the
-    // length passed, and the borrow keeps the fd open for the call.
+    // The name is NUL-terminated; the borrow keeps the fd open for the call.
+    // SAFETY: `buf` is writable for exactly the length passed.
     let rc = unsafe { libc::fgetxattr(fd.as_raw_fd(), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
     Errno::result(rc).map(|n| n as usize)
 }
 
 /// `flistxattr(2)` into `buf`; returns the list length.
 pub fn flistxattr(fd: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<usize> {
-    // SAFETY: `buf` is writable for exactly the length passed, and the
-    // borrow keeps the fd open for the call.
+    // The borrow keeps the fd open for the call.
+    // SAFETY: `buf` is writable for exactly the length passed.
     let rc = unsafe { libc::flistxattr(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
     Errno::result(rc).map(|n| n as usize)
 }
@@ -207,10 +205,9 @@ fn recv_flags(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize, flags: MsgFl
             for c in cmsgs {
                 if let ControlMessageOwned::ScmRights(raws) = c {
                     for raw in raws {
-                        // SAFETY: the kernel installed `raw` in our fd table
-                        // while delivering this very message; nothing else
-                        // in the process has seen it, so we are its only
-                        // owner.
+                        // The kernel installed `raw` in our fd table while
+                        // delivering this very message; nothing else has seen it.
+                        // SAFETY: so we are its only owner.
                         fds.push(unsafe { OwnedFd::from_raw_fd(raw) });
                     }
                 }

@@ -70,7 +70,8 @@ impl Waker {
         if self.gen() != seen {
             return;
         }
-        self.going_idle();
+        // (going_idle without its flush: done just above.)
+        self.tell_platform(|i| i.idle());
         self.sleeping.store(true, std::sync::atomic::Ordering::Relaxed);
         self.wait_inner(seen, deadline);
         self.sleeping.store(false, std::sync::atomic::Ordering::Relaxed);

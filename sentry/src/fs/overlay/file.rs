@@ -53,10 +53,10 @@ impl FileOps for OvFile {
     fn read(&self, _t: &Task, buf: &mut [u8], off: u64, _nb: bool) -> KResult<usize> {
         let mut st = self.node.lock();
         if !st.upper {
-            if st.past_lower_end(off) {
+            let len = st.lower_read_len(off, buf.len());
+            if len == 0 {
                 return Ok(0);
             }
-            let len = st.lower_read_len(off, buf.len());
             let fd = self.node.host_fd(&mut st)?;
             drop(st);
             loop {
@@ -118,10 +118,10 @@ impl FileOps for OvFile {
         let (frames, held, end) = {
             let mut st = self.node.lock();
             if !st.upper {
-                if st.past_lower_end(off) {
+                let len = st.lower_read_len(off, len);
+                if len == 0 {
                     return Ok(0);
                 }
-                let len = st.lower_read_len(off, len);
                 // The lower file's content: read from the host straight
                 // into the application's buffer.
                 let fd = self.node.host_fd(&mut st)?;

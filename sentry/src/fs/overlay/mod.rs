@@ -98,18 +98,11 @@ struct State {
 }
 
 impl State {
-    /// A read of a lower file at `off` ends before it starts: at or past
-    /// the size the sandbox sees (looked up once; its stat shows that
-    /// size, so a read past it would contradict the stat), nothing is read
-    /// and the host is not asked. A size of 0 is asked anyway: files of a
-    /// synthetic filesystem show 0 and have content.
-    fn past_lower_end(&self, off: u64) -> bool {
-        self.attr.size > 0 && off >= self.attr.size
-    }
-
     /// How much of a read of `len` bytes at `off` of a lower file to ask
-    /// the host for: up to the size the sandbox sees (all of it for a
-    /// size of 0, as above).
+    /// the host for: up to the size the sandbox looked up (its stat shows
+    /// that size, so a read past it would contradict the stat), and none at
+    /// or past it, where the host is not asked. A size of 0 asks for all of
+    /// it: files of a synthetic filesystem show 0 and have content.
     fn lower_read_len(&self, off: u64, len: usize) -> usize {
         if self.attr.size == 0 {
             return len;
