@@ -106,6 +106,33 @@ fn spawn_gofer(cli: &crate::Cli, dir: &Path, writable: bool) -> anyhow::Result<(
     Ok((child, Arc::new(gofer::Client::new(ours))))
 }
 
+/// Host fds the sentry's fd table has room for from the start.
+const HOST_FD_TABLE: i32 = 8192;
+
+/// Give the sentry its host fds: the RLIMIT_NOFILE soft limit raised to
+/// the hard one (the sandbox's own limits are the sentry's, not these),
+/// a share of them for the overlays to keep open between reads, and an fd
+/// table of [`HOST_FD_TABLE`] slots (or the limit, if lower) grown now,
+/// while the process has a single thread: Linux grows a table that several
+/// threads share only after an RCU grace period (`expand_fdtable` calls
+/// `synchronize_rcu`), about 12 ms here, once per doubling, and never
+/// shrinks it. Grown on demand, the sentry's table (a host fd per lower
+/// file in use and per directory walked) cost a walk of /usr/include's
+/// 8800 files six grace periods, some 75 ms. The table costs 8 bytes of
+/// kernel memory a slot. Must run before the sandbox starts any thread.
+pub fn reserve_host_fds() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024));
+    let limit = if hard > soft && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() { hard } else { soft };
+    sentry::fs::overlay::set_kept_fds((limit / 8).min(4096) as usize);
+    let last = (limit.min(HOST_FD_TABLE as u64) as i32) - 1;
+    // dup2 to the last slot makes the kernel size the table for it; the
+    // close leaves the table as it is.
+    if last > 2 && nix::unistd::dup2(2, last).is_ok() {
+        let _ = nix::unistd::close(last);
+    }
+}
+
 /// On each SIGQUIT, print what every task is doing to stderr (a hang's
 /// post-mortem, as gVisor's `runsc debug --stacks`); the sandbox goes on.
 fn dump_on_sigquit(kernel: std::sync::Weak<sentry::kernel::Kernel>, quit: nix::sys::signal::SigSet) {

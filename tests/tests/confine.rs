@@ -179,6 +179,7 @@ fn a_live_runsc_do_sandbox_is_confined() {
     let result = std::panic::catch_unwind(|| {
         assert_sentry_confined(&sandbox);
         assert_tasks_batch_scheduled(&sandbox);
+        assert_fd_table_grown(&sandbox);
     });
     let _ = child.kill();
     let _ = child.wait();
@@ -203,6 +204,23 @@ fn assert_tasks_batch_scheduled(p: &Path) {
         assert_eq!(policy, "3", "{} ({}): scheduling policy", t.path().display(), comm.trim());
     }
     assert!(tasks > 0, "no task thread in {}", p.display());
+}
+
+/// The sandbox process's host fd table was grown before its threads
+/// started (runsc-cli's `reserve_host_fds`): FDSize is 8192 slots, or the
+/// RLIMIT_NOFILE hard limit if lower, with only a few dozen fds open.
+fn assert_fd_table_grown(p: &Path) {
+    let status = std::fs::read_to_string(p.join("status")).unwrap_or_default();
+    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse::<u64>().ok());
+    let size = field("FDSize:").expect("FDSize in status");
+    let limits = std::fs::read_to_string(p.join("limits")).unwrap_or_default();
+    let hard = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(4))
+        .and_then(|v| v.parse::<u64>().ok())
+        .expect("Max open files in limits");
+    assert!(size >= hard.min(8192), "{}: FDSize {size}, hard limit {hard}", p.display());
 }
 
 /// The pid of `/proc/PID`.

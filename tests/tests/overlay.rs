@@ -180,3 +180,25 @@ fn lower_files_read_up_to_the_size_looked_up() {
     assert!(status.success(), "{rest}");
     assert_eq!(rest, "0123456789\n10\n10\n", "what the sandbox read after the host appended");
 }
+
+/// The sentry keeps a bounded number of lower files' host fds open: a
+/// sandbox reads more files than the sentry may hold fds (here 256, from
+/// `prlimit`), each once, and every read succeeds. When each file read
+/// kept its host fd for good, the reads past the limit failed with EMFILE.
+#[test]
+fn more_files_read_than_the_sentry_has_fds() {
+    let dir = std::env::temp_dir().join(format!("runsc-many-files-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..600 {
+        std::fs::write(dir.join(format!("f{i}")), format!("{i}\n")).unwrap();
+    }
+    let inner = sandboxed(&["sh", "-c", &format!("cat {}/* | wc -l; cat {}/f7", dir.display(), dir.display())]);
+    let mut cmd = std::process::Command::new("prlimit");
+    cmd.arg("--nofile=256:256").arg("--").arg(inner.get_program()).args(inner.get_args());
+    let out = run(&mut cmd);
+    let _ = std::fs::remove_dir_all(&dir);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status, 0, "{err}");
+    assert_eq!(out.stdout_str(), "600\n7\n", "{err}");
+}

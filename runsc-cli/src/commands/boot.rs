@@ -118,6 +118,7 @@ fn setup(cli: &crate::Cli, a: &BootArgs) -> anyhow::Result<Setup> {
     let sock = state::socket(&cli.root, &a.id);
     let _ = std::fs::remove_file(&sock);
     let listener = state::bind_socket(&sock).with_context(|| format!("listening on {}", sock.display()))?;
+    crate::sandbox::reserve_host_fds();
     let gofers = crate::sandbox::Gofers::spawn(cli, &rootfs, &bind_sources(&spec)?)?;
     let root = if crate::sandbox::jailed() {
         let flags = nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC;

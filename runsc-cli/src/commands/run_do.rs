@@ -39,6 +39,7 @@ pub fn run(cli: &crate::Cli, a: &DoArgs) -> anyhow::Result<i32> {
         Some(c) => c.clone().into_bytes(),
         None => std::env::current_dir().map(|p| p.into_os_string().into_encoded_bytes()).unwrap_or_else(|_| b"/".to_vec()),
     };
+    crate::sandbox::reserve_host_fds();
     let gofers = crate::sandbox::Gofers::spawn(cli, std::path::Path::new("/"), &[])?;
     let mf = crate::sandbox::memory_file(cli, std::path::Path::new("/"))?;
     crate::sandbox::jail(cli)?;

@@ -8,9 +8,21 @@ use super::*;
 /// An open overlay regular file.
 pub struct OvFile {
     pub(super) node: Arc<Node>,
+    /// The lower file's host fd, from the first read of this open file on
+    /// (whatever the overlay keeps or drops meanwhile).
+    pub(super) fd: std::sync::OnceLock<Arc<OwnedFd>>,
 }
 
 impl OvFile {
+    /// The host fd to read the lower file from (the node locked as `st`).
+    fn lower_fd(&self, st: &mut State) -> KResult<Arc<OwnedFd>> {
+        if let Some(fd) = self.fd.get() {
+            return Ok(fd.clone());
+        }
+        let fd = self.node.host_fd(st)?;
+        Ok(self.fd.get_or_init(|| fd).clone())
+    }
+
     /// When every piece of `chunks` (frame, length) is in the memory
     /// file's store: the store and its runs there (offset in the store,
     /// length), consecutive pieces joined.
@@ -57,7 +69,7 @@ impl FileOps for OvFile {
             if len == 0 {
                 return Ok(0);
             }
-            let fd = self.node.host_fd(&mut st)?;
+            let fd = self.lower_fd(&mut st)?;
             drop(st);
             loop {
                 match nix::sys::uio::pread(&*fd, &mut buf[..len], off as i64) {
@@ -124,7 +136,7 @@ impl FileOps for OvFile {
                 }
                 // The lower file's content: read from the host straight
                 // into the application's buffer.
-                let fd = self.node.host_fd(&mut st)?;
+                let fd = self.lower_fd(&mut st)?;
                 drop(st);
                 return t.mm().read_host_to(addr, len, fd.as_fd(), off);
             }

@@ -156,3 +156,88 @@ pub(crate) fn attr_from(a: &gofer::Attr) -> Attr {
         ctime: (a.ctime_sec, a.ctime_nsec),
     }
 }
+
+/// How many lower files' host fds an overlay keeps open between reads
+/// (see [`KeptFds`]); `runsc` sets it from its RLIMIT_NOFILE.
+static KEEP_FDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1024);
+
+/// Keep at most `n` host fds of lower files open between reads, in each
+/// overlay (at least 16).
+pub fn set_kept_fds(n: usize) {
+    KEEP_FDS.store(n.max(16), std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The host fds of lower files an overlay keeps open after their first
+/// read, by host (dev, ino), so that reopening a file the sandbox read
+/// before costs no host call; the oldest goes once there are more than
+/// [`set_kept_fds`] allows (each open file of the sandbox holds its own
+/// reference, so that file keeps reading the same host file). Without the
+/// bound, every file ever read held a host fd: a sandbox that read more
+/// files than the sentry's RLIMIT_NOFILE (20000 here) failed every later
+/// first read with EMFILE.
+#[derive(Default)]
+pub(super) struct KeptFds {
+    fds: std::collections::HashMap<(u64, u64), Arc<OwnedFd>>,
+    /// Keys, oldest first.
+    order: std::collections::VecDeque<(u64, u64)>,
+}
+
+impl KeptFds {
+    /// The kept fd of the file `id`.
+    pub(super) fn get(&self, id: (u64, u64)) -> Option<Arc<OwnedFd>> {
+        self.fds.get(&id).cloned()
+    }
+
+    /// Keep `fd` as the file `id`'s, unless one was kept meanwhile (then
+    /// that one is returned and `fd` closed); drop the oldest past the
+    /// bound.
+    pub(super) fn keep(&mut self, id: (u64, u64), fd: Arc<OwnedFd>) -> Arc<OwnedFd> {
+        if let Some(k) = self.fds.get(&id) {
+            return k.clone();
+        }
+        self.fds.insert(id, fd.clone());
+        self.order.push_back(id);
+        let max = KEEP_FDS.load(std::sync::atomic::Ordering::Relaxed);
+        while self.order.len() > max {
+            if let Some(old) = self.order.pop_front() {
+                self.fds.remove(&old);
+            }
+        }
+        fd
+    }
+
+    /// How many are kept.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.fds.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dev_null() -> Arc<OwnedFd> {
+        Arc::new(std::fs::File::open("/dev/null").unwrap().into())
+    }
+
+    #[test]
+    fn kept_fds_are_bounded_oldest_first() {
+        set_kept_fds(16);
+        let mut k = KeptFds::default();
+        let first = dev_null();
+        assert!(Arc::ptr_eq(&k.keep((1, 0), first.clone()), &first));
+        // A second fd for the same file: the kept one stays.
+        assert!(Arc::ptr_eq(&k.keep((1, 0), dev_null()), &first));
+        for i in 1..20 {
+            k.keep((1, i), dev_null());
+        }
+        assert_eq!(k.len(), 16);
+        assert!(k.get((1, 0)).is_none(), "the oldest went first");
+        assert!(k.get((1, 3)).is_none());
+        assert!(k.get((1, 4)).is_some());
+        assert!(k.get((1, 19)).is_some());
+        // Dropped from the set, an fd still held elsewhere stays open.
+        assert_eq!(Arc::strong_count(&first), 1);
+    }
+}

@@ -22,6 +22,7 @@ use gofer::Client;
 mod lower;
 use lower::{Access, Lower};
 pub(crate) use lower::attr_from;
+pub use lower::set_kept_fds;
 
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
@@ -38,11 +39,13 @@ pub struct OverlayFs {
     limit: u64,
     /// Pages the files' content holds.
     used: std::sync::atomic::AtomicU64,
+    /// Host fds of lower files read before.
+    kept: Mutex<lower::KeptFds>,
 }
 
 impl OverlayFs {
     fn new(lower: Option<Access>, dev: u64, mf: Arc<MemoryFile>, limit: u64) -> Arc<OverlayFs> {
-        Arc::new(OverlayFs { lower, dev, mf, limit, used: std::sync::atomic::AtomicU64::new(0) })
+        Arc::new(OverlayFs { lower, dev, mf, limit, used: std::sync::atomic::AtomicU64::new(0), kept: Mutex::default() })
     }
 
     /// Take `n` pages of the size limit (ENOSPC past it).
@@ -66,7 +69,6 @@ const MAX_NEGATIVE: usize = 4096;
 struct State {
     attr: Attr,
     lower: Option<Lower>,
-    host_fd: Option<Arc<OwnedFd>>,
     /// The content belongs to the overlay (created here, or copied up):
     /// `cache` and `attr.size` are the file; the lower is not read again.
     upper: bool,
@@ -281,15 +283,17 @@ impl Node {
         self.lookup_node(name).is_ok()
     }
 
-    /// The host fd of the lower file, opened on first use.
+    /// The host fd of the lower file: the one the overlay kept from an
+    /// earlier read, or a new one (then kept).
     fn host_fd(&self, st: &mut State) -> KResult<Arc<OwnedFd>> {
-        if let Some(fd) = &st.host_fd {
-            return Ok(fd.clone());
+        let id = (st.attr.dev, st.attr.ino);
+        let kept = || self.fs.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(fd) = kept().get(id) {
+            return Ok(fd);
         }
         let lower = st.lower.as_ref().ok_or(Errno::EIO)?;
         let fd = Arc::new(self.access()?.open_read(lower, &st.attr)?);
-        st.host_fd = Some(fd.clone());
-        Ok(fd)
+        Ok(kept().keep(id, fd))
     }
 
     /// Copy a lower regular file's content up: every page into the cache.
@@ -513,7 +517,7 @@ impl Inode for Node {
                         self.copy_up(&mut st)?;
                     }
                 }
-                Ok(Arc::new(OvFile { node: self.clone() }))
+                Ok(Arc::new(OvFile { node: self.clone(), fd: Default::default() }))
             }
             mode::S_IFCHR | mode::S_IFBLK => Err(Errno::EACCES),
             mode::S_IFIFO | mode::S_IFSOCK => Err(Errno::ENXIO),
