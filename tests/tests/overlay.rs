@@ -202,3 +202,28 @@ fn more_files_read_than_the_sentry_has_fds() {
     assert_eq!(out.status, 0, "{err}");
     assert_eq!(out.stdout_str(), "600\n7\n", "{err}");
 }
+
+/// A listing of a lower directory holds each name once: the lower's
+/// entries (less one deleted; one deleted and made again keeps its place),
+/// then the names new to it, sorted; and two listings agree.
+#[test]
+fn listings_hold_lower_and_new_entries_once() {
+    let dir = std::env::temp_dir().join(format!("runsc-listing-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for n in ["a", "b", "c", "d"] {
+        std::fs::write(dir.join(n), n).unwrap();
+    }
+    let d = dir.display();
+    let script = format!("cat {d}/a {d}/b >/dev/null; rm {d}/b {d}/c; echo new > {d}/b; touch {d}/z {d}/m; ls -f {d} > /tmp/l1; ls -f {d} > /tmp/l2; cmp /tmp/l1 /tmp/l2 && cat /tmp/l1");
+    let out = run(&mut sandboxed(&["sh", "-c", &script]));
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status, 0, "{}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<String> = out.stdout_str().lines().map(str::to_string).collect();
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(sorted, [".", "..", "a", "b", "d", "m", "z"], "{names:?}");
+    // The names new to the directory come last, by name (b, made again,
+    // keeps its place among the lower's).
+    assert_eq!(names[names.len() - 2..], ["m", "z"], "{names:?}");
+}

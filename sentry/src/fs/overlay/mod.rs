@@ -13,7 +13,7 @@
 //! the cache on demand; its first write copies it up (all pages cached).
 
 use std::any::Any;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -73,12 +73,15 @@ struct State {
     /// `cache` and `attr.size` are the file; the lower is not read again.
     upper: bool,
     target: Option<Vec<u8>>,
-    children: BTreeMap<Vec<u8>, Arc<Node>>,
+    /// The entries looked up or made, by name (hashed: a walk's lookup in
+    /// a big directory cost a string compare, a cache miss here, at each
+    /// level of a B-tree).
+    children: HashMap<Vec<u8>, Arc<Node>>,
     whiteouts: BTreeSet<Vec<u8>>,
     /// Names this directory's lower has (learned when walked), so that an
     /// unlink or rename knows whether to leave a whiteout without asking
     /// the gofer again.
-    in_lower: BTreeSet<Vec<u8>>,
+    in_lower: HashSet<Vec<u8>>,
     /// Names this directory's lower was asked for and lacks (the lower is
     /// read-only beneath the sandbox): a repeated lookup of a missing name,
     /// which interpreters do all the time, is not another gofer round trip.
@@ -578,26 +581,28 @@ impl Inode for Node {
         }
         let st = self.lock();
         let mut out: Vec<DirEntry> = Vec::new();
-        let mut seen = BTreeSet::new();
+        let mut listed: HashSet<&[u8]> = HashSet::new();
         if let Some(list) = &st.lower_list {
             for e in list {
+                // (A whited-out name made again is one of the sandbox's.)
                 if st.whiteouts.contains(&e.name) {
                     continue;
                 }
+                listed.insert(&e.name);
                 if let Some(c) = st.children.get(&e.name) {
                     let a = c.stat()?;
                     out.push(DirEntry { name: e.name.clone(), ino: a.ino, kind: a.dtype() });
                 } else {
                     out.push(e.clone());
                 }
-                seen.insert(e.name.clone());
             }
         }
-        for (name, c) in &st.children {
-            if !seen.contains(name) {
-                let a = c.stat()?;
-                out.push(DirEntry { name: name.clone(), ino: a.ino, kind: a.dtype() });
-            }
+        // The entries made in the sandbox, after the lower's, by name.
+        let mut made: Vec<(&Vec<u8>, &Arc<Node>)> = st.children.iter().filter(|(n, _)| !listed.contains(n.as_slice())).collect();
+        made.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        for (name, c) in made {
+            let a = c.stat()?;
+            out.push(DirEntry { name: name.clone(), ino: a.ino, kind: a.dtype() });
         }
         Ok(out)
     }
