@@ -112,5 +112,32 @@ int main(void)
 		close(q[0]);
 		close(q[1]);
 	}
+	/* Bad buffers: EFAULT, and nothing goes in or comes out; a write
+	 * wrapping around the buffer's end arrives whole. */
+	{
+		int q[2], n = -1;
+		pipe(q);
+		EXPECT_ERR("write_bad_buffer_efault", write(q[1], h_unmapped(), 100), EFAULT);
+		ioctl(q[0], FIONREAD, &n);
+		EXPECT_EQ("write_bad_buffer_puts_nothing", n, 0);
+		write(q[1], "abc", 3);
+		EXPECT_ERR("read_bad_buffer_efault", read(q[0], h_unmapped(), 100), EFAULT);
+		ioctl(q[0], FIONREAD, &n);
+		EXPECT_EQ("read_bad_buffer_takes_nothing", n, 3);
+		char got[4] = { 0 };
+		CHECK("data_intact_after_efault", read(q[0], got, 3) == 3 && memcmp(got, "abc", 3) == 0);
+		static char out[60000], in[60000];
+		for (int i = 0; i < (int)sizeof(out); i++)
+			out[i] = (char)(i * 7);
+		write(q[1], out, 40000);
+		read(q[0], in, 40000);
+		EXPECT_EQ("write_wrapping_around", write(q[1], out, sizeof(out)), (long)sizeof(out));
+		long have = 0;
+		while (have < (long)sizeof(in) && (r = read(q[0], in + have, sizeof(in) - have)) > 0)
+			have += r;
+		CHECK("wrapped_write_reads_back", have == (long)sizeof(in) && memcmp(in, out, sizeof(in)) == 0);
+		close(q[0]);
+		close(q[1]);
+	}
 	return 0;
 }

@@ -223,6 +223,80 @@ pub struct PipeEnd {
     write: bool,
 }
 
+impl PipeEnd {
+    /// Write `len` bytes, which `fill(dst, at)` copies into `dst` from
+    /// offset `at` of the source, as pipe_write does: writes up to
+    /// PIPE_BUF are atomic, larger ones go in as room opens; a fault
+    /// after some bytes went in ends the write with their count.
+    fn write_with(&self, task: &Task, len: usize, nonblock: bool, fill: impl Fn(&mut [u8], usize) -> KResult<()>) -> KResult<usize> {
+        if !self.write {
+            return Err(Errno::EBADF);
+        }
+        let p = &self.pipe;
+        let mut done = 0;
+        loop {
+            let r = task.block_on(&p.wq, nonblock, None, || {
+                let mut st = p.lock();
+                if st.readers == 0 {
+                    return Some(Err(Errno::EPIPE));
+                }
+                let room = st.capacity.saturating_sub(st.buf.len());
+                let left = len - done;
+                // Small writes are atomic: wait for room for all of them.
+                if room == 0 || (left <= PIPE_BUF && room < left) {
+                    return None;
+                }
+                let n = room.min(left);
+                let was_empty = st.buf.is_empty();
+                let st_polled = st.polled;
+                let old = st.buf.len();
+                st.buf.resize(old + n, 0);
+                if let Err(e) = fill_tail(&mut st.buf, old, done, &fill) {
+                    st.buf.truncate(old);
+                    return Some(Err(e));
+                }
+                drop(st);
+                // Readers wait only for an empty pipe (as Linux's
+                // pipe_write wakes them only if it was empty).
+                if was_empty || st_polled {
+                    p.wq.notify_all();
+                }
+                Some(Ok(n))
+            });
+            match r {
+                Ok(Ok(n)) => {
+                    done += n;
+                    if done == len {
+                        return Ok(done);
+                    }
+                }
+                Ok(Err(Errno::EPIPE)) => {
+                    task.send_signal_thread(QueuedSignal { signo: sig::SIGPIPE, code: 0, ..Default::default() });
+                    return Err(Errno::EPIPE);
+                }
+                Ok(Err(e)) | Err(e) => {
+                    if done > 0 {
+                        return Ok(done);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+/// Fill the buffer's bytes from `old` to its end with the source's from
+/// `at` on (the tail may wrap around the ring).
+fn fill_tail(buf: &mut VecDeque<u8>, old: usize, at: usize, fill: &impl Fn(&mut [u8], usize) -> KResult<()>) -> KResult<()> {
+    let (a, b) = buf.as_mut_slices();
+    if old >= a.len() {
+        return fill(&mut b[old - a.len()..], at);
+    }
+    let first = a.len() - old;
+    fill(&mut a[old..], at)?;
+    fill(b, at + first)
+}
+
 impl FileOps for PipeEnd {
     fn read(&self, task: &Task, buf: &mut [u8], _off: u64, nonblock: bool) -> KResult<usize> {
         if !self.read {
@@ -262,81 +336,48 @@ impl FileOps for PipeEnd {
         if len == 0 {
             return Ok(0);
         }
-        // Take what is there (no zeroed buffer of the full request), then
-        // copy it out without the pipe's lock.
+        // Copied out straight from the pipe's buffer, under its lock (the
+        // application's memory may fault in pages; nothing takes a pipe's
+        // lock under the memory manager's). Nothing is taken on EFAULT.
         let p = &self.pipe;
-        let data = task.block_on(&p.wq, nonblock, None, || {
+        let mm = task.mm();
+        task.block_on(&p.wq, nonblock, None, || {
             let mut st = p.lock();
             if !st.buf.is_empty() {
                 let n = len.min(st.buf.len());
                 let (a, b) = front(&st.buf, n);
-                let mut v = Vec::with_capacity(n);
-                v.extend_from_slice(a);
-                v.extend_from_slice(b);
+                if let Err(e) = mm.copy_out(addr, a).and_then(|()| mm.copy_out(addr + a.len() as u64, b)) {
+                    return Some(Err(e));
+                }
                 st.buf.drain(..n);
                 let wake = room_opened(&st, n) || st.polled;
                 drop(st);
                 if wake {
                     p.wq.notify_all();
                 }
-                return Some(v);
+                return Some(Ok(n));
             }
             if st.writers == 0 {
-                return Some(Vec::new());
+                return Some(Ok(0));
             }
             None
-        })?;
-        task.mm().copy_out(addr, &data)?;
-        Ok(data.len())
+        })?
     }
 
     fn write(&self, task: &Task, buf: &[u8], _off: u64, nonblock: bool) -> KResult<usize> {
-        if !self.write {
-            return Err(Errno::EBADF);
-        }
-        let p = &self.pipe;
-        let mut done = 0;
-        loop {
-            let r = task.block_on(&p.wq, nonblock, None, || {
-                let mut st = p.lock();
-                if st.readers == 0 {
-                    return Some(Err(Errno::EPIPE));
-                }
-                let room = st.capacity.saturating_sub(st.buf.len());
-                let left = buf.len() - done;
-                // Small writes are atomic: wait for room for all of them.
-                if room == 0 || (left <= PIPE_BUF && room < left) {
-                    return None;
-                }
-                let n = room.min(left);
-                let was_empty = st.buf.is_empty();
-                let st_polled = st.polled;
-                st.buf.extend(&buf[done..done + n]);
-                drop(st);
-                // Readers wait only for an empty pipe (as Linux's
-                // pipe_write wakes them only if it was empty).
-                if was_empty || st_polled {
-                    p.wq.notify_all();
-                }
-                Some(Ok(n))
-            });
-            match r {
-                Ok(Ok(n)) => {
-                    done += n;
-                    if done == buf.len() {
-                        return Ok(done);
-                    }
-                }
-                Ok(Err(Errno::EPIPE)) => {
-                    task.send_signal_thread(QueuedSignal { signo: sig::SIGPIPE, code: 0, ..Default::default() });
-                    return Err(Errno::EPIPE);
-                }
-                Ok(Err(e)) | Err(e) => {
-                    if done > 0 {
-                        return Ok(done);
-                    }
-                    return Err(e);
-                }
+        self.write_with(task, buf.len(), nonblock, |dst, at| {
+            dst.copy_from_slice(&buf[at..at + dst.len()]);
+            Ok(())
+        })
+    }
+
+    fn write_from(&self, task: &Task, src: vfs::Source<'_>, off: u64, nonblock: bool) -> KResult<usize> {
+        match src {
+            vfs::Source::Kernel(b) => self.write(task, b, off, nonblock),
+            // Straight from the application's memory into the buffer.
+            vfs::Source::User { addr, len } => {
+                let mm = task.mm();
+                self.write_with(task, len, nonblock, |dst, at| mm.copy_in(addr + at as u64, dst))
             }
         }
     }

@@ -158,12 +158,21 @@ impl Mount {
 pub struct MountNs {
     root: Arc<Mount>,
     table: RwLock<HashMap<Vec<u8>, Vec<Arc<Mount>>>>,
+    /// The last component of every point in `table` (remade whenever it
+    /// changes), for [`MountNs::maybe_point`]: every component a walk
+    /// passes is checked against it.
+    ends: RwLock<std::collections::HashSet<Vec<u8>>>,
+}
+
+/// The last components of the points of `t`.
+fn ends_of(t: &HashMap<Vec<u8>, Vec<Arc<Mount>>>) -> std::collections::HashSet<Vec<u8>> {
+    t.keys().filter_map(|p| p.rsplit(|&c| c == b'/').next()).filter(|e| !e.is_empty()).map(<[u8]>::to_vec).collect()
 }
 
 impl MountNs {
     /// A namespace whose root mount is `root`.
     pub fn new(root: Arc<dyn Inode>, fstype: &str, source: &str, flags: u64) -> Arc<MountNs> {
-        Arc::new(MountNs { root: Arc::new(Mount::new(None, b"/", root, fstype, source, "", flags)), table: RwLock::new(HashMap::new()) })
+        Arc::new(MountNs { root: Arc::new(Mount::new(None, b"/", root, fstype, source, "", flags)), table: RwLock::new(HashMap::new()), ends: RwLock::default() })
     }
 
     /// The root mount.
@@ -183,11 +192,7 @@ impl MountNs {
     /// Whether a mount point ends in the component `name`: a walk builds
     /// the child's path and looks it up only then.
     pub fn maybe_point(&self, name: &[u8]) -> bool {
-        self.table
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .keys()
-            .any(|k| k.len() > name.len() && k.ends_with(name) && k[k.len() - name.len() - 1] == b'/')
+        self.ends.read().unwrap_or_else(|e| e.into_inner()).contains(name)
     }
 
     /// Attach `root` at the location `at` (on top of what is there).
@@ -203,7 +208,9 @@ impl MountNs {
 
     fn insert(&self, m: Mount) -> Arc<Mount> {
         let m = Arc::new(m);
-        self.table.write().unwrap_or_else(|e| e.into_inner()).entry(m.point.clone()).or_default().push(m.clone());
+        let mut t = self.table.write().unwrap_or_else(|e| e.into_inner());
+        t.entry(m.point.clone()).or_default().push(m.clone());
+        *self.ends.write().unwrap_or_else(|e| e.into_inner()) = ends_of(&t);
         m
     }
 
@@ -248,6 +255,7 @@ impl MountNs {
         let mut prefix = m.point.clone();
         prefix.push(b'/');
         t.retain(|p, _| !p.starts_with(&prefix));
+        *self.ends.write().unwrap_or_else(|e| e.into_inner()) = ends_of(&t);
     }
 
     /// Whether a mount sits beneath `m`'s point (it cannot be unmounted
@@ -262,7 +270,8 @@ impl MountNs {
     pub fn copy(&self) -> Arc<MountNs> {
         let t = self.table.read().unwrap_or_else(|e| e.into_inner());
         let table = t.iter().map(|(p, v)| (p.clone(), v.iter().map(|m| Arc::new(m.copy())).collect())).collect();
-        Arc::new(MountNs { root: Arc::new(self.root.copy()), table: RwLock::new(table) })
+        let ends = RwLock::new(ends_of(&table));
+        Arc::new(MountNs { root: Arc::new(self.root.copy()), table: RwLock::new(table), ends })
     }
 
     /// MS_BIND|MS_REC: copy every mount beneath `from` (a canonical path;

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::mount::{same_inode, MountNs};
-use super::{mode, perm, Inode};
+use super::{mode, perm, Attr, Inode};
 use crate::kernel::task::Creds;
 use crate::errno::{Errno, KResult};
 use crate::kernel::Kernel;
@@ -131,13 +131,17 @@ pub struct Parent {
 }
 
 impl Kernel {
-    /// The child `name` of `loc`, and whether it is a mount's root.
-    fn step(&self, loc: &Location, name: &[u8], creds: Option<&Creds>) -> KResult<(Arc<dyn Inode>, bool)> {
+    /// The child `name` of `loc`, whose attributes are `a` (its inode's
+    /// when None), and whether it is a mount's root.
+    fn step(&self, loc: &Location, a: Option<Attr>, name: &[u8], creds: Option<&Creds>) -> KResult<(Arc<dyn Inode>, bool)> {
         if name.len() > NAME_MAX {
             return Err(Errno::ENAMETOOLONG);
         }
-        let dir = loc.inode().clone();
-        let a = dir.stat()?;
+        let dir = loc.inode();
+        let a = match a {
+            Some(a) => a,
+            None => dir.stat()?,
+        };
         if !a.is_dir() {
             return Err(Errno::ENOTDIR);
         }
@@ -197,8 +201,11 @@ impl Kernel {
         let trailing_slash = path.ends_with(b"/");
         let comps: Vec<&[u8]> = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
         let n = comps.len();
+        // The attributes of loc's inode, when the last step read them.
+        let mut here: Option<Attr> = None;
         for (i, comp) in comps.into_iter().enumerate() {
             let last = i + 1 == n;
+            let known = here.take();
             match comp {
                 b"." => {
                     if !loc.inode().stat()?.is_dir() {
@@ -222,7 +229,7 @@ impl Kernel {
                     }
                 }
                 _ => {
-                    let (child, mount) = self.step(&loc, comp, creds)?;
+                    let (child, mount) = self.step(&loc, known, comp, creds)?;
                     if mount && walk.no_xdev {
                         return Err(Errno::EXDEV);
                     }
@@ -240,6 +247,7 @@ impl Kernel {
                         continue;
                     }
                     loc.push(comp.to_vec(), child);
+                    here = Some(a);
                 }
             }
         }
