@@ -23,7 +23,8 @@
 # Environment: N (sandboxed getppid calls, default 20000; also the first
 # argument), NATIVE_N (default 1000000), RUNS (default 20), RUNSC, GVISOR,
 # HYPERFINE (default hyperfine; set to "none" to time with a date loop),
-# TRINITY_SECS (default 300; 0 skips the fuzzer stage).
+# TRINITY_SECS (default 300; 0 skips the fuzzer stage), PAIRS (interleaved
+# native/ours pairs of the tar, default 11).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -207,6 +208,22 @@ ours_tar=-; ours_lsr=-; ours_dd=-; gvisor_tar=-; gvisor_lsr=-; gvisor_dd=-
 ((ours_ok)) && ours_tar=$(RUNS=5 median_ms "${ours[@]}" sh -c "$TAR")
 ((ours_ok)) && ours_lsr=$(RUNS=5 median_ms "${ours[@]}" sh -c "$LSR")
 ((ours_ok)) && ours_dd=$(RUNS=5 median_ms "${ours[@]}" sh -c "$DD")
+# The same tar as interleaved pairs (native, then ours, PAIRS times):
+# this VM's speed drifts by 10-20% over minutes, which moves a ratio of
+# two blocks of runs taken minutes apart; pairs taken seconds apart do not
+# drift apart. Medians of each side.
+pair_native=-; pair_ours=-
+if ((ours_ok)); then
+    pairs_file=$work/pairs
+    : >"$pairs_file"
+    for ((i = 0; i < ${PAIRS:-11}; i++)); do
+        t0=$(date +%s%N); sh -c "$TAR" >/dev/null 2>&1; t1=$(date +%s%N)
+        "${ours[@]}" sh -c "$TAR" >/dev/null 2>&1; t2=$(date +%s%N)
+        echo "$(((t1 - t0) / 1000)) $(((t2 - t1) / 1000))" >>"$pairs_file"
+    done
+    pair_native=$(awk '{print $1}' "$pairs_file" | median_of 1000)
+    pair_ours=$(awk '{print $2}' "$pairs_file" | median_of 1000)
+fi
 ours_ddio=-; gvisor_ddio=-
 ((ours_ok)) && ours_ddio=$(RUNS=5 median_printed "${ours[@]}" sh -c "$DDIO")
 ((gvisor_ok)) && gvisor_ddio=$(RUNS=3 median_printed "${gvisor[@]}" sh -c "$DDIO")
@@ -312,6 +329,7 @@ tar of /usr/include to a pipe (ms, median of 5)
   native                         $native_tar
   ours (systrap)                 $ours_tar
   gVisor                         $gvisor_tar
+  interleaved pairs (${PAIRS:-11}): native $pair_native, ours $pair_ours
 
 ls -lR /usr/include (ms, median of 5)
   native                         $native_lsr
@@ -356,6 +374,7 @@ ratios
   fork+exec ptrace / native      $(ratio "$ours_pt_fork" "$native_fork")
   fork+exec gVisor / native      $(ratio "$gvisor_fork" "$native_fork")
   tar       ours / native        $(ratio "$ours_tar" "$native_tar")   (target: at most 3x)
+  tar       interleaved pairs    $(ratio "$pair_ours" "$pair_native")
   tar       gVisor / native      $(ratio "$gvisor_tar" "$native_tar")
   lstat     ours / native        $(ratio "$ours_stat" "$native_stat")
   lstat     gVisor / native      $(ratio "$gvisor_stat" "$native_stat")
