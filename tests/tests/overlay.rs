@@ -181,26 +181,31 @@ fn lower_files_read_up_to_the_size_looked_up() {
     assert_eq!(rest, "0123456789\n10\n10\n", "what the sandbox read after the host appended");
 }
 
-/// The sentry keeps a bounded number of lower files' host fds open: a
-/// sandbox reads more files than the sentry may hold fds (here 256, from
-/// `prlimit`), each once, and every read succeeds. When each file read
-/// kept its host fd for good, the reads past the limit failed with EMFILE.
+/// The sentry keeps a bounded number of lower files' and directories'
+/// host fds open: a sandbox walks more directories and reads more files
+/// than the sentry may hold fds (here 256, from `prlimit`), each once, and
+/// then again, and every walk and read succeeds. When each directory
+/// walked and each file read kept its host fd for good, those past the
+/// limit failed with EMFILE.
 #[test]
 fn more_files_read_than_the_sentry_has_fds() {
     let dir = std::env::temp_dir().join(format!("runsc-many-files-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    for i in 0..600 {
-        std::fs::write(dir.join(format!("f{i}")), format!("{i}\n")).unwrap();
+    for d in 0..300 {
+        std::fs::create_dir_all(dir.join(format!("d{d}"))).unwrap();
+        for f in 0..2 {
+            std::fs::write(dir.join(format!("d{d}/f{f}")), format!("{d}.{f}\n")).unwrap();
+        }
     }
-    let inner = sandboxed(&["sh", "-c", &format!("cat {}/* | wc -l; cat {}/f7", dir.display(), dir.display())]);
+    let d = dir.display();
+    let inner = sandboxed(&["sh", "-c", &format!("cat {d}/*/* | wc -l; cat {d}/d7/f1; cat {d}/*/* | wc -l; ls {d}/d299")]);
     let mut cmd = std::process::Command::new("prlimit");
     cmd.arg("--nofile=256:256").arg("--").arg(inner.get_program()).args(inner.get_args());
     let out = run(&mut cmd);
     let _ = std::fs::remove_dir_all(&dir);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status, 0, "{err}");
-    assert_eq!(out.stdout_str(), "600\n7\n", "{err}");
+    assert_eq!(out.stdout_str(), "600\n7.1\n600\nf0\nf1\n", "{err}");
 }
 
 /// A listing of a lower directory holds each name once: the lower's

@@ -5,9 +5,10 @@
 //! round trip). A lookup of a file costs a gofer round trip (about 30-40 us
 //! here) one way and one `fstatat` (about 1 us) the other.
 
-use std::ffi::CString;
+use std::collections::VecDeque;
+use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 
 use gofer::{direct, Client, Fid};
 
@@ -25,17 +26,72 @@ pub(super) enum Lower {
 
 /// A lower file reached by directfs.
 pub(super) struct HostFile {
-    /// The parent directory (for the root, the root itself).
-    parent: Arc<OwnedFd>,
-    /// The name in `parent` (`"."` for the root).
+    /// The parent directory (None for the root).
+    parent: Option<Arc<HostFile>>,
+    /// The name in the parent (`"."` for the root).
     name: CString,
-    /// A directory's own `O_PATH` fd.
-    own: Option<Arc<OwnedFd>>,
+    /// A directory's own `O_PATH` fd (None for other files).
+    dir: Option<DirFd>,
+    /// The overlay's directory fds.
+    fds: Arc<DirFds>,
+}
+
+/// A directory's `O_PATH` fd: open while among the overlay's last
+/// [`set_kept_fds`] directories used, opened again (and checked to be the
+/// same directory) when needed after.
+struct DirFd {
+    /// (dev, ino) of the directory.
+    id: (u64, u64),
+    fd: Mutex<Option<Arc<OwnedFd>>>,
+}
+
+/// The directories of an overlay whose fd is open, oldest first. Each
+/// directory walked held its fd for good before: a sandbox that walked
+/// more directories than the sentry's RLIMIT_NOFILE failed every later
+/// walk with EMFILE.
+#[derive(Default)]
+pub(super) struct DirFds {
+    open: Mutex<VecDeque<Weak<HostFile>>>,
+}
+
+impl DirFds {
+    /// `h`'s fd was opened: close the oldest others past the bound.
+    fn opened(&self, h: &Arc<HostFile>) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.push_back(Arc::downgrade(h));
+        let max = KEEP_FDS.load(std::sync::atomic::Ordering::Relaxed);
+        while open.len() > max {
+            let Some(old) = open.pop_front() else { break };
+            if let Some(old) = old.upgrade() {
+                if let (Some(d), Some(_)) = (&old.dir, &old.parent) {
+                    d.fd.lock().unwrap_or_else(|e| e.into_inner()).take();
+                }
+            }
+        }
+    }
 }
 
 impl HostFile {
-    fn dir(&self) -> KResult<&Arc<OwnedFd>> {
-        self.own.as_ref().ok_or(Errno::ENOTDIR)
+    /// A directory's fd, opened again if it was closed.
+    fn dir(self: &Arc<Self>) -> KResult<Arc<OwnedFd>> {
+        let d = self.dir.as_ref().ok_or(Errno::ENOTDIR)?;
+        if let Some(fd) = d.fd.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            return Ok(fd.clone());
+        }
+        let parent = self.parent.as_ref().ok_or(Errno::EIO)?;
+        let fd = Arc::new(direct::open_beneath(parent.dir()?.as_fd(), &self.name, libc::S_IFDIR, d.id, libc::O_PATH | libc::O_DIRECTORY)?);
+        *d.fd.lock().unwrap_or_else(|e| e.into_inner()) = Some(fd.clone());
+        self.fds.opened(self);
+        Ok(fd)
+    }
+
+    /// The directory that holds the file and its name there (for the
+    /// root, the root and ".").
+    fn at(self: &Arc<Self>) -> KResult<(Arc<OwnedFd>, &CStr)> {
+        match &self.parent {
+            Some(p) => Ok((p.dir()?, &self.name)),
+            None => Ok((self.dir()?, c".")),
+        }
     }
 }
 
@@ -56,7 +112,8 @@ impl Access {
         }
         let fd = Arc::new(client.open(fid, libc::O_PATH | libc::O_DIRECTORY)?);
         let a = direct::stat(fd.as_fd())?;
-        let root = HostFile { parent: fd.clone(), name: c".".into(), own: Some(fd) };
+        let dir = DirFd { id: (a.dev, a.ino), fd: Mutex::new(Some(fd)) };
+        let root = HostFile { parent: None, name: c".".into(), dir: Some(dir), fds: Arc::default() };
         Ok((Access::Direct(client), Lower::Host(Arc::new(root)), attr_from(&a)))
     }
 
@@ -76,8 +133,13 @@ impl Access {
             Lower::Host(h) => {
                 let (a, own) = direct::walk(h.dir()?.as_fd(), name)?;
                 let name = CString::new(name).map_err(|_| Errno::EINVAL)?;
-                let f = HostFile { parent: h.dir()?.clone(), name, own: own.map(Arc::new) };
-                Ok((Lower::Host(Arc::new(f)), attr_from(&a)))
+                let is_dir = own.is_some();
+                let dir = own.map(|fd| DirFd { id: (a.dev, a.ino), fd: Mutex::new(Some(Arc::new(fd))) });
+                let f = Arc::new(HostFile { parent: Some(h.clone()), name, dir, fds: h.fds.clone() });
+                if is_dir {
+                    h.fds.opened(&f);
+                }
+                Ok((Lower::Host(f), attr_from(&a)))
             }
         }
     }
@@ -86,8 +148,14 @@ impl Access {
     pub(super) fn open_read(&self, f: &Lower, a: &Attr) -> KResult<OwnedFd> {
         match f {
             Lower::Gofer(fid) => Ok(self.client().open(*fid, libc::O_RDONLY)?),
-            Lower::Host(h) if a.kind() == libc::S_IFREG => Ok(direct::open_regular_read(h.parent.as_fd(), &h.name, (a.dev, a.ino))?),
-            Lower::Host(h) => Ok(direct::open_beneath(h.parent.as_fd(), &h.name, a.kind(), (a.dev, a.ino), libc::O_RDONLY)?),
+            Lower::Host(h) => {
+                let (dir, name) = h.at()?;
+                if a.kind() == libc::S_IFREG {
+                    Ok(direct::open_regular_read(dir.as_fd(), name, (a.dev, a.ino))?)
+                } else {
+                    Ok(direct::open_beneath(dir.as_fd(), name, a.kind(), (a.dev, a.ino), libc::O_RDONLY)?)
+                }
+            }
         }
     }
 
@@ -95,7 +163,7 @@ impl Access {
     pub(super) fn list(&self, dir: &Lower) -> KResult<Vec<DirEntry>> {
         let ents = match dir {
             Lower::Gofer(fid) => self.client().getdents(*fid)?,
-            Lower::Host(h) => direct::list(h.dir()?)?,
+            Lower::Host(h) => direct::list(&*h.dir()?)?,
         };
         Ok(ents.into_iter().map(|e| DirEntry { name: e.name, ino: e.ino, kind: e.kind }).collect())
     }
@@ -104,7 +172,10 @@ impl Access {
     pub(super) fn readlink(&self, f: &Lower) -> KResult<Vec<u8>> {
         match f {
             Lower::Gofer(fid) => Ok(self.client().readlink(*fid)?),
-            Lower::Host(h) => Ok(direct::readlink(h.parent.as_fd(), &h.name)?),
+            Lower::Host(h) => {
+                let (dir, name) = h.at()?;
+                Ok(direct::readlink(dir.as_fd(), name)?)
+            }
         }
     }
 
@@ -112,7 +183,10 @@ impl Access {
     pub(super) fn statfs(&self, f: &Lower) -> KResult<gofer::StatFs> {
         match f {
             Lower::Gofer(fid) => Ok(self.client().statfs(*fid)?),
-            Lower::Host(h) => Ok(direct::statfs(h.own.as_ref().unwrap_or(&h.parent).as_fd())?),
+            Lower::Host(h) => {
+                let fd = if h.dir.is_some() { h.dir()? } else { h.at()?.0 };
+                Ok(direct::statfs(fd.as_fd())?)
+            }
         }
     }
 
@@ -133,7 +207,10 @@ impl Access {
                 }
                 Ok(out)
             }
-            Lower::Host(h) => Ok(direct::user_xattrs(h.parent.as_fd(), &h.name, a.kind(), (a.dev, a.ino))?),
+            Lower::Host(h) => {
+                let (dir, name) = h.at()?;
+                Ok(direct::user_xattrs(dir.as_fd(), name, a.kind(), (a.dev, a.ino))?)
+            }
         }
     }
 }
