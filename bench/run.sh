@@ -102,9 +102,12 @@ median_of() {
 }
 
 # Median wall time of a command, start to exit, in milliseconds, over $RUNS
-# runs (after one untimed run that must succeed).
+# runs (after one untimed run that must succeed). The host's dirty pages
+# are written back first, so that one benchmark's writeback (the 100 MB dd
+# runs') does not land in the next one's time.
 median_ms() {
     local rc
+    sync
     "$@" >/dev/null 2>"$work/err"; rc=$?
     if ((rc != 0)); then
         log "failed: $* (exit $rc):"; sed 's/^/    /' "$work/err" | tail -5 >&2
@@ -216,6 +219,7 @@ pair_native=-; pair_ours=-
 if ((ours_ok)); then
     pairs_file=$work/pairs
     : >"$pairs_file"
+    sync
     for ((i = 0; i < ${PAIRS:-11}; i++)); do
         t0=$(date +%s%N); sh -c "$TAR" >/dev/null 2>&1; t1=$(date +%s%N)
         "${ours[@]}" sh -c "$TAR" >/dev/null 2>&1; t2=$(date +%s%N)
