@@ -182,11 +182,12 @@ fn lower_files_read_up_to_the_size_looked_up() {
 }
 
 /// The sentry keeps a bounded number of lower files' and directories'
-/// host fds open: a sandbox walks more directories and reads more files
-/// than the sentry may hold fds (here 256, from `prlimit`), each once, and
-/// then again, and every walk and read succeeds. When each directory
-/// walked and each file read kept its host fd for good, those past the
-/// limit failed with EMFILE.
+/// host fds open (directfs), or gofer fids, each an fd in the gofer
+/// (`--directfs=false`): a sandbox walks more directories and reads more
+/// files than the sentry and gofer may hold fds (here 256, from
+/// `prlimit`), each once, and then again, and every walk and read
+/// succeeds. When each directory walked and each file read kept its host
+/// fd or fid for good, those past the limit failed with EMFILE.
 #[test]
 fn more_files_read_than_the_sentry_has_fds() {
     let dir = std::env::temp_dir().join(format!("runsc-many-files-{}", std::process::id()));
@@ -198,14 +199,21 @@ fn more_files_read_than_the_sentry_has_fds() {
         }
     }
     let d = dir.display();
-    let inner = sandboxed(&["sh", "-c", &format!("cat {d}/*/* | wc -l; cat {d}/d7/f1; cat {d}/*/* | wc -l; ls {d}/d299")]);
-    let mut cmd = std::process::Command::new("prlimit");
-    cmd.arg("--nofile=256:256").arg("--").arg(inner.get_program()).args(inner.get_args());
-    let out = run(&mut cmd);
+    let script = format!("cat {d}/*/* | wc -l; cat {d}/d7/f1; cat {d}/*/* | wc -l; ls {d}/d299");
+    let mut outs = Vec::new();
+    for flags in [&[][..], &["--directfs=false"][..]] {
+        let mut inner = tests::runsc_command();
+        inner.args(flags).arg("do").args(["sh", "-c", &script]);
+        let mut cmd = std::process::Command::new("prlimit");
+        cmd.arg("--nofile=256:256").arg("--").arg(inner.get_program()).args(inner.get_args());
+        outs.push((flags, run(&mut cmd)));
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status, 0, "{err}");
-    assert_eq!(out.stdout_str(), "600\n7.1\n600\nf0\nf1\n", "{err}");
+    for (flags, out) in outs {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status, 0, "{flags:?}: {err}");
+        assert_eq!(out.stdout_str(), "600\n7.1\n600\nf0\nf1\n", "{flags:?}: {err}");
+    }
 }
 
 /// A listing of a lower directory holds each name once: the lower's

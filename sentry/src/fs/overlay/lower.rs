@@ -18,8 +18,8 @@ use crate::vfs::{mode, Attr, DirEntry};
 /// One file of the lower layer.
 #[derive(Clone)]
 pub(super) enum Lower {
-    /// A gofer fid.
-    Gofer(Fid),
+    /// Through the gofer.
+    Gofer(Arc<GoferFile>),
     /// Directfs: the file's parent directory fd and name.
     Host(Arc<HostFile>),
 }
@@ -95,6 +95,80 @@ impl HostFile {
     }
 }
 
+/// A lower file reached through the gofer: its fid (an fd in the gofer)
+/// while among the overlay's last [`set_kept_fds`] files used, walked
+/// again from its parent (and checked to be the same file) when needed
+/// after. Each file looked up kept its fid for good before: past the
+/// gofer's fd limit, every later lookup failed with EMFILE.
+pub(super) struct GoferFile {
+    /// The parent directory (None for the root).
+    parent: Option<Arc<GoferFile>>,
+    /// The name in the parent.
+    name: Vec<u8>,
+    /// (dev, ino) of the file.
+    id: (u64, u64),
+    fid: Mutex<Option<Arc<FidHandle>>>,
+    /// The overlay's open fids.
+    fids: Arc<Fids>,
+}
+
+/// A fid of the gofer, released when the last holder lets it go.
+struct FidHandle {
+    fid: Fid,
+    client: Arc<Client>,
+}
+
+impl Drop for FidHandle {
+    fn drop(&mut self) {
+        let _ = self.client.close(self.fid);
+    }
+}
+
+/// The files of an overlay whose fid is open, oldest first.
+#[derive(Default)]
+pub(super) struct Fids {
+    open: Mutex<VecDeque<Weak<GoferFile>>>,
+}
+
+impl Fids {
+    /// `g`'s fid was walked: let the oldest others' go past the bound.
+    fn opened(&self, g: &Arc<GoferFile>) {
+        let mut gone = Vec::new();
+        {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            open.push_back(Arc::downgrade(g));
+            let max = KEEP_FDS.load(std::sync::atomic::Ordering::Relaxed);
+            while open.len() > max {
+                let Some(old) = open.pop_front() else { break };
+                if let Some(old) = old.upgrade().filter(|o| o.parent.is_some()) {
+                    gone.extend(old.fid.lock().unwrap_or_else(|e| e.into_inner()).take());
+                }
+            }
+        }
+        // (Released, a round trip each, outside the lock.)
+        drop(gone);
+    }
+}
+
+impl GoferFile {
+    /// The file's fid, walked again from its parent if it was let go.
+    fn fid(self: &Arc<Self>, client: &Arc<Client>) -> KResult<Arc<FidHandle>> {
+        if let Some(h) = self.fid.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            return Ok(h.clone());
+        }
+        let parent = self.parent.as_ref().ok_or(Errno::EIO)?;
+        let p = parent.fid(client)?;
+        let (fid, a) = client.walk(p.fid, &self.name)?;
+        let h = Arc::new(FidHandle { fid, client: client.clone() });
+        if (a.dev, a.ino) != self.id {
+            return Err(Errno::ESTALE);
+        }
+        *self.fid.lock().unwrap_or_else(|e| e.into_inner()) = Some(h.clone());
+        self.fids.opened(self);
+        Ok(h)
+    }
+}
+
 /// How the lower layer is reached.
 pub(super) enum Access {
     Gofer(Arc<Client>),
@@ -108,7 +182,9 @@ impl Access {
     pub(super) fn attach(client: Arc<Client>, direct: bool) -> KResult<(Access, Lower, Attr)> {
         let (fid, a) = client.attach()?;
         if !direct {
-            return Ok((Access::Gofer(client), Lower::Gofer(fid), attr_from(&a)));
+            let h = Arc::new(FidHandle { fid, client: client.clone() });
+            let root = GoferFile { parent: None, name: Vec::new(), id: (a.dev, a.ino), fid: Mutex::new(Some(h)), fids: Arc::default() };
+            return Ok((Access::Gofer(client), Lower::Gofer(Arc::new(root)), attr_from(&a)));
         }
         let fd = Arc::new(client.open(fid, libc::O_PATH | libc::O_DIRECTORY)?);
         let a = direct::stat(fd.as_fd())?;
@@ -126,9 +202,13 @@ impl Access {
     /// Look up `name` in the directory `dir`.
     pub(super) fn walk(&self, dir: &Lower, name: &[u8]) -> KResult<(Lower, Attr)> {
         match dir {
-            Lower::Gofer(fid) => {
-                let (cfid, a) = self.client().walk(*fid, name)?;
-                Ok((Lower::Gofer(cfid), attr_from(&a)))
+            Lower::Gofer(g) => {
+                let c = self.client();
+                let (cfid, a) = c.walk(g.fid(c)?.fid, name)?;
+                let h = Arc::new(FidHandle { fid: cfid, client: c.clone() });
+                let f = Arc::new(GoferFile { parent: Some(g.clone()), name: name.to_vec(), id: (a.dev, a.ino), fid: Mutex::new(Some(h)), fids: g.fids.clone() });
+                g.fids.opened(&f);
+                Ok((Lower::Gofer(f), attr_from(&a)))
             }
             Lower::Host(h) => {
                 let (a, own) = direct::walk(h.dir()?.as_fd(), name)?;
@@ -147,7 +227,7 @@ impl Access {
     /// Open the file, whose attributes are `a`, for reading.
     pub(super) fn open_read(&self, f: &Lower, a: &Attr) -> KResult<OwnedFd> {
         match f {
-            Lower::Gofer(fid) => Ok(self.client().open(*fid, libc::O_RDONLY)?),
+            Lower::Gofer(g) => Ok(self.client().open(g.fid(self.client())?.fid, libc::O_RDONLY)?),
             Lower::Host(h) => {
                 let (dir, name) = h.at()?;
                 if a.kind() == libc::S_IFREG {
@@ -162,7 +242,7 @@ impl Access {
     /// A directory's entries, without "." and "..".
     pub(super) fn list(&self, dir: &Lower) -> KResult<Vec<DirEntry>> {
         let ents = match dir {
-            Lower::Gofer(fid) => self.client().getdents(*fid)?,
+            Lower::Gofer(g) => self.client().getdents(g.fid(self.client())?.fid)?,
             Lower::Host(h) => direct::list(&*h.dir()?)?,
         };
         Ok(ents.into_iter().map(|e| DirEntry { name: e.name, ino: e.ino, kind: e.kind }).collect())
@@ -171,7 +251,7 @@ impl Access {
     /// A symlink's target.
     pub(super) fn readlink(&self, f: &Lower) -> KResult<Vec<u8>> {
         match f {
-            Lower::Gofer(fid) => Ok(self.client().readlink(*fid)?),
+            Lower::Gofer(g) => Ok(self.client().readlink(g.fid(self.client())?.fid)?),
             Lower::Host(h) => {
                 let (dir, name) = h.at()?;
                 Ok(direct::readlink(dir.as_fd(), name)?)
@@ -182,7 +262,7 @@ impl Access {
     /// Statistics of the filesystem holding the directory `f`.
     pub(super) fn statfs(&self, f: &Lower) -> KResult<gofer::StatFs> {
         match f {
-            Lower::Gofer(fid) => Ok(self.client().statfs(*fid)?),
+            Lower::Gofer(g) => Ok(self.client().statfs(g.fid(self.client())?.fid)?),
             Lower::Host(h) => {
                 let fd = if h.dir.is_some() { h.dir()? } else { h.at()?.0 };
                 Ok(direct::statfs(fd.as_fd())?)
@@ -197,11 +277,12 @@ impl Access {
             return Ok(Vec::new());
         }
         match f {
-            Lower::Gofer(fid) => {
+            Lower::Gofer(g) => {
                 let c = self.client();
+                let h = g.fid(c)?;
                 let mut out = Vec::new();
-                for name in c.listxattr(*fid)? {
-                    if let Ok(v) = c.getxattr(*fid, &name) {
+                for name in c.listxattr(h.fid)? {
+                    if let Ok(v) = c.getxattr(h.fid, &name) {
                         out.push((name, v));
                     }
                 }
