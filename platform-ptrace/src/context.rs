@@ -159,8 +159,9 @@ impl Context for PtraceContext {
             return Ok(Exit::Interrupted);
         }
         let si = sys::get_siginfo(tid)?;
-        // SAFETY: for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP the kernel
-        // fills the si_addr member; for others we read a plain integer field.
+        // For SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGTRAP the kernel fills
+        // si_addr; for other signals the same bytes are plain integers.
+        // SAFETY: either way the read is of initialised plain data.
         let addr = unsafe { si.si_addr() } as u64;
         if sig == libc::SIGSEGV && (si.si_code == 1 || si.si_code == 2) {
             return Ok(Exit::Fault { addr, access: Access::Unknown, ip: cpu.regs.rip });

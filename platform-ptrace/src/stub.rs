@@ -91,8 +91,9 @@ pub struct Layout {
 }
 
 fn code() -> (&'static [u8], Layout) {
-    // SAFETY: the four symbols are labels in the global_asm block above, in
-    // one section, in this order; we only take their addresses.
+    // The four symbols are labels in the global_asm block above, in one
+    // section, in this order.
+    // SAFETY: only their addresses are taken.
     unsafe {
         let start = &raw const runsc_stub_start as usize;
         let inject = &raw const runsc_stub_inject as usize;
@@ -122,8 +123,8 @@ pub fn install() -> Result<Layout> {
 /// process (every platform's stub code lives there).
 pub fn install_page(code: &[u8]) -> Result<()> {
     assert!(code.len() as u64 <= STUB_LEN);
-    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; the
-    // new anonymous page belongs to nobody else.
+    // MAP_FIXED_NOREPLACE never replaces an existing mapping.
+    // SAFETY: so the new anonymous page belongs to nobody else.
     let p = unsafe {
         libc::mmap(
             STUB_ADDR as *mut libc::c_void,
@@ -158,8 +159,8 @@ pub fn unregister_rseq() {
     // SAFETY: __rseq_offset is glibc's constant for this thread's layout.
     let area = tp.wrapping_add_signed(unsafe { __rseq_offset });
     for len in [32u32, 20] {
-        // SAFETY: rseq unregistration with integer arguments; the kernel
-        // only compares `area` with the registered one.
+        // The kernel only compares `area` with the registered one.
+        // SAFETY: rseq unregistration with integer arguments.
         if unsafe { libc::syscall(libc::SYS_rseq, area, len, 1u32, 0x5305_3053u32) } == 0 {
             break;
         }
@@ -170,10 +171,12 @@ pub fn unregister_rseq() {
 /// The master holds only the stub page and shares the sentry's fd table.
 /// Returns once the master has stopped itself, ready for injection.
 pub fn fork_master() -> Result<sys::Tid> {
-    // SAFETY: a fork-like clone (no CLONE_VM: the child gets a copy of our
-    // memory) that also shares the fd table; the child only makes
-    // async-signal-safe raw system calls and then jumps into the stub page,
-    // never returning into Rust, and closes no fd (the table is ours).
+    // A fork-like clone (no CLONE_VM: the child gets a copy of our memory)
+    // that also shares the fd table; the child closes no fd (the table is
+    // ours).
+    // The child only makes async-signal-safe raw system calls and then
+    // jumps into the stub page, never returning into Rust.
+    // SAFETY: so nothing in the copied memory is used twice.
     let pid = unsafe {
         libc::syscall(libc::SYS_clone, (libc::CLONE_FILES | libc::SIGCHLD) as u64, 0u64, 0u64, 0u64, 0u64)
     } as i32;
@@ -181,8 +184,8 @@ pub fn fork_master() -> Result<sys::Tid> {
         return Err(sys::host_error("fork(master stub)"));
     }
     if pid == 0 {
-        // SAFETY: raw syscalls with integer arguments in the fresh child;
-        // the jump target is the stub code installed before the fork.
+        // The jump target is the stub code installed before the fork.
+        // SAFETY: raw syscalls with integer arguments in the fresh child.
         unsafe {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
             unregister_rseq();

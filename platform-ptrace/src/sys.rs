@@ -27,8 +27,8 @@ pub type Tid = libc::pid_t;
 
 /// PTRACE_SEIZE the thread with the given options.
 pub fn seize(tid: Tid, options: libc::c_int) -> Result<()> {
-    // SAFETY: PTRACE_SEIZE takes no pointer arguments; data is an options
-    // bit mask passed by value.
+    // Data is an options bit mask passed by value.
+    // SAFETY: PTRACE_SEIZE takes no pointer arguments.
     let r = unsafe { libc::ptrace(libc::PTRACE_SEIZE, tid, 0usize, options as usize) };
     check("ptrace(SEIZE)", r).map(|_| ())
 }
@@ -50,8 +50,8 @@ pub fn resume(req: libc::c_uint, tid: Tid, sig: i32) -> Result<()> {
 
 /// Read the general registers of a stopped tracee.
 pub fn get_regs(tid: Tid, regs: &mut Regs) -> Result<()> {
-    // SAFETY: `Regs` has the layout of `struct user_regs_struct`, and the
-    // pointer is to a live, exclusively borrowed value of that size.
+    // `Regs` has the layout of `struct user_regs_struct`.
+    // SAFETY: the pointer is to a live, exclusively borrowed value of that size.
     let r = unsafe { libc::ptrace(libc::PTRACE_GETREGS, tid, 0usize, regs as *mut Regs) };
     check("ptrace(GETREGS)", r).map(|_| ())
 }
@@ -68,8 +68,8 @@ pub fn set_regs(tid: Tid, regs: &Regs) -> Result<()> {
 pub fn set_rax(tid: Tid, rax: u64) -> Result<()> {
     /// offsetof(struct user_regs_struct, rax).
     const RAX: usize = 10 * 8;
-    // SAFETY: no pointer arguments: the offset and the value are passed by
-    // value; the kernel checks the offset against the register area.
+    // The kernel checks the offset against the register area.
+    // SAFETY: no pointer arguments: the offset and the value go by value.
     let r = unsafe { libc::ptrace(libc::PTRACE_POKEUSER, tid, RAX, rax as usize) };
     check("ptrace(POKEUSER rax)", r).map(|_| ())
 }
@@ -85,8 +85,8 @@ static XSAVE_SIZE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsi
 pub fn get_fpregs(tid: Tid, fp: &mut FpState) -> Result<()> {
     let mut buf = vec![0u8; 16384];
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-    // SAFETY: the iovec describes `buf`, live and writable for its length;
-    // the kernel writes at most that much and shrinks iov_len to the size.
+    // The kernel writes at most iov_len bytes and shrinks it to the size.
+    // SAFETY: the iovec describes `buf`, live and writable for its length.
     let r = unsafe { libc::ptrace(libc::PTRACE_GETREGSET, tid, NT_X86_XSTATE, &mut iov as *mut libc::iovec) };
     check("ptrace(GETREGSET xstate)", r)?;
     buf.truncate(iov.iov_len);
@@ -108,8 +108,8 @@ pub fn set_fpregs(tid: Tid, fp: &FpState) -> Result<()> {
     let mut buf = if fp.0.is_empty() { FpState::initial(size).0 } else { fp.0.clone() };
     buf.resize(size, 0);
     let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-    // SAFETY: the iovec describes `buf`, live for its length; the kernel
-    // only reads it.
+    // The kernel only reads the buffer.
+    // SAFETY: the iovec describes `buf`, live for its length.
     let r = unsafe { libc::ptrace(libc::PTRACE_SETREGSET, tid, NT_X86_XSTATE, &mut iov as *mut libc::iovec) };
     check("ptrace(SETREGSET xstate)", r).map(|_| ())
 }
@@ -141,8 +141,8 @@ pub fn wait(tid: Tid) -> Result<i32> {
 
 /// Send `sig` to one thread.
 pub fn tgkill(pid: Tid, tid: Tid, sig: i32) {
-    // SAFETY: plain syscall with integer arguments; failure (thread gone)
-    // is harmless to the caller.
+    // Failure (the thread is gone) is harmless to the caller.
+    // SAFETY: plain syscall with integer arguments.
     unsafe {
         libc::syscall(libc::SYS_tgkill, pid, tid, sig);
     }

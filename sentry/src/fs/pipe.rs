@@ -285,6 +285,41 @@ impl PipeEnd {
     }
 }
 
+impl PipeEnd {
+    /// Read up to `len` bytes, waiting for data as pipe_read does: `take`
+    /// copies out the first bytes of the buffer (the ring's two pieces, in
+    /// order) under the pipe's lock (nothing takes a pipe's lock under the
+    /// memory manager's), and they are consumed only if it succeeds; 0
+    /// once no writer is left.
+    fn read_with(&self, task: &Task, len: usize, nonblock: bool, mut take: impl FnMut(&[u8], &[u8]) -> KResult<()>) -> KResult<usize> {
+        if len == 0 {
+            return Ok(0);
+        }
+        let p = &self.pipe;
+        task.block_on(&p.wq, nonblock, None, || {
+            let mut st = p.lock();
+            if !st.buf.is_empty() {
+                let n = len.min(st.buf.len());
+                let (a, b) = front(&st.buf, n);
+                if let Err(e) = take(a, b) {
+                    return Some(Err(e));
+                }
+                st.buf.drain(..n);
+                let wake = room_opened(&st, n) || st.polled;
+                drop(st);
+                if wake {
+                    p.wq.notify_all();
+                }
+                return Some(Ok(n));
+            }
+            if st.writers == 0 {
+                return Some(Ok(0));
+            }
+            None
+        })?
+    }
+}
+
 /// Fill the buffer's bytes from `old` to its end with the source's from
 /// `at` on (the tail may wrap around the ring).
 fn fill_tail(buf: &mut VecDeque<u8>, old: usize, at: usize, fill: &impl Fn(&mut [u8], usize) -> KResult<()>) -> KResult<()> {
@@ -302,66 +337,21 @@ impl FileOps for PipeEnd {
         if !self.read {
             return Err(Errno::EBADF);
         }
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        let p = &self.pipe;
-        task.block_on(&p.wq, nonblock, None, || {
-            let mut st = p.lock();
-            if !st.buf.is_empty() {
-                let n = buf.len().min(st.buf.len());
-                let (a, b) = front(&st.buf, n);
-                buf[..a.len()].copy_from_slice(a);
-                buf[a.len()..n].copy_from_slice(b);
-                st.buf.drain(..n);
-                let wake = room_opened(&st, n) || st.polled;
-                drop(st);
-                if wake {
-                    p.wq.notify_all();
-                }
-                return Some(Ok(n));
-            }
-            if st.writers == 0 {
-                return Some(Ok(0));
-            }
-            None
-        })?
+        self.read_with(task, buf.len(), nonblock, |a, b| {
+            buf[..a.len()].copy_from_slice(a);
+            buf[a.len()..a.len() + b.len()].copy_from_slice(b);
+            Ok(())
+        })
     }
 
     fn read_to(&self, task: &Task, addr: u64, len: usize, _off: u64, nonblock: bool) -> KResult<usize> {
         if !self.read {
             return Err(Errno::EBADF);
         }
-        task.mm().check_access(addr, len, true)?;
-        if len == 0 {
-            return Ok(0);
-        }
-        // Copied out straight from the pipe's buffer, under its lock (the
-        // application's memory may fault in pages; nothing takes a pipe's
-        // lock under the memory manager's). Nothing is taken on EFAULT.
-        let p = &self.pipe;
         let mm = task.mm();
-        task.block_on(&p.wq, nonblock, None, || {
-            let mut st = p.lock();
-            if !st.buf.is_empty() {
-                let n = len.min(st.buf.len());
-                let (a, b) = front(&st.buf, n);
-                if let Err(e) = mm.copy_out(addr, a).and_then(|()| mm.copy_out(addr + a.len() as u64, b)) {
-                    return Some(Err(e));
-                }
-                st.buf.drain(..n);
-                let wake = room_opened(&st, n) || st.polled;
-                drop(st);
-                if wake {
-                    p.wq.notify_all();
-                }
-                return Some(Ok(n));
-            }
-            if st.writers == 0 {
-                return Some(Ok(0));
-            }
-            None
-        })?
+        mm.check_access(addr, len, true)?;
+        // Straight from the pipe's buffer into the application's memory.
+        self.read_with(task, len, nonblock, |a, b| mm.copy_out(addr, a).and_then(|()| mm.copy_out(addr + a.len() as u64, b)))
     }
 
     fn write(&self, task: &Task, buf: &[u8], _off: u64, nonblock: bool) -> KResult<usize> {

@@ -272,7 +272,7 @@ impl MemoryManager {
         let mut out: Vec<u8> = Vec::new();
         let mut cur = addr;
         loop {
-            let n = if out.is_empty() { FIRST - cur % FIRST } else { 4096 - cur % 4096 } as usize;
+            let n = if out.is_empty() { FIRST - cur % FIRST } else { PAGE - cur % PAGE } as usize;
             let at = out.len();
             out.resize(at + n, 0);
             self.copy_in(cur, &mut out[at..])?;

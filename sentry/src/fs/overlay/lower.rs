@@ -33,7 +33,7 @@ pub(super) struct HostFile {
     /// A directory's own `O_PATH` fd (None for other files).
     dir: Option<DirFd>,
     /// The overlay's directory fds.
-    fds: Arc<DirFds>,
+    fds: Arc<Recent<HostFile>>,
 }
 
 /// A directory's `O_PATH` fd: open while among the overlay's last
@@ -45,29 +45,61 @@ struct DirFd {
     fd: Mutex<Option<Arc<OwnedFd>>>,
 }
 
-/// The directories of an overlay whose fd is open, oldest first. Each
-/// directory walked held its fd for good before: a sandbox that walked
-/// more directories than the sentry's RLIMIT_NOFILE failed every later
-/// walk with EMFILE.
-#[derive(Default)]
-pub(super) struct DirFds {
-    open: Mutex<VecDeque<Weak<HostFile>>>,
+/// The lower files of an overlay holding a handle (a directory's host fd,
+/// a gofer fid), oldest first: past [`set_kept_fds`] the oldest let theirs
+/// go. Each held its handle for good before: a sandbox that walked more
+/// than the sentry's (or gofer's) RLIMIT_NOFILE failed every later walk
+/// with EMFILE.
+struct Recent<T> {
+    open: Mutex<VecDeque<Weak<T>>>,
 }
 
-impl DirFds {
-    /// `h`'s fd was opened: close the oldest others past the bound.
-    fn opened(&self, h: &Arc<HostFile>) {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        open.push_back(Arc::downgrade(h));
-        let max = KEEP_FDS.load(std::sync::atomic::Ordering::Relaxed);
-        while open.len() > max {
-            let Some(old) = open.pop_front() else { break };
-            if let Some(old) = old.upgrade() {
-                if let (Some(d), Some(_)) = (&old.dir, &old.parent) {
-                    d.fd.lock().unwrap_or_else(|e| e.into_inner()).take();
-                }
+impl<T> Default for Recent<T> {
+    fn default() -> Self {
+        Recent { open: Mutex::default() }
+    }
+}
+
+/// A lower file whose handle can be let go and taken again when needed.
+trait Handle {
+    type H;
+    /// Give the handle up, unless this is the root (whose handle cannot be
+    /// taken again).
+    fn let_go(&self) -> Option<Self::H>;
+}
+
+impl<T: Handle> Recent<T> {
+    /// `x` took its handle: the oldest others past the bound let theirs
+    /// go (dropped outside the lock: a gofer fid's release is a round
+    /// trip).
+    fn took(&self, x: &Arc<T>) {
+        let mut gone = Vec::new();
+        {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            open.push_back(Arc::downgrade(x));
+            let max = KEEP_FDS.load(std::sync::atomic::Ordering::Relaxed);
+            while open.len() > max {
+                let Some(old) = open.pop_front() else { break };
+                gone.extend(old.upgrade().and_then(|o| o.let_go()));
             }
         }
+        drop(gone);
+    }
+}
+
+impl Handle for HostFile {
+    type H = Arc<OwnedFd>;
+    fn let_go(&self) -> Option<Arc<OwnedFd>> {
+        self.parent.as_ref()?;
+        self.dir.as_ref()?.fd.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+impl Handle for GoferFile {
+    type H = Arc<FidHandle>;
+    fn let_go(&self) -> Option<Arc<FidHandle>> {
+        self.parent.as_ref()?;
+        self.fid.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
@@ -81,7 +113,7 @@ impl HostFile {
         let parent = self.parent.as_ref().ok_or(Errno::EIO)?;
         let fd = Arc::new(direct::open_beneath(parent.dir()?.as_fd(), &self.name, libc::S_IFDIR, d.id, libc::O_PATH | libc::O_DIRECTORY)?);
         *d.fd.lock().unwrap_or_else(|e| e.into_inner()) = Some(fd.clone());
-        self.fds.opened(self);
+        self.fds.took(self);
         Ok(fd)
     }
 
@@ -109,7 +141,7 @@ pub(super) struct GoferFile {
     id: (u64, u64),
     fid: Mutex<Option<Arc<FidHandle>>>,
     /// The overlay's open fids.
-    fids: Arc<Fids>,
+    fids: Arc<Recent<GoferFile>>,
 }
 
 /// A fid of the gofer, released when the last holder lets it go.
@@ -121,32 +153,6 @@ struct FidHandle {
 impl Drop for FidHandle {
     fn drop(&mut self) {
         let _ = self.client.close(self.fid);
-    }
-}
-
-/// The files of an overlay whose fid is open, oldest first.
-#[derive(Default)]
-pub(super) struct Fids {
-    open: Mutex<VecDeque<Weak<GoferFile>>>,
-}
-
-impl Fids {
-    /// `g`'s fid was walked: let the oldest others' go past the bound.
-    fn opened(&self, g: &Arc<GoferFile>) {
-        let mut gone = Vec::new();
-        {
-            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-            open.push_back(Arc::downgrade(g));
-            let max = KEEP_FDS.load(std::sync::atomic::Ordering::Relaxed);
-            while open.len() > max {
-                let Some(old) = open.pop_front() else { break };
-                if let Some(old) = old.upgrade().filter(|o| o.parent.is_some()) {
-                    gone.extend(old.fid.lock().unwrap_or_else(|e| e.into_inner()).take());
-                }
-            }
-        }
-        // (Released, a round trip each, outside the lock.)
-        drop(gone);
     }
 }
 
@@ -164,7 +170,7 @@ impl GoferFile {
             return Err(Errno::ESTALE);
         }
         *self.fid.lock().unwrap_or_else(|e| e.into_inner()) = Some(h.clone());
-        self.fids.opened(self);
+        self.fids.took(self);
         Ok(h)
     }
 }
@@ -207,7 +213,7 @@ impl Access {
                 let (cfid, a) = c.walk(g.fid(c)?.fid, name)?;
                 let h = Arc::new(FidHandle { fid: cfid, client: c.clone() });
                 let f = Arc::new(GoferFile { parent: Some(g.clone()), name: name.to_vec(), id: (a.dev, a.ino), fid: Mutex::new(Some(h)), fids: g.fids.clone() });
-                g.fids.opened(&f);
+                g.fids.took(&f);
                 Ok((Lower::Gofer(f), attr_from(&a)))
             }
             Lower::Host(h) => {
@@ -217,7 +223,7 @@ impl Access {
                 let dir = own.map(|fd| DirFd { id: (a.dev, a.ino), fd: Mutex::new(Some(Arc::new(fd))) });
                 let f = Arc::new(HostFile { parent: Some(h.clone()), name, dir, fds: h.fds.clone() });
                 if is_dir {
-                    h.fds.opened(&f);
+                    h.fds.took(&f);
                 }
                 Ok((Lower::Host(f), attr_from(&a)))
             }
