@@ -124,7 +124,7 @@ pub fn reserve_host_fds() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
     let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap_or((1024, 1024));
     let limit = if hard > soft && setrlimit(Resource::RLIMIT_NOFILE, hard, hard).is_ok() { hard } else { soft };
-    sentry::fs::overlay::set_kept_fds((limit / 8).min(4096) as usize);
+    sentry::fs::handles::set_kept_fds((limit / 8).min(4096) as usize);
     let last = (limit.min(HOST_FD_TABLE as u64) as i32) - 1;
     // dup2 to the last slot makes the kernel size the table for it; the
     // close leaves the table as it is.

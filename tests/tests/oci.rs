@@ -62,11 +62,23 @@ impl Bundle {
     /// container's sandbox process keeps create's stdio (the container's),
     /// as runc's does, so a pipe would never reach end-of-file.
     fn runsc(&self, args: &[&str]) -> Outcome {
+        self.runsc_with(None, args)
+    }
+
+    /// runsc with RLIMIT_NOFILE `nofile` (soft and hard), when given.
+    fn runsc_with(&self, nofile: Option<u32>, args: &[&str]) -> Outcome {
         use std::sync::atomic::{AtomicUsize, Ordering};
         static N: AtomicUsize = AtomicUsize::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         let (out, err) = (self.dir.join(format!("out.{n}")), self.dir.join(format!("err.{n}")));
-        let mut cmd = Command::new(runsc_path());
+        let mut cmd = match nofile {
+            Some(n) => {
+                let mut c = Command::new("prlimit");
+                c.arg(format!("--nofile={n}:{n}")).arg("--").arg(runsc_path());
+                c
+            }
+            None => Command::new(runsc_path()),
+        };
         cmd.arg(format!("--platform={}", platform())).arg("--root").arg(self.root()).args(args);
         cmd.stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).expect("stdout file"))
@@ -217,6 +229,32 @@ fn bind_mounts_write_through_to_the_host() {
     let m = read("m.bin");
     assert_eq!((m.len(), &m[..8], &m[4096..4101]), (8192, &b"via mmap"[..], &b"WRITE"[..]));
     assert!(!tools.join("x").exists());
+}
+
+/// A writable bind mount of more files than the sentry and its gofers
+/// have fds (256 each here): each file looked up kept its gofer fid (an
+/// fd in the gofer) and each file read its host fd for good, and every
+/// lookup past the limit failed with EMFILE. The files the sandbox holds
+/// through all of it (an open file, its working directory, a file it
+/// unlinked while open) keep working, and so do names it renamed.
+#[test]
+fn bind_mounts_of_more_files_than_the_sandbox_has_fds() {
+    let script = "exec 3</data/d0/f0; rm /data/d0/f0; cd /data/d5; cat /data/*/* | wc -l; cat f1; \
+                  busybox mv /data/d9 /data/moved; cat /data/*/* | wc -l; cat /data/moved/f1; cat <&3; \
+                  busybox chmod 600 /data/d1/f1; busybox stat -c %a /data/d1/f1; cat f0; ls /data/d299";
+    let Some(b) = Bundle::new("many", &["sh", "-c", script]) else { return };
+    let host = b.dir.join("host");
+    for d in 0..300 {
+        std::fs::create_dir_all(host.join(format!("d{d}"))).unwrap();
+        for f in 0..2 {
+            std::fs::write(host.join(format!("d{d}/f{f}")), format!("{d}.{f}\n")).unwrap();
+        }
+    }
+    add_bind(&b, &host, "/data", "\"rbind\", \"rw\"");
+    let out = b.runsc_with(Some(256), &["run", "--bundle", b.bundle().to_str().unwrap(), "many1"]);
+    assert_eq!(out.status, 0, "{out:?}");
+    assert_eq!(out.stdout_str(), "599\n5.1\n599\n9.1\n0.0\n600\n5.0\nf0\nf1\n", "{out:?}");
+    assert!(host.join("moved/f1").exists() && !host.join("d9").exists() && !host.join("d0/f0").exists());
 }
 
 /// Set linux.sysctl in config.json to `pairs`.

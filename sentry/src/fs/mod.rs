@@ -3,6 +3,7 @@
 pub mod anon;
 pub mod cgroup;
 pub mod dev;
+pub mod handles;
 pub mod host;
 pub mod inotify;
 pub mod mqueue;

@@ -7,6 +7,18 @@
 //! again at each lookup and stat, so that changes made on the host side
 //! (a file another container or the host wrote) are seen.
 //!
+//! Handles: a node holds its gofer fid (an fd in the gofer) and the host
+//! fds it opened while among the tree's last
+//! [`set_kept_fds`](crate::fs::handles::set_kept_fds) used or while in use
+//! (an open file, a mapping, a walk or a working directory holds it);
+//! past that it lets them go and walks again from its parent by its name
+//! when needed, checking it finds the same file (ESTALE otherwise, as
+//! when the host renamed or removed it meanwhile). A node the sandbox
+//! unlinked, or that no longer answers to its name, keeps its fid while
+//! anything holds it. Each node kept its fid for good before: a sandbox
+//! that walked more files than the gofer's RLIMIT_NOFILE failed every
+//! later walk with EMFILE.
+//!
 //! Mappings: a private mapping is served from the host fd (the memory
 //! manager maps or copies it); a shared one from a page cache in the
 //! memory file, which read(2) and write(2) keep coherent while it exists
@@ -18,9 +30,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use gofer::{Client, Fid};
+use gofer::Client;
 
 use crate::errno::{Errno, KResult};
+use crate::fs::handles::{FidHandle, Handle, Recent};
 use crate::kernel::task::Task;
 use crate::mm::{Mappable, MemoryFile, PAGE};
 use crate::vfs::{self, mode, Attr, DirEntry, DirFile, FileOps, Inode, SetAttr};
@@ -29,6 +42,8 @@ use crate::vfs::{self, mode, Attr, DirEntry, DirFile, FileOps, Inode, SetAttr};
 pub struct PassFs {
     client: Arc<Client>,
     mf: Arc<MemoryFile>,
+    /// The nodes holding handles, oldest first.
+    recent: Recent<Node>,
 }
 
 #[derive(Default)]
@@ -47,11 +62,25 @@ struct State {
     fifo: Option<Arc<crate::fs::pipe::Pipe>>,
 }
 
-/// A file, directory or symlink of the tree: a gofer fid.
+/// A file, directory or symlink of the tree.
 pub struct Node {
     fs: Arc<PassFs>,
-    fid: Fid,
+    /// This node (for handing out references from `&self`).
+    me: Weak<Node>,
+    place: Mutex<Place>,
+    /// The gofer fid, while held.
+    fid: Mutex<Option<Arc<FidHandle>>>,
     st: Mutex<State>,
+}
+
+/// Where a node is: what walks to it again once it let its fid go.
+struct Place {
+    /// The directory holding it (none for the root).
+    parent: Weak<Node>,
+    name: Vec<u8>,
+    /// No longer reachable by its name (unlinked, renamed over, gone on
+    /// the host): it keeps its fid for as long as it lives.
+    pinned: bool,
 }
 
 impl Drop for Node {
@@ -59,7 +88,24 @@ impl Drop for Node {
         let st = self.st.get_mut().unwrap_or_else(|e| e.into_inner());
         let frames: Vec<u64> = std::mem::take(&mut st.cache).into_values().collect();
         self.fs.mf.decref_all(&frames);
-        let _ = self.fs.client.close(self.fid);
+    }
+}
+
+impl Handle for Node {
+    type H = (Option<Arc<FidHandle>>, Option<Arc<OwnedFd>>, Option<Arc<OwnedFd>>);
+
+    fn let_go(self: &Arc<Self>) -> Option<Self::H> {
+        if self.place().pinned {
+            return None;
+        }
+        let fid = self.fid.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let mut st = self.lock();
+        Some((fid, st.ro.take(), st.rw.take()))
+    }
+
+    fn busy(self: &Arc<Self>) -> bool {
+        // Its parent's `children` holds one reference, and the caller one.
+        Arc::strong_count(self) > 2
     }
 }
 
@@ -71,13 +117,66 @@ impl Node {
     /// The root of the tree the gofer behind `client` serves.
     pub fn new_root(client: Arc<Client>, mf: Arc<MemoryFile>) -> KResult<Arc<Node>> {
         let (fid, a) = client.attach()?;
-        let fs = Arc::new(PassFs { client, mf });
-        Ok(Node::new(&fs, fid, &a))
+        let fid = Arc::new(FidHandle { fid, client: client.clone() });
+        let fs = Arc::new(PassFs { client, mf, recent: Recent::default() });
+        let place = Place { parent: Weak::new(), name: Vec::new(), pinned: true };
+        Ok(Node::new(&fs, place, fid, &a))
     }
 
-    fn new(fs: &Arc<PassFs>, fid: Fid, a: &gofer::Attr) -> Arc<Node> {
+    fn new(fs: &Arc<PassFs>, place: Place, fid: Arc<FidHandle>, a: &gofer::Attr) -> Arc<Node> {
         let attr = crate::fs::overlay::attr_from(a);
-        Arc::new(Node { fs: fs.clone(), fid, st: Mutex::new(State { attr, ..State::default() }) })
+        let st = Mutex::new(State { attr, ..State::default() });
+        let node = Arc::new_cyclic(|me| Node { fs: fs.clone(), me: me.clone(), place: Mutex::new(place), fid: Mutex::new(Some(fid)), st });
+        fs.recent.took(&node);
+        node
+    }
+
+    /// A new child of this directory, named `name`, with its fid.
+    fn child(&self, name: &[u8], fid: gofer::Fid, a: &gofer::Attr) -> Arc<Node> {
+        let place = Place { parent: self.me.clone(), name: name.to_vec(), pinned: false };
+        Node::new(&self.fs, place, self.handle(fid), a)
+    }
+
+    fn handle(&self, fid: gofer::Fid) -> Arc<FidHandle> {
+        Arc::new(FidHandle { fid, client: self.fs.client.clone() })
+    }
+
+    fn place(&self) -> MutexGuard<'_, Place> {
+        self.place.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The node's fid, walked again from its parent if it was let go.
+    fn fid(&self) -> KResult<Arc<FidHandle>> {
+        if let Some(h) = self.fid.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            return Ok(h.clone());
+        }
+        let (parent, name) = {
+            let p = self.place();
+            (p.parent.upgrade().ok_or(Errno::ESTALE)?, p.name.clone())
+        };
+        let (fid, a) = match self.client().walk(parent.fid()?.fid, &name) {
+            Ok(x) => x,
+            Err(gofer::Error::Errno(libc::ENOENT)) => return Err(Errno::ESTALE),
+            Err(e) => return Err(e.into()),
+        };
+        let h = self.handle(fid);
+        let id = {
+            let st = self.lock();
+            (st.attr.dev, st.attr.ino)
+        };
+        if (a.dev, a.ino) != id {
+            return Err(Errno::ESTALE);
+        }
+        *self.fid.lock().unwrap_or_else(|e| e.into_inner()) = Some(h.clone());
+        if let Some(me) = self.me.upgrade() {
+            self.fs.recent.took(&me);
+        }
+        Ok(h)
+    }
+
+    /// No longer reachable by its name: keep the fid it has.
+    fn pin(&self) {
+        self.place().pinned = true;
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -94,12 +193,16 @@ impl Node {
 
     /// A host fd of the file: read-only, or read-write.
     fn fd(&self, write: bool) -> KResult<Arc<OwnedFd>> {
-        let mut st = self.lock();
-        if let Some(fd) = if write { st.rw.as_ref() } else { st.rw.as_ref().or(st.ro.as_ref()) } {
-            return Ok(fd.clone());
+        let held = |st: &State| if write { st.rw.clone() } else { st.rw.clone().or(st.ro.clone()) };
+        if let Some(fd) = held(&self.lock()) {
+            return Ok(fd);
         }
         let flags = if write { libc::O_RDWR } else { libc::O_RDONLY };
-        let fd = Arc::new(self.client().open(self.fid, flags)?);
+        let fd = Arc::new(self.client().open(self.fid()?.fid, flags)?);
+        let mut st = self.lock();
+        if let Some(kept) = held(&st) {
+            return Ok(kept);
+        }
         *(if write { &mut st.rw } else { &mut st.ro }) = Some(fd.clone());
         Ok(fd)
     }
@@ -113,7 +216,7 @@ impl Node {
         };
         let a = match fd {
             Some(fd) => crate::fs::overlay::attr_from(&gofer::direct::stat(fd.as_fd())?),
-            None => crate::fs::overlay::attr_from(&self.client().stat(self.fid)?),
+            None => crate::fs::overlay::attr_from(&self.client().stat(self.fid()?.fid)?),
         };
         self.lock().attr = a;
         Ok(a)
@@ -125,33 +228,47 @@ impl Node {
         if self.kind() != mode::S_IFDIR {
             return Err(Errno::ENOTDIR);
         }
-        let walked = self.client().walk(self.fid, name);
-        let mut st = self.lock();
-        let (fid, a) = match walked {
+        let (fid, a) = match self.client().walk(self.fid()?.fid, name) {
             Ok(x) => x,
             Err(e) => {
-                st.children.remove(name);
+                let gone = self.lock().children.remove(name);
+                if let Some(g) = gone {
+                    g.pin();
+                }
                 return Err(e.into());
             }
         };
-        if let Some(c) = st.children.get(name) {
+        let known = self.lock().children.get(name).cloned();
+        if let Some(c) = known {
             let mut cs = c.lock();
             if (cs.attr.dev, cs.attr.ino) == (a.dev, a.ino) && cs.attr.kind() == a.mode & mode::S_IFMT {
                 cs.attr = crate::fs::overlay::attr_from(&a);
                 drop(cs);
-                let _ = self.client().close(fid);
-                return Ok(c.clone());
+                // A node that let its fid go takes this one.
+                let mut held = c.fid.lock().unwrap_or_else(|e| e.into_inner());
+                if held.is_none() {
+                    *held = Some(self.handle(fid));
+                    drop(held);
+                    self.fs.recent.took(&c);
+                } else {
+                    drop(held);
+                    let _ = self.client().close(fid);
+                }
+                return Ok(c);
             }
+            drop(cs);
+            c.pin();
         }
-        let node = Node::new(&self.fs, fid, &a);
-        st.children.insert(name.to_vec(), node.clone());
-        Ok(node)
+        Ok(self.adopt(name, fid, &a))
     }
 
-    /// Remember a node just made as `name`.
-    fn adopt(&self, name: &[u8], fid: Fid, a: &gofer::Attr) -> Arc<Node> {
-        let node = Node::new(&self.fs, fid, a);
-        self.lock().children.insert(name.to_vec(), node.clone());
+    /// Remember a node just made (or found) as `name`.
+    fn adopt(&self, name: &[u8], fid: gofer::Fid, a: &gofer::Attr) -> Arc<Node> {
+        let node = self.child(name, fid, a);
+        let old = self.lock().children.insert(name.to_vec(), node.clone());
+        if let Some(o) = old {
+            o.pin();
+        }
         node
     }
 
@@ -260,7 +377,7 @@ impl Inode for Node {
     }
 
     fn statfs(&self) -> KResult<vfs::FsStat> {
-        let s = self.client().statfs(self.fid)?;
+        let s = self.client().statfs(self.fid()?.fid)?;
         Ok(vfs::FsStat {
             magic: s.fs_type,
             bsize: s.bsize,
@@ -283,7 +400,7 @@ impl Inode for Node {
         if self.kind() != mode::S_IFDIR {
             return Err(Errno::ENOTDIR);
         }
-        let ents = self.client().getdents(self.fid)?;
+        let ents = self.client().getdents(self.fid()?.fid)?;
         Ok(ents.into_iter().map(|e| DirEntry { name: e.name, ino: e.ino, kind: e.kind }).collect())
     }
 
@@ -291,28 +408,28 @@ impl Inode for Node {
         if self.kind() != mode::S_IFLNK {
             return Err(Errno::EINVAL);
         }
-        Ok(self.client().readlink(self.fid)?)
+        Ok(self.client().readlink(self.fid()?.fid)?)
     }
 
     fn create(&self, name: &[u8], m: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
-        let (fid, a, fd) = self.client().create(self.fid, name, libc::O_RDWR, m & 0o7777, uid, gid)?;
+        let (fid, a, fd) = self.client().create(self.fid()?.fid, name, libc::O_RDWR, m & 0o7777, uid, gid)?;
         let node = self.adopt(name, fid, &a);
         node.lock().rw = Some(Arc::new(fd));
         Ok(node)
     }
 
     fn mkdir(&self, name: &[u8], m: u32, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
-        let (fid, a) = self.client().mkdir(self.fid, name, m & 0o7777, uid, gid)?;
+        let (fid, a) = self.client().mkdir(self.fid()?.fid, name, m & 0o7777, uid, gid)?;
         Ok(self.adopt(name, fid, &a))
     }
 
     fn mknod(&self, name: &[u8], m: u32, rdev: u64, uid: u32, gid: u32) -> KResult<Arc<dyn Inode>> {
-        let (fid, a) = self.client().mknod(self.fid, name, m, rdev, uid, gid)?;
+        let (fid, a) = self.client().mknod(self.fid()?.fid, name, m, rdev, uid, gid)?;
         Ok(self.adopt(name, fid, &a))
     }
 
     fn symlink(&self, name: &[u8], target: &[u8], uid: u32, gid: u32) -> KResult<()> {
-        let (fid, a) = self.client().symlink(self.fid, name, target, uid, gid)?;
+        let (fid, a) = self.client().symlink(self.fid()?.fid, name, target, uid, gid)?;
         self.adopt(name, fid, &a);
         Ok(())
     }
@@ -322,14 +439,17 @@ impl Inode for Node {
         if !Arc::ptr_eq(&t.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }
-        let (fid, _) = self.client().link(self.fid, name, t.fid)?;
+        let (fid, _) = self.client().link(self.fid()?.fid, name, t.fid()?.fid)?;
         let _ = self.client().close(fid);
         Ok(())
     }
 
     fn unlink(&self, name: &[u8], dir: bool) -> KResult<()> {
-        self.client().unlink(self.fid, name, if dir { libc::AT_REMOVEDIR } else { 0 })?;
-        self.lock().children.remove(name);
+        self.client().unlink(self.fid()?.fid, name, if dir { libc::AT_REMOVEDIR } else { 0 })?;
+        let gone = self.lock().children.remove(name);
+        if let Some(g) = gone {
+            g.pin();
+        }
         Ok(())
     }
 
@@ -338,13 +458,22 @@ impl Inode for Node {
         if !Arc::ptr_eq(&dst.fs, &self.fs) {
             return Err(Errno::EXDEV);
         }
-        self.client().rename(self.fid, name, dst.fid, new_name)?;
+        self.client().rename(self.fid()?.fid, name, dst.fid()?.fid, new_name)?;
         let moved = self.lock().children.remove(name);
-        let mut ds = dst.lock();
-        match moved {
-            Some(n) => ds.children.insert(new_name.to_vec(), n),
-            None => ds.children.remove(new_name),
+        if let Some(n) = &moved {
+            let mut p = n.place();
+            (p.parent, p.name) = (dst.me.clone(), new_name.to_vec());
+        }
+        let replaced = {
+            let mut ds = dst.lock();
+            match moved {
+                Some(n) => ds.children.insert(new_name.to_vec(), n),
+                None => ds.children.remove(new_name),
+            }
         };
+        if let Some(r) = replaced {
+            r.pin();
+        }
         Ok(())
     }
 
@@ -355,19 +484,19 @@ impl Inode for Node {
     }
 
     fn getxattr(&self, name: &[u8]) -> KResult<Vec<u8>> {
-        Ok(self.client().getxattr(self.fid, name)?)
+        Ok(self.client().getxattr(self.fid()?.fid, name)?)
     }
 
     fn listxattr(&self) -> KResult<Vec<Vec<u8>>> {
-        Ok(self.client().listxattr(self.fid)?)
+        Ok(self.client().listxattr(self.fid()?.fid)?)
     }
 
     fn setxattr(&self, name: &[u8], value: &[u8], flags: i32) -> KResult<()> {
-        Ok(self.client().setxattr(self.fid, name, value, flags)?)
+        Ok(self.client().setxattr(self.fid()?.fid, name, value, flags)?)
     }
 
     fn removexattr(&self, name: &[u8]) -> KResult<()> {
-        Ok(self.client().removexattr(self.fid, name)?)
+        Ok(self.client().removexattr(self.fid()?.fid, name)?)
     }
 
     fn create_unnamed(&self, _m: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
@@ -384,7 +513,7 @@ impl Inode for Node {
             // first, as they would have on Linux.
             self.writeback()?;
         }
-        self.client().setattr(self.fid, &gofer_setattr(a))?;
+        self.client().setattr(self.fid()?.fid, &gofer_setattr(a))?;
         if let Some(size) = a.size {
             self.cache_truncate(size);
             crate::mm::rmap::truncated(self.rmap_key(), size);

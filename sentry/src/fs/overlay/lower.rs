@@ -5,12 +5,13 @@
 //! round trip). A lookup of a file costs a gofer round trip (about 30-40 us
 //! here) one way and one `fstatat` (about 1 us) the other.
 
-use std::collections::VecDeque;
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, OwnedFd};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex};
 
-use gofer::{direct, Client, Fid};
+use gofer::{direct, Client};
+
+use crate::fs::handles::{kept_fds, FidHandle, Handle, Recent};
 
 use crate::errno::{Errno, KResult};
 use crate::vfs::{mode, Attr, DirEntry};
@@ -37,7 +38,7 @@ pub(super) struct HostFile {
 }
 
 /// A directory's `O_PATH` fd: open while among the overlay's last
-/// [`set_kept_fds`] directories used, opened again (and checked to be the
+/// [`set_kept_fds`](crate::fs::handles::set_kept_fds) directories used, opened again (and checked to be the
 /// same directory) when needed after.
 struct DirFd {
     /// (dev, ino) of the directory.
@@ -45,51 +46,9 @@ struct DirFd {
     fd: Mutex<Option<Arc<OwnedFd>>>,
 }
 
-/// The lower files of an overlay holding a handle (a directory's host fd,
-/// a gofer fid), oldest first: past [`set_kept_fds`] the oldest let theirs
-/// go. Each held its handle for good before: a sandbox that walked more
-/// than the sentry's (or gofer's) RLIMIT_NOFILE failed every later walk
-/// with EMFILE.
-struct Recent<T> {
-    open: Mutex<VecDeque<Weak<T>>>,
-}
-
-impl<T> Default for Recent<T> {
-    fn default() -> Self {
-        Recent { open: Mutex::default() }
-    }
-}
-
-/// A lower file whose handle can be let go and taken again when needed.
-trait Handle {
-    type H;
-    /// Give the handle up, unless this is the root (whose handle cannot be
-    /// taken again).
-    fn let_go(&self) -> Option<Self::H>;
-}
-
-impl<T: Handle> Recent<T> {
-    /// `x` took its handle: the oldest others past the bound let theirs
-    /// go (dropped outside the lock: a gofer fid's release is a round
-    /// trip).
-    fn took(&self, x: &Arc<T>) {
-        let mut gone = Vec::new();
-        {
-            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-            open.push_back(Arc::downgrade(x));
-            let max = KEEP_FDS.load(std::sync::atomic::Ordering::Relaxed);
-            while open.len() > max {
-                let Some(old) = open.pop_front() else { break };
-                gone.extend(old.upgrade().and_then(|o| o.let_go()));
-            }
-        }
-        drop(gone);
-    }
-}
-
 impl Handle for HostFile {
     type H = Arc<OwnedFd>;
-    fn let_go(&self) -> Option<Arc<OwnedFd>> {
+    fn let_go(self: &Arc<Self>) -> Option<Arc<OwnedFd>> {
         self.parent.as_ref()?;
         self.dir.as_ref()?.fd.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
@@ -97,7 +56,7 @@ impl Handle for HostFile {
 
 impl Handle for GoferFile {
     type H = Arc<FidHandle>;
-    fn let_go(&self) -> Option<Arc<FidHandle>> {
+    fn let_go(self: &Arc<Self>) -> Option<Arc<FidHandle>> {
         self.parent.as_ref()?;
         self.fid.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
@@ -128,7 +87,7 @@ impl HostFile {
 }
 
 /// A lower file reached through the gofer: its fid (an fd in the gofer)
-/// while among the overlay's last [`set_kept_fds`] files used, walked
+/// while among the overlay's last [`set_kept_fds`](crate::fs::handles::set_kept_fds) files used, walked
 /// again from its parent (and checked to be the same file) when needed
 /// after. Each file looked up kept its fid for good before: past the
 /// gofer's fd limit, every later lookup failed with EMFILE.
@@ -142,18 +101,6 @@ pub(super) struct GoferFile {
     fid: Mutex<Option<Arc<FidHandle>>>,
     /// The overlay's open fids.
     fids: Arc<Recent<GoferFile>>,
-}
-
-/// A fid of the gofer, released when the last holder lets it go.
-struct FidHandle {
-    fid: Fid,
-    client: Arc<Client>,
-}
-
-impl Drop for FidHandle {
-    fn drop(&mut self) {
-        let _ = self.client.close(self.fid);
-    }
 }
 
 impl GoferFile {
@@ -321,20 +268,10 @@ pub(crate) fn attr_from(a: &gofer::Attr) -> Attr {
     }
 }
 
-/// How many lower files' host fds an overlay keeps open between reads
-/// (see [`KeptFds`]); `runsc` sets it from its RLIMIT_NOFILE.
-static KEEP_FDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1024);
-
-/// Keep at most `n` host fds of lower files open between reads, in each
-/// overlay (at least 16).
-pub fn set_kept_fds(n: usize) {
-    KEEP_FDS.store(n.max(16), std::sync::atomic::Ordering::Relaxed);
-}
-
 /// The host fds of lower files an overlay keeps open after their first
 /// read, by host (dev, ino), so that reopening a file the sandbox read
 /// before costs no host call; the oldest goes once there are more than
-/// [`set_kept_fds`] allows (each open file of the sandbox holds its own
+/// [`set_kept_fds`](crate::fs::handles::set_kept_fds) allows (each open file of the sandbox holds its own
 /// reference, so that file keeps reading the same host file). Without the
 /// bound, every file ever read held a host fd: a sandbox that read more
 /// files than the sentry's RLIMIT_NOFILE (20000 here) failed every later
@@ -361,7 +298,7 @@ impl KeptFds {
         }
         self.fds.insert(id, fd.clone());
         self.order.push_back(id);
-        let max = KEEP_FDS.load(std::sync::atomic::Ordering::Relaxed);
+        let max = kept_fds();
         while self.order.len() > max {
             if let Some(old) = self.order.pop_front() {
                 self.fds.remove(&old);
@@ -387,7 +324,7 @@ mod tests {
 
     #[test]
     fn kept_fds_are_bounded_oldest_first() {
-        set_kept_fds(16);
+        crate::fs::handles::set_kept_fds(16);
         let mut k = KeptFds::default();
         let first = dev_null();
         assert!(Arc::ptr_eq(&k.keep((1, 0), first.clone()), &first));

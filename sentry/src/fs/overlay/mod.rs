@@ -22,7 +22,6 @@ use gofer::Client;
 mod lower;
 use lower::{Access, Lower};
 pub(crate) use lower::attr_from;
-pub use lower::set_kept_fds;
 
 use crate::errno::{Errno, KResult};
 use crate::kernel::task::Task;
