@@ -71,7 +71,7 @@ pub const SENTRY: &[Rule] = &[
     rule("madvise", libc::SYS_madvise, "releasing memory-file and allocator pages"),
     rule("brk", libc::SYS_brk, "the allocator"),
     rule("fallocate", libc::SYS_fallocate, "the memory file: punching freed pages, allocating the store's extents"),
-    rule("ftruncate", libc::SYS_ftruncate, "the memory file: growing it"),
+    rule("ftruncate", libc::SYS_ftruncate, "the memory file: growing it; a regular file the caller gave as stdio, opened again with O_TRUNC"),
     rule("poll", libc::SYS_poll, "waiting on host fds (the console, the gofer, host sockets)"),
     rule("futex", libc::SYS_futex, "locks, and waits shared with stubs"),
     rule("sched_yield", libc::SYS_sched_yield, "spinning before sleeping"),

@@ -97,7 +97,14 @@ impl Inode for HostFile {
             ctime: (s.st_ctime, s.st_ctime_nsec),
         })
     }
-    fn open(self: Arc<Self>, _flags: u32) -> KResult<Arc<dyn FileOps>> {
+    /// Opened again (`/dev/stdout` through /proc/self/fd/1): the same host
+    /// fd, whose offset the caller shares; O_TRUNC empties a regular file,
+    /// as on Linux.
+    fn open(self: Arc<Self>, flags: u32) -> KResult<Arc<dyn FileOps>> {
+        let writes = flags & vfs::oflags::O_ACCMODE != vfs::oflags::O_RDONLY;
+        if self.regular && writes && flags & vfs::oflags::O_TRUNC != 0 {
+            nix::unistd::ftruncate(&self.fd, 0)?;
+        }
         Ok(self)
     }
     fn as_any(&self) -> &dyn Any {

@@ -189,6 +189,13 @@ impl Inode for Pipe {
     fn open(self: Arc<Self>, _flags: u32) -> KResult<Arc<dyn FileOps>> {
         Err(Errno::ENXIO)
     }
+    /// Opened again through /proc/PID/fd/N (`/dev/stdin`): a new end of
+    /// the same pipe. Unlike a FIFO's, it never waits for the other side
+    /// (Linux's `fifo_open` waits only when the inode is not pipefs').
+    fn open_task(self: Arc<Self>, _task: &crate::kernel::task::Task, flags: u32) -> KResult<Arc<dyn FileOps>> {
+        let acc = flags & crate::vfs::oflags::O_ACCMODE;
+        Ok(self.end(acc != crate::vfs::oflags::O_WRONLY, acc != crate::vfs::oflags::O_RDONLY))
+    }
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -5,6 +5,7 @@ use std::sync::{Arc, Weak};
 use super::synth::{SynthDir, SynthFile, SynthLink};
 use crate::errno::{Errno, KResult};
 use crate::kernel::Kernel;
+use crate::vfs::path::Location;
 use crate::vfs::Inode;
 
 /// A location's path as the task reading /proc sees it (relative to its
@@ -39,15 +40,29 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32, thread: bool) -> Arc<dyn Inode> {
     let fdk = k.clone();
     let fd_dir: Arc<dyn Inode> = SynthDir::new(move || {
         let Ok(t) = fdtask() else { return vec![] };
+        let root = t.fs_root();
         t.fds()
             .list()
             .into_iter()
             .map(|(fd, f)| {
                 let p = match f.at.get() {
-                    Some(at) => as_seen(&fdk, at),
+                    Some(at) => {
+                        let mut p = as_seen(&fdk, at);
+                        if f.inode.stat().is_ok_and(|a| a.nlink == 0) {
+                            p.extend_from_slice(b" (deleted)");
+                        }
+                        p
+                    }
                     None => f.path.clone(),
                 };
-                let l: Arc<dyn Inode> = SynthLink::magic(move || Ok(p.clone()));
+                // Followed, the file itself: where it was opened, or (a
+                // pipe, a socket, an unnamed file) a place of its own.
+                let root = root.clone();
+                let to = move || match f.at.get() {
+                    Some(at) => Ok(at.clone()),
+                    None => Ok(Location::beside(&root, f.path.clone(), f.inode.clone())),
+                };
+                let l: Arc<dyn Inode> = SynthLink::jump(move || Ok(p.clone()), to);
                 (fd.to_string().into_bytes(), l)
             })
             .collect()
@@ -101,15 +116,14 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32, thread: bool) -> Arc<dyn Inode> {
         ("statm", statm),
         ("mounts", mounts),
         ("exe", SynthLink::magic(move || Ok(t1()?.tg.exe.lock().unwrap_or_else(|e| e.into_inner()).clone()))),
-        ("cwd", SynthLink::magic({
-            let k = k.clone();
-            move || Ok(as_seen(&k, &t2()?.fs_cwd()))
-        })),
-        ("root", SynthLink::magic({
-            let k = k.clone();
-            let t = task.clone();
-            move || Ok(as_seen(&k, &t()?.fs_root()))
-        })),
+        ("cwd", {
+            let (k, t) = (k.clone(), t2.clone());
+            SynthLink::jump(move || Ok(as_seen(&k, &t2()?.fs_cwd())), move || Ok(t()?.fs_cwd()))
+        }),
+        ("root", {
+            let (k, t, tt) = (k.clone(), task.clone(), task.clone());
+            SynthLink::jump(move || Ok(as_seen(&k, &t()?.fs_root())), move || Ok(tt()?.fs_root()))
+        }),
         ("fd", fd_dir),
         ("cmdline", SynthFile::new(move || user_range(&*t3()?, |m| (m.arg_start, m.arg_end)))),
         ("environ", SynthFile::new(move || user_range(&*t4()?, |m| (m.env_start, m.env_end)))),

@@ -156,23 +156,36 @@ impl FileOps for SynthOpen {
 }
 
 type LinkFn = Box<dyn Fn() -> KResult<Vec<u8>> + Send + Sync>;
+type JumpFn = Box<dyn Fn() -> KResult<vfs::path::Location> + Send + Sync>;
 
 /// A symlink whose target is computed when read.
 pub struct SynthLink {
     ino: u64,
     target: LinkFn,
     magic: bool,
+    /// Where following it leads, for a magic link that leads to a place
+    /// rather than to its text.
+    jump: Option<JumpFn>,
 }
 
 impl SynthLink {
     /// A link to what the closure says.
     pub fn new(target: impl Fn() -> KResult<Vec<u8>> + Send + Sync + 'static) -> Arc<SynthLink> {
-        Arc::new(SynthLink { ino: vfs::next_ino(), target: Box::new(target), magic: false })
+        Arc::new(SynthLink { ino: vfs::next_ino(), target: Box::new(target), magic: false, jump: None })
     }
 
-    /// A /proc magic link (fd, cwd, root, exe).
+    /// A /proc magic link followed by its text (exe).
     pub fn magic(target: impl Fn() -> KResult<Vec<u8>> + Send + Sync + 'static) -> Arc<SynthLink> {
-        Arc::new(SynthLink { ino: vfs::next_ino(), target: Box::new(target), magic: true })
+        Arc::new(SynthLink { ino: vfs::next_ino(), target: Box::new(target), magic: true, jump: None })
+    }
+
+    /// A /proc magic link that reads as `target` and leads to the place
+    /// `jump` gives (fd, cwd, root).
+    pub fn jump(
+        target: impl Fn() -> KResult<Vec<u8>> + Send + Sync + 'static,
+        jump: impl Fn() -> KResult<vfs::path::Location> + Send + Sync + 'static,
+    ) -> Arc<SynthLink> {
+        Arc::new(SynthLink { ino: vfs::next_ino(), target: Box::new(target), magic: true, jump: Some(Box::new(jump)) })
     }
 }
 
@@ -189,6 +202,9 @@ impl Inode for SynthLink {
     }
     fn magic_link(&self) -> bool {
         self.magic
+    }
+    fn magic_target(&self) -> Option<KResult<vfs::path::Location>> {
+        self.jump.as_ref().map(|j| j())
     }
     fn as_any(&self) -> &dyn Any {
         self

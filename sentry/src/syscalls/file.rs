@@ -96,6 +96,7 @@ fn walk_of(t: &Task, dirfd: i32, path: &[u8], how: &How) -> KResult<(Location, O
         no_symlinks: r & RESOLVE_NO_SYMLINKS != 0,
         no_magic: r & RESOLVE_NO_MAGICLINKS != 0,
         no_xdev: r & RESOLVE_NO_XDEV != 0,
+        scoped: r & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0,
     };
     Ok((root, start, walk))
 }
@@ -717,8 +718,10 @@ fn make_pipe(sc: &mut Sc<'_>, addr: u64, flags: u64) -> KResult<u64> {
     let p = Pipe::new();
     let inode: Arc<dyn Inode> = p.clone();
     let fl = flags as u32 & O_NONBLOCK;
-    let r = File::new(p.reader(), inode.clone(), b"pipe:".to_vec(), O_RDONLY | fl);
-    let w = File::new(p.writer(), inode, b"pipe:".to_vec(), O_WRONLY | fl);
+    // As /proc/PID/fd shows it: "pipe:[INO]".
+    let name = format!("pipe:[{}]", inode.stat()?.ino).into_bytes();
+    let r = File::new(p.reader(), inode.clone(), name.clone(), O_RDONLY | fl);
+    let w = File::new(p.writer(), inode, name, O_WRONLY | fl);
     let cloexec = flags & O_CLOEXEC as u64 != 0;
     let rfd = install(sc.task, r, cloexec)?;
     let wfd = match install(sc.task, w, cloexec) {

@@ -176,6 +176,14 @@ pub trait Inode: Send + Sync + Any {
     fn magic_link(&self) -> bool {
         false
     }
+    /// Where a magic link leads when followed: the open file or directory
+    /// itself (Linux's `nd_jump_link`), not a walk of the path its
+    /// readlink shows. So `/proc/self/fd/N` reaches a deleted or renamed
+    /// file, a pipe (`/dev/stdin`, bash's `<(...)`) or an O_TMPFILE file.
+    /// None: followed by its text, as any symlink.
+    fn magic_target(&self) -> Option<KResult<path::Location>> {
+        None
+    }
     /// Create a regular file.
     fn create(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
         Err(self.not_writable())

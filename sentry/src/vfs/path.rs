@@ -85,6 +85,14 @@ impl Location {
         p
     }
 
+    /// A place for a file with no path of its own (a pipe, a socket, an
+    /// unnamed file): `inode`, as if named `name` in `root`.
+    pub fn beside(root: &Location, name: Vec<u8>, inode: Arc<dyn Inode>) -> Location {
+        let mut l = root.clone();
+        l.push(name, inode);
+        l
+    }
+
     fn push(&mut self, name: Vec<u8>, inode: Arc<dyn Inode>) {
         self.names.push(name);
         self.inodes.push(inode);
@@ -118,6 +126,8 @@ pub struct Walk {
     pub no_magic: bool,
     /// RESOLVE_NO_XDEV: EXDEV when crossing a mount.
     pub no_xdev: bool,
+    /// RESOLVE_BENEATH or RESOLVE_IN_ROOT: a magic link is EXDEV.
+    pub scoped: bool,
 }
 
 /// Result of resolving the parent of a path: the directory and last name.
@@ -242,6 +252,13 @@ impl Kernel {
                             return Err(Errno::ELOOP);
                         }
                         *budget -= 1;
+                        if let Some(to) = child.magic_target() {
+                            if walk.scoped {
+                                return Err(Errno::EXDEV);
+                            }
+                            loc = to?;
+                            continue;
+                        }
                         let target = child.readlink()?;
                         loc = self.resolve_inner(root, &loc, &target, Follow::Yes, budget, creds, walk)?;
                         continue;
