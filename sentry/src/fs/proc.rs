@@ -47,7 +47,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32, thread: bool) -> Arc<dyn Inode> {
             .map(|(fd, f)| {
                 let p = match f.at.get() {
                     Some(at) => {
-                        let mut p = as_seen(&fdk, at);
+                        let mut p = as_seen(&fdk, &at.current());
                         if f.inode.stat().is_ok_and(|a| a.nlink == 0) {
                             p.extend_from_slice(b" (deleted)");
                         }
@@ -59,7 +59,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32, thread: bool) -> Arc<dyn Inode> {
                 // pipe, a socket, an unnamed file) a place of its own.
                 let root = root.clone();
                 let to = move || match f.at.get() {
-                    Some(at) => Ok(at.clone()),
+                    Some(at) => Ok(at.current()),
                     None => Ok(Location::beside(&root, f.path.clone(), f.inode.clone())),
                 };
                 let l: Arc<dyn Inode> = SynthLink::jump(move || Ok(p.clone()), to);

@@ -442,12 +442,23 @@ impl Task {
 
     /// The root (a copy of that location only).
     pub fn fs_root(&self) -> Location {
-        self.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).root.clone()
+        let fs = self.fs_shared();
+        let mut fs = fs.lock().unwrap_or_else(|e| e.into_inner());
+        if fs.root.gen != crate::vfs::moves::done() {
+            fs.root = fs.root.current();
+        }
+        fs.root.clone()
     }
 
-    /// The working directory (a copy of that location only).
+    /// The working directory (a copy of that location only), where renames
+    /// since it was set put it.
     pub fn fs_cwd(&self) -> Location {
-        self.fs_shared().lock().unwrap_or_else(|e| e.into_inner()).cwd.clone()
+        let fs = self.fs_shared();
+        let mut fs = fs.lock().unwrap_or_else(|e| e.into_inner());
+        if fs.cwd.gen != crate::vfs::moves::done() {
+            fs.cwd = fs.cwd.current();
+        }
+        fs.cwd.clone()
     }
 
     /// The umask.

@@ -262,6 +262,11 @@ fn rename_flags(t: &Task, od: i32, op: &[u8], nd: i32, np: &[u8], flags: u64) ->
     } else {
         o.dir.inode().rename(&o.name, n.dir.inode(), &n.name)?;
     }
+    // Locations through the names moved show the new ones.
+    crate::vfs::moves::record(&o.dir, &o.name, &src, &n.dir, &n.name);
+    if let (Ok(other), true) = (&existing, flags & RENAME_EXCHANGE != 0) {
+        crate::vfs::moves::record(&n.dir, &n.name, other, &o.dir, &o.name);
+    }
     if crate::fs::inotify::active() {
         use crate::fs::inotify::{cookie, inode_gone, key, notify, IN_ISDIR, IN_MOVED_FROM, IN_MOVED_TO, IN_MOVE_SELF};
         let isdir = if src.stat().map(|a| a.is_dir()).unwrap_or(false) { IN_ISDIR } else { 0 };

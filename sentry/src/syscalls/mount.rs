@@ -287,7 +287,7 @@ pub fn sys_unshare(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 /// The same place in the copy `ns` of its namespace (the copy has the
 /// same mounted inodes at the same points).
 fn rebase(l: &Location, ns: &Arc<crate::vfs::mount::MountNs>) -> Location {
-    Location { names: l.names.clone(), inodes: l.inodes.clone(), ns: ns.clone() }
+    Location { names: l.names.clone(), inodes: l.inodes.clone(), ns: ns.clone(), gen: l.gen }
 }
 
 #[cfg(test)]

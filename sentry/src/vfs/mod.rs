@@ -4,6 +4,7 @@
 pub mod fd;
 pub mod locks;
 pub mod mount;
+pub mod moves;
 pub mod perm;
 pub mod path;
 

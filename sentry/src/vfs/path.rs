@@ -27,12 +27,14 @@ pub struct Location {
     pub inodes: Vec<Arc<dyn Inode>>,
     /// The mount namespace the location was reached in.
     pub ns: Arc<MountNs>,
+    /// The count of renames its names are current to (see [`super::moves`]).
+    pub gen: u64,
 }
 
 impl Location {
     /// The root location.
     pub fn root(root: Arc<dyn Inode>, ns: Arc<MountNs>) -> Location {
-        Location { names: Vec::new(), inodes: vec![root], ns }
+        Location { names: Vec::new(), inodes: vec![root], ns, gen: super::moves::done() }
     }
 
     /// Whether this is the same place as `other` (not merely the same
@@ -207,7 +209,8 @@ impl Kernel {
         if path[0] == b'/' && walk.beneath.is_some() {
             return Err(Errno::EXDEV);
         }
-        let mut loc = if path[0] == b'/' { root.clone() } else { start.clone() };
+        // From where the start is now, if renames moved it.
+        let mut loc = if path[0] == b'/' { root.current() } else { start.current() };
         let trailing_slash = path.ends_with(b"/");
         let comps: Vec<&[u8]> = path.split(|&c| c == b'/').filter(|c| !c.is_empty()).collect();
         let n = comps.len();
