@@ -10,26 +10,31 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
-use super::mount::same_inode;
 use super::path::Location;
 use super::Inode;
 
 /// How many renames are kept.
 const KEPT: usize = 256;
 
-/// One rename: `what` (by identity) left `from_dir` (by identity), where
-/// it was `from_name`, for `to` (where its new parent was then), named
-/// `to_name`.
+/// One rename: `what` left `from_dir`, where it was `from_name`, for `to`
+/// (where its new parent was then), named `to_name`. The two are held
+/// weakly (a file renamed, then deleted, is let go at once), which keeps
+/// their identities from being reused while the rename is kept.
 struct Move {
     /// The rename count after this one.
     gen: u64,
-    from_dir: Arc<dyn Inode>,
+    from_dir: Weak<dyn Inode>,
     from_name: Vec<u8>,
-    what: Arc<dyn Inode>,
+    what: Weak<dyn Inode>,
     to: Location,
     to_name: Vec<u8>,
+}
+
+/// Whether `weak` is `inode`.
+fn is(weak: &Weak<dyn Inode>, inode: &Arc<dyn Inode>) -> bool {
+    std::ptr::addr_eq(weak.as_ptr(), Arc::as_ptr(inode))
 }
 
 /// Renames done so far.
@@ -45,7 +50,7 @@ pub(crate) fn done() -> u64 {
 pub(crate) fn record(from_dir: &Location, from_name: &[u8], what: &Arc<dyn Inode>, to: &Location, to_name: &[u8]) {
     let mut log = LOG.lock().unwrap_or_else(|e| e.into_inner());
     let gen = DONE.load(Ordering::Relaxed) + 1;
-    let (from_dir, what) = (from_dir.inode().clone(), what.clone());
+    let (from_dir, what) = (Arc::downgrade(from_dir.inode()), Arc::downgrade(what));
     log.push_back(Move { gen, from_dir, from_name: from_name.to_vec(), what, to: to.clone(), to_name: to_name.to_vec() });
     if log.len() > KEPT {
         log.pop_front();
@@ -65,7 +70,7 @@ impl Location {
         let log = LOG.lock().unwrap_or_else(|e| e.into_inner());
         let now = DONE.load(Ordering::Relaxed);
         for m in log.iter().filter(|m| m.gen > self.gen) {
-            let at = (0..l.names.len()).rev().find(|&i| same_inode(&l.inodes[i + 1], &m.what) && same_inode(&l.inodes[i], &m.from_dir) && l.names[i] == m.from_name);
+            let at = (0..l.names.len()).rev().find(|&i| is(&m.what, &l.inodes[i + 1]) && is(&m.from_dir, &l.inodes[i]) && l.names[i] == m.from_name);
             if let Some(i) = at {
                 let mut names = m.to.names.clone();
                 names.push(m.to_name.clone());
