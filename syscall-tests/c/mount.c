@@ -131,6 +131,15 @@ int main(void)
 	CHECK("tmpfs_st_dev_differs", dev_of(P(p, "t1")) != dev_of(base));
 	stat(P(p, "t1"), &st);
 	EXPECT_EQ("tmpfs_default_mode_1777", st.st_mode & 07777, 01777);
+	/* A tmpfs directory's size: 20 bytes an entry, "." and ".." too. */
+	EXPECT_EQ("tmpfs_dir_size_one_entry", st.st_size, 60);
+	mkdir(P(p, "t1/d"), 0755);
+	stat(P(p, "t1/d"), &st);
+	EXPECT_EQ("tmpfs_empty_dir_size", st.st_size, 40);
+	EXPECT_EQ("tmpfs_dir_blocks", st.st_blocks, 0);
+	rmdir(P(p, "t1/d"));
+	stat(P(p, "t1"), &st);
+	EXPECT_EQ("tmpfs_dir_size_after_rmdir", st.st_size, 60);
 	statfs(P(p, "t1"), &sf);
 	EXPECT_EQ("tmpfs_statfs_magic", sf.f_type, TMPFS_MAGIC);
 	EXPECT_EQ("mountinfo_has_tmpfs", mountinfo_has(P(p, "t1"), "tmpfs"), 1);

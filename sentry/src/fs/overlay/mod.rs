@@ -498,6 +498,11 @@ impl Inode for Node {
         if st.upper && a.kind() == mode::S_IFREG {
             a.blocks = st.cache.len() as u64 * (PAGE / 512);
         }
+        if a.is_dir() && st.lower.is_none() {
+            // A memory directory's size, as tmpfs counts it: 20 bytes
+            // (BOGO_DIRENT_SIZE) an entry, "." and ".." included.
+            a.size = 20 * (2 + st.children.len() as u64);
+        }
         Ok(a)
     }
 
