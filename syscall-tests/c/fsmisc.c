@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <utime.h>
 #include <sys/wait.h>
+#include <sys/statfs.h>
 
 int main(void)
 {
@@ -179,5 +180,18 @@ int main(void)
 	EXPECT_ERR("fallocate_badfd", fallocate(-1, 0, 0, 10), EBADF);
 	close(fd);
 	unlink(path);
+	/* statfs of a directory made here: the filesystem of its parent
+	 * (/tmp's), not another one. */
+	{
+		char dir[80];
+		struct statfs a, b;
+		snprintf(dir, sizeof(dir), "%s.dir", path);
+		mkdir(dir, 0755);
+		EXPECT_OK("statfs_new_dir", statfs(dir, &a));
+		statfs("/tmp", &b);
+		CHECKF("statfs_new_dir_is_parents", a.f_type == b.f_type && a.f_blocks == b.f_blocks && a.f_bsize == b.f_bsize,
+		       "type %lx/%lx blocks %llu/%llu", (long)a.f_type, (long)b.f_type, (unsigned long long)a.f_blocks, (unsigned long long)b.f_blocks);
+		rmdir(dir);
+	}
 	return 0;
 }

@@ -32,6 +32,9 @@ use crate::vfs::{self, mode, Attr, DirEntry, DirFile, FileOps, Inode, SetAttr};
 pub struct OverlayFs {
     /// How the lower layer is reached (None: a tmpfs, memory only).
     lower: Option<Access>,
+    /// The lower layer's root: what statfs reports for files that have no
+    /// lower file (made in the sandbox), as for the others.
+    root: Option<Lower>,
     dev: u64,
     mf: Arc<MemoryFile>,
     /// Most pages the files' content may hold (a tmpfs's size=).
@@ -43,8 +46,9 @@ pub struct OverlayFs {
 }
 
 impl OverlayFs {
-    fn new(lower: Option<Access>, dev: u64, mf: Arc<MemoryFile>, limit: u64) -> Arc<OverlayFs> {
-        Arc::new(OverlayFs { lower, dev, mf, limit, used: std::sync::atomic::AtomicU64::new(0), kept: Mutex::default() })
+    fn new(lower: Option<(Access, Lower)>, dev: u64, mf: Arc<MemoryFile>, limit: u64) -> Arc<OverlayFs> {
+        let (lower, root) = lower.unzip();
+        Arc::new(OverlayFs { lower, root, dev, mf, limit, used: std::sync::atomic::AtomicU64::new(0), kept: Mutex::default() })
     }
 
     /// Take `n` pages of the size limit (ENOSPC past it).
@@ -197,7 +201,7 @@ impl Node {
     /// lower layer is reached by directfs (see [`lower`]).
     pub fn new_root(client: Arc<Client>, mf: Arc<MemoryFile>, direct: bool) -> KResult<Arc<Node>> {
         let (access, root, a) = Access::attach(client, direct)?;
-        let fs = OverlayFs::new(Some(access), a.dev, mf, u64::MAX);
+        let fs = OverlayFs::new(Some((access, root.clone())), a.dev, mf, u64::MAX);
         Ok(Arc::new(Node { fs, st: Mutex::new(State { attr: a, lower: Some(root), ..State::default() }) }))
     }
 
@@ -550,7 +554,7 @@ impl Inode for Node {
 
     fn statfs(&self) -> KResult<vfs::FsStat> {
         const OVERLAYFS_SUPER_MAGIC: u64 = 0x794c_7630;
-        let lower = self.lock().lower.clone();
+        let lower = self.lock().lower.clone().or_else(|| self.fs.root.clone());
         let (Some(access), Some(lower)) = (&self.fs.lower, lower) else {
             let used = self.fs.used.load(std::sync::atomic::Ordering::Relaxed);
             let free = self.fs.limit.saturating_sub(used);
