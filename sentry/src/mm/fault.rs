@@ -30,6 +30,19 @@ impl FaultSig {
 }
 
 impl MemoryManager {
+    /// Give the missing pages of `[lo, hi)`, in private anonymous memory,
+    /// fresh frames in one batch (sorted, so mostly contiguous in the
+    /// memory file: a copy to or from them is a few long runs, not a run a
+    /// page).
+    pub(super) fn populate_anon(&self, m: &mut MmInner, lo: u64, hi: u64) -> KResult<()> {
+        let missing: Vec<u64> = (lo..hi).step_by(PAGE as usize).filter(|p| !m.pages.contains_key(p)).collect();
+        let frames = self.mf.alloc(missing.len())?;
+        for (p, f) in missing.into_iter().zip(frames) {
+            m.pages.insert(p, Pte { frame: f, mapped: None, own: true });
+        }
+        Ok(())
+    }
+
     /// Bring the page at `page` into existence (not mapped in the
     /// platform). Returns its frame.
     pub(super) fn populate(&self, m: &mut MmInner, start: u64, vma: &Vma, page: u64) -> KResult<u64> {
@@ -232,14 +245,9 @@ impl MemoryManager {
                 let hi = hi.min(eof.max(page + PAGE));
                 // Allocate anonymous pages of the window in one contiguous batch.
                 if matches!(vma.backing, Backing::Anon) {
-                    let missing: Vec<u64> =
-                        (lo..hi).step_by(PAGE as usize).filter(|p| !m.pages.contains_key(p)).collect();
-                    let frames = self.mf.alloc(missing.len()).map_err(|e| {
+                    self.populate_anon(&mut m, lo, hi).map_err(|e| {
                         if e == crate::errno::Errno::ENOMEM { FaultSig::oom() } else { FaultSig::segv(2) }
                     })?;
-                    for (p, f) in missing.into_iter().zip(frames) {
-                        m.pages.insert(p, Pte { frame: f, mapped: None, own: true });
-                    }
                 } else if let Backing::File(..) = vma.backing {
                     // Ask the file for each run of missing pages at once.
                     let mut p = lo;

@@ -6,6 +6,9 @@ use bytemuck::{Pod, Zeroable};
 use super::{page_down, MemoryManager, MmInner, PAGE};
 use crate::errno::{Errno, KResult};
 
+/// Most pages a sentry write into fresh anonymous memory populates at once.
+const MAX_POPULATE: u64 = 256;
+
 /// Longest string accepted from the application (PATH_MAX-like bound).
 pub const MAX_STRING: usize = 128 * 1024;
 
@@ -73,6 +76,18 @@ impl MemoryManager {
             }
             if cur < vend {
                 let page = page_down(cur);
+                // A write into private anonymous memory never touched (a
+                // fresh read buffer): the pages it covers, up to
+                // MAX_POPULATE, get their frames in one batch.
+                if write && !vma.shared && matches!(vma.backing, super::Backing::Anon) && !m.pages.contains_key(&page) {
+                    let hi = vend.div_ceil(PAGE).saturating_mul(PAGE).min(page + MAX_POPULATE * PAGE);
+                    let run = (page..hi).step_by(PAGE as usize).take_while(|p| !m.pages.contains_key(p)).count() as u64;
+                    if run > 1 {
+                        self.populate_anon(m, page, page + run * PAGE)?;
+                        at = Some((start, vma));
+                        continue;
+                    }
+                }
                 let frame = self.fault_for_access(m, start, &vma, page, write)?;
                 let in_page = (cur - page) as usize;
                 let n = ((PAGE as usize) - in_page).min((end - cur) as usize);
@@ -132,7 +147,7 @@ impl MemoryManager {
     /// The memory-file runs (offset, length) behind `[addr, addr+len)`,
     /// consecutive pages joined, as far as the range is accessible (see
     /// [`walk_pages`](Self::walk_pages)), and the walk's result.
-    fn runs(&self, m: &mut MmInner, addr: u64, len: usize, write: bool) -> (Vec<(u64, usize)>, KResult<()>) {
+    pub(super) fn runs(&self, m: &mut MmInner, addr: u64, len: usize, write: bool) -> (Vec<(u64, usize)>, KResult<()>) {
         let mut pieces: Vec<(u64, usize)> = Vec::new();
         let r = self.walk_pages(m, addr, len, write, |o, n, _| match pieces.last_mut() {
             Some((p, l)) if *p + *l as u64 == o => *l += n,

@@ -248,3 +248,28 @@ fn dontneed_zeroes_private_pages() {
     mm.copy_in(A, &mut b).unwrap();
     assert_eq!(b, [0; 4]);
 }
+
+#[test]
+fn a_sentry_write_into_fresh_memory_takes_frames_in_one_batch() {
+    let mf = memfile();
+    let (mm, _) = new_mm(&mf);
+    mm.mmap(A, 64 * PAGE, Prot::RW, true, false, false, Backing::Anon, None).unwrap();
+    // Frames freed out of order (a process that exited), to be reused.
+    let scattered: Vec<u64> = mf.alloc(32).unwrap();
+    let odd: Vec<u64> = scattered.iter().copied().step_by(2).collect();
+    let even: Vec<u64> = scattered.iter().copied().skip(1).step_by(2).collect();
+    mf.decref_all(&odd);
+    mf.decref_all(&even);
+    let data = vec![7u8; 40 * PAGE as usize];
+    mm.copy_out(A + 10, &data).unwrap();
+    let mut m = mm.lock();
+    let (runs, r) = mm.runs(&mut m, A, 41 * PAGE as usize, false);
+    r.unwrap();
+    // One page at a time, the 41 pages took 41 runs of frames; in one
+    // sorted batch, a handful.
+    assert!(runs.len() <= 3, "{} runs: {runs:?}", runs.len());
+    drop(m);
+    let mut back = vec![0u8; data.len()];
+    mm.copy_in(A + 10, &mut back).unwrap();
+    assert_eq!(back, data);
+}
