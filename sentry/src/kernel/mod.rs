@@ -147,6 +147,8 @@ pub struct Kernel {
     pub sysctls: sysctl::Sysctls,
     /// POSIX message queues (the mqueue filesystem's one directory).
     pub mqueues: Arc<crate::fs::mqueue::MqDir>,
+    /// The memory filesystem memfd_create's files live in, unnamed.
+    pub memfds: std::sync::OnceLock<Arc<crate::fs::overlay::Node>>,
     /// The sandbox's network stack (loopback only; one network namespace).
     pub net: Arc<crate::net::inet::Stack>,
 }
@@ -179,6 +181,7 @@ impl Kernel {
             uts: Mutex::new((opts.hostname.clone().into_bytes(), b"(none)".to_vec())),
             sysctls: sysctl::Sysctls::default(),
             mqueues: Arc::default(),
+            memfds: std::sync::OnceLock::new(),
             net: crate::net::inet::Stack::new(),
             opts,
         })

@@ -63,6 +63,9 @@ pub struct NamedMapping {
     pub inner: Arc<dyn Mappable>,
     /// Its path.
     pub path: String,
+    /// A shared mapping of it may be made writable (see
+    /// [`Mappable::may_write_shared`]).
+    pub shared_write: bool,
 }
 
 impl Mappable for NamedMapping {
@@ -83,6 +86,12 @@ impl Mappable for NamedMapping {
     }
     fn host_fd(&self) -> Option<Arc<std::os::fd::OwnedFd>> {
         self.inner.host_fd()
+    }
+    fn sync(&self) -> KResult<()> {
+        self.inner.sync()
+    }
+    fn may_write_shared(&self) -> bool {
+        self.shared_write
     }
 }
 
@@ -131,6 +140,7 @@ fn load_elf(task: &Task, mm: &MemoryManager, f: &Arc<File>, head: &[u8], base_hi
     let mapping: Arc<dyn Mappable> = Arc::new(NamedMapping {
         inner: f.ops.mappable().ok_or(Errno::EACCES)?,
         path: String::from_utf8_lossy(&f.path).into_owned(),
+        shared_write: false,
     });
     let interp = match l.interp {
         Some((off, len)) => {

@@ -57,6 +57,12 @@ pub trait Mappable: Send + Sync {
     fn sync(&self) -> KResult<()> {
         Ok(())
     }
+    /// A shared mapping of it may be made writable (Linux's VM_MAYWRITE):
+    /// not when it was mapped through an fd not open for writing, or the
+    /// file was sealed against writes; mprotect then says EACCES.
+    fn may_write_shared(&self) -> bool {
+        true
+    }
 }
 
 /// Frames of a MAP_SHARED anonymous region (or a System V segment),
@@ -388,6 +394,15 @@ impl MemoryManager {
         }
         let mut m = self.lock();
         Self::check_mapped(&m, addr, end)?;
+        if prot.write {
+            let denied = m.vmas.range(..end).rev().take_while(|(_, v)| v.end > addr).filter(|(_, v)| v.shared).any(|(_, v)| match &v.backing {
+                Backing::File(f, _) => !f.may_write_shared(),
+                _ => false,
+            });
+            if denied {
+                return Err(Errno::EACCES);
+            }
+        }
         Self::split_at(&mut m, addr);
         Self::split_at(&mut m, end);
         if !prot.write {

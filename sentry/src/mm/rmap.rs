@@ -35,6 +35,19 @@ pub fn add_all(mm: &Arc<MemoryManager>) {
     }
 }
 
+/// Whether some address space maps the file `key` shared (a memfd then
+/// cannot be sealed against writes). Call without the file's own lock.
+pub fn mapped_shared(key: usize) -> bool {
+    let mms: Vec<Arc<MemoryManager>> = {
+        let g = MAPS.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(list) = g.as_ref().and_then(|map| map.get(&key)) else { return false };
+        list.iter().filter_map(|w| w.upgrade()).collect()
+    };
+    mms.iter().any(|mm| {
+        mm.lock().vmas.values().any(|v| v.shared && matches!(&v.backing, Backing::File(f, _) if f.rmap_key() == Some(key)))
+    })
+}
+
 /// The file `key` was cut to `size` bytes. Call without the file's own
 /// lock held: a fault holds an address space's lock while it asks the file
 /// for pages.

@@ -310,6 +310,10 @@ pub fn sys_fallocate(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         return Err(if attr.kind() == crate::vfs::mode::S_IFIFO { Errno::ESPIPE } else { Errno::ENODEV });
     }
     let end = (off as u64).checked_add(len as u64).filter(|&e| e <= i64::MAX as u64).ok_or(Errno::EFBIG)?;
+    // A memory file sealed against growth: not even reserving past its end.
+    if end > attr.size && f.inode.seals().is_ok_and(|s| s & crate::vfs::seals::F_SEAL_GROW != 0) {
+        return Err(Errno::EPERM);
+    }
     if m & PUNCH_HOLE != 0 {
         let from = (off as u64).min(attr.size);
         let to = end.min(attr.size);

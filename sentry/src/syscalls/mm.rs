@@ -68,8 +68,15 @@ pub fn sys_mmap(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
             if shared && p.write && !f.writable() {
                 return Err(Errno::EACCES);
             }
+            // A file sealed against writes maps shared only read-only, and
+            // stays so (Linux clears VM_MAYWRITE).
+            let sealed = f.inode.seals().is_ok_and(|s| s & crate::vfs::seals::WRITES != 0);
+            if shared && p.write && sealed {
+                return Err(Errno::EPERM);
+            }
             let m = f.ops.mappable().ok_or(Errno::ENODEV)?;
-            let named = Arc::new(NamedMapping { inner: m, path: String::from_utf8_lossy(&f.path).into_owned() });
+            let path = String::from_utf8_lossy(&f.path).into_owned();
+            let named = Arc::new(NamedMapping { inner: m, path, shared_write: f.writable() && !sealed });
             (Backing::File(named, off), shared)
         }
     };

@@ -118,7 +118,7 @@ table! {
     69 msgsnd => Some(msg::sys_msgsnd), Full;
     70 msgrcv => Some(msg::sys_msgrcv), Full;
     71 msgctl => Some(msg::sys_msgctl), Full;
-    72 fcntl => Some(file::sys_fcntl), Partial("no leases, no seals");
+    72 fcntl => Some(file::sys_fcntl), Partial("no leases");
     73 flock => Some(lock::sys_flock), Full;
     74 fsync => Some(file::sys_fsync), Full;
     75 fdatasync => Some(file::sys_fsync), Full;
@@ -365,7 +365,7 @@ table! {
     316 renameat2 => Some(dir::sys_renameat2), Partial("RENAME_NOREPLACE and RENAME_EXCHANGE; RENAME_WHITEOUT is EINVAL");
     317 seccomp => NOSYS, Unimplemented("not served yet");
     318 getrandom => Some(process::sys_getrandom), Full;
-    319 memfd_create => NOSYS, Unimplemented("not served yet");
+    319 memfd_create => Some(file::sys_memfd_create), Partial("MFD_HUGETLB is EINVAL");
     320 kexec_file_load => NOSYS, Unimplemented("not served yet");
     321 bpf => NOSYS, Unimplemented("not served yet");
     322 execveat => NOSYS, Unimplemented("not served yet");

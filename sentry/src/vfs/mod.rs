@@ -185,6 +185,16 @@ pub trait Inode: Send + Sync + Any {
     fn magic_target(&self) -> Option<KResult<path::Location>> {
         None
     }
+    /// F_GET_SEALS: the file's seals (see [`seals`]); EINVAL for a file
+    /// that takes none (only memory files do: memfds and tmpfs's).
+    fn seals(&self) -> KResult<u32> {
+        Err(Errno::EINVAL)
+    }
+    /// F_ADD_SEALS past the generic checks: EPERM once F_SEAL_SEAL is
+    /// set, EBUSY for F_SEAL_WRITE while the file is mapped shared.
+    fn add_seals(&self, _seals: u32) -> KResult<()> {
+        Err(Errno::EINVAL)
+    }
     /// Create a regular file.
     fn create(&self, _name: &[u8], _mode: u32, _uid: u32, _gid: u32) -> KResult<Arc<dyn Inode>> {
         Err(self.not_writable())
@@ -400,6 +410,20 @@ pub trait FileOps: Send + Sync + Any {
     }
     /// Size for SEEK_END, if different from stat's.
     fn on_close(&self) {}
+}
+
+/// File seals (fcntl F_ADD_SEALS, memfd_create(2)).
+#[allow(missing_docs)]
+pub mod seals {
+    pub const F_SEAL_SEAL: u32 = 1;
+    pub const F_SEAL_SHRINK: u32 = 2;
+    pub const F_SEAL_GROW: u32 = 4;
+    pub const F_SEAL_WRITE: u32 = 8;
+    pub const F_SEAL_FUTURE_WRITE: u32 = 16;
+    pub const F_SEAL_EXEC: u32 = 32;
+    pub const ALL: u32 = 63;
+    /// Seals that stop writes.
+    pub const WRITES: u32 = F_SEAL_WRITE | F_SEAL_FUTURE_WRITE;
 }
 
 /// O_* flags.

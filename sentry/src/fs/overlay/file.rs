@@ -96,6 +96,7 @@ impl FileOps for OvFile {
 
     fn write(&self, _t: &Task, buf: &[u8], off: u64, _nb: bool) -> KResult<usize> {
         let mut st = self.node.lock();
+        st.sealed_against(off, buf.len())?;
         self.node.copy_up(&mut st)?;
         let end = off.checked_add(buf.len() as u64).ok_or(Errno::EFBIG)?;
         if end > (1 << 36) {
@@ -194,6 +195,7 @@ impl FileOps for OvFile {
         let mut fresh = false;
         let (frames, held) = {
             let mut st = self.node.lock();
+            st.sealed_against(off, len)?;
             self.node.copy_up(&mut st)?;
             let big = st.attr.size.max(end) >= EXTENT;
             let mut frames = Vec::with_capacity(((end - (off & !(PAGE - 1))) / PAGE + 1) as usize);

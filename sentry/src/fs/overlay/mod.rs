@@ -103,9 +103,27 @@ struct State {
     /// Extended attributes, read from the lower file at first use; changes
     /// stay in the memory layer.
     xattrs: Option<BTreeMap<Vec<u8>, Vec<u8>>>,
+    /// A memory file's seals (`vfs::seals`): F_SEAL_SEAL from the start
+    /// (tmpfs's files take no seals), unless made by memfd_create with
+    /// MFD_ALLOW_SEALING.
+    seals: u32,
 }
 
 impl State {
+    /// EPERM for a write of `len` bytes at `off` that the file's seals
+    /// forbid: any write under F_SEAL_WRITE or F_SEAL_FUTURE_WRITE, one
+    /// past the end under F_SEAL_GROW.
+    fn sealed_against(&self, off: u64, len: usize) -> KResult<()> {
+        use vfs::seals::{F_SEAL_GROW, WRITES};
+        if self.seals & WRITES != 0 && len > 0 {
+            return Err(Errno::EPERM);
+        }
+        if self.seals & F_SEAL_GROW != 0 && off.saturating_add(len as u64) > self.attr.size {
+            return Err(Errno::EPERM);
+        }
+        Ok(())
+    }
+
     /// How much of a read of `len` bytes at `off` of a lower file to ask
     /// the host for: up to the size the sandbox looked up (its stat shows
     /// that size, so a read past it would contradict the stat), and none at
@@ -205,6 +223,11 @@ impl Node {
         Ok(Arc::new(Node { fs, st: Mutex::new(State { attr: a, lower: Some(root), ..State::default() }) }))
     }
 
+    /// Set a memory file's seals (memfd_create's start).
+    pub fn set_seals(&self, seals: u32) {
+        self.lock().seals = seals;
+    }
+
     /// An empty memory directory (tmpfs).
     pub fn new_tmpfs(mode: u32, mf: Arc<MemoryFile>) -> Arc<Node> {
         Self::new_tmpfs_sized(mode, 0, 0, None, mf)
@@ -238,6 +261,7 @@ impl Node {
                     ..Attr::default()
                 },
                 upper: true,
+                seals: vfs::seals::F_SEAL_SEAL,
                 ..State::default()
             }),
         })
@@ -377,11 +401,23 @@ impl Node {
     /// setattr's work under the node's lock (the caller cuts mappings
     /// after, unlocked).
     fn setattr_locked(&self, a: &SetAttr) -> KResult<()> {
+        use vfs::seals::{F_SEAL_EXEC, F_SEAL_GROW, F_SEAL_SHRINK};
         let mut st = self.lock();
         if let Some(size) = a.size {
             if st.attr.is_dir() {
                 return Err(Errno::EISDIR);
             }
+            let old = st.attr.size;
+            if (size < old && st.seals & F_SEAL_SHRINK != 0) || (size > old && st.seals & F_SEAL_GROW != 0) {
+                return Err(Errno::EPERM);
+            }
+        }
+        if let Some(m) = a.mode {
+            if st.seals & F_SEAL_EXEC != 0 && (m ^ st.attr.mode) & 0o111 != 0 {
+                return Err(Errno::EPERM);
+            }
+        }
+        if let Some(size) = a.size {
             self.truncate(&mut st, size)?;
         }
         if let Some(m) = a.mode {
@@ -550,6 +586,35 @@ impl Inode for Node {
 
     fn lookup(&self, name: &[u8]) -> KResult<Arc<dyn Inode>> {
         Ok(self.lookup_node(name)?)
+    }
+
+    fn seals(&self) -> KResult<u32> {
+        let st = self.lock();
+        // A memory file's alone (tmpfs, memfd), as Linux's shmem files.
+        if self.fs.lower.is_some() || st.attr.kind() != mode::S_IFREG {
+            return Err(Errno::EINVAL);
+        }
+        Ok(st.seals)
+    }
+
+    fn add_seals(&self, seals: u32) -> KResult<()> {
+        use vfs::seals::{F_SEAL_SEAL, F_SEAL_WRITE};
+        let now = self.seals()?;
+        if now & F_SEAL_SEAL != 0 {
+            return Err(Errno::EPERM);
+        }
+        // No shared mapping may write once F_SEAL_WRITE is set (asked
+        // without the node's lock: a fault takes an address space's lock,
+        // then the file's).
+        if seals & F_SEAL_WRITE != 0 && now & F_SEAL_WRITE == 0 && crate::mm::rmap::mapped_shared(self.rmap_key()) {
+            return Err(Errno::EBUSY);
+        }
+        let mut st = self.lock();
+        if st.seals & F_SEAL_SEAL != 0 {
+            return Err(Errno::EPERM);
+        }
+        st.seals |= seals;
+        Ok(())
     }
 
     fn statfs(&self) -> KResult<vfs::FsStat> {
