@@ -193,5 +193,29 @@ int main(void)
 		       "type %lx/%lx blocks %llu/%llu", (long)a.f_type, (long)b.f_type, (unsigned long long)a.f_blocks, (unsigned long long)b.f_blocks);
 		rmdir(dir);
 	}
+	/* readahead: a hint for regular files open for reading. */
+	{
+		int r = open("/etc/passwd", O_RDONLY);
+		EXPECT_OK("readahead_regular", readahead(r, 0, 1 << 20));
+		close(r);
+		int w = open(path, O_WRONLY);
+		EXPECT_ERR("readahead_write_only_ebadf", readahead(w, 0, 10), EBADF);
+		close(w);
+		int o = open("/etc/passwd", O_PATH);
+		EXPECT_ERR("readahead_o_path_ebadf", readahead(o, 0, 10), EBADF);
+		close(o);
+		int p[2];
+		pipe(p);
+		EXPECT_ERR("readahead_pipe_einval", readahead(p[0], 0, 10), EINVAL);
+		close(p[0]);
+		close(p[1]);
+		int d = open("/tmp", O_RDONLY | O_DIRECTORY);
+		EXPECT_ERR("readahead_dir_einval", readahead(d, 0, 10), EINVAL);
+		close(d);
+		int n = open("/dev/null", O_RDONLY);
+		EXPECT_ERR("readahead_chardev_einval", readahead(n, 0, 10), EINVAL);
+		close(n);
+		EXPECT_ERR("readahead_bad_fd", readahead(999, 0, 10), EBADF);
+	}
 	return 0;
 }

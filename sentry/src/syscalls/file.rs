@@ -817,6 +817,22 @@ pub fn sys_fsync(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         Err(Errno::EINVAL)
     }
 }
+/// Implements readahead(2): a hint with nothing to do (file content is
+/// in memory or in the host's page cache, which reads ahead itself); the
+/// errno of Linux for what takes no readahead: EBADF unless open for
+/// reading, EINVAL unless a regular file or block device.
+pub fn sys_readahead(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let f = sc.task.fds().get(a[0] as i32)?;
+    if f.is_path() || !f.readable() {
+        return Err(Errno::EBADF);
+    }
+    let kind = f.inode.stat()?.kind();
+    if kind != crate::vfs::mode::S_IFREG && kind != crate::vfs::mode::S_IFBLK {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
+}
+
 /// Implements fadvise64(2). Advice only shapes caching, and the sentry's
 /// files live in memory or behind donated host fds that the host caches, so
 /// valid advice changes nothing.

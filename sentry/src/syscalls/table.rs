@@ -233,7 +233,7 @@ table! {
     184 tuxcall => NOSYS, Unimplemented("not served yet");
     185 security => NOSYS, Unimplemented("not served yet");
     186 gettid => Some(process::sys_gettid), Full;
-    187 readahead => NOSYS, Unimplemented("not served yet");
+    187 readahead => Some(file::sys_readahead), Full;
     188 setxattr => Some(xattr::sys_setxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
     189 lsetxattr => Some(xattr::sys_lsetxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
     190 fsetxattr => Some(xattr::sys_fsetxattr), Partial("user.* kept in the memory layer; trusted.* and security.* for root; system.* EOPNOTSUPP");
