@@ -208,7 +208,7 @@ pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task
     }
     let name = spec.argv.first().cloned().ok_or(StartError::NotFound(Errno::ENOENT))?;
     let path = find_command(k, &root, &cwd, &name, &spec.env).map_err(StartError::NotFound)?;
-    let loaded = loader::exec(&task, &path, spec.argv, spec.env).map_err(|e| match e {
+    let loaded = loader::exec(&task, &path, None, spec.argv, spec.env).map_err(|e| match e {
         Errno::ENOENT | Errno::ENOTDIR => StartError::NotFound(e),
         Errno::EACCES | Errno::ENOEXEC | Errno::EISDIR | Errno::EPERM => StartError::NotExecutable(e),
         e => StartError::Other(e),

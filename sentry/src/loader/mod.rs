@@ -98,6 +98,11 @@ impl Mappable for NamedMapping {
 fn open_exec(task: &Task, path: &[u8]) -> KResult<(Arc<File>, Location)> {
     let fs = task.fs();
     let loc = task.kernel.resolve(&fs.root, &fs.cwd, path, Follow::Yes, Some(&task.creds()))?;
+    open_exec_at(task, loc)
+}
+
+/// Open the file at `loc` for execution.
+fn open_exec_at(task: &Task, loc: Location) -> KResult<(Arc<File>, Location)> {
     let inode = loc.inode().clone();
     let a = inode.stat()?;
     if a.is_dir() || a.kind() != mode::S_IFREG {
@@ -172,19 +177,36 @@ fn load_elf(task: &Task, mm: &MemoryManager, f: &Arc<File>, head: &[u8], base_hi
 
 /// Execute `path` in `task`: build a new address space. On success the
 /// caller installs it and starts at `entry` with `sp`.
+/// Load `path` (or, when given, the file at `at`, which `path` names:
+/// execveat's "/dev/fd/N") into a new address space.
 pub fn exec(
     task: &Task,
     path: &[u8],
+    at: Option<Location>,
     argv: Vec<Vec<u8>>,
     envp: Vec<Vec<u8>>,
 ) -> KResult<(Arc<MemoryManager>, Loaded)> {
+    let mut at = at;
     // comm is the last component of the name execve was given (before
-    // `#!` or symlinks are followed), as Linux sets it.
-    let comm: Vec<u8> = path.rsplit(|&c| c == b'/').next().unwrap_or(path).iter().take(15).copied().collect();
+    // `#!` or symlinks are followed), as Linux sets it; for a file given
+    // by its fd alone (execveat's "/dev/fd/N"), the file's own name (a
+    // memfd's "memfd:NAME").
+    let named: &[u8] = match &at {
+        Some(l) if path.starts_with(b"/dev/fd/") && !path[8..].contains(&b'/') => {
+            let last = l.names.last().map(|n| n.as_slice()).unwrap_or(path);
+            let last = last.rsplit(|&c| c == b'/').next().unwrap_or(last);
+            last.strip_suffix(b" (deleted)").unwrap_or(last)
+        }
+        _ => path,
+    };
+    let comm: Vec<u8> = named.rsplit(|&c| c == b'/').next().unwrap_or(named).iter().take(15).copied().collect();
     let mut path = path.to_vec();
     let mut argv = argv;
     for _depth in 0..5 {
-        let (f, loc) = open_exec(task, &path)?;
+        let (f, loc) = match at.take() {
+            Some(l) => open_exec_at(task, l)?,
+            None => open_exec(task, &path)?,
+        };
         let head = read_at(task, &f, 0, 256)?;
         if head.starts_with(b"#!") {
             let line_end = head.iter().position(|&c| c == b'\n').unwrap_or(head.len());

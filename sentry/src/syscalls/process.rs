@@ -264,16 +264,56 @@ pub fn sys_execve(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let argv = mm.read_string_array(a[1])?;
     let envp = mm.read_string_array(a[2])?;
     drop(mm);
-    exec_into(sc, &path, argv, envp)
+    exec_into(sc, &path, None, argv, envp)
+}
+
+/// Implements execveat(2): the file `path` names relative to `dirfd`, or
+/// with AT_EMPTY_PATH and an empty path the file `dirfd` is; named
+/// "/dev/fd/N" (or "/dev/fd/N/PATH") for the new image as Linux does
+/// (its AT_EXECFN, a script's interpreter's argument, its comm).
+pub fn sys_execveat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    const AT_EMPTY_PATH: u64 = 0x1000;
+    const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+    let t = sc.task;
+    let (dirfd, flags) = (a[0] as i32, a[4]);
+    let mm = t.mm();
+    let path = mm.read_cstring(a[1], crate::vfs::path::PATH_MAX)?;
+    // The name is taken first (an empty one without AT_EMPTY_PATH is
+    // ENOENT), then the flags are checked.
+    if path.is_empty() && flags & AT_EMPTY_PATH == 0 {
+        return Err(Errno::ENOENT);
+    }
+    if flags & !(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let argv = mm.read_string_array(a[2])?;
+    let envp = mm.read_string_array(a[3])?;
+    drop(mm);
+    let follow = if flags & AT_SYMLINK_NOFOLLOW != 0 { crate::vfs::path::Follow::No } else { crate::vfs::path::Follow::Yes };
+    let loc = if path.is_empty() {
+        let f = t.fds().get(dirfd)?;
+        super::file::file_location(t, &f).or_else(|_| Ok::<_, Errno>(crate::vfs::path::Location::beside(&t.fs_root(), f.path.clone(), f.inode.clone())))?
+    } else {
+        super::file::resolve_at(t, dirfd, &path, follow)?
+    };
+    if loc.inode().stat()?.kind() == crate::vfs::mode::S_IFLNK {
+        return Err(Errno::ELOOP);
+    }
+    let name = match (path.first(), dirfd) {
+        (Some(b'/'), _) | (Some(_), super::file::AT_FDCWD) => path,
+        (None, _) => format!("/dev/fd/{dirfd}").into_bytes(),
+        (Some(_), _) => [format!("/dev/fd/{dirfd}/").into_bytes(), path].concat(),
+    };
+    exec_into(sc, &name, Some(loc), argv, envp)
 }
 
 /// Replace the task's image (shared by execve and the initial start).
-pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> KResult<u64> {
+pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], at: Option<crate::vfs::path::Location>, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>) -> KResult<u64> {
     let t = sc.task;
     // Loading takes a while; the stub thread sleeps meanwhile rather than
     // spin for an answer (the next switch wakes it).
     t.waker.going_idle();
-    let (new_mm, loaded) = crate::loader::exec(t, path, argv, envp)?;
+    let (new_mm, loaded) = crate::loader::exec(t, path, at, argv, envp)?;
     // The point of no return: the other threads go, then the old image.
     t.de_thread()?;
     {

@@ -368,7 +368,7 @@ table! {
     319 memfd_create => Some(file::sys_memfd_create), Partial("MFD_HUGETLB is EINVAL");
     320 kexec_file_load => NOSYS, Unimplemented("not served yet");
     321 bpf => NOSYS, Unimplemented("not served yet");
-    322 execveat => NOSYS, Unimplemented("not served yet");
+    322 execveat => Some(process::sys_execveat), Full;
     323 userfaultfd => NOSYS, Unimplemented("not served yet");
     324 membarrier => NOSYS, Unimplemented("not served yet");
     325 mlock2 => NOSYS, Unimplemented("not served yet");
