@@ -187,11 +187,12 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32, thread: bool) -> Arc<dyn Inode> {
                 let comm = String::from_utf8_lossy(&t.tg.comm.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
                 let threads = t.tg.st().threads.len();
                 let rss = t.mm().resident_pages() * 4;
+                let lck = t.mm().locked_bytes() / 1024;
                 let (eff, prm, inh) = *t.tg.caps.lock().unwrap_or_else(|e| e.into_inner());
                 let bnd = t.tg.capbset.load(std::sync::atomic::Ordering::Relaxed);
                 let groups: String = c.groups.iter().map(|g| format!("{g} ")).collect();
                 Ok(format!(
-                    "Name:\t{comm}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{u}\t{eu}\t{su}\t{eu}\nGid:\t{g}\t{eg}\t{sg}\t{eg}\nFDSize:\t64\nGroups:\t{groups}\nVmRSS:\t{rss} kB\nThreads:\t{threads}\nSigBlk:\t{:016x}\nCapInh:\t{inh:016x}\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t{bnd:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t0\n",
+                    "Name:\t{comm}\nUmask:\t{:04o}\nState:\t{} ({})\nTgid:\t{}\nNgid:\t0\nPid:\t{}\nPPid:\t{}\nTracerPid:\t0\nUid:\t{u}\t{eu}\t{su}\t{eu}\nGid:\t{g}\t{eg}\t{sg}\t{eg}\nFDSize:\t64\nGroups:\t{groups}\nVmLck:\t{lck} kB\nVmRSS:\t{rss} kB\nThreads:\t{threads}\nSigBlk:\t{:016x}\nCapInh:\t{inh:016x}\nCapPrm:\t{prm:016x}\nCapEff:\t{eff:016x}\nCapBnd:\t{bnd:016x}\nCapAmb:\t{:016x}\nNoNewPrivs:\t{}\nSeccomp:\t0\n",
                     t.umask(), state(&t).0, state(&t).1, t.tg.tgid, t.tid(), t.tg.ppid.load(std::sync::atomic::Ordering::Relaxed),
                     t.sigmask.load(std::sync::atomic::Ordering::Relaxed), 0,
                     u8::from(t.no_new_privs.load(std::sync::atomic::Ordering::Relaxed)),

@@ -7,6 +7,7 @@
 //! which serializes mapping changes of one address space.
 
 mod fault;
+mod mlock;
 pub mod patch;
 pub mod rmap;
 pub mod io;
@@ -114,6 +115,9 @@ pub struct Vma {
     pub direct: Option<Arc<std::os::fd::OwnedFd>>,
     /// The direct mapping is established in the platform.
     pub host_mapped: bool,
+    /// mlock(2)ed (VM_LOCKED): counted against RLIMIT_MEMLOCK and in
+    /// VmLck; not inherited by a fork's child.
+    pub locked: bool,
 }
 
 /// madvise's fork advice for a mapping; DONTFORK wins over WIPEONFORK.
@@ -167,6 +171,8 @@ pub struct MmInner {
     pub auxv: Vec<(u64, u64)>,
     /// Syscall-site patching.
     patch: patch::Sites,
+    /// mlockall(MCL_FUTURE): new mappings are locked.
+    lock_future: bool,
 }
 
 /// An application address space.
@@ -223,6 +229,7 @@ impl MemoryManager {
                 env_end: 0,
                 auxv: Vec::new(),
                 patch: patch::Sites::default(),
+                lock_future: false,
             }),
         }
     }
@@ -363,9 +370,10 @@ impl MemoryManager {
             Backing::File(f, _) if !shared && !prot.write => f.host_fd(),
             _ => None,
         };
+        let locked = m.lock_future;
         m.vmas.insert(
             start,
-            Vma { end: start + len, prot, shared, backing, name, fork: ForkAdvice::default(), direct, host_mapped: false },
+            Vma { end: start + len, prot, shared, backing, name, fork: ForkAdvice::default(), direct, host_mapped: false, locked },
         );
         Ok(start)
     }
@@ -682,6 +690,7 @@ impl MemoryManager {
             if !Self::is_free(&m, old_top, new_top) {
                 return cur;
             }
+            let locked = m.lock_future;
             m.vmas.insert(
                 old_top,
                 Vma {
@@ -693,6 +702,7 @@ impl MemoryManager {
                     fork: ForkAdvice::default(),
                     direct: None,
                     host_mapped: false,
+                    locked,
                 },
             );
             // Merge with the previous heap VMA for a tidy maps listing.
@@ -707,7 +717,7 @@ impl MemoryManager {
     fn merge_heap(m: &mut MmInner, at: u64) {
         let prev = m.vmas.range(..at).next_back().map(|(s, v)| (*s, v.clone()));
         if let (Some((ps, pv)), Some(cur)) = (prev, m.vmas.get(&at).cloned()) {
-            if pv.end == at && pv.name == Some("[heap]") && matches!(pv.backing, Backing::Anon) && pv.fork == cur.fork {
+            if pv.end == at && pv.name == Some("[heap]") && matches!(pv.backing, Backing::Anon) && pv.fork == cur.fork && pv.locked == cur.locked {
                 m.vmas.remove(&at);
                 if let Some(v) = m.vmas.get_mut(&ps) {
                     v.end = cur.end;
@@ -729,7 +739,7 @@ impl MemoryManager {
             .vmas
             .iter()
             .filter(|(_, v)| !v.fork.dontfork)
-            .map(|(s, v)| (*s, Vma { host_mapped: false, ..v.clone() }))
+            .map(|(s, v)| (*s, Vma { host_mapped: false, locked: false, ..v.clone() }))
             .collect();
         c.brk_start = m.brk_start;
         c.brk = m.brk;

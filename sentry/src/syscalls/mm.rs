@@ -175,3 +175,60 @@ pub fn sys_madvise(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     // Other advice only hints at future use.
     Ok(0)
 }
+
+/// RLIMIT_MEMLOCK in bytes for the mlock family, None with CAP_IPC_LOCK;
+/// EPERM when the task may lock nothing (Linux's `can_do_mlock`).
+fn memlock_limit(sc: &Sc<'_>) -> KResult<Option<u64>> {
+    const CAP_IPC_LOCK: u32 = 14;
+    const RLIMIT_MEMLOCK: usize = 8;
+    if sc.task.capable(CAP_IPC_LOCK) {
+        return Ok(None);
+    }
+    match sc.task.tg.rlimit(RLIMIT_MEMLOCK).cur {
+        0 => Err(Errno::EPERM),
+        l => Ok(Some(l)),
+    }
+}
+
+/// Implements mlock(2).
+pub fn sys_mlock(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let limit = memlock_limit(sc)?;
+    sc.task.mm().mlock(a[0], a[1], limit)?;
+    Ok(0)
+}
+
+/// Implements mlock2(2): MLOCK_ONFAULT is the only flag (pages are not
+/// faulted in by mlock here either way).
+pub fn sys_mlock2(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    const MLOCK_ONFAULT: u64 = 1;
+    if a[2] & !MLOCK_ONFAULT != 0 {
+        return Err(Errno::EINVAL);
+    }
+    sys_mlock(sc, a)
+}
+
+/// Implements munlock(2).
+pub fn sys_munlock(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    sc.task.mm().munlock(a[0], a[1])?;
+    Ok(0)
+}
+
+/// Implements mlockall(2).
+pub fn sys_mlockall(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    const MCL_CURRENT: u64 = 1;
+    const MCL_FUTURE: u64 = 2;
+    const MCL_ONFAULT: u64 = 4;
+    let flags = a[0];
+    if flags == 0 || flags & !(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0 || flags == MCL_ONFAULT {
+        return Err(Errno::EINVAL);
+    }
+    let limit = memlock_limit(sc)?;
+    sc.task.mm().mlockall(flags & MCL_CURRENT != 0, flags & MCL_FUTURE != 0, limit)?;
+    Ok(0)
+}
+
+/// Implements munlockall(2).
+pub fn sys_munlockall(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
+    sc.task.mm().munlockall();
+    Ok(0)
+}

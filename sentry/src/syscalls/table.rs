@@ -195,10 +195,10 @@ table! {
     146 sched_get_priority_max => Some(sched::sys_sched_get_priority_max), Full;
     147 sched_get_priority_min => Some(sched::sys_sched_get_priority_min), Full;
     148 sched_rr_get_interval => NOSYS, Unimplemented("not served yet");
-    149 mlock => NOSYS, Unimplemented("not served yet");
-    150 munlock => NOSYS, Unimplemented("not served yet");
-    151 mlockall => NOSYS, Unimplemented("not served yet");
-    152 munlockall => NOSYS, Unimplemented("not served yet");
+    149 mlock => Some(mm::sys_mlock), Partial("locks are bookkeeping: RLIMIT_MEMLOCK, VmLck, not inherited; the host may still page");
+    150 munlock => Some(mm::sys_munlock), Full;
+    151 mlockall => Some(mm::sys_mlockall), Partial("as mlock");
+    152 munlockall => Some(mm::sys_munlockall), Full;
     153 vhangup => NOSYS, Unimplemented("not served yet");
     154 modify_ldt => NOSYS, Unimplemented("not served yet");
     155 pivot_root => NOSYS, Unimplemented("comes with the filesystem issue");
@@ -371,7 +371,7 @@ table! {
     322 execveat => Some(process::sys_execveat), Full;
     323 userfaultfd => NOSYS, Unimplemented("not served yet");
     324 membarrier => NOSYS, Unimplemented("not served yet");
-    325 mlock2 => NOSYS, Unimplemented("not served yet");
+    325 mlock2 => Some(mm::sys_mlock2), Partial("as mlock");
     326 copy_file_range => Some(splice::sys_copy_file_range), Full;
     327 preadv2 => Some(file::sys_preadv), Partial("RWF_* flags other than RWF_HIPRI are EOPNOTSUPP");
     328 pwritev2 => Some(file::sys_pwritev), Partial("RWF_* flags other than RWF_HIPRI are EOPNOTSUPP");

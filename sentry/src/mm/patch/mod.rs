@@ -196,6 +196,7 @@ impl MemoryManager {
                 fork: ForkAdvice::default(),
                 direct: None,
                 host_mapped: false,
+                locked: false,
             },
         );
     }
