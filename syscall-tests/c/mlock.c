@@ -1,4 +1,6 @@
-/* mlock(2), mlock2, munlock, mlockall, munlockall: VmLck in
+/* mincore(2): touched pages resident, far untouched ones not, holes
+ * ENOMEM, unaligned EINVAL, a bad vector EFAULT. mlock(2), mlock2,
+ * munlock, mlockall, munlockall: VmLck in
  * /proc/self/status, holes (ENOMEM), bad flags (EINVAL), a fork's child
  * inheriting no locks, MCL_FUTURE, and RLIMIT_MEMLOCK for a task without
  * CAP_IPC_LOCK (ENOMEM past it, EPERM when it is 0). */
@@ -75,5 +77,21 @@ int main(void)
 	}
 	waitpid(c, &st, 0);
 	CHECKF("memlock_limit_without_cap", WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+	/* mincore */
+	{
+		unsigned char v[64];
+		char *r = mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		munmap(r + 62 * 4096, 2 * 4096);
+		r[0] = 1;
+		memset(v, 9, sizeof(v));
+		EXPECT_OK("mincore", mincore(r, 48 * 4096, v));
+		CHECKF("mincore_touched_resident", v[0] == 1, "%d", v[0]);
+		CHECKF("mincore_far_untouched_not", v[40] == 0, "%d", v[40]);
+		CHECK("mincore_stops_at_length", v[48] == 9);
+		EXPECT_ERR("mincore_unaligned_einval", mincore(r + 1, 4096, v), EINVAL);
+		EXPECT_ERR("mincore_hole_enomem", mincore(r + 61 * 4096, 2 * 4096, v), ENOMEM);
+		EXPECT_ERR("mincore_bad_vector_efault", mincore(r, 4096, (unsigned char *)1), EFAULT);
+		EXPECT_OK("mincore_zero_length", mincore(r, 0, v));
+	}
 	return 0;
 }

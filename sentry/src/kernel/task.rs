@@ -146,6 +146,9 @@ pub struct ThreadGroup {
     pub start: Duration,
     /// The capability bounding set (PR_CAPBSET_READ/DROP).
     pub capbset: AtomicU64,
+    /// personality(2)'s persona (ADDR_NO_RANDOMIZE keeps the stack where
+    /// it is at the next exec).
+    pub persona: std::sync::atomic::AtomicU32,
     /// PR_SET_SECUREBITS.
     pub securebits: AtomicU64,
     /// PR_SET_THP_DISABLE.
@@ -405,6 +408,7 @@ impl Task {
             keepcaps: AtomicBool::new(parent.is_some_and(|p| p.keepcaps.load(Ordering::Relaxed))),
             start: super::uptime(),
             capbset: AtomicU64::new(parent.map_or(ALL_CAPS.1, |p| p.capbset.load(Ordering::Relaxed))),
+            persona: std::sync::atomic::AtomicU32::new(parent.map_or(0, |p| p.persona.load(Ordering::Relaxed))),
             securebits: AtomicU64::new(parent.map_or(0, |p| p.securebits.load(Ordering::Relaxed))),
             thp_disable: AtomicBool::new(parent.is_some_and(|p| p.thp_disable.load(Ordering::Relaxed))),
         })

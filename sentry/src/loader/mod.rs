@@ -271,7 +271,10 @@ pub fn exec(
         // The stack.
         let mut rnd = [0u8; 8];
         crate::kernel::fill_random(&mut rnd);
-        let top = STACK_TOP - (u64::from_le_bytes(rnd) % STACK_RANDOM_PAGES) * PAGE;
+        // personality(ADDR_NO_RANDOMIZE), as setarch -R and gdb set it.
+        const ADDR_NO_RANDOMIZE: u32 = 0x0040000;
+        let fixed = task.tg.persona.load(std::sync::atomic::Ordering::Relaxed) & ADDR_NO_RANDOMIZE != 0;
+        let top = if fixed { STACK_TOP } else { STACK_TOP - (u64::from_le_bytes(rnd) % STACK_RANDOM_PAGES) * PAGE };
         mm.mmap(top - STACK_SIZE, STACK_SIZE, Prot::RW, false, true, false, Backing::Anon, Some("[stack]"))?;
         let exe = loc.path();
         let auxv_base = vec![

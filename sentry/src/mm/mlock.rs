@@ -1,4 +1,4 @@
-//! mlock(2) and its kin: which mappings are locked (VM_LOCKED), within
+//! mincore(2), and mlock(2) and its kin: which mappings are locked (VM_LOCKED), within
 //! RLIMIT_MEMLOCK for a task without CAP_IPC_LOCK. The sentry's memory
 //! is the host's to page; a lock is the bookkeeping Linux shows (VmLck,
 //! the limit, what a fork's child does not inherit), as gVisor's is.
@@ -6,6 +6,26 @@
 use super::*;
 
 impl MemoryManager {
+    /// mincore(2)'s vector for `[addr, addr + len)` (`addr` page-aligned):
+    /// 1 for a page that has its frame (touched, or read in), or that the
+    /// host maps straight from a host file; 0 for one never touched.
+    /// ENOMEM over a hole.
+    pub fn resident(&self, addr: u64, len: u64) -> KResult<Vec<u8>> {
+        let end = addr.checked_add(len).and_then(page_up).ok_or(Errno::ENOMEM)?;
+        let m = self.lock();
+        Self::check_mapped(&m, addr, end)?;
+        let mut out = Vec::with_capacity(((end - addr) / PAGE) as usize);
+        for (s, v) in m.vmas.range(..end).filter(|(_, v)| v.end > addr) {
+            let (from, to) = ((*s).max(addr), v.end.min(end));
+            let mut pg = from;
+            while pg < to {
+                out.push(u8::from(v.host_mapped || m.pages.contains_key(&pg)));
+                pg += PAGE;
+            }
+        }
+        Ok(out)
+    }
+
     /// Bytes of locked mappings (VmLck).
     pub fn locked_bytes(&self) -> u64 {
         self.lock().vmas.iter().filter(|(_, v)| v.locked).map(|(s, v)| v.end - s).sum()

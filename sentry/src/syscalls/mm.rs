@@ -232,3 +232,24 @@ pub fn sys_munlockall(sc: &mut Sc<'_>, _a: [u64; 6]) -> KResult<u64> {
     sc.task.mm().munlockall();
     Ok(0)
 }
+
+/// Implements mincore(2).
+pub fn sys_mincore(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    if a[0] % PAGE != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let vec = sc.task.mm().resident(a[0], a[1])?;
+    sc.task.mm().copy_out(a[2], &vec)?;
+    Ok(0)
+}
+
+/// Implements personality(2): the persona is kept and inherited, and
+/// 0xffffffff asks for it; ADDR_NO_RANDOMIZE is honoured at exec.
+pub fn sys_personality(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    let want = a[0] as u32;
+    let p = &sc.task.tg.persona;
+    if want == 0xffff_ffff {
+        return Ok(p.load(std::sync::atomic::Ordering::Relaxed) as u64);
+    }
+    Ok(p.swap(want, std::sync::atomic::Ordering::Relaxed) as u64)
+}

@@ -73,7 +73,7 @@ table! {
     24 sched_yield => Some(process::sys_sched_yield), Full;
     25 mremap => Some(mm::sys_mremap), Full;
     26 msync => Some(mm::sys_msync), Full;
-    27 mincore => NOSYS, Unimplemented("not served yet");
+    27 mincore => Some(mm::sys_mincore), Partial("a page is resident once it has its frame, or when the host maps it from a host file");
     28 madvise => Some(mm::sys_madvise), Partial("DONTNEED frees; other advice accepted");
     29 shmget => Some(ipc::sys_shmget), Full;
     30 shmat => Some(ipc::sys_shmat), Partial("attachments inherited by fork are not counted in shm_nattch");
@@ -181,7 +181,7 @@ table! {
     132 utime => Some(attr::sys_utime), Full;
     133 mknod => Some(dir::sys_mknod), Partial("device nodes are EPERM: the sandbox makes none");
     134 uselib => NOSYS, Unimplemented("not served yet");
-    135 personality => NOSYS, Unimplemented("not served yet");
+    135 personality => Some(mm::sys_personality), Partial("the persona is kept and inherited; of its flags only ADDR_NO_RANDOMIZE has an effect");
     136 ustat => NOSYS, Unimplemented("not served yet");
     137 statfs => Some(stat::sys_statfs), Full;
     138 fstatfs => Some(stat::sys_fstatfs), Full;
