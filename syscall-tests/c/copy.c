@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 static char a_path[64], b_path[64];
 
@@ -123,5 +124,25 @@ int main(void)
 
 	unlink(a_path);
 	unlink(b_path);
+	/* vmsplice: iovecs into a pipe's write end, out of its read end. */
+	{
+		int vp[2];
+		pipe(vp);
+		char a1[] = "vm", a2[] = "splice";
+		struct iovec in[2] = {{a1, 2}, {a2, 6}};
+		EXPECT_EQ("vmsplice_into_pipe", vmsplice(vp[1], in, 2, 0), 8);
+		char b1[3] = {0}, b2[6] = {0};
+		struct iovec out[2] = {{b1, 3}, {b2, 5}};
+		EXPECT_EQ("vmsplice_out_of_pipe", vmsplice(vp[0], out, 2, 0), 8);
+		CHECK("vmsplice_content", memcmp(b1, "vms", 3) == 0 && memcmp(b2, "plice", 5) == 0);
+		EXPECT_ERR("vmsplice_empty_nonblock_eagain", vmsplice(vp[0], out, 1, SPLICE_F_NONBLOCK), EAGAIN);
+		EXPECT_ERR("vmsplice_bad_flag_einval", vmsplice(vp[1], in, 1, 0x100), EINVAL);
+		int reg = open("/etc/passwd", O_RDONLY);
+		EXPECT_ERR("vmsplice_not_a_pipe_ebadf", vmsplice(reg, out, 1, 0), EBADF);
+		close(reg);
+		EXPECT_EQ("vmsplice_no_segments", vmsplice(vp[1], in, 0, 0), 0);
+		close(vp[0]);
+		close(vp[1]);
+	}
 	return 0;
 }

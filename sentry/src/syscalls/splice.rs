@@ -235,3 +235,54 @@ pub fn sys_sync_file_range(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     }
     Ok(0)
 }
+
+/// Implements vmsplice(2): the application's iovecs into a pipe's write
+/// end, or a pipe's read end into them: a writev or readv of the pipe, with
+/// SPLICE_F_NONBLOCK as O_NONBLOCK for this call (pages are copied, so
+/// SPLICE_F_GIFT changes nothing). EBADF for anything but a pipe.
+pub fn sys_vmsplice(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
+    const SPLICE_F_NONBLOCK: u64 = 2;
+    const SPLICE_F_ALL: u64 = 0xf;
+    let t = sc.task;
+    let f = get_file(t, a[0])?;
+    if a[3] & !SPLICE_F_ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if f.inode.as_any().downcast_ref::<Pipe>().is_none() || !(f.readable() || f.writable()) {
+        return Err(Errno::EBADF);
+    }
+    let nb = f.nonblock() || a[3] & SPLICE_F_NONBLOCK != 0;
+    let iovs = t.mm().read_iovecs(a[1], a[2])?;
+    if f.writable() {
+        let mut data = Vec::new();
+        for iov in &iovs {
+            let mut b = vec![0u8; iov.len as usize];
+            match t.mm().copy_in(iov.base, &mut b) {
+                Ok(()) => data.extend_from_slice(&b),
+                Err(e) if data.is_empty() => return Err(e),
+                Err(_) => break,
+            }
+        }
+        if data.is_empty() {
+            return Ok(0);
+        }
+        return Ok(f.ops.write_from(t, Source::Kernel(&data), 0, nb)? as u64);
+    }
+    if let Some(r) = f.ops.read_vectored(t, &iovs, nb) {
+        return r.map(|n| n as u64);
+    }
+    let mut total = 0usize;
+    for iov in iovs.iter().filter(|i| i.len > 0) {
+        match f.ops.read_to(t, iov.base, iov.len as usize, 0, nb) {
+            Ok(n) => {
+                total += n;
+                if n < iov.len as usize {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(total as u64)
+}

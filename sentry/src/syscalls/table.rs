@@ -324,7 +324,7 @@ table! {
     275 splice => Some(splice::sys_splice), Full;
     276 tee => Some(splice::sys_tee), Full;
     277 sync_file_range => Some(splice::sys_sync_file_range), Full;
-    278 vmsplice => NOSYS, Unimplemented("not served yet");
+    278 vmsplice => Some(splice::sys_vmsplice), Partial("the pages are copied (SPLICE_F_GIFT changes nothing)");
     279 move_pages => NOSYS, Unimplemented("not served yet");
     280 utimensat => Some(attr::sys_utimensat), Full;
     281 epoll_pwait => Some(epoll::sys_epoll_pwait), Partial("as epoll_wait");
