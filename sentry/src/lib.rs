@@ -216,6 +216,7 @@ pub fn start_process(k: &Arc<Kernel>, spec: InitSpec) -> Result<Arc<kernel::task
     let (mm, l) = loaded?;
     task.set_mm(mm);
     *tg.exe.lock().unwrap_or_else(|e| e.into_inner()) = l.exe;
+    *tg.exe_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(l.exe_at);
     *tg.comm.lock().unwrap_or_else(|e| e.into_inner()) = l.comm;
     let mut cpu = CpuState::default();
     cpu.regs = platform::Regs { cs: 0x33, ss: 0x2b, eflags: 0x202, rip: l.entry, rsp: l.sp, ..Default::default() };

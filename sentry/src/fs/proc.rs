@@ -115,7 +115,26 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32, thread: bool) -> Arc<dyn Inode> {
         ("task", task_dir),
         ("statm", statm),
         ("mounts", mounts),
-        ("exe", SynthLink::magic(move || Ok(t1()?.tg.exe.lock().unwrap_or_else(|e| e.into_inner()).clone()))),
+        ("exe", {
+            // The executable itself when followed; its path as seen now
+            // (renames replayed), " (deleted)" once it is gone.
+            let (k, t) = (k.clone(), task.clone());
+            let text = move || {
+                let t = t1()?;
+                let at = t.tg.exe_at.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                Ok(match at {
+                    Some(at) => {
+                        let mut p = as_seen(&k, &at.current());
+                        if at.inode().stat().is_ok_and(|a| a.nlink == 0) {
+                            p.extend_from_slice(b" (deleted)");
+                        }
+                        p
+                    }
+                    None => t.tg.exe.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+                })
+            };
+            SynthLink::jump(text, move || t()?.tg.exe_at.lock().unwrap_or_else(|e| e.into_inner()).as_ref().map(|l| l.current()).ok_or(Errno::ENOENT))
+        }),
         ("cwd", {
             let (k, t) = (k.clone(), t2.clone());
             SynthLink::jump(move || Ok(as_seen(&k, &t2()?.fs_cwd())), move || Ok(t()?.fs_cwd()))

@@ -112,6 +112,9 @@ pub struct ThreadGroup {
     pub rlimits: Mutex<[Rlimit; 16]>,
     /// Executable path.
     pub exe: Mutex<Vec<u8>>,
+    /// Where the executable is (/proc/PID/exe leads there, even once it
+    /// is deleted or renamed); None before the first exec.
+    pub exe_at: Mutex<Option<Location>>,
     /// Command name (comm).
     pub comm: Mutex<Vec<u8>>,
     /// PR_SET_DUMPABLE.
@@ -391,6 +394,7 @@ impl Task {
             creds: Mutex::new(creds),
             rlimits: Mutex::new(rlimits),
             exe: Mutex::new(exe),
+            exe_at: Mutex::new(parent.and_then(|p| p.exe_at.lock().unwrap_or_else(|e| e.into_inner()).clone())),
             comm: Mutex::new(comm),
             dumpable: AtomicBool::new(true),
             sem_undo: Mutex::new(std::collections::HashMap::new()),

@@ -36,6 +36,8 @@ pub struct Loaded {
     pub sp: u64,
     /// Executable path (for /proc/self/exe).
     pub exe: Vec<u8>,
+    /// Where the executable is (what /proc/self/exe leads to).
+    pub exe_at: Location,
     /// comm.
     pub comm: Vec<u8>,
 }
@@ -295,7 +297,7 @@ pub fn exec(
             (33, vdso_base),   // AT_SYSINFO_EHDR
         ];
         let sp = build_stack(&mm, top, &argv, &envp, &exe, auxv_base)?;
-        return Ok((mm, Loaded { entry, sp, exe, comm }));
+        return Ok((mm, Loaded { entry, sp, exe, exe_at: loc, comm }));
     }
     Err(Errno::ELOOP)
 }

@@ -356,6 +356,7 @@ pub fn exec_into(sc: &mut Sc<'_>, path: &[u8], at: Option<crate::vfs::path::Loca
         t.kernel.timers.set(&t.kernel, crate::kernel::timers::TimerKey::Posix(t.tg.tgid, id), z, z);
     }
     *t.tg.exe.lock().unwrap_or_else(|e| e.into_inner()) = loaded.exe;
+    *t.tg.exe_at.lock().unwrap_or_else(|e| e.into_inner()) = Some(loaded.exe_at);
     *t.tg.comm.lock().unwrap_or_else(|e| e.into_inner()) = loaded.comm;
     t.clear_child_tid.store(0, Ordering::SeqCst);
     t.tg.did_exec.store(true, Ordering::Relaxed);
