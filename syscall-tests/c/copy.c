@@ -144,5 +144,22 @@ int main(void)
 		close(vp[0]);
 		close(vp[1]);
 	}
+	/* An iovec claiming far more than is mapped: what is there, or
+	 * EFAULT; never the sandbox's end. */
+	{
+		int hp[2];
+		pipe(hp);
+		fcntl(hp[1], F_SETFL, O_NONBLOCK);
+		char small[16] = "0123456789abcdef";
+		struct iovec huge = {small, 1ULL << 44};
+		errno = 0;
+		ssize_t r = writev(hp[1], &huge, 1);
+		CHECKF("writev_huge_iovec", r > 0 || errno == EFAULT, "r %zd errno %s", r, h_errname(errno));
+		errno = 0;
+		r = vmsplice(hp[1], &huge, 1, SPLICE_F_NONBLOCK);
+		CHECKF("vmsplice_huge_iovec", r > 0 || errno == EFAULT || errno == EAGAIN, "r %zd errno %s", r, h_errname(errno));
+		close(hp[0]);
+		close(hp[1]);
+	}
 	return 0;
 }

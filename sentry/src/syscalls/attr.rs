@@ -317,9 +317,16 @@ pub fn sys_fallocate(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if m & PUNCH_HOLE != 0 {
         let from = (off as u64).min(attr.size);
         let to = end.min(attr.size);
-        if to > from {
-            let zeros = vec![0u8; (to - from) as usize];
-            super::file::write_bytes(sc.task, &f, crate::vfs::Source::Kernel(&zeros), Some(from))?;
+        // Zeros a megabyte at a time (the range may be terabytes of a
+        // sparse file).
+        let zeros = vec![0u8; (to.saturating_sub(from)).min(1 << 20) as usize];
+        let mut at = from;
+        while at < to {
+            let n = (to - at).min(zeros.len() as u64) as usize;
+            match super::file::write_bytes(sc.task, &f, crate::vfs::Source::Kernel(&zeros[..n]), Some(at))? {
+                0 => break,
+                w => at += w,
+            }
         }
         return Ok(0);
     }

@@ -553,16 +553,33 @@ fn write_vectored(t: &Task, f: &File, iov_addr: u64, count: u64, pos: Option<u64
     if !f.writable() {
         return Err(Errno::EBADF);
     }
+    let data = gather(t, &iovs)?;
+    write_bytes(t, f, Source::Kernel(&data), pos)
+}
+
+/// The bytes of `iovs` in application memory, in order: at most
+/// MAX_RW_COUNT (Linux's cap on one read or write), and only those before
+/// the first bad address (EFAULT when that is the first byte). Copied a
+/// megabyte at a time: an iovec may claim terabytes that are not there.
+pub(super) fn gather(t: &Task, iovs: &[crate::mm::io::IoVec]) -> KResult<Vec<u8>> {
+    const MAX_RW_COUNT: usize = 0x7fff_f000;
+    const CHUNK: usize = 1 << 20;
     let mut data = Vec::new();
-    for iov in &iovs {
-        let mut b = vec![0u8; iov.len as usize];
-        match t.mm().copy_in(iov.base, &mut b) {
-            Ok(()) => data.extend_from_slice(&b),
-            Err(e) if data.is_empty() => return Err(e),
-            Err(_) => break,
+    for iov in iovs {
+        let want = (iov.len as usize).min(MAX_RW_COUNT - data.len());
+        let mut done = 0;
+        while done < want {
+            let at = data.len();
+            let n = (want - done).min(CHUNK);
+            data.resize(at + n, 0);
+            if let Err(e) = t.mm().copy_in(iov.base + done as u64, &mut data[at..]) {
+                data.truncate(at);
+                return if data.is_empty() { Err(e) } else { Ok(data) };
+            }
+            done += n;
         }
     }
-    write_bytes(t, f, Source::Kernel(&data), pos)
+    Ok(data)
 }
 
 /// The offset argument of the p*v calls: -1 in preadv2/pwritev2 means the

@@ -254,15 +254,7 @@ pub fn sys_vmsplice(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let nb = f.nonblock() || a[3] & SPLICE_F_NONBLOCK != 0;
     let iovs = t.mm().read_iovecs(a[1], a[2])?;
     if f.writable() {
-        let mut data = Vec::new();
-        for iov in &iovs {
-            let mut b = vec![0u8; iov.len as usize];
-            match t.mm().copy_in(iov.base, &mut b) {
-                Ok(()) => data.extend_from_slice(&b),
-                Err(e) if data.is_empty() => return Err(e),
-                Err(_) => break,
-            }
-        }
+        let data = super::file::gather(t, &iovs)?;
         if data.is_empty() {
             return Ok(0);
         }
