@@ -92,6 +92,14 @@ int main(void)
 		EXPECT_ERR("mincore_hole_enomem", mincore(r + 61 * 4096, 2 * 4096, v), ENOMEM);
 		EXPECT_ERR("mincore_bad_vector_efault", mincore(r, 4096, (unsigned char *)1), EFAULT);
 		EXPECT_OK("mincore_zero_length", mincore(r, 0, v));
+		/* Gigabytes of reservation: answered, a page at a time. */
+		size_t big = 1ULL << 34;
+		char *res = mmap(NULL, big, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		unsigned char *bv = mmap(NULL, big / 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		EXPECT_OK("mincore_big_reservation", mincore(res, big, bv));
+		CHECK("mincore_big_reservation_untouched", bv[0] == 0 && bv[big / 4096 - 1] == 0);
+		munmap(res, big);
+		munmap(bv, big / 4096);
 	}
 	return 0;
 }

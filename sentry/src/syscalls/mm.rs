@@ -238,8 +238,17 @@ pub fn sys_mincore(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     if a[0] % PAGE != 0 {
         return Err(Errno::EINVAL);
     }
-    let vec = sc.task.mm().resident(a[0], a[1])?;
-    sc.task.mm().copy_out(a[2], &vec)?;
+    // A chunk at a time: the range may be terabytes of reservation.
+    const CHUNK: u64 = (1 << 16) * PAGE;
+    let mm = sc.task.mm();
+    let end = a[0].checked_add(a[1]).ok_or(Errno::ENOMEM)?;
+    let (mut at, mut out) = (a[0], a[2]);
+    while at < end {
+        let n = (end - at).min(CHUNK);
+        let vec = mm.resident(at, n)?;
+        mm.copy_out(out, &vec)?;
+        (at, out) = (at + n, out + vec.len() as u64);
+    }
     Ok(0)
 }
 
