@@ -18,6 +18,16 @@ fn as_seen(k: &Weak<Kernel>, l: &crate::vfs::path::Location) -> Vec<u8> {
     }
 }
 
+/// What a magic link to the file at `at` reads as: its path now (renames
+/// replayed) as the reader sees it, " (deleted)" once it has no name.
+fn link_text(k: &Weak<Kernel>, at: &Location) -> Vec<u8> {
+    let mut p = as_seen(k, &at.current());
+    if at.inode().stat().is_ok_and(|a| a.nlink == 0) {
+        p.extend_from_slice(b" (deleted)");
+    }
+    p
+}
+
 /// /proc/PID, or /proc/PID/task/TID when `thread` (which has no `task`
 /// directory of its own, as in Linux: else a walk of /proc never ends).
 fn pid_dir(k: &Weak<Kernel>, pid: i32, thread: bool) -> Arc<dyn Inode> {
@@ -46,13 +56,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32, thread: bool) -> Arc<dyn Inode> {
             .into_iter()
             .map(|(fd, f)| {
                 let p = match f.at.get() {
-                    Some(at) => {
-                        let mut p = as_seen(&fdk, &at.current());
-                        if f.inode.stat().is_ok_and(|a| a.nlink == 0) {
-                            p.extend_from_slice(b" (deleted)");
-                        }
-                        p
-                    }
+                    Some(at) => link_text(&fdk, at),
                     None => f.path.clone(),
                 };
                 // Followed, the file itself: where it was opened, or (a
@@ -123,13 +127,7 @@ fn pid_dir(k: &Weak<Kernel>, pid: i32, thread: bool) -> Arc<dyn Inode> {
                 let t = t1()?;
                 let at = t.tg.exe_at.lock().unwrap_or_else(|e| e.into_inner()).clone();
                 Ok(match at {
-                    Some(at) => {
-                        let mut p = as_seen(&k, &at.current());
-                        if at.inode().stat().is_ok_and(|a| a.nlink == 0) {
-                            p.extend_from_slice(b" (deleted)");
-                        }
-                        p
-                    }
+                    Some(at) => link_text(&k, &at),
                     None => t.tg.exe.lock().unwrap_or_else(|e| e.into_inner()).clone(),
                 })
             };

@@ -28,7 +28,11 @@ impl MemoryManager {
 
     /// Bytes of locked mappings (VmLck).
     pub fn locked_bytes(&self) -> u64 {
-        self.lock().vmas.iter().filter(|(_, v)| v.locked).map(|(s, v)| v.end - s).sum()
+        Self::locked_in(&self.lock())
+    }
+
+    fn locked_in(m: &MmInner) -> u64 {
+        m.vmas.iter().filter(|(_, v)| v.locked).map(|(s, v)| v.end - s).sum()
     }
 
     /// mlock(2) of `[addr, addr + len)` (widened to whole pages); `limit`
@@ -52,7 +56,7 @@ impl MemoryManager {
         let mut m = self.lock();
         if let (true, Some(limit)) = (lock, limit) {
             // What the range adds to what is locked already.
-            let locked: u64 = m.vmas.iter().filter(|(_, v)| v.locked).map(|(s, v)| v.end - s).sum();
+            let locked = Self::locked_in(&m);
             let already: u64 = m.vmas.range(..end).filter(|(s, v)| v.locked && v.end > start && **s < end).map(|(s, v)| v.end.min(end) - (*s).max(start)).sum();
             if locked + (end - start) - already > limit {
                 return Err(Errno::ENOMEM);

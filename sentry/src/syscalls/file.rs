@@ -322,46 +322,6 @@ fn open_tmpfile(t: &Task, dirfd: i32, path: &[u8], flags: u32, m: u32, how: &How
     install(t, f, flags & O_CLOEXEC != 0)
 }
 
-/// Implements memfd_create(2): an unnamed file in memory, read-write,
-/// that /proc shows as "/memfd:NAME (deleted)". Its seals: F_SEAL_SEAL
-/// (none may be added) unless MFD_ALLOW_SEALING; MFD_NOEXEC_SEAL makes it
-/// 0666 and F_SEAL_EXEC-sealed (and sealable). MFD_HUGETLB is EINVAL (no
-/// huge-page filesystem here, as a kernel without hugetlbfs says).
-pub fn sys_memfd_create(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
-    const MFD_CLOEXEC: u64 = 1;
-    const MFD_ALLOW_SEALING: u64 = 2;
-    const MFD_HUGETLB: u64 = 4;
-    const MFD_NOEXEC_SEAL: u64 = 8;
-    const MFD_EXEC: u64 = 0x10;
-    /// Longest name (Linux's MFD_NAME_MAX_LEN: NAME_MAX less "memfd:").
-    const NAME_MAX: usize = 249;
-    let flags = a[1] as u32 as u64;
-    if flags & !(MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_HUGETLB | MFD_NOEXEC_SEAL | MFD_EXEC) != 0
-        || flags & MFD_HUGETLB != 0
-        || flags & (MFD_EXEC | MFD_NOEXEC_SEAL) == MFD_EXEC | MFD_NOEXEC_SEAL
-    {
-        return Err(Errno::EINVAL);
-    }
-    let t = sc.task;
-    let name = t.mm().read_cstring(a[0], NAME_MAX).map_err(|e| if e == Errno::ENAMETOOLONG { Errno::EINVAL } else { e })?;
-    let fs = t.kernel.memfds.get_or_init(|| crate::fs::overlay::Node::new_tmpfs(0o1777, t.kernel.mf.clone()));
-    let c = t.creds();
-    let noexec = flags & MFD_NOEXEC_SEAL != 0;
-    let inode = fs.create_unnamed(if noexec { 0o666 } else { 0o777 }, c.euid, c.egid)?;
-    let node = inode.as_any().downcast_ref::<crate::fs::overlay::Node>().ok_or(Errno::EIO)?;
-    use crate::vfs::seals::{F_SEAL_EXEC, F_SEAL_SEAL};
-    node.set_seals(match (noexec, flags & MFD_ALLOW_SEALING != 0) {
-        (true, _) => F_SEAL_EXEC,
-        (false, true) => 0,
-        (false, false) => F_SEAL_SEAL,
-    });
-    let ops = inode.clone().open_task(t, O_RDWR)?;
-    let mut path = b"/memfd:".to_vec();
-    path.extend_from_slice(&name);
-    path.extend_from_slice(b" (deleted)");
-    install(t, File::new(ops, inode, path, O_RDWR), flags & MFD_CLOEXEC != 0)
-}
-
 /// Implements creat(2): open(path, O_CREAT | O_WRONLY | O_TRUNC, mode).
 pub fn sys_creat(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
     let p = read_path(sc.task, a[0])?;
@@ -420,6 +380,11 @@ pub(super) fn get_file(t: &Task, fd: u64) -> KResult<Arc<File>> {
 const BUSY_BYTES: u64 = 256 << 10;
 
 fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResult<u64> {
+    read_file_nb(t, f, buf, len, pos, f.nonblock())
+}
+
+/// [`read_file`], non-blocking when `nb` (vmsplice's SPLICE_F_NONBLOCK).
+fn read_file_nb(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>, nb: bool) -> KResult<u64> {
     if !f.readable() {
         return Err(Errno::EBADF);
     }
@@ -430,7 +395,7 @@ fn read_file(t: &Task, f: &File, buf: u64, len: u64, pos: Option<u64>) -> KResul
     let seekable = f.ops.seekable();
     let mut off_guard = if pos.is_none() && seekable { Some(f.offset.lock().unwrap_or_else(|e| e.into_inner())) } else { None };
     let off = pos.unwrap_or_else(|| off_guard.as_deref().copied().unwrap_or(0));
-    let n = f.ops.read_to(t, buf, len.min(1 << 20), off, f.nonblock())?;
+    let n = f.ops.read_to(t, buf, len.min(1 << 20), off, nb)?;
     if n > 0 {
         crate::fs::inotify::notify_both(crate::vfs::locks::inode_key(f), f.parent.get(), crate::fs::inotify::IN_ACCESS);
     }
@@ -519,10 +484,16 @@ pub fn sys_pwrite64(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
 
 /// Read into an iovec array, at `pos` or the file position; stops at the
 /// first short read.
-fn read_vectored(t: &Task, f: &File, iov_addr: u64, count: u64, mut pos: Option<u64>) -> KResult<u64> {
+fn read_vectored(t: &Task, f: &File, iov_addr: u64, count: u64, pos: Option<u64>) -> KResult<u64> {
     let iovs = t.mm().read_iovecs(iov_addr, count)?;
+    read_iovs(t, f, iovs, pos, f.nonblock())
+}
+
+/// Scatter a read of `f` into `iovs`, at `pos` or the file position,
+/// non-blocking when `nb`.
+pub(super) fn read_iovs(t: &Task, f: &File, iovs: Vec<crate::mm::io::IoVec>, mut pos: Option<u64>, nb: bool) -> KResult<u64> {
     if pos.is_none() && f.readable() {
-        if let Some(r) = f.ops.read_vectored(t, &iovs, f.nonblock()) {
+        if let Some(r) = f.ops.read_vectored(t, &iovs, nb) {
             return r.map(|n| n as u64);
         }
     }
@@ -531,7 +502,7 @@ fn read_vectored(t: &Task, f: &File, iov_addr: u64, count: u64, mut pos: Option<
         if iov.len == 0 {
             continue;
         }
-        match read_file(t, f, iov.base, iov.len, pos) {
+        match read_file_nb(t, f, iov.base, iov.len, pos, nb) {
             Ok(n) => {
                 total += n;
                 pos = pos.map(|p| p + n);

@@ -11,6 +11,7 @@ pub mod inotify;
 pub mod ids;
 pub mod ipc;
 pub mod lock;
+pub mod memfd;
 pub mod mm;
 pub mod mount;
 pub mod mqueue;

@@ -260,21 +260,5 @@ pub fn sys_vmsplice(sc: &mut Sc<'_>, a: [u64; 6]) -> KResult<u64> {
         }
         return Ok(f.ops.write_from(t, Source::Kernel(&data), 0, nb)? as u64);
     }
-    if let Some(r) = f.ops.read_vectored(t, &iovs, nb) {
-        return r.map(|n| n as u64);
-    }
-    let mut total = 0usize;
-    for iov in iovs.iter().filter(|i| i.len > 0) {
-        match f.ops.read_to(t, iov.base, iov.len as usize, 0, nb) {
-            Ok(n) => {
-                total += n;
-                if n < iov.len as usize {
-                    break;
-                }
-            }
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        }
-    }
-    Ok(total as u64)
+    super::file::read_iovs(t, &f, iovs, None, nb)
 }

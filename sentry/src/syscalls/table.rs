@@ -1,6 +1,6 @@
 //! The x86-64 syscall table.
 
-use super::{attr, dir, epoll, file, inotify, ipc, sched, futex, ids, lock, mm, mount, mqueue, splice, msg, poll, process, signal, socket, stat, time, wait, xattr, Handler};
+use super::{attr, dir, epoll, file, inotify, ipc, sched, futex, ids, lock, memfd, mm, mount, mqueue, splice, msg, poll, process, signal, socket, stat, time, wait, xattr, Handler};
 
 /// How completely a syscall is served.
 #[derive(Clone, Copy, Debug)]
@@ -365,7 +365,7 @@ table! {
     316 renameat2 => Some(dir::sys_renameat2), Partial("RENAME_NOREPLACE and RENAME_EXCHANGE; RENAME_WHITEOUT is EINVAL");
     317 seccomp => NOSYS, Unimplemented("not served yet");
     318 getrandom => Some(process::sys_getrandom), Full;
-    319 memfd_create => Some(file::sys_memfd_create), Partial("MFD_HUGETLB is EINVAL");
+    319 memfd_create => Some(memfd::sys_memfd_create), Partial("MFD_HUGETLB is EINVAL");
     320 kexec_file_load => NOSYS, Unimplemented("not served yet");
     321 bpf => NOSYS, Unimplemented("not served yet");
     322 execveat => Some(process::sys_execveat), Full;

@@ -20,6 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use gofer::Client;
 
 mod lower;
+mod seals;
 use lower::{Access, Lower};
 pub(crate) use lower::attr_from;
 
@@ -110,20 +111,6 @@ struct State {
 }
 
 impl State {
-    /// EPERM for a write of `len` bytes at `off` that the file's seals
-    /// forbid: any write under F_SEAL_WRITE or F_SEAL_FUTURE_WRITE, one
-    /// past the end under F_SEAL_GROW.
-    fn sealed_against(&self, off: u64, len: usize) -> KResult<()> {
-        use vfs::seals::{F_SEAL_GROW, WRITES};
-        if self.seals & WRITES != 0 && len > 0 {
-            return Err(Errno::EPERM);
-        }
-        if self.seals & F_SEAL_GROW != 0 && off.saturating_add(len as u64) > self.attr.size {
-            return Err(Errno::EPERM);
-        }
-        Ok(())
-    }
-
     /// How much of a read of `len` bytes at `off` of a lower file to ask
     /// the host for: up to the size the sandbox looked up (its stat shows
     /// that size, so a read past it would contradict the stat), and none at
@@ -221,11 +208,6 @@ impl Node {
         let (access, root, a) = Access::attach(client, direct)?;
         let fs = OverlayFs::new(Some((access, root.clone())), a.dev, mf, u64::MAX);
         Ok(Arc::new(Node { fs, st: Mutex::new(State { attr: a, lower: Some(root), ..State::default() }) }))
-    }
-
-    /// Set a memory file's seals (memfd_create's start).
-    pub fn set_seals(&self, seals: u32) {
-        self.lock().seals = seals;
     }
 
     /// An empty memory directory (tmpfs).
@@ -589,32 +571,11 @@ impl Inode for Node {
     }
 
     fn seals(&self) -> KResult<u32> {
-        let st = self.lock();
-        // A memory file's alone (tmpfs, memfd), as Linux's shmem files.
-        if self.fs.lower.is_some() || st.attr.kind() != mode::S_IFREG {
-            return Err(Errno::EINVAL);
-        }
-        Ok(st.seals)
+        self.seals_now()
     }
 
     fn add_seals(&self, seals: u32) -> KResult<()> {
-        use vfs::seals::{F_SEAL_SEAL, F_SEAL_WRITE};
-        let now = self.seals()?;
-        if now & F_SEAL_SEAL != 0 {
-            return Err(Errno::EPERM);
-        }
-        // No shared mapping may write once F_SEAL_WRITE is set (asked
-        // without the node's lock: a fault takes an address space's lock,
-        // then the file's).
-        if seals & F_SEAL_WRITE != 0 && now & F_SEAL_WRITE == 0 && crate::mm::rmap::mapped_shared(self.rmap_key()) {
-            return Err(Errno::EBUSY);
-        }
-        let mut st = self.lock();
-        if st.seals & F_SEAL_SEAL != 0 {
-            return Err(Errno::EPERM);
-        }
-        st.seals |= seals;
-        Ok(())
+        self.add_seals_now(seals)
     }
 
     fn statfs(&self) -> KResult<vfs::FsStat> {
