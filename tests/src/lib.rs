@@ -382,6 +382,26 @@ pub fn require_tool(test: &str, tool: &str, hint: &str) -> bool {
     false
 }
 
+/// A shell script for busybox: `busybox nc -l` in the background, a
+/// second nc that connects over 127.0.0.1 (retried until the listener is
+/// up) and sends "over loopback", then the listener's exit status and
+/// what it received, which it writes to `out`.
+///
+/// The listener runs `cat` on the connection (`-e`) rather than copying
+/// its own stdin to it: a plain `nc -l` shuts its side down as soon as its
+/// stdin (/dev/null in the background) ends, and the client quits on that
+/// end, before its own stdin (a pipe from echo) has been read when echo is
+/// slow to run. On a loaded machine that lost the line natively as well.
+pub fn nc_loopback_script(out: &str) -> String {
+    format!(
+        r#"P=$((20000 + $$ % 10000))
+busybox nc -l -p $P -e busybox sh -c "busybox cat > {out}" & srv=$!
+i=0; until echo "over loopback" | busybox nc 127.0.0.1 $P 2>/dev/null; do
+  i=$((i+1)); [ $i -gt 100 ] && break; busybox sleep 0.1; done
+wait $srv; echo "listener exit $?"; busybox cat {out}"#
+    )
+}
+
 /// Compiles `source` (C) with gcc into `<dir>/<name>` with `flags` added,
 /// and returns the path. Panics with gcc's output if compilation fails.
 ///

@@ -195,9 +195,9 @@ fn docker_cli_end_to_end() {
     // --network=none and the daemon's default network: loopback inside
     // the sandbox either way (a listener and a client over 127.0.0.1).
     for net in ["--network=none", "--network=default"] {
-        let script = "nc -l -p 8080 > /got & sleep 0.3; echo over loopback | nc 127.0.0.1 8080; wait; cat /got";
-        let out = d.run(&[net, img, "sh", "-c", script]);
-        assert_eq!((out.status, out.stdout_str().as_str()), (0, "over loopback\n"), "{net}: {out:?}");
+        let script = tests::nc_loopback_script("/got");
+        let out = d.run(&[net, img, "sh", "-c", &script]);
+        assert_eq!((out.status, out.stdout_str().as_str()), (0, "listener exit 0\nover loopback\n"), "{net}: {out:?}");
     }
 
     // --memory, enforced by the sentry (the process is killed: 137), and

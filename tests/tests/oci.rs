@@ -393,10 +393,10 @@ fn podman_run_and_detached_lifecycle() {
     // network namespace.
     let mut args = vec!["run", "--rm"];
     args.extend(ul);
-    let script = "busybox nc -l -p 8080 > /got & sleep 0.3; echo over loopback | busybox nc 127.0.0.1 8080; wait; cat /got";
-    args.extend([img, "sh", "-c", script]);
+    let script = tests::nc_loopback_script("/got");
+    args.extend([img, "sh", "-c", &script]);
     let out = pod(&args);
-    assert_eq!((out.status, out.stdout_str().as_str()), (0, "over loopback\n"), "{out:?}");
+    assert_eq!((out.status, out.stdout_str().as_str()), (0, "listener exit 0\nover loopback\n"), "{out:?}");
 
     // A host directory bind-mounted, and tmpfs from the command line.
     let host = b.dir.join("hostdir");
