@@ -106,7 +106,7 @@ thread_local! {
 /// kernel stores in the message's ctid).
 pub(crate) fn wait_born(m: &Msg, pid: Tid, tid: Tid, spin: u32, born: u64) -> Result<()> {
     let tid_now = || if tid != 0 { tid } else { m.get32(msg::M_CTID) as Tid };
-    let s = m.wait_while(0, spin, &|| tid_now() != 0 && alive(pid, tid_now()))?;
+    let s = m.wait_while(0, spin, tid, &|| tid_now() != 0 && alive(pid, tid_now()))?;
     let tid = tid_now();
     let mut regs = platform::Regs::default();
     if s == msg::S_TRAPPED {
@@ -142,7 +142,7 @@ impl AsInner {
         }
         m.post(cmd);
         let pid = self.pid;
-        let s = m.wait_while(cmd, self.shared.tuning.spin_sentry, &|| alive(pid, tid)).map_err(|_| Error::StubDied(tid))?;
+        let s = m.wait_while(cmd, self.shared.tuning.spin_sentry, tid, &|| alive(pid, tid)).map_err(|_| Error::StubDied(tid))?;
         if s != msg::S_DONE {
             return Err(Error::StubDied(tid));
         }

@@ -169,7 +169,7 @@ impl Context for SystrapContext {
         // other tasks) no longer delays it.
         platform::after_resume();
         let frame = loop {
-            let s = m.wait_while(msg::C_RUN, self.shared.tuning.spin_sentry, &|| alive(pid, tid));
+            let s = m.wait_while(msg::C_RUN, self.shared.tuning.spin_sentry, tid, &|| alive(pid, tid));
             if s.map_err(|_| Error::StubDied(tid))? != msg::S_TRAPPED {
                 self.intr.running.store(false, Ordering::SeqCst);
                 return Err(Error::StubDied(tid));

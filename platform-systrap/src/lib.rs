@@ -16,6 +16,7 @@
 //! does.
 
 mod address_space;
+pub mod contention;
 mod context;
 pub mod filter;
 mod frame;
@@ -131,6 +132,7 @@ impl SystrapPlatform {
         let hwcap2 = unsafe { libc::getauxval(libc::AT_HWCAP2) };
         let fsgs = hwcap2 & 2 != 0; // HWCAP2_FSGSBASE
         let per_us = spins_per_us();
+        let tsc_rate = tsc_per_us();
         // How long each side spins for the other before sleeping on the
         // futex: a futex wake-up of a thread on another CPU costs 50-100 us
         // on a VM like this one's, a spin round trip 5. Both spins yield
@@ -161,9 +163,10 @@ impl SystrapPlatform {
             yield_cycles: if msg::spin_through_yields() {
                 u64::MAX
             } else {
-                tsc_per_us() * msg::yield_gave_way_after().as_micros() as u64
+                tsc_rate * msg::yield_gave_way_after().as_micros() as u64
             },
         };
+        contention::init(tsc_rate);
         let (tx, rx) = mpsc::channel::<FactoryRequest>();
         let (forked_tx, forked) = mpsc::channel::<()>();
         let msgs2 = msgs.clone();

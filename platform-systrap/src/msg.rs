@@ -18,6 +18,8 @@ use std::time::Duration;
 
 use platform::{Error, Result};
 
+use crate::contention;
+
 /// Size of one stub thread's area: the message page and a signal stack.
 pub const AREA_SIZE: u64 = 0x8000;
 /// Size of the message at the start of an area.
@@ -112,8 +114,21 @@ pub const M_SENTRY_CPU: u64 = M_KEEP + 12;
 /// u32, nonzero when the stub is to read and compare the CPUs (the CPU
 /// has RDPID and [`same_cpu_yield`] is on).
 pub const M_CPU_OK: u64 = M_KEEP + 16;
+/// u64, the TSC when the sentry posted its last command.
+pub const M_CMD_TSC: u64 = M_KEEP + 24;
+/// u64, the TSC when the stub saw its last command.
+pub const M_SEEN_TSC: u64 = M_KEEP + 32;
+/// u64, the TSC when the stub posted its last trap or result.
+pub const M_TRAP_TSC: u64 = M_KEEP + 40;
+/// u32, the stub's spin count while nothing is oversubscribed (the
+/// sentry copies it, or 0, into M_SPIN with each command: see
+/// [`crate::contention`]).
+pub const M_SPIN_CFG: u64 = M_KEEP + 48;
+/// u32, the host scheduling policy the sentry last set for the stub
+/// thread (see `contention::match_policy`).
+pub const M_NORMAL: u64 = M_KEEP + 52;
 /// The end of the message's fixed fields.
-pub const M_END: u64 = M_KEEP + 24;
+pub const M_END: u64 = M_KEEP + 56;
 
 /// Where the trap entry builds its signal frame in the area: the XSAVE
 /// area (64-byte aligned, up to 4 KB with its magic), the ucontext below
@@ -207,6 +222,8 @@ impl Msg {
         self.set(M_FS, u64::MAX);
         self.set32(M_FSGS, t.fsgs as u32);
         self.set32(M_SPIN, t.spin_stub);
+        self.set32(M_SPIN_CFG, t.spin_stub);
+        self.set32(M_NORMAL, u32::MAX);
         self.set32(M_STUB_CPU, u32::MAX);
         self.set32(M_SENTRY_CPU, u32::MAX);
         self.set32(M_CPU_OK, same_cpu_yield() as u32);
@@ -224,6 +241,9 @@ impl Msg {
 
     /// The sentry's syscall is long and will not block (M_KEEP).
     pub fn keep_spinning(&self) {
+        if contention::sleep_at_once(contention::now()) {
+            return;
+        }
         self.u32_at(M_KEEP).store(1, Ordering::Relaxed);
     }
 
@@ -244,6 +264,12 @@ impl Msg {
     /// Hand the stub command `cmd`.
     pub fn post(&self, cmd: u32) {
         self.u32_at(M_KEEP).store(0, Ordering::Relaxed);
+        let t = contention::now();
+        let spin = if contention::sleep_at_once(t) { 0 } else { self.get32(M_SPIN_CFG) };
+        if self.get32(M_SPIN) != spin {
+            self.set32(M_SPIN, spin);
+        }
+        self.set(M_CMD_TSC, t);
         self.state().swap(cmd, Ordering::SeqCst);
         if self.u32_at(M_STUB_SLEEP).load(Ordering::SeqCst) != 0 {
             futex_wake(self.state());
@@ -252,8 +278,25 @@ impl Msg {
 
     /// Wait while the state is `v`: spin `spin` rounds, then sleep on the
     /// futex, asking `alive` whether the stub thread still exists whenever
-    /// a sleep times out. Returns the new state.
-    pub fn wait_while(&self, v: u32, spin: u32, alive: &dyn Fn() -> bool) -> Result<u32> {
+    /// a sleep times out. Returns the new state. When `v` is a command
+    /// just posted, both hand-offs (the command seen by the stub, its
+    /// answer by this thread) are timed for [`contention`], and this
+    /// thread does not spin while hand-offs are late.
+    pub fn wait_while(&self, v: u32, spin: u32, tid: i32, alive: &dyn Fn() -> bool) -> Result<u32> {
+        if v == 0 {
+            return self.wait_for_change(v, spin, alive);
+        }
+        let posted = self.get(M_CMD_TSC);
+        let contended = contention::sleep_at_once(posted);
+        contention::match_policy(contended, tid, self.u32_at(M_NORMAL));
+        let spin = if contended { 0 } else { spin };
+        let s = self.wait_for_change(v, spin, alive)?;
+        contention::seen(posted, self.get(M_SEEN_TSC));
+        contention::seen(self.get(M_TRAP_TSC), contention::now());
+        Ok(s)
+    }
+
+    fn wait_for_change(&self, v: u32, spin: u32, alive: &dyn Fn() -> bool) -> Result<u32> {
         let mask = self.u32_at(M_YIELD_MASK).load(Ordering::Relaxed);
         let same_cpu = same_cpu_yield();
         let mut me = self.note_cpu(same_cpu);

@@ -189,7 +189,10 @@ fn a_live_runsc_do_sandbox_is_confined() {
 }
 
 /// The sandbox process's task threads (`task-N`) run SCHED_BATCH (3), the
-/// policy runsc sets before the platform starts (docs/architecture.md).
+/// policy runsc sets before the platform starts (docs/architecture.md),
+/// or SCHED_OTHER (0): on systrap a thread whose hand-offs were late (the
+/// host's CPUs oversubscribed, as under a loaded test run) leaves batch
+/// until it hands off on time again (platform-systrap's contention.rs).
 fn assert_tasks_batch_scheduled(p: &Path) {
     let mut tasks = 0;
     for t in std::fs::read_dir(p.join("task")).unwrap().flatten() {
@@ -201,7 +204,8 @@ fn assert_tasks_batch_scheduled(p: &Path) {
         // Field 41 of stat, the 39th after the command's closing paren.
         let stat = std::fs::read_to_string(t.path().join("stat")).unwrap_or_default();
         let policy = stat.rsplit(')').next().and_then(|s| s.split_whitespace().nth(38)).unwrap_or("?").to_string();
-        assert_eq!(policy, "3", "{} ({}): scheduling policy", t.path().display(), comm.trim());
+        let contended = policy == "0" && tests::platform() == "systrap";
+        assert!(policy == "3" || contended, "{} ({}): scheduling policy {policy}", t.path().display(), comm.trim());
     }
     assert!(tasks > 0, "no task thread in {}", p.display());
 }

@@ -116,6 +116,12 @@ pub const SYSTRAP: &[Rule] = &[
     rule("ptrace", libc::SYS_ptrace, "stub processes: made through their master, which is traced"),
     rule("wait4", libc::SYS_wait4, "stub processes' stops and exits"),
     rule("kill", libc::SYS_kill, "killing a stub process"),
+    Rule {
+        name: "sched_setscheduler",
+        nr: libc::SYS_sched_setscheduler,
+        args: Args::OneOf(1, &[libc::SCHED_OTHER as u64, libc::SCHED_BATCH as u64]),
+        why: "a sentry thread and its stub thread leave SCHED_BATCH while the host's CPUs are oversubscribed, and go back after",
+    },
 ];
 /// What the ptrace platform adds.
 pub const PTRACE: &[Rule] = &[
