@@ -13,6 +13,7 @@
 pub mod client;
 pub mod direct;
 pub mod error;
+pub mod polling;
 pub mod protocol;
 pub mod server;
 mod sys;

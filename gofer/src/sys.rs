@@ -177,12 +177,25 @@ pub fn recv(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize) -> nix::Result
 /// As [`recv`], but first polls without blocking for up to `spin`
 /// (yielding the CPU between polls): the other side of a request is
 /// usually that quick, and waking a sleeping thread on another CPU costs
-/// far more on a VM than a short poll.
+/// far more on a VM than a short poll. Not while the yields show the CPUs
+/// oversubscribed ([`crate::polling`]).
 pub fn recv_polling(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize, spin: std::time::Duration) -> nix::Result<Received> {
+    use crate::polling;
     let start = std::time::Instant::now();
+    if spin.is_zero() || polling::paused(polling::now()) {
+        return recv(sock, buf, max_fds);
+    }
     loop {
         match recv_flags(sock, buf, max_fds, MsgFlags::MSG_DONTWAIT) {
-            Err(Errno::EAGAIN) if start.elapsed() < spin => std::thread::yield_now(),
+            Err(Errno::EAGAIN) if start.elapsed() < spin => {
+                let t = std::time::Instant::now();
+                std::thread::yield_now();
+                let end = polling::now();
+                polling::yielded(t.elapsed(), end);
+                if polling::paused(end) {
+                    return recv(sock, buf, max_fds);
+                }
+            }
             Err(Errno::EAGAIN) => return recv(sock, buf, max_fds),
             r => return r,
         }

@@ -299,8 +299,14 @@ impl Ctx {
     }
 }
 
+/// Held while a request that can end the container (a kill) is served
+/// and answered: the end waits for it, so that `runsc kill` gets its
+/// answer before the process exits (it got EOF once, under load).
+static ANSWERING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Record the end and leave with `code`.
 fn stopped(root: &std::path::Path, id: &str, sock: &std::path::Path, code: i32) -> ! {
+    let _answered = ANSWERING.lock().unwrap_or_else(|e| e.into_inner());
     let _ = State::update(root, id, |st| {
         st.status = "stopped".into();
         st.exit_status = Some(code);
@@ -389,6 +395,7 @@ fn serve(ctx: &Ctx, mut conn: UnixStream, started: &mut bool) {
             ctx.stopped(128 + signo)
         }
         Request::Kill { signo, all } => {
+            let _answering = ANSWERING.lock().unwrap_or_else(|e| e.into_inner());
             let err = (!ctx.kernel.signal_from_host(signo, all)).then(|| "no such process".to_string());
             reply(&mut conn, err);
         }
