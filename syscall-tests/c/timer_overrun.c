@@ -91,8 +91,11 @@ int main(void)
 	t1 = h_now_ns();
 	long next = t_overrun(id);
 	EXPECT_EQ("next_period_taken", got, SIGUSR1);
+	/* (Below first unless this thread was off the CPU for as long as the
+	 * first wait, as on a loaded machine.) */
 	CHECKF("next_period_overrun_small", si.si_overrun >= 0 && si.si_overrun <= (t1 - t0) / MS + 5 &&
-	       si.si_overrun < first, "si_overrun %d after %lld ms, first %ld", si.si_overrun, (t1 - t0) / MS, first);
+	       (si.si_overrun < first || (t1 - t0) / MS >= first), "si_overrun %d after %lld ms, first %ld",
+	       si.si_overrun, (t1 - t0) / MS, first);
 	EXPECT_EQ("next_period_getoverrun_matches", next, si.si_overrun);
 	EXPECT_EQ("timer_delete", syscall(SYS_timer_delete, id), 0);
 	EXPECT_ERR("deleted_getoverrun_einval", t_overrun(id), EINVAL);
@@ -116,10 +119,15 @@ int main(void)
 	sleep_ms(100);
 	sigemptyset(&set);
 	sigaddset(&set, SIGALRM);
+	long long ta = h_now_ns();
 	sigprocmask(SIG_UNBLOCK, &set, NULL);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	long long tb = h_now_ns();
 	int n = hits;
-	CHECKF("unblock_delivers_one_signal", n >= 1 && n <= 5, "handler ran %d times", n);
+	/* One signal for the 100 expiries, and one more per period the signal
+	 * stayed unblocked (a few, unless this thread lost the CPU there). */
+	CHECKF("unblock_delivers_one_signal", n >= 1 && n <= (tb - ta) / MS + 5, "handler ran %d times in %lld ms", n,
+	       (tb - ta) / MS);
 	EXPECT_EQ("handler_si_code_timer", h_code, SI_TIMER);
 	CHECKF("handler_si_overrun_large", h_overrun > 20, "si_overrun %d", h_overrun);
 	syscall(SYS_timer_delete, id);
