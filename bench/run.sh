@@ -24,7 +24,8 @@
 # argument), NATIVE_N (default 1000000), RUNS (default 20), RUNSC, GVISOR,
 # HYPERFINE (default hyperfine; set to "none" to time with a date loop),
 # TRINITY_SECS (default 300; 0 skips the fuzzer stage), PAIRS (interleaved
-# native/ours pairs of the tar and of dd's I/O, default 11).
+# native/ours pairs of the tar and of dd's I/O, default 11), LOAD (0 skips
+# the figures taken beside busy loops).
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -287,6 +288,30 @@ if ((oci_ok)); then
     fi
 fi
 
+# ---------------------------------------------------------------- load
+# The same python3 and fork+exec beside two busy loops (as many as there
+# are CPUs here): the sandbox's hand-offs must not wait out other
+# threads' time slices (platform-systrap's contention.rs). LOAD=0 skips.
+load_native_py=-; load_ours_py=-; load_pt_py=-; load_gvisor_py=-
+load_native_fork=-; load_ours_fork=-; load_pt_fork=-; load_gvisor_fork=-
+if [[ ${LOAD:-1} != 0 ]]; then
+    hogs=()
+    for ((i = 0; i < $(nproc); i++)); do
+        sh -c 'while :; do :; done' &
+        hogs+=($!)
+    done
+    load_native_py=$(RUNS=5 median_ms "$PY" -c pass)
+    load_native_fork=$(RUNS=5 median_ms sh -c "$FORKS")
+    ((ours_ok)) && load_ours_py=$(RUNS=5 median_ms "${ours[@]}" "$PY" -c pass)
+    ((ours_ok)) && load_ours_fork=$(RUNS=5 median_ms "${ours[@]}" sh -c "$FORKS")
+    ((ours_ok)) && load_pt_py=$(RUNS=5 median_ms "${ours_pt[@]}" "$PY" -c pass)
+    ((ours_ok)) && load_pt_fork=$(RUNS=5 median_ms "${ours_pt[@]}" sh -c "$FORKS")
+    ((gvisor_ok)) && load_gvisor_py=$(RUNS=3 median_ms "${gvisor[@]}" "$PY" -c pass)
+    ((gvisor_ok)) && load_gvisor_fork=$(RUNS=3 median_ms "${gvisor[@]}" sh -c "$FORKS")
+    kill "${hogs[@]}" 2>/dev/null
+    wait "${hogs[@]}" 2>/dev/null
+fi
+
 # ---------------------------------------------------------------- trinity
 # The syscall fuzzer inside `runsc do` as nobody, longer than CI's 60 s
 # (tests/tests/trinity.rs): how far it got, and whether the same sandbox
@@ -407,4 +432,12 @@ ratios
   dd I/O    gVisor / native      $(ratio "$gvisor_ddio" "$native_ddio")
   OCI run   ours / runc          $(ratio "$ours_oci" "$runc_oci")   (target: under 50 ms and within 1.25x)
   OCI run   gVisor / runc        $(ratio "$gvisor_oci" "$runc_oci")
+
+Beside $(nproc) busy loops (ms, median; LOAD=0 skips)
+  python3 -c pass   native $load_native_py, ours $load_ours_py, ptrace $load_pt_py, gVisor $load_gvisor_py
+  50 fork+exec      native $load_native_fork, ours $load_ours_fork, ptrace $load_pt_fork, gVisor $load_gvisor_fork
+  python3   ours / native        $(ratio "$load_ours_py" "$load_native_py")
+  python3   gVisor / native      $(ratio "$load_gvisor_py" "$load_native_py")
+  fork+exec ours / native        $(ratio "$load_ours_fork" "$load_native_fork")
+  fork+exec gVisor / native      $(ratio "$load_gvisor_fork" "$load_native_fork")
 EOF
