@@ -12,14 +12,15 @@
 //!
 //! So a yield that took longer than [`LONG_YIELD_US`] ran another thread
 //! for that long, and [`LONG_IN_WINDOW`] of them among a process's last
-//! [`WINDOW_LEN`] yields stop its polling for a while: [`PAUSE_MIN_MS`],
-//! doubling up to [`PAUSE_MAX_MS`] each time it comes back within one
-//! while of the last one's end. Each process (the sentry's client, a
-//! gofer server) judges for itself.
+//! [`WINDOW_LEN`] yields stop its polling for a while
+//! ([`oversub::Hold`]): [`PAUSE_MIN_MS`], doubling up to [`PAUSE_MAX_MS`]
+//! each time it comes back within one while of the last one's end. Each
+//! process (the sentry's client, a gofer server) judges for itself.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use oversub::{Hold, SharedWindow};
 
 /// A yield longer than this ran another thread for a time slice.
 pub const LONG_YIELD_US: u64 = 1000;
@@ -32,16 +33,11 @@ pub const PAUSE_MIN_MS: u64 = 20;
 /// The longest.
 pub const PAUSE_MAX_MS: u64 = 1000;
 
-/// Nanoseconds since the process's first use, until which nothing polls.
-static UNTIL: AtomicU64 = AtomicU64::new(0);
-/// The current pause, in nanoseconds.
-static PAUSE: AtomicU64 = AtomicU64::new(0);
-/// The window: yields, and long ones (packed: yields << 32 | long). The
-/// process's threads share it without a lock: a count lost in a race
-/// only shifts a window.
-static WINDOW: AtomicU64 = AtomicU64::new(0);
-/// Pauses so far.
-pub static PAUSES: AtomicU32 = AtomicU32::new(0);
+/// The pause, in nanoseconds since the process first asked ([`now`]).
+pub static PAUSE: Hold = Hold::new();
+
+/// The process's yields, and the long ones among them.
+static WINDOW: SharedWindow = SharedWindow::new();
 
 /// Nanoseconds since the process first asked.
 pub fn now() -> u64 {
@@ -51,34 +47,14 @@ pub fn now() -> u64 {
 
 /// Whether to sleep at once rather than poll, at `t` (see [`now`]).
 pub fn paused(t: u64) -> bool {
-    t < UNTIL.load(Ordering::Relaxed)
+    PAUSE.on(t)
 }
 
 /// A yield between polls took `took`, ending at `t`.
 pub fn yielded(took: Duration, t: u64) {
-    let long = took > Duration::from_micros(LONG_YIELD_US);
-    let w = WINDOW.load(Ordering::Relaxed);
-    let (n, l) = ((w >> 32) as u32 + 1, w as u32 + long as u32);
-    if l >= LONG_IN_WINDOW {
-        WINDOW.store(0, Ordering::Relaxed);
-        pause(t);
-    } else {
-        WINDOW.store(if n >= WINDOW_LEN { 0 } else { (n as u64) << 32 | l as u64 }, Ordering::Relaxed);
+    if WINDOW.count(took > Duration::from_micros(LONG_YIELD_US), WINDOW_LEN, LONG_IN_WINDOW) {
+        PAUSE.start(t, PAUSE_MIN_MS * 1_000_000, PAUSE_MAX_MS * 1_000_000);
     }
-}
-
-#[cold]
-fn pause(t: u64) {
-    PAUSES.fetch_add(1, Ordering::Relaxed);
-    let (min, max) = (PAUSE_MIN_MS * 1_000_000, PAUSE_MAX_MS * 1_000_000);
-    let until = UNTIL.load(Ordering::Relaxed);
-    if t < until {
-        return;
-    }
-    let pause = PAUSE.load(Ordering::Relaxed).max(min);
-    let pause = if t < until.saturating_add(pause) { (pause * 2).min(max) } else { min };
-    PAUSE.store(pause, Ordering::Relaxed);
-    UNTIL.store(t + pause, Ordering::Relaxed);
 }
 
 #[cfg(test)]

@@ -188,10 +188,10 @@ pub fn recv_polling(sock: BorrowedFd<'_>, buf: &mut [u8], max_fds: usize, spin: 
     loop {
         match recv_flags(sock, buf, max_fds, MsgFlags::MSG_DONTWAIT) {
             Err(Errno::EAGAIN) if start.elapsed() < spin => {
-                let t = std::time::Instant::now();
+                let t = polling::now();
                 std::thread::yield_now();
                 let end = polling::now();
-                polling::yielded(t.elapsed(), end);
+                polling::yielded(std::time::Duration::from_nanos(end - t), end);
                 if polling::paused(end) {
                     return recv(sock, buf, max_fds);
                 }

@@ -106,7 +106,7 @@ thread_local! {
 /// kernel stores in the message's ctid).
 pub(crate) fn wait_born(m: &Msg, pid: Tid, tid: Tid, spin: u32, born: u64) -> Result<()> {
     let tid_now = || if tid != 0 { tid } else { m.get32(msg::M_CTID) as Tid };
-    let s = m.wait_while(0, spin, tid, &|| tid_now() != 0 && alive(pid, tid_now()))?;
+    let s = m.wait_for_change(0, spin, &|| tid_now() != 0 && alive(pid, tid_now()))?;
     let tid = tid_now();
     let mut regs = platform::Regs::default();
     if s == msg::S_TRAPPED {

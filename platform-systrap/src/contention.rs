@@ -40,6 +40,8 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
+use oversub::{Hold, Window};
+
 /// A hand-off seen later than this after its post was late.
 pub const LATE_US: u64 = 1000;
 /// Hand-offs per window of one sentry thread.
@@ -53,12 +55,9 @@ pub const HOLD_MAX_MS: u64 = 1000;
 
 /// TSC cycles per microsecond (0 until `init`: nothing is ever late).
 static TSC_PER_US: AtomicU64 = AtomicU64::new(0);
-/// TSC value until which nothing spins.
-static UNTIL: AtomicU64 = AtomicU64::new(0);
-/// The length of the current while, in cycles.
-static HOLD: AtomicU64 = AtomicU64::new(0);
-/// Windows found late so far (--debug).
-pub static LATE: AtomicU64 = AtomicU64::new(0);
+/// The while without spinning, in TSC cycles; `started` counts the late
+/// windows (--debug).
+pub static HOLD: Hold = Hold::new();
 
 /// Whether the sandbox was started under SCHED_BATCH (see `init`).
 static BATCH: AtomicBool = AtomicBool::new(false);
@@ -67,8 +66,8 @@ std::thread_local! {
     /// The policy this sentry thread last set for itself: SCHED_OTHER
     /// (true), SCHED_BATCH (false), not yet (None).
     static NORMAL: Cell<Option<bool>> = const { Cell::new(None) };
-    /// This thread's window: hand-offs timed, and how many were late.
-    static WINDOW: Cell<(u32, u32)> = const { Cell::new((0, 0)) };
+    /// This thread's hand-offs, and the late ones among them.
+    static WINDOW: Cell<Window> = const { Cell::new(Window::new()) };
 }
 
 /// Start judging, with the TSC's rate. `RUNSC_SYSTRAP_LATE_US=0` never
@@ -91,9 +90,8 @@ pub fn now() -> u64 {
 /// Whether hand-offs are to sleep at once rather than spin at TSC `t`.
 #[inline]
 pub fn sleep_at_once(t: u64) -> bool {
-    t < UNTIL.load(Ordering::Relaxed)
+    HOLD.on(t)
 }
-
 
 /// A hand-off posted at TSC `posted` was seen at `seen`.
 pub fn seen(posted: u64, seen: u64) {
@@ -101,14 +99,11 @@ pub fn seen(posted: u64, seen: u64) {
     if per_us == 0 || posted == 0 || seen <= posted {
         return;
     }
-    let is_late = seen - posted > LATE_US * per_us;
-    let (n, l) = WINDOW.get();
-    let (n, l) = (n + 1, l + is_late as u32);
-    if l >= LATE_IN_WINDOW {
-        WINDOW.set((0, 0));
-        late(seen, per_us);
-    } else {
-        WINDOW.set(if n >= WINDOW_LEN { (0, 0) } else { (n, l) });
+    let mut w = WINDOW.get();
+    let full = w.count(seen - posted > LATE_US * per_us, WINDOW_LEN, LATE_IN_WINDOW);
+    WINDOW.set(w);
+    if full {
+        HOLD.start(seen, HOLD_MIN_MS * 1000 * per_us, HOLD_MAX_MS * 1000 * per_us);
     }
 }
 
@@ -122,9 +117,12 @@ pub fn seen(posted: u64, seen: u64) {
 /// `stub_normal` is the stub's message's note of what was last set for
 /// it: 0 batch, 1 normal, anything else not yet.
 pub fn match_policy(contended: bool, tid: i32, stub_normal: &AtomicU32) {
-    if !BATCH.load(Ordering::Relaxed) {
-        return;
+    if BATCH.load(Ordering::Relaxed) {
+        switch_policies(contended, tid, stub_normal);
     }
+}
+
+fn switch_policies(contended: bool, tid: i32, stub_normal: &AtomicU32) {
     if NORMAL.get() != Some(contended) {
         set_policy(0, contended);
         NORMAL.set(Some(contended));
@@ -139,26 +137,9 @@ pub fn match_policy(contended: bool, tid: i32, stub_normal: &AtomicU32) {
 fn set_policy(tid: i32, normal: bool) {
     let param = libc::sched_param { sched_priority: 0 };
     let policy = if normal { libc::SCHED_OTHER } else { libc::SCHED_BATCH };
-    // SAFETY: sched_setscheduler reads the sched_param it is given, which
-    // lives across the call. A stub thread that is gone fails with ESRCH,
-    // which changes nothing.
+    // A stub thread that is gone fails with ESRCH, which changes nothing.
+    // SAFETY: sched_setscheduler reads the live sched_param it is given.
     unsafe { libc::sched_setscheduler(tid, policy, &param) };
-}
-
-#[cold]
-fn late(t: u64, per_us: u64) {
-    LATE.fetch_add(1, Ordering::Relaxed);
-    let (min, max) = (HOLD_MIN_MS * 1000 * per_us, HOLD_MAX_MS * 1000 * per_us);
-    let until = UNTIL.load(Ordering::Relaxed);
-    if t < until {
-        // Already sleeping at once (a hand-off that spun before the while
-        // began, or a woken sleeper that took long): keep the while.
-        return;
-    }
-    let hold = HOLD.load(Ordering::Relaxed).max(min);
-    let hold = if t < until.saturating_add(hold) { (hold * 2).min(max) } else { min };
-    HOLD.store(hold, Ordering::Relaxed);
-    UNTIL.store(t + hold, Ordering::Relaxed);
 }
 
 #[cfg(test)]
@@ -218,7 +199,6 @@ mod tests {
         };
         std::thread::spawn(move || {
             set_policy(0, false);
-            BATCH.store(true, Ordering::Relaxed);
             // The "stub": another thread, made under SCHED_BATCH.
             let (tx, rx) = std::sync::mpsc::channel();
             let (done_tx, done) = std::sync::mpsc::channel::<()>();
@@ -230,9 +210,9 @@ mod tests {
             let tid = rx.recv().unwrap();
             assert_eq!((policy(0), policy(tid)), (libc::SCHED_BATCH, libc::SCHED_BATCH));
             let note = AtomicU32::new(u32::MAX);
-            match_policy(true, tid, &note);
+            switch_policies(true, tid, &note);
             assert_eq!((policy(0), policy(tid), note.load(Ordering::Relaxed)), (libc::SCHED_OTHER, libc::SCHED_OTHER, 1));
-            match_policy(false, tid, &note);
+            switch_policies(false, tid, &note);
             assert_eq!((policy(0), policy(tid), note.load(Ordering::Relaxed)), (libc::SCHED_BATCH, libc::SCHED_BATCH, 0));
             drop(done_tx);
             stub.join().unwrap();

@@ -276,16 +276,12 @@ impl Msg {
         }
     }
 
-    /// Wait while the state is `v`: spin `spin` rounds, then sleep on the
-    /// futex, asking `alive` whether the stub thread still exists whenever
-    /// a sleep times out. Returns the new state. When `v` is a command
-    /// just posted, both hand-offs (the command seen by the stub, its
-    /// answer by this thread) are timed for [`contention`], and this
-    /// thread does not spin while hand-offs are late.
+    /// Wait for the answer to command `v`, just posted to stub thread
+    /// `tid`, as [`Msg::wait_for_change`] does. Both hand-offs (the
+    /// command seen by the stub, its answer by this thread) are timed for
+    /// [`contention`], and this thread does not spin while hand-offs are
+    /// late.
     pub fn wait_while(&self, v: u32, spin: u32, tid: i32, alive: &dyn Fn() -> bool) -> Result<u32> {
-        if v == 0 {
-            return self.wait_for_change(v, spin, alive);
-        }
         let posted = self.get(M_CMD_TSC);
         let contended = contention::sleep_at_once(posted);
         contention::match_policy(contended, tid, self.u32_at(M_NORMAL));
@@ -296,7 +292,10 @@ impl Msg {
         Ok(s)
     }
 
-    fn wait_for_change(&self, v: u32, spin: u32, alive: &dyn Fn() -> bool) -> Result<u32> {
+    /// Wait while the state is `v`: spin `spin` rounds, then sleep on the
+    /// futex, asking `alive` whether the stub thread still exists whenever
+    /// a sleep times out. Returns the new state.
+    pub fn wait_for_change(&self, v: u32, spin: u32, alive: &dyn Fn() -> bool) -> Result<u32> {
         let mask = self.u32_at(M_YIELD_MASK).load(Ordering::Relaxed);
         let same_cpu = same_cpu_yield();
         let mut me = self.note_cpu(same_cpu);

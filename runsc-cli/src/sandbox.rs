@@ -302,7 +302,7 @@ impl Sandbox {
             kernel.stats.faults.load(Relaxed),
             platform_ptrace::injected_syscalls() + platform_systrap::COMMANDS.load(Relaxed)
         );
-        tracing::debug!("systrap: {} windows of late hand-offs (the CPUs oversubscribed)", platform_systrap::contention::LATE.load(Relaxed));
+        tracing::debug!("systrap: {} windows of late hand-offs (the CPUs oversubscribed)", platform_systrap::contention::HOLD.started.load(Relaxed));
         tracing::debug!("gofer: {} round trips, {:.2} ms", self.gofer.calls.load(Relaxed), self.gofer.call_ns.load(Relaxed) as f64 / 1e6);
         tracing::debug!("injected by syscall number: {:?}", platform_ptrace::injected_by_nr());
         let st = &kernel.stats;
